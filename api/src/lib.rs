@@ -1,0 +1,16 @@
+//! The HTTP edge: configuration, routes, the one error type, telemetry. Handlers are
+//! thin: extract, call `tentabo_workflows`, map the result.
+
+pub mod config;
+pub mod error;
+pub mod metrics;
+pub mod routes;
+pub mod seed;
+pub mod startup;
+pub mod state;
+pub mod telemetry;
+
+pub use config::ApiConfig;
+pub use error::ApiError;
+pub use startup::Application;
+pub use state::AppState;

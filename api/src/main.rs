@@ -1,0 +1,47 @@
+//! `tentabo-api`: the HTTP API and its administrative commands.
+
+use clap::{Parser, Subcommand};
+use secrecy::ExposeSecret;
+use tentabo_api::config::{ApiConfig, DatabaseConfig};
+use tentabo_api::startup::{shutdown_signal, Application};
+
+#[derive(Parser)]
+#[command(name = "tentabo-api", version, about = "Tentabo's HTTP API and its administrative commands.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the HTTP API (never migrates: run `migrate` first).
+    Serve(ApiConfig),
+    /// Apply pending database migrations, then exit.
+    Migrate(DatabaseConfig),
+    /// Insert the demo organisations and one login per role (idempotent), then exit.
+    SeedDemo(DatabaseConfig),
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tentabo_api::telemetry::init("info,tower_http=info");
+    match Cli::parse().command {
+        Command::Serve(config) => {
+            let app = Application::build(config).await?;
+            tracing::info!(addr = %app.local_addr()?, "tentabo-api listening");
+            app.run_until_stopped(shutdown_signal()).await?;
+            tracing::info!("tentabo-api stopped");
+        }
+        Command::Migrate(db) => {
+            let applied = tentabo_schema::db::run_migrations(db.url.expose_secret()).await?;
+            tracing::info!(count = applied.len(), versions = ?applied, "migrations applied");
+        }
+        Command::SeedDemo(db) => {
+            use diesel_async::AsyncConnection;
+            let mut conn = diesel_async::AsyncPgConnection::establish(db.url.expose_secret()).await?;
+            let created = tentabo_api::seed::seed_demo(&mut conn).await?;
+            tracing::info!(users_created = created, "demo data seeded");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,34 @@
+//! One router per resource, merged here, with the OpenAPI document built from the same
+//! route list.
+
+use axum::Router;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub mod health;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Tentabo API", description = "Partner-relationship and sales-integration platform."),
+    components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail))
+)]
+struct ApiDoc;
+
+/// The routes and the OpenAPI document describing them.
+pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(health::router())
+        .split_for_parts()
+}
+
+pub fn router(state: AppState) -> Router {
+    let (routes, openapi) = api();
+    routes
+        .merge(SwaggerUi::new("/docs").url("/api/v1/openapi.json", openapi))
+        .fallback(|| async { ApiError::NotFound })
+        .with_state(state)
+}

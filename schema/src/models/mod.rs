@@ -1,0 +1,5 @@
+//! Row models, one file per table family.
+
+pub mod audit;
+pub mod organisations;
+pub mod outbox;

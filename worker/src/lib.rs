@@ -1,0 +1,89 @@
+//! The worker process: apalis-redis workers (one per job kind), the outbox relay that
+//! feeds them, and the supervision that restarts them when Redis comes back.
+
+pub mod config;
+pub mod jobs;
+pub mod queues;
+pub mod relay;
+pub mod runner;
+pub mod supervisor;
+
+pub use config::WorkerConfig;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use secrecy::ExposeSecret;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::relay::{Relay, RelayConfig};
+use crate::runner::JobContext;
+use tentabo_workflows::jobs::JobKind;
+use tentabo_workflows::retry::RetryPolicy;
+
+/// A running worker process: the relay plus one supervised worker per queue.
+pub struct WorkerHandle {
+    tasks: JoinSet<()>,
+    grace: Duration,
+}
+
+impl WorkerHandle {
+    /// Waits for everything to stop (after the shutdown token is cancelled), at most
+    /// the grace period; in-flight jobs finish within it.
+    pub async fn wait(mut self) {
+        let all = async { while self.tasks.join_next().await.is_some() {} };
+        if tokio::time::timeout(self.grace, all).await.is_err() {
+            tracing::warn!("shutdown grace period elapsed; abandoning unfinished jobs");
+        }
+    }
+}
+
+/// Starts the relay and the workers; they run until `shutdown` is cancelled.
+pub fn start(config: WorkerConfig, shutdown: CancellationToken) -> Result<WorkerHandle, tentabo_schema::SchemaError> {
+    let db = tentabo_schema::db::build_pool(config.database_url.expose_secret(), config.database_pool_size)?;
+    let config = Arc::new(config);
+    let ctx = Arc::new(JobContext { db: db.clone(), retry: RetryPolicy::default() });
+    let mut tasks = JoinSet::new();
+    let relay = Relay::new(
+        db,
+        config.redis_url.clone(),
+        RelayConfig {
+            namespace: config.namespace.clone(),
+            batch: config.relay_batch,
+            backlog_limit: config.backlog_limit,
+            interval: config.relay_interval(),
+            redeliver_after: config.redeliver_after(),
+            run_timeout: config.run_timeout(),
+        },
+    );
+    tasks.spawn(relay.run(shutdown.clone()));
+    for kind in JobKind::ALL {
+        tasks.spawn(supervisor::supervise(*kind, config.clone(), ctx.clone(), shutdown.clone()));
+    }
+    Ok(WorkerHandle { tasks, grace: Duration::from_secs(config.shutdown_grace_secs) })
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! { () = ctrl_c => {}, () = terminate => {} }
+    tracing::info!("shutdown signal received");
+}
+
+/// JSON logs to stderr, level from `RUST_LOG` (default info).
+pub fn telemetry_init() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().json().flatten_event(true).with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}

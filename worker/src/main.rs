@@ -1,0 +1,59 @@
+//! `tentabo-worker`: runs jobs, the outbox relay and (later) the schedules.
+
+
+use clap::{Parser, Subcommand};
+use secrecy::ExposeSecret;
+use tentabo_worker::config::WorkerConfig;
+use tentabo_workflows::jobs::{JobKind, JobRequest};
+use tokio_util::sync::CancellationToken;
+
+#[derive(Parser)]
+#[command(name = "tentabo-worker", version, about = "Tentabo's job worker, outbox relay and schedules.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the workers and the outbox relay until SIGTERM / Ctrl-C.
+    Run(WorkerConfig),
+    /// Job operations.
+    #[command(subcommand)]
+    Jobs(JobsCommand),
+}
+
+#[derive(Subcommand)]
+enum JobsCommand {
+    /// Enqueue a no-op job through the outbox, to check the whole path end to end.
+    Ping(WorkerConfig),
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tentabo_worker::telemetry_init();
+    match Cli::parse().command {
+        Command::Run(config) => run(config).await,
+        Command::Jobs(JobsCommand::Ping(config)) => {
+            let db = tentabo_schema::db::build_pool(config.database_url.expose_secret(), 1)?;
+            let mut conn = db.get().await?;
+            let key = format!("ping:{}", uuid::Uuid::new_v4());
+            let ids = tentabo_workflows::jobs::enqueue(
+                &mut conn,
+                &[JobRequest { kind: JobKind::Noop, payload: serde_json::json!({}), idempotency_key: key }],
+            )
+            .await?;
+            println!("enqueued outbox row {ids:?}");
+            Ok(())
+        }
+    }
+}
+
+async fn run(config: WorkerConfig) -> anyhow::Result<()> {
+    let shutdown = CancellationToken::new();
+    let handle = tentabo_worker::start(config, shutdown.clone())?;
+    tentabo_worker::shutdown_signal().await;
+    shutdown.cancel();
+    handle.wait().await;
+    Ok(())
+}

@@ -1,0 +1,81 @@
+//! The one apalis handler every queue runs: it turns a delivery into a ledger-tracked
+//! run. Start the attempt (skipping stale or duplicate deliveries), run the job, record
+//! the outcome. It always acknowledges the delivery to apalis-redis: retries, backoff
+//! and the dead-letter state are the ledger's (apalis-redis 1.0 ignores `max_attempts`
+//! and keeps retries in a scheduled set that breaks its fetch past ~8,000 entries).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use apalis::prelude::{BoxDynError, Data};
+use tentabo_schema::DbPool;
+use tentabo_workflows::jobs::{self, JobEnvelope, JobOutcome, Settled, StartedJob};
+use tentabo_workflows::retry::RetryPolicy;
+use tentabo_workflows::WorkflowError;
+
+pub struct JobContext {
+    pub db: DbPool,
+    pub retry: RetryPolicy,
+}
+
+pub async fn handle(envelope: JobEnvelope, ctx: Data<Arc<JobContext>>) -> Result<(), BoxDynError> {
+    if let Err(e) = process(&ctx, envelope).await {
+        // The row keeps its state; the relay's sweep redelivers it.
+        tracing::warn!(outbox_id = envelope.outbox_id, error = %e, "job delivery not processed");
+    }
+    Ok(())
+}
+
+#[tracing::instrument(skip_all, fields(outbox_id = envelope.outbox_id, attempt = envelope.attempt))]
+pub async fn process(ctx: &JobContext, envelope: JobEnvelope) -> Result<Option<Settled>, WorkflowError> {
+    let started = {
+        let mut conn = ctx.db.get().await?;
+        jobs::start_attempt(&mut conn, envelope).await?
+    };
+    let Some(job) = started else {
+        tracing::debug!("stale or duplicate delivery ignored");
+        return Ok(None);
+    };
+    let outcome = crate::jobs::dispatch(ctx, &job).await;
+    let settled = record(ctx, &job, &outcome).await?;
+    metrics::counter!("jobs_finished_total", "queue" => job.queue.clone(), "outcome" => match settled {
+        Settled::Done => "done",
+        Settled::RetryAt(_) => "retry",
+        Settled::Dead => "dead",
+    })
+    .increment(1);
+    match (&outcome, settled) {
+        (JobOutcome::Done, _) => tracing::debug!(queue = %job.queue, "job done"),
+        (JobOutcome::Retry(e) | JobOutcome::Fail(e), Settled::Dead) => {
+            tracing::error!(queue = %job.queue, error = %e, attempts = job.attempts, "job dead-lettered");
+        }
+        (JobOutcome::Retry(e) | JobOutcome::Fail(e), _) => {
+            tracing::warn!(queue = %job.queue, error = %e, attempts = job.attempts, "job failed; retry scheduled");
+        }
+    }
+    Ok(Some(settled))
+}
+
+/// Records the outcome, retrying briefly if Postgres blips: losing this write would
+/// make the sweep run the job again.
+async fn record(ctx: &JobContext, job: &StartedJob, outcome: &JobOutcome) -> Result<Settled, WorkflowError> {
+    let mut delay = Duration::from_millis(50);
+    let mut tries = 0;
+    loop {
+        let result = async {
+            let mut conn = ctx.db.get().await?;
+            jobs::finish_attempt(&mut conn, job, outcome, &ctx.retry).await
+        }
+        .await;
+        match result {
+            Ok(s) => return Ok(s),
+            Err(e) if tries < 8 => {
+                tracing::warn!(error = %e, "recording job outcome failed; retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
+                tries += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}

@@ -1,0 +1,4 @@
+//! Identity: users, roles, credentials.
+
+pub mod password;
+pub mod seed;

@@ -1,0 +1,341 @@
+//! Job kinds and the outbox ledger.
+//!
+//! Every durable side effect is a row in `outbox`, written in the transaction that causes
+//! it ([`enqueue`]). The worker's relay claims due rows ([`claim_due`]), hands them to the
+//! queue, and marks them enqueued ([`mark_enqueued`]). A job run starts with
+//! [`start_attempt`] and ends with [`finish_attempt`], which either completes the row,
+//! schedules a retry with backoff, or moves it to the dead-letter state. The attempt cap,
+//! the backoff and the dead-letter state live here, not in the queue.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use diesel::sql_types::{Array, BigInt, Integer, Interval, Nullable, Text, Timestamptz};
+use diesel::ExpressionMethods;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde::{Deserialize, Serialize};
+use tentabo_schema::models::outbox::NewOutboxRow;
+use tentabo_schema::schema::outbox;
+
+use crate::retry::RetryPolicy;
+use crate::WorkflowError;
+
+/// Every kind of job the platform runs. The worker registers one handler per kind, in
+/// one list; a kind's queue name is stable (it is stored in outbox rows).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobKind {
+    /// Does nothing but prove the path outbox → relay → queue → worker → ledger
+    /// (`tentabo-worker jobs ping`, tests, benches).
+    Noop,
+}
+
+impl JobKind {
+    pub const ALL: &'static [JobKind] = &[JobKind::Noop];
+
+    pub fn queue(self) -> &'static str {
+        match self {
+            JobKind::Noop => "noop",
+        }
+    }
+
+    pub fn from_queue(queue: &str) -> Option<JobKind> {
+        Self::ALL.iter().copied().find(|k| k.queue() == queue)
+    }
+
+    /// How many attempts before the job is dead-lettered.
+    pub fn max_attempts(self) -> i32 {
+        match self {
+            JobKind::Noop => 5,
+        }
+    }
+}
+
+/// A job to run once the current transaction commits.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobRequest {
+    pub kind: JobKind,
+    pub payload: serde_json::Value,
+    /// The effect's identity: writing the same key twice creates one job.
+    pub idempotency_key: String,
+}
+
+/// What travels through the queue: ids only. The payload stays in Postgres.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobEnvelope {
+    pub outbox_id: i64,
+    /// Attempts already made when this delivery was sent; a stale duplicate delivery
+    /// carries an older number and is ignored.
+    pub attempt: i32,
+}
+
+impl JobEnvelope {
+    /// The queue-level idempotency key: one delivery per (row, attempt).
+    pub fn delivery_key(&self) -> String {
+        format!("outbox:{}:{}", self.outbox_id, self.attempt)
+    }
+}
+
+/// Writes outbox rows inside the caller's transaction. A key already present is left
+/// as it is (the effect was already requested). Returns the ids of the new rows.
+pub async fn enqueue(
+    conn: &mut AsyncPgConnection,
+    jobs: &[JobRequest],
+) -> Result<Vec<i64>, WorkflowError> {
+    if jobs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<NewOutboxRow> = jobs
+        .iter()
+        .map(|j| NewOutboxRow {
+            queue: j.kind.queue().to_owned(),
+            payload: j.payload.clone(),
+            idempotency_key: j.idempotency_key.clone(),
+            max_attempts: j.kind.max_attempts(),
+        })
+        .collect();
+    let mut ids = Vec::with_capacity(rows.len());
+    // Postgres caps a statement at 65,535 bind parameters; 4 per row.
+    for chunk in rows.chunks(10_000) {
+        let mut chunk_ids: Vec<i64> = diesel::insert_into(outbox::table)
+            .values(chunk)
+            .on_conflict(outbox::idempotency_key)
+            .do_nothing()
+            .returning(outbox::id)
+            .get_results(conn)
+            .await?;
+        ids.append(&mut chunk_ids);
+    }
+    Ok(ids)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, diesel::QueryableByName)]
+pub struct Claimed {
+    #[diesel(sql_type = BigInt)]
+    pub id: i64,
+    #[diesel(sql_type = Integer)]
+    pub attempts: i32,
+}
+
+impl Claimed {
+    pub fn envelope(&self) -> JobEnvelope {
+        JobEnvelope { outbox_id: self.id, attempt: self.attempts }
+    }
+}
+
+fn interval(d: Duration) -> diesel::pg::data_types::PgInterval {
+    diesel::pg::data_types::PgInterval::from_microseconds(
+        i64::try_from(d.as_micros()).unwrap_or(i64::MAX),
+    )
+}
+
+/// Claims up to `limit` due rows of one queue for `relay_id` for `lease`. The claim
+/// commits at once (autocommit statement) so the queue push that follows happens
+/// outside any transaction; a relay that dies keeps its rows only until the lease ends.
+pub async fn claim_due(
+    conn: &mut AsyncPgConnection,
+    queue: &str,
+    relay_id: &str,
+    limit: i64,
+    lease: Duration,
+) -> Result<Vec<Claimed>, WorkflowError> {
+    if limit <= 0 {
+        return Ok(Vec::new());
+    }
+    let rows = diesel::sql_query(
+        "UPDATE outbox SET claimed_by = $1, claimed_until = now() + $2 \
+         WHERE id IN ( \
+             SELECT id FROM outbox \
+             WHERE queue = $3 AND status = 'pending' AND available_at <= now() \
+               AND (claimed_until IS NULL OR claimed_until < now()) \
+             ORDER BY available_at, id \
+             LIMIT $4 \
+             FOR UPDATE SKIP LOCKED) \
+         RETURNING id, attempts",
+    )
+    .bind::<Text, _>(relay_id)
+    .bind::<Interval, _>(interval(lease))
+    .bind::<Text, _>(queue)
+    .bind::<BigInt, _>(limit)
+    .load::<Claimed>(conn)
+    .await?;
+    Ok(rows)
+}
+
+/// Marks claimed rows as handed to the queue. Rows a job already started are left alone.
+pub async fn mark_enqueued(
+    conn: &mut AsyncPgConnection,
+    ids: &[i64],
+    relay_id: &str,
+) -> Result<usize, WorkflowError> {
+    let n = diesel::sql_query(
+        "UPDATE outbox SET status = 'enqueued', enqueued_at = now(), \
+                claimed_by = NULL, claimed_until = NULL \
+         WHERE id = ANY($1) AND claimed_by = $2 AND status = 'pending'",
+    )
+    .bind::<Array<BigInt>, _>(ids)
+    .bind::<Text, _>(relay_id)
+    .execute(conn)
+    .await?;
+    Ok(n)
+}
+
+/// Gives claimed rows back at once (the push failed), so another relay can take them.
+pub async fn release_claims(
+    conn: &mut AsyncPgConnection,
+    ids: &[i64],
+    relay_id: &str,
+) -> Result<usize, WorkflowError> {
+    let n = diesel::update(outbox::table)
+        .filter(outbox::id.eq_any(ids))
+        .filter(outbox::claimed_by.eq(relay_id))
+        .set((outbox::claimed_by.eq(None::<String>), outbox::claimed_until.eq(None::<DateTime<Utc>>)))
+        .execute(conn)
+        .await?;
+    Ok(n)
+}
+
+/// Rows that were handed to the queue long ago but never started (the queue lost them,
+/// e.g. Redis restarted without persistence) and runs that never finished (the worker
+/// died) go back to pending. A delivery still in the queue is re-pushed under the same
+/// delivery key, which the queue ignores; a job that did start ignores a stale delivery.
+pub async fn sweep_stalled(
+    conn: &mut AsyncPgConnection,
+    redeliver_after: Duration,
+    run_timeout: Duration,
+) -> Result<usize, WorkflowError> {
+    let requeued = diesel::sql_query(
+        "UPDATE outbox SET status = 'pending', available_at = now() \
+         WHERE status = 'enqueued' AND enqueued_at < now() - $1",
+    )
+    .bind::<Interval, _>(interval(redeliver_after))
+    .execute(conn)
+    .await?;
+    let timed_out = diesel::sql_query(
+        "UPDATE outbox SET \
+            status = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'pending' END, \
+            finished_at = CASE WHEN attempts >= max_attempts THEN now() END, \
+            available_at = now(), last_error = 'run timed out (worker lost?)' \
+         WHERE status = 'running' AND started_at < now() - $1",
+    )
+    .bind::<Interval, _>(interval(run_timeout))
+    .execute(conn)
+    .await?;
+    Ok(requeued + timed_out)
+}
+
+/// A job run that may proceed: its row and the payload to act on.
+#[derive(Debug, Clone, PartialEq, diesel::QueryableByName)]
+pub struct StartedJob {
+    #[diesel(sql_type = BigInt)]
+    pub id: i64,
+    #[diesel(sql_type = Text)]
+    pub queue: String,
+    #[diesel(sql_type = diesel::sql_types::Jsonb)]
+    pub payload: serde_json::Value,
+    #[diesel(sql_type = Integer)]
+    pub attempts: i32,
+    #[diesel(sql_type = Integer)]
+    pub max_attempts: i32,
+    #[diesel(sql_type = Text)]
+    pub idempotency_key: String,
+}
+
+/// Starts a delivery. Returns `None` when there is nothing to do: the row is gone, is
+/// already done or dead, is running elsewhere, or this delivery is stale.
+pub async fn start_attempt(
+    conn: &mut AsyncPgConnection,
+    envelope: JobEnvelope,
+) -> Result<Option<StartedJob>, WorkflowError> {
+    let row = diesel::sql_query(
+        "UPDATE outbox SET status = 'running', attempts = attempts + 1, started_at = now(), \
+                claimed_by = NULL, claimed_until = NULL \
+         WHERE id = $1 AND attempts = $2 AND status IN ('pending', 'enqueued') \
+         RETURNING id, queue, payload, attempts, max_attempts, idempotency_key",
+    )
+    .bind::<BigInt, _>(envelope.outbox_id)
+    .bind::<Integer, _>(envelope.attempt)
+    .get_result::<StartedJob>(conn)
+    .await;
+    match row {
+        Ok(job) => Ok(Some(job)),
+        Err(diesel::result::Error::NotFound) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobOutcome {
+    Done,
+    /// Worth trying again later (network, 5xx, 429, lock timeout …).
+    Retry(String),
+    /// Will never succeed (bad payload, refused by the provider): dead-letter now.
+    Fail(String),
+}
+
+/// What [`finish_attempt`] decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settled {
+    Done,
+    RetryAt(DateTime<Utc>),
+    Dead,
+}
+
+/// Records the end of a run: done, a retry after the policy's backoff, or dead once the
+/// attempt cap is reached.
+pub async fn finish_attempt(
+    conn: &mut AsyncPgConnection,
+    job: &StartedJob,
+    outcome: &JobOutcome,
+    policy: &RetryPolicy,
+) -> Result<Settled, WorkflowError> {
+    let (status, error, available_at, settled) = match outcome {
+        JobOutcome::Done => ("done", None, None, Settled::Done),
+        JobOutcome::Fail(e) => ("dead", Some(e.as_str()), None, Settled::Dead),
+        JobOutcome::Retry(e) if job.attempts >= job.max_attempts => {
+            ("dead", Some(e.as_str()), None, Settled::Dead)
+        }
+        JobOutcome::Retry(e) => {
+            let delay = policy.delay_after(u32::try_from(job.attempts).unwrap_or(1));
+            let at = Utc::now()
+                + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX);
+            ("pending", Some(e.as_str()), Some(at), Settled::RetryAt(at))
+        }
+    };
+    diesel::sql_query(
+        "UPDATE outbox SET status = $2, last_error = COALESCE($3, last_error), \
+                available_at = COALESCE($4, available_at), \
+                finished_at = CASE WHEN $2 IN ('done', 'dead') THEN now() END \
+         WHERE id = $1 AND status = 'running'",
+    )
+    .bind::<BigInt, _>(job.id)
+    .bind::<Text, _>(status)
+    .bind::<Nullable<Text>, _>(error)
+    .bind::<Nullable<Timestamptz>, _>(available_at)
+    .execute(conn)
+    .await?;
+    Ok(settled)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_round_trips_through_its_queue_name() {
+        for kind in JobKind::ALL {
+            assert_eq!(JobKind::from_queue(kind.queue()), Some(*kind));
+            assert!(kind.max_attempts() > 0);
+        }
+        assert_eq!(JobKind::from_queue("nope"), None);
+    }
+
+    #[test]
+    fn delivery_key_changes_with_the_attempt() {
+        let a = JobEnvelope { outbox_id: 7, attempt: 0 };
+        let b = JobEnvelope { outbox_id: 7, attempt: 1 };
+        assert_ne!(a.delivery_key(), b.delivery_key());
+        assert_eq!(a.delivery_key(), "outbox:7:0");
+    }
+}

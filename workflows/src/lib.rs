@@ -1,0 +1,11 @@
+//! The domain: job kinds and the outbox ledger, audit, retry policy. Later: lifecycles,
+//! pricing, tenancy rules, the sync pipeline and provider traits.
+//! No HTTP server and no job queue live here: `api` and `worker` call into this crate.
+
+pub mod audit;
+pub mod error;
+pub mod identity;
+pub mod jobs;
+pub mod retry;
+
+pub use error::WorkflowError;
