@@ -17,7 +17,13 @@ enum Command {
     /// Serve the HTTP API (never migrates: run `migrate` first).
     Serve(ApiConfig),
     /// Apply pending database migrations, then exit.
-    Migrate(DatabaseConfig),
+    Migrate {
+        #[command(flatten)]
+        db: DatabaseConfig,
+        /// Create the database first if it does not exist.
+        #[arg(long)]
+        create_database: bool,
+    },
     /// Insert the demo organisations and one login per role (idempotent), then exit.
     SeedDemo(DatabaseConfig),
 }
@@ -32,7 +38,10 @@ async fn main() -> anyhow::Result<()> {
             app.run_until_stopped(shutdown_signal()).await?;
             tracing::info!("tentabo-api stopped");
         }
-        Command::Migrate(db) => {
+        Command::Migrate { db, create_database } => {
+            if create_database && tentabo_schema::db::create_database_if_missing(db.url.expose_secret()).await? {
+                tracing::info!("database created");
+            }
             let applied = tentabo_schema::db::run_migrations(db.url.expose_secret()).await?;
             tracing::info!(count = applied.len(), versions = ?applied, "migrations applied");
         }
@@ -41,6 +50,10 @@ async fn main() -> anyhow::Result<()> {
             let mut conn = diesel_async::AsyncPgConnection::establish(db.url.expose_secret()).await?;
             let created = tentabo_api::seed::seed_demo(&mut conn).await?;
             tracing::info!(users_created = created, "demo data seeded");
+            // The logins, for `./dev up` to print.
+            for (email, name, role) in tentabo_api::seed::DEMO_LOGINS {
+                println!("{email:<30} {role:<17} {name}");
+            }
         }
     }
     Ok(())

@@ -7,7 +7,9 @@ use diesel::migration::MigrationSource;
 use diesel::pg::Pg;
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
 use diesel_async::pooled_connection::AsyncDieselConnectionManager;
-use diesel_async::{AsyncConnection, AsyncMigrationHarness, AsyncPgConnection};
+use diesel::Connection;
+use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
+use diesel_async::{AsyncConnection, AsyncPgConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
@@ -43,22 +45,35 @@ pub fn build_pool(database_url: &str, max_size: usize) -> Result<DbPool, SchemaE
 
 /// Applies every pending migration and returns the versions it applied.
 pub async fn run_migrations(database_url: &str) -> Result<Vec<String>, SchemaError> {
-    let conn = AsyncPgConnection::establish(database_url).await?;
-    let mut harness = AsyncMigrationHarness::new(conn);
-    let applied = harness
-        .run_pending_migrations(MIGRATIONS)
-        .map_err(|e| SchemaError::Migration(e.to_string()))?;
-    Ok(applied.iter().map(ToString::to_string).collect())
+    with_sync_connection(database_url, |conn| {
+        conn.run_pending_migrations(MIGRATIONS).map(|v| v.iter().map(ToString::to_string).collect())
+    })
+    .await
 }
 
 /// Reverts every applied migration, newest first (used by the redo test).
 pub async fn revert_all_migrations(database_url: &str) -> Result<Vec<String>, SchemaError> {
-    let conn = AsyncPgConnection::establish(database_url).await?;
-    let mut harness = AsyncMigrationHarness::new(conn);
-    let reverted = harness
-        .revert_all_migrations(MIGRATIONS)
-        .map_err(|e| SchemaError::Migration(e.to_string()))?;
-    Ok(reverted.iter().map(ToString::to_string).collect())
+    with_sync_connection(database_url, |conn| {
+        conn.revert_all_migrations(MIGRATIONS).map(|v| v.iter().map(ToString::to_string).collect())
+    })
+    .await
+}
+
+type MigrationConn = AsyncConnectionWrapper<AsyncPgConnection>;
+
+/// diesel's migration harness is synchronous: run it on a blocking thread over an
+/// async connection (no libpq needed), whatever the caller's runtime flavour.
+async fn with_sync_connection<F>(database_url: &str, f: F) -> Result<Vec<String>, SchemaError>
+where
+    F: FnOnce(&mut MigrationConn) -> diesel::migration::Result<Vec<String>> + Send + 'static,
+{
+    let url = database_url.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = <MigrationConn as Connection>::establish(&url)?;
+        f(&mut conn).map_err(|e| SchemaError::Migration(e.to_string()))
+    })
+    .await
+    .map_err(|e| SchemaError::Migration(format!("migration thread failed: {e}")))?
 }
 
 /// The versions of the embedded migrations, oldest first.
@@ -96,4 +111,73 @@ pub async fn migrations_current(conn: &mut AsyncPgConnection) -> Result<bool, Sc
     let applied: std::collections::HashSet<String> =
         applied.into_iter().map(|v| v.version).collect();
     Ok(embedded_versions()?.iter().all(|v| applied.contains(v)))
+}
+
+/// The same server URL with another database name (query parameters kept).
+pub fn with_database(url: &str, database: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let base = match base[scheme_end..].find('/') {
+        Some(slash) => &base[..scheme_end + slash],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{base}/{database}?{q}"),
+        None => format!("{base}/{database}"),
+    }
+}
+
+/// The database name of a URL, if it names one.
+pub fn database_name(url: &str) -> Option<&str> {
+    let base = url.split('?').next().unwrap_or(url);
+    let rest = &base[base.find("://").map_or(0, |i| i + 3)..];
+    rest.split_once('/').map(|(_, db)| db).filter(|db| !db.is_empty())
+}
+
+/// Creates the URL's database when it does not exist yet (like `diesel setup`).
+/// Returns whether it created it.
+pub async fn create_database_if_missing(url: &str) -> Result<bool, SchemaError> {
+    use diesel::sql_types::Text;
+    use diesel_async::RunQueryDsl;
+
+    let name = database_name(url)
+        .ok_or_else(|| SchemaError::Migration("the database URL names no database".into()))?;
+    let mut conn = AsyncPgConnection::establish(&with_database(url, "postgres")).await?;
+    #[derive(diesel::QueryableByName)]
+    struct Exists {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        exists: bool,
+    }
+    let found: Exists = diesel::sql_query("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS exists")
+        .bind::<Text, _>(name)
+        .get_result(&mut conn)
+        .await?;
+    if found.exists {
+        return Ok(false);
+    }
+    diesel::sql_query(format!("CREATE DATABASE {}", quote_ident(name))).execute(&mut conn).await?;
+    Ok(true)
+}
+
+/// Quotes an SQL identifier (database names cannot be bound as parameters).
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn swaps_the_database_name() {
+        assert_eq!(with_database("postgres://u:p@h:5432/app", "postgres"), "postgres://u:p@h:5432/postgres");
+        assert_eq!(with_database("postgres://h/app?sslmode=disable", "x"), "postgres://h/x?sslmode=disable");
+        assert_eq!(with_database("postgres://h:1", "x"), "postgres://h:1/x");
+        assert_eq!(database_name("postgres://u@h:1/app?a=b"), Some("app"));
+        assert_eq!(database_name("postgres://u@h:1"), None);
+        assert_eq!(quote_ident(r#"a"b"#), r#""a""b""#);
+    }
 }
