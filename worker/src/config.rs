@@ -42,6 +42,12 @@ pub struct WorkerConfig {
     /// A run that has not finished after this long is considered lost (seconds).
     #[arg(long = "run-timeout-secs", env = "TENTABO_RUN_TIMEOUT_SECS", default_value_t = 900)]
     pub run_timeout_secs: u64,
+    /// First retry delay of a failed job (milliseconds); doubles per attempt, ±30 % jitter.
+    #[arg(long = "retry-initial-ms", env = "TENTABO_RETRY_INITIAL_MS", default_value_t = 2_000)]
+    pub retry_initial_ms: u64,
+    /// Longest retry delay of a failed job (seconds).
+    #[arg(long = "retry-max-secs", env = "TENTABO_RETRY_MAX_SECS", default_value_t = 900)]
+    pub retry_max_secs: u64,
     /// Grace period for in-flight jobs at shutdown (seconds).
     #[arg(long = "shutdown-grace-secs", env = "TENTABO_SHUTDOWN_GRACE_SECS", default_value_t = 30)]
     pub shutdown_grace_secs: u64,
@@ -56,6 +62,13 @@ impl WorkerConfig {
     }
     pub fn redeliver_after(&self) -> Duration {
         Duration::from_secs(self.redeliver_after_secs)
+    }
+    pub fn retry_policy(&self) -> tentabo_workflows::retry::RetryPolicy {
+        tentabo_workflows::retry::RetryPolicy {
+            initial: Duration::from_millis(self.retry_initial_ms),
+            max: Duration::from_secs(self.retry_max_secs),
+            ..Default::default()
+        }
     }
     pub fn run_timeout(&self) -> Duration {
         Duration::from_secs(self.run_timeout_secs)

@@ -10,6 +10,7 @@ pub mod supervisor;
 
 pub use config::WorkerConfig;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,15 +21,20 @@ use tokio_util::sync::CancellationToken;
 use crate::relay::{Relay, RelayConfig};
 use crate::runner::JobContext;
 use tentabo_workflows::jobs::JobKind;
-use tentabo_workflows::retry::RetryPolicy;
 
 /// A running worker process: the relay plus one supervised worker per queue.
 pub struct WorkerHandle {
     tasks: JoinSet<()>,
     grace: Duration,
+    restarts: Arc<AtomicUsize>,
 }
 
 impl WorkerHandle {
+    /// How many times a queue worker died and was restarted.
+    pub fn restarts(&self) -> usize {
+        self.restarts.load(Ordering::Relaxed)
+    }
+
     /// Waits for everything to stop (after the shutdown token is cancelled), at most
     /// the grace period; in-flight jobs finish within it.
     pub async fn wait(mut self) {
@@ -43,7 +49,8 @@ impl WorkerHandle {
 pub fn start(config: WorkerConfig, shutdown: CancellationToken) -> Result<WorkerHandle, tentabo_schema::SchemaError> {
     let db = tentabo_schema::db::build_pool(config.database_url.expose_secret(), config.database_pool_size)?;
     let config = Arc::new(config);
-    let ctx = Arc::new(JobContext { db: db.clone(), retry: RetryPolicy::default() });
+    let ctx = Arc::new(JobContext { db: db.clone(), retry: config.retry_policy() });
+    let restarts = Arc::new(AtomicUsize::new(0));
     let mut tasks = JoinSet::new();
     let relay = Relay::new(
         db,
@@ -59,9 +66,9 @@ pub fn start(config: WorkerConfig, shutdown: CancellationToken) -> Result<Worker
     );
     tasks.spawn(relay.run(shutdown.clone()));
     for kind in JobKind::ALL {
-        tasks.spawn(supervisor::supervise(*kind, config.clone(), ctx.clone(), shutdown.clone()));
+        tasks.spawn(supervisor::supervise(*kind, config.clone(), ctx.clone(), shutdown.clone(), restarts.clone()));
     }
-    Ok(WorkerHandle { tasks, grace: Duration::from_secs(config.shutdown_grace_secs) })
+    Ok(WorkerHandle { tasks, grace: Duration::from_secs(config.shutdown_grace_secs), restarts })
 }
 
 /// Resolves on SIGTERM or Ctrl-C.

@@ -2,6 +2,7 @@
 //! workers stop for good on a Redis error (a failed fetch or heartbeat marks them
 //! dead); the supervisor reconnects with backoff so jobs resume once Redis is back.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,13 +19,21 @@ use crate::relay::connect_redis;
 use crate::runner::{handle, JobContext};
 
 /// Runs the worker of `kind` until `shutdown`; in-flight jobs finish before it returns.
-pub async fn supervise(kind: JobKind, config: Arc<WorkerConfig>, ctx: Arc<JobContext>, shutdown: CancellationToken) {
+pub async fn supervise(
+    kind: JobKind,
+    config: Arc<WorkerConfig>,
+    ctx: Arc<JobContext>,
+    shutdown: CancellationToken,
+    restarts: Arc<AtomicUsize>,
+) {
     let mut backoff = RetryPolicy::reconnect().backoff();
     while !shutdown.is_cancelled() {
         let result = run_worker(kind, &config, ctx.clone(), shutdown.clone()).await;
         if shutdown.is_cancelled() {
             break;
         }
+        restarts.fetch_add(1, Ordering::Relaxed);
+        metrics::counter!("worker_restarts_total", "queue" => kind.queue()).increment(1);
         let pause = backoff.next_backoff().unwrap_or(Duration::from_secs(5));
         match result {
             Ok(()) => tracing::warn!(queue = kind.queue(), "worker stopped; restarting"),

@@ -1,0 +1,83 @@
+//! Starting the real worker (relay + queue workers) in a test, with fast intervals.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use diesel::sql_types::{BigInt, Integer, Nullable, Text};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use secrecy::SecretString;
+use tentabo_worker::config::WorkerConfig;
+use tentabo_worker::WorkerHandle;
+use tentabo_workflows::jobs::{JobKind, JobRequest};
+use tokio_util::sync::CancellationToken;
+
+pub fn worker_config(database_url: &str, redis_url: &str, namespace: &str) -> WorkerConfig {
+    WorkerConfig {
+        database_url: SecretString::from(database_url.to_owned()),
+        database_pool_size: 8,
+        redis_url: SecretString::from(redis_url.to_owned()),
+        namespace: namespace.to_owned(),
+        concurrency: 32,
+        backlog_limit: 2_000,
+        relay_batch: 500,
+        relay_interval_ms: 10,
+        poll_interval_ms: 10,
+        redeliver_after_secs: 120,
+        run_timeout_secs: 900,
+        retry_initial_ms: 20,
+        retry_max_secs: 1,
+        shutdown_grace_secs: 10,
+    }
+}
+
+pub struct RunningWorker {
+    pub token: CancellationToken,
+    pub handle: WorkerHandle,
+}
+
+impl RunningWorker {
+    pub fn start(config: WorkerConfig) -> RunningWorker {
+        let token = CancellationToken::new();
+        let handle = tentabo_worker::start(config, token.clone()).unwrap();
+        RunningWorker { token, handle }
+    }
+
+    pub async fn stop(self) -> usize {
+        self.token.cancel();
+        let restarts = self.handle.restarts();
+        self.handle.wait().await;
+        restarts
+    }
+}
+
+pub fn noop(key: &str, payload: serde_json::Value) -> JobRequest {
+    JobRequest { kind: JobKind::Noop, payload, idempotency_key: key.to_owned() }
+}
+
+#[derive(Debug, Clone, PartialEq, diesel::QueryableByName)]
+pub struct Row {
+    #[diesel(sql_type = BigInt)]
+    pub id: i64,
+    #[diesel(sql_type = Text)]
+    pub status: String,
+    #[diesel(sql_type = Integer)]
+    pub attempts: i32,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub last_error: Option<String>,
+}
+
+pub async fn rows(conn: &mut AsyncPgConnection) -> Vec<Row> {
+    diesel::sql_query("SELECT id, status, attempts, last_error FROM outbox ORDER BY id").load(conn).await.unwrap()
+}
+
+pub async fn count_status(conn: &mut AsyncPgConnection, status: &str) -> i64 {
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    diesel::sql_query("SELECT count(*) AS n FROM outbox WHERE status = $1")
+        .bind::<Text, _>(status)
+        .get_result::<N>(conn)
+        .await
+        .unwrap()
+        .n
+}
