@@ -1,7 +1,7 @@
 //! Test harness shared by the crates' integration tests (included with `#[path]`).
 //! Every test gets its own database, cloned from a template migrated once, and its own
 //! Redis key namespace; both are removed when the test ends.
-#![allow(dead_code, clippy::unwrap_used)]
+#![allow(dead_code, unused_imports, clippy::unwrap_used)]
 
 pub mod db;
 pub mod redis_ns;

@@ -7,23 +7,23 @@ use std::time::Duration;
 use apalis_redis::Config;
 use tentabo_workflows::jobs::JobKind;
 
-/// How long Redis remembers a delivery key (a re-push within this window is ignored).
-pub const DELIVERY_KEY_TTL: Duration = Duration::from_secs(24 * 3600);
-
 pub fn queue_name(namespace: &str, kind: JobKind) -> String {
     format!("{namespace}:{}", kind.queue())
 }
 
-/// The apalis-redis configuration of one queue.
-pub fn storage_config(namespace: &str, kind: JobKind) -> Config {
+/// The apalis-redis configuration of one queue. `fetch_batch` is how many tasks one
+/// fetch takes (the worker's concurrency is a good value).
+pub fn storage_config(namespace: &str, kind: JobKind, fetch_batch: usize) -> Config {
     Config::default()
         .queue(queue_name(namespace, kind))
-        .batch_size(100)
+        .batch_size(fetch_batch.clamp(1, 1_000))
+        // No per-task leases: they halve throughput, and the ledger already recovers
+        // deliveries a dead worker held (the relay's sweep redelivers them).
+        .lock_tasks(false)
         // Results live in Postgres (the outbox ledger); Redis keeps none.
         .persist_results(false)
         .emit_events(false)
         .heartbeat_interval(Duration::from_secs(5))
-        .idempotency_ttl(Some(DELIVERY_KEY_TTL))
 }
 
 /// Jobs waiting in a queue: the active list plus the scheduled set (we never schedule,

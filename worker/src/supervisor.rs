@@ -55,7 +55,7 @@ async fn run_worker(
 ) -> Result<(), BoxDynError> {
     let conn = connect_redis(&config.redis_url).await?;
     let storage = RedisStorage::<JobEnvelope>::new(conn)
-        .with_config(queues::storage_config(&config.namespace, kind))
+        .with_config(queues::storage_config(&config.namespace, kind, config.concurrency))
         .poll_with_interval(config.poll_interval());
     let name = format!("{}-{}-{}", kind.queue(), std::process::id(), uuid::Uuid::new_v4().simple());
     tracing::info!(queue = kind.queue(), worker = %name, "worker started");

@@ -46,7 +46,7 @@ async fn queue_len(redis: &TestRedis) -> (usize, usize) {
 }
 
 async fn waiting_ids(redis: &TestRedis) -> (usize, Vec<String>) {
-    let cfg = queues::storage_config(&redis.namespace, JobKind::Noop);
+    let cfg = queues::storage_config(&redis.namespace, JobKind::Noop, 100);
     let mut conn = redis.conn().await;
     let data: usize = conn.hlen(cfg.job_data_hash()).await.unwrap();
     let mut ids: Vec<String> = conn.lrange(cfg.active_jobs_list(), 0, -1).await.unwrap();
@@ -182,7 +182,7 @@ async fn ten_thousand_rows_are_delivered_without_the_worker_failing() {
     let redis = TestRedis::new();
     enqueue_noops(&db, 10_000, json!({})).await;
     let w = RunningWorker::start(worker_config(&db.url, &redis.url, &redis.namespace));
-    let cfg = queues::storage_config(&redis.namespace, JobKind::Noop);
+    let cfg = queues::storage_config(&redis.namespace, JobKind::Noop, 100);
     let mut redis_conn = redis::Client::open(redis.url.as_str()).unwrap().get_connection_manager().await.unwrap();
     let mut peak = 0usize;
     let start = std::time::Instant::now();

@@ -64,16 +64,10 @@ pub struct JobRequest {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JobEnvelope {
     pub outbox_id: i64,
-    /// Attempts already made when this delivery was sent; a stale duplicate delivery
-    /// carries an older number and is ignored.
+    /// Attempts already made when this delivery was sent. A delivery runs only if the
+    /// row still has this count and is not running: duplicates and stale deliveries
+    /// are ignored, so the queue needs no idempotency key of its own.
     pub attempt: i32,
-}
-
-impl JobEnvelope {
-    /// The queue-level idempotency key: one delivery per (row, attempt).
-    pub fn delivery_key(&self) -> String {
-        format!("outbox:{}:{}", self.outbox_id, self.attempt)
-    }
 }
 
 /// Writes outbox rows inside the caller's transaction. A key already present is left
@@ -332,10 +326,8 @@ mod tests {
     }
 
     #[test]
-    fn delivery_key_changes_with_the_attempt() {
-        let a = JobEnvelope { outbox_id: 7, attempt: 0 };
-        let b = JobEnvelope { outbox_id: 7, attempt: 1 };
-        assert_ne!(a.delivery_key(), b.delivery_key());
-        assert_eq!(a.delivery_key(), "outbox:7:0");
+    fn envelopes_carry_ids_only() {
+        let json = serde_json::to_value(JobEnvelope { outbox_id: 7, attempt: 1 }).unwrap_or_default();
+        assert_eq!(json, serde_json::json!({ "outbox_id": 7, "attempt": 1 }));
     }
 }
