@@ -8,7 +8,6 @@ pub mod routes;
 pub mod seed;
 pub mod startup;
 pub mod state;
-pub mod telemetry;
 
 pub use config::ApiConfig;
 pub use error::ApiError;

@@ -3,10 +3,14 @@
 use clap::{Parser, Subcommand};
 use secrecy::ExposeSecret;
 use tentabo_api::config::{ApiConfig, DatabaseConfig};
-use tentabo_api::startup::{shutdown_signal, Application};
+use tentabo_api::startup::{Application, shutdown_signal};
 
 #[derive(Parser)]
-#[command(name = "tentabo-api", version, about = "Tentabo's HTTP API and its administrative commands.")]
+#[command(
+    name = "tentabo-api",
+    version,
+    about = "Tentabo's HTTP API and its administrative commands."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -30,7 +34,8 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tentabo_api::telemetry::init("info,tower_http=info");
+    tentabo_workflows::telemetry::load_config_file().map_err(anyhow::Error::msg)?;
+    tentabo_workflows::telemetry::init_logs("info,tower_http=info");
     match Cli::parse().command {
         Command::Serve(config) => {
             let app = Application::build(config).await?;
@@ -38,8 +43,13 @@ async fn main() -> anyhow::Result<()> {
             app.run_until_stopped(shutdown_signal()).await?;
             tracing::info!("tentabo-api stopped");
         }
-        Command::Migrate { db, create_database } => {
-            if create_database && tentabo_schema::db::create_database_if_missing(db.url.expose_secret()).await? {
+        Command::Migrate {
+            db,
+            create_database,
+        } => {
+            if create_database
+                && tentabo_schema::db::create_database_if_missing(db.url.expose_secret()).await?
+            {
                 tracing::info!("database created");
             }
             let applied = tentabo_schema::db::run_migrations(db.url.expose_secret()).await?;
@@ -47,7 +57,8 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::SeedDemo(db) => {
             use diesel_async::AsyncConnection;
-            let mut conn = diesel_async::AsyncPgConnection::establish(db.url.expose_secret()).await?;
+            let mut conn =
+                diesel_async::AsyncPgConnection::establish(db.url.expose_secret()).await?;
             let created = tentabo_api::seed::seed_demo(&mut conn).await?;
             tracing::info!(users_created = created, "demo data seeded");
             // The logins, for `./dev up` to print.

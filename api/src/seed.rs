@@ -1,2 +1,2 @@
 //! `tentabo-api seed-demo`: see `tentabo_workflows::identity::seed`.
-pub use tentabo_workflows::identity::seed::{seed_demo, DEMO_LOGINS, DEMO_PASSWORD};
+pub use tentabo_workflows::identity::seed::{DEMO_LOGINS, DEMO_PASSWORD, seed_demo};

@@ -6,12 +6,14 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::http::{HeaderName, Request};
 use axum::Router;
+use axum::http::{HeaderName, Request};
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use tower_http::request_id::{
+    MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
@@ -31,11 +33,23 @@ impl Application {
     /// Connects the pools (lazily: a database that is down makes `/readyz` answer 503,
     /// it does not stop the server) and binds the listener.
     pub async fn build(config: ApiConfig) -> anyhow::Result<Application> {
-        let db = tentabo_schema::db::build_pool(config.database.url.expose_secret(), config.database.pool_size)?;
+        let db = tentabo_schema::db::build_pool(
+            config.database.url.expose_secret(),
+            config.database.pool_size,
+        )?;
         let redis = redis::Client::open(config.redis.url.expose_secret())?;
         let listener = TcpListener::bind(config.bind).await?;
-        let state = AppState { db, redis, config: Arc::new(config), metrics: Metrics::install() };
-        Ok(Application { listener, router: app(state.clone()), state })
+        let state = AppState {
+            db,
+            redis,
+            config: Arc::new(config),
+            metrics: Metrics::install(),
+        };
+        Ok(Application {
+            listener,
+            router: app(state.clone()),
+            state,
+        })
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -48,10 +62,17 @@ impl Application {
 
     /// Serves until `shutdown` resolves, then stops accepting and lets in-flight
     /// requests finish.
-    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown)
-            .await
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
     }
 }
 

@@ -1,10 +1,12 @@
 //! Operations endpoints over real HTTP: liveness, readiness (and its failures), the
 //! error shape, OpenAPI, the offline docs page, metrics, request ids, shutdown.
 
-#[path = "../../tests/support/mod.rs"]
-mod support;
+#![allow(clippy::unwrap_used)]
+
 #[path = "../../tests/support/app.rs"]
 mod app;
+#[path = "../../tests/support/mod.rs"]
+mod support;
 
 use app::TestApp;
 use serde_json::Value;
@@ -15,7 +17,13 @@ async fn healthz_answers_with_a_request_id() {
     let app = TestApp::spawn().await;
     let res = app.get("/healthz").await;
     assert_eq!(res.status(), 200);
-    let id = res.headers().get("x-request-id").expect("x-request-id").to_str().unwrap().to_owned();
+    let id = res
+        .headers()
+        .get("x-request-id")
+        .expect("x-request-id")
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert_eq!(id.len(), 36, "a uuid: {id}");
     assert_eq!(res.json::<Value>().await.unwrap()["status"], "ok");
 }
@@ -23,7 +31,13 @@ async fn healthz_answers_with_a_request_id() {
 #[tokio::test]
 async fn a_client_request_id_is_echoed() {
     let app = TestApp::spawn().await;
-    let res = app.client.get(app.url("/healthz")).header("x-request-id", "abc-123").send().await.unwrap();
+    let res = app
+        .client
+        .get(app.url("/healthz"))
+        .header("x-request-id", "abc-123")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.headers()["x-request-id"], "abc-123");
 }
 
@@ -53,28 +67,50 @@ async fn readyz_is_503_while_redis_is_down_and_recovers() {
     assert_eq!(res.status(), 503);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["error"]["code"], "not_ready");
-    assert!(body["error"]["details"]["checks"]["redis"].as_str().unwrap().starts_with("error"), "{body}");
+    assert!(
+        body["error"]["details"]["checks"]["redis"]
+            .as_str()
+            .unwrap()
+            .starts_with("error"),
+        "{body}"
+    );
     assert_eq!(body["error"]["details"]["checks"]["postgres"], "ok");
 
     redis.start_again().await;
-    support::eventually(std::time::Duration::from_secs(10), "readyz back to 200", || async {
-        app.get("/readyz").await.status() == 200
-    })
+    support::eventually(
+        std::time::Duration::from_secs(10),
+        "readyz back to 200",
+        || async { app.get("/readyz").await.status() == 200 },
+    )
     .await;
 }
 
 #[tokio::test]
 async fn readyz_is_503_when_postgres_is_down() {
     // A port nothing listens on: the database server is down.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let db = TestDb::new().await;
     let ns = TestRedis::new();
-    let cfg = app::config(&format!("postgres://postgres@127.0.0.1:{port}/tentabo"), &ns.url, &ns.namespace);
+    let cfg = app::config(
+        &format!("postgres://postgres@127.0.0.1:{port}/tentabo"),
+        &ns.url,
+        &ns.namespace,
+    );
     let app = TestApp::spawn_with(db, ns, cfg).await;
     let res = app.get("/readyz").await;
     assert_eq!(res.status(), 503);
     let body: Value = res.json().await.unwrap();
-    assert!(body["error"]["details"]["checks"]["postgres"].as_str().unwrap().starts_with("error"), "{body}");
+    assert!(
+        body["error"]["details"]["checks"]["postgres"]
+            .as_str()
+            .unwrap()
+            .starts_with("error"),
+        "{body}"
+    );
     assert_eq!(body["error"]["details"]["checks"]["redis"], "ok");
 }
 
@@ -87,7 +123,10 @@ async fn readyz_is_503_when_migrations_are_pending() {
     let res = app.get("/readyz").await;
     assert_eq!(res.status(), 503);
     let body: Value = res.json().await.unwrap();
-    assert_eq!(body["error"]["details"]["checks"]["migrations"], "pending migrations");
+    assert_eq!(
+        body["error"]["details"]["checks"]["migrations"],
+        "pending migrations"
+    );
 }
 
 #[tokio::test]
@@ -95,7 +134,12 @@ async fn unknown_routes_answer_the_json_error_shape() {
     let app = TestApp::spawn().await;
     let res = app.get("/api/v1/nothing-here").await;
     assert_eq!(res.status(), 404);
-    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["error"]["code"], "not_found");
     assert!(body["error"]["message"].is_string());
@@ -129,7 +173,12 @@ async fn docs_page_works_without_internet() {
     let bundle = app.get("/docs/swagger-ui-bundle.js").await;
     assert_eq!(bundle.status(), 200);
     assert!(bundle.bytes().await.unwrap().len() > 100_000);
-    let init = app.get("/docs/swagger-initializer.js").await.text().await.unwrap();
+    let init = app
+        .get("/docs/swagger-initializer.js")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(init.contains("/api/v1/openapi.json"), "{init}");
 }
 
@@ -140,15 +189,25 @@ async fn metrics_count_requests_by_route() {
     let res = app.get("/metrics").await;
     assert_eq!(res.status(), 200);
     let text = res.text().await.unwrap();
-    assert!(text.contains("http_requests_total{method=\"GET\",path=\"/healthz\",status=\"200\"}"), "{text}");
+    assert!(
+        text.contains("http_requests_total{method=\"GET\",path=\"/healthz\",status=\"200\"}"),
+        "{text}"
+    );
     assert!(text.contains("http_request_duration_seconds_bucket"));
 }
 
 #[tokio::test]
 async fn configuration_never_prints_its_secrets() {
-    let cfg = app::config("postgres://tentabo:s3cr3t-pw@127.0.0.1/x", "redis://:r3dis-pw@127.0.0.1/0", "ns");
+    let cfg = app::config(
+        "postgres://tentabo:s3cr3t-pw@127.0.0.1/x",
+        "redis://:r3dis-pw@127.0.0.1/0",
+        "ns",
+    );
     let printed = format!("{cfg:?}");
-    assert!(!printed.contains("s3cr3t-pw") && !printed.contains("r3dis-pw"), "{printed}");
+    assert!(
+        !printed.contains("s3cr3t-pw") && !printed.contains("r3dis-pw"),
+        "{printed}"
+    );
 }
 
 #[tokio::test]
@@ -157,5 +216,8 @@ async fn graceful_shutdown_stops_the_server() {
     let addr = app.addr;
     assert_eq!(app.get("/healthz").await.status(), 200);
     app.stop().await.expect("server stopped cleanly");
-    assert!(tokio::net::TcpStream::connect(addr).await.is_err(), "still accepting after shutdown");
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "still accepting after shutdown"
+    );
 }

@@ -3,14 +3,14 @@
 
 use std::time::Duration;
 
+use diesel::Connection;
 use diesel::migration::MigrationSource;
 use diesel::pg::Pg;
-use diesel_async::pooled_connection::deadpool::{Object, Pool};
-use diesel_async::pooled_connection::AsyncDieselConnectionManager;
-use diesel::Connection;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
+use diesel_async::pooled_connection::AsyncDieselConnectionManager;
+use diesel_async::pooled_connection::deadpool::{Object, Pool};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
-use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
@@ -46,7 +46,8 @@ pub fn build_pool(database_url: &str, max_size: usize) -> Result<DbPool, SchemaE
 /// Applies every pending migration and returns the versions it applied.
 pub async fn run_migrations(database_url: &str) -> Result<Vec<String>, SchemaError> {
     with_sync_connection(database_url, |conn| {
-        conn.run_pending_migrations(MIGRATIONS).map(|v| v.iter().map(ToString::to_string).collect())
+        conn.run_pending_migrations(MIGRATIONS)
+            .map(|v| v.iter().map(ToString::to_string).collect())
     })
     .await
 }
@@ -54,7 +55,8 @@ pub async fn run_migrations(database_url: &str) -> Result<Vec<String>, SchemaErr
 /// Reverts every applied migration, newest first (used by the redo test).
 pub async fn revert_all_migrations(database_url: &str) -> Result<Vec<String>, SchemaError> {
     with_sync_connection(database_url, |conn| {
-        conn.revert_all_migrations(MIGRATIONS).map(|v| v.iter().map(ToString::to_string).collect())
+        conn.revert_all_migrations(MIGRATIONS)
+            .map(|v| v.iter().map(ToString::to_string).collect())
     })
     .await
 }
@@ -80,7 +82,10 @@ where
 pub fn embedded_versions() -> Result<Vec<String>, SchemaError> {
     let migrations = MigrationSource::<Pg>::migrations(&MIGRATIONS)
         .map_err(|e| SchemaError::Migration(e.to_string()))?;
-    Ok(migrations.iter().map(|m| m.name().version().to_string()).collect())
+    Ok(migrations
+        .iter()
+        .map(|m| m.name().version().to_string())
+        .collect())
 }
 
 /// Whether every embedded migration has been applied (for `/readyz`). Reads the
@@ -134,7 +139,9 @@ pub fn with_database(url: &str, database: &str) -> String {
 pub fn database_name(url: &str) -> Option<&str> {
     let base = url.split('?').next().unwrap_or(url);
     let rest = &base[base.find("://").map_or(0, |i| i + 3)..];
-    rest.split_once('/').map(|(_, db)| db).filter(|db| !db.is_empty())
+    rest.split_once('/')
+        .map(|(_, db)| db)
+        .filter(|db| !db.is_empty())
 }
 
 /// Creates the URL's database when it does not exist yet (like `diesel setup`).
@@ -151,14 +158,17 @@ pub async fn create_database_if_missing(url: &str) -> Result<bool, SchemaError> 
         #[diesel(sql_type = diesel::sql_types::Bool)]
         exists: bool,
     }
-    let found: Exists = diesel::sql_query("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS exists")
-        .bind::<Text, _>(name)
-        .get_result(&mut conn)
-        .await?;
+    let found: Exists =
+        diesel::sql_query("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS exists")
+            .bind::<Text, _>(name)
+            .get_result(&mut conn)
+            .await?;
     if found.exists {
         return Ok(false);
     }
-    diesel::sql_query(format!("CREATE DATABASE {}", quote_ident(name))).execute(&mut conn).await?;
+    diesel::sql_query(format!("CREATE DATABASE {}", quote_ident(name)))
+        .execute(&mut conn)
+        .await?;
     Ok(true)
 }
 
@@ -173,8 +183,14 @@ mod tests {
 
     #[test]
     fn swaps_the_database_name() {
-        assert_eq!(with_database("postgres://u:p@h:5432/app", "postgres"), "postgres://u:p@h:5432/postgres");
-        assert_eq!(with_database("postgres://h/app?sslmode=disable", "x"), "postgres://h/x?sslmode=disable");
+        assert_eq!(
+            with_database("postgres://u:p@h:5432/app", "postgres"),
+            "postgres://u:p@h:5432/postgres"
+        );
+        assert_eq!(
+            with_database("postgres://h/app?sslmode=disable", "x"),
+            "postgres://h/x?sslmode=disable"
+        );
         assert_eq!(with_database("postgres://h:1", "x"), "postgres://h:1/x");
         assert_eq!(database_name("postgres://u@h:1/app?a=b"), Some("app"));
         assert_eq!(database_name("postgres://u@h:1"), None);

@@ -5,8 +5,8 @@
 use std::net::SocketAddr;
 
 use secrecy::SecretString;
-use tentabo_api::config::{ApiConfig, DatabaseConfig, RedisConfig};
 use tentabo_api::Application;
+use tentabo_api::config::{ApiConfig, DatabaseConfig, RedisConfig};
 use tokio::sync::oneshot;
 
 use crate::support::{TestDb, TestRedis};
@@ -23,8 +23,14 @@ pub struct TestApp {
 
 pub fn config(database_url: &str, redis_url: &str, namespace: &str) -> ApiConfig {
     ApiConfig {
-        database: DatabaseConfig { url: SecretString::from(database_url.to_owned()), pool_size: 8 },
-        redis: RedisConfig { url: SecretString::from(redis_url.to_owned()), namespace: namespace.to_owned() },
+        database: DatabaseConfig {
+            url: SecretString::from(database_url.to_owned()),
+            pool_size: 8,
+        },
+        redis: RedisConfig {
+            url: SecretString::from(redis_url.to_owned()),
+            namespace: namespace.to_owned(),
+        },
         bind: "127.0.0.1:0".parse().unwrap(),
     }
 }
@@ -38,7 +44,9 @@ impl TestApp {
     }
 
     pub async fn spawn_with(db: TestDb, redis: TestRedis, cfg: ApiConfig) -> TestApp {
-        let app = Application::build(cfg).await.expect("build the application");
+        let app = Application::build(cfg)
+            .await
+            .expect("build the application");
         let addr = app.local_addr().unwrap();
         let state = app.state().clone();
         let (tx, rx) = oneshot::channel::<()>();
@@ -61,7 +69,11 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client.get(self.url(path)).send().await.expect("request")
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request")
     }
 
     /// Stops the server gracefully and waits for it.

@@ -9,7 +9,8 @@ use tokio::sync::OnceCell;
 
 /// The server the tests use: `DATABASE_URL` (any database on it) or the local default.
 pub fn server_url() -> String {
-    std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 fn admin_url() -> String {
@@ -34,7 +35,11 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap() {
         let p = entry.unwrap().path();
-        if p.is_dir() { out.extend(walk(&p)) } else { out.push(p) }
+        if p.is_dir() {
+            out.extend(walk(&p))
+        } else {
+            out.push(p)
+        }
     }
     out
 }
@@ -61,22 +66,44 @@ async fn template() -> String {
     TEMPLATE
         .get_or_init(|| async {
             let name = template_name();
-            let mut admin = AsyncPgConnection::establish(&admin_url()).await.expect("connect to Postgres (is ./dev services up?)");
-            diesel::sql_query("SELECT pg_advisory_lock(1952804468)").execute(&mut admin).await.unwrap();
+            let mut admin = AsyncPgConnection::establish(&admin_url())
+                .await
+                .expect("connect to Postgres (is ./dev services up?)");
+            diesel::sql_query("SELECT pg_advisory_lock(1952804468)")
+                .execute(&mut admin)
+                .await
+                .unwrap();
             if !exists(&mut admin, &name).await {
                 let building = format!("{name}_building");
-                diesel::sql_query(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_ident(&building)))
-                    .execute(&mut admin).await.unwrap();
-                diesel::sql_query(format!("CREATE DATABASE {}", quote_ident(&building))).execute(&mut admin).await.unwrap();
+                diesel::sql_query(format!(
+                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                    quote_ident(&building)
+                ))
+                .execute(&mut admin)
+                .await
+                .unwrap();
+                diesel::sql_query(format!("CREATE DATABASE {}", quote_ident(&building)))
+                    .execute(&mut admin)
+                    .await
+                    .unwrap();
                 let url = with_database(&server_url(), &building);
                 tokio::task::spawn(async move { tentabo_schema::db::run_migrations(&url).await })
                     .await
                     .unwrap()
                     .expect("migrate the template");
-                diesel::sql_query(format!("ALTER DATABASE {} RENAME TO {}", quote_ident(&building), quote_ident(&name)))
-                    .execute(&mut admin).await.unwrap();
+                diesel::sql_query(format!(
+                    "ALTER DATABASE {} RENAME TO {}",
+                    quote_ident(&building),
+                    quote_ident(&name)
+                ))
+                .execute(&mut admin)
+                .await
+                .unwrap();
             }
-            diesel::sql_query("SELECT pg_advisory_unlock(1952804468)").execute(&mut admin).await.unwrap();
+            diesel::sql_query("SELECT pg_advisory_unlock(1952804468)")
+                .execute(&mut admin)
+                .await
+                .unwrap();
             name
         })
         .await
@@ -103,9 +130,15 @@ impl TestDb {
 
     async fn create(template: Option<&str>) -> TestDb {
         let name = format!("tentabo_test_{}", uuid::Uuid::new_v4().simple());
-        let mut admin = AsyncPgConnection::establish(&admin_url()).await.expect("connect to Postgres");
+        let mut admin = AsyncPgConnection::establish(&admin_url())
+            .await
+            .expect("connect to Postgres");
         let sql = match template {
-            Some(t) => format!("CREATE DATABASE {} TEMPLATE {}", quote_ident(&name), quote_ident(t)),
+            Some(t) => format!(
+                "CREATE DATABASE {} TEMPLATE {}",
+                quote_ident(&name),
+                quote_ident(t)
+            ),
             None => format!("CREATE DATABASE {}", quote_ident(&name)),
         };
         // Concurrent clones of one template can collide briefly ("being accessed").
@@ -120,11 +153,16 @@ impl TestDb {
                 Err(e) => panic!("create test database: {e}"),
             }
         }
-        TestDb { url: with_database(&server_url(), &name), name }
+        TestDb {
+            url: with_database(&server_url(), &name),
+            name,
+        }
     }
 
     pub async fn conn(&self) -> AsyncPgConnection {
-        AsyncPgConnection::establish(&self.url).await.expect("connect to the test database")
+        AsyncPgConnection::establish(&self.url)
+            .await
+            .expect("connect to the test database")
     }
 
     pub fn pool(&self, size: usize) -> tentabo_schema::DbPool {
@@ -132,20 +170,39 @@ impl TestDb {
     }
 }
 
+/// Drops a database by name when it goes out of scope (for databases a test creates
+/// itself, e.g. through a command under test).
+pub struct Dropper(pub String);
+
+impl Drop for Dropper {
+    fn drop(&mut self) {
+        drop_database(self.0.clone());
+    }
+}
+
 impl Drop for TestDb {
     fn drop(&mut self) {
-        let name = self.name.clone();
-        // Drop may run inside a runtime: do the async work on a thread of its own.
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            rt.block_on(async {
-                if let Ok(mut admin) = AsyncPgConnection::establish(&admin_url()).await {
-                    let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_ident(&name)))
-                        .execute(&mut admin)
-                        .await;
-                }
-            });
-        })
-        .join();
+        drop_database(self.name.clone());
     }
+}
+
+fn drop_database(name: String) {
+    // Drop may run inside a runtime: do the async work on a thread of its own.
+    let _ = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            if let Ok(mut admin) = AsyncPgConnection::establish(&admin_url()).await {
+                let _ = diesel::sql_query(format!(
+                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                    quote_ident(&name)
+                ))
+                .execute(&mut admin)
+                .await;
+            }
+        });
+    })
+    .join();
 }

@@ -17,11 +17,18 @@ pub struct TestRedis {
 
 impl TestRedis {
     pub fn new() -> TestRedis {
-        TestRedis { url: server_url(), namespace: format!("test-{}", uuid::Uuid::new_v4().simple()) }
+        TestRedis {
+            url: server_url(),
+            namespace: format!("test-{}", uuid::Uuid::new_v4().simple()),
+        }
     }
 
     pub async fn conn(&self) -> redis::aio::MultiplexedConnection {
-        redis::Client::open(self.url.as_str()).unwrap().get_multiplexed_async_connection().await.unwrap()
+        redis::Client::open(self.url.as_str())
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap()
     }
 
     /// Keys of this namespace.
@@ -34,8 +41,15 @@ async fn scan(conn: &mut redis::aio::MultiplexedConnection, pattern: &str) -> Ve
     let mut cursor: u64 = 0;
     let mut keys = Vec::new();
     loop {
-        let (next, mut batch): (u64, Vec<String>) =
-            redis::cmd("SCAN").arg(cursor).arg("MATCH").arg(pattern).arg("COUNT").arg(1000).query_async(conn).await.unwrap();
+        let (next, mut batch): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(pattern)
+            .arg("COUNT")
+            .arg(1000)
+            .query_async(conn)
+            .await
+            .unwrap();
         keys.append(&mut batch);
         if next == 0 {
             return keys;
@@ -49,12 +63,20 @@ impl Drop for TestRedis {
         let url = self.url.clone();
         let pattern = format!("{}:*", self.namespace);
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
             rt.block_on(async {
-                let Ok(client) = redis::Client::open(url.as_str()) else { return };
-                let Ok(mut conn) = client.get_multiplexed_async_connection().await else { return };
+                let Ok(client) = redis::Client::open(url.as_str()) else {
+                    return;
+                };
+                let Ok(mut conn) = client.get_multiplexed_async_connection().await else {
+                    return;
+                };
                 for chunk in scan(&mut conn, &pattern).await.chunks(500) {
-                    let _: Result<(), _> = redis::cmd("DEL").arg(chunk).query_async(&mut conn).await;
+                    let _: Result<(), _> =
+                        redis::cmd("DEL").arg(chunk).query_async(&mut conn).await;
                 }
             });
         })
@@ -71,7 +93,11 @@ pub struct PrivateRedis {
 
 impl PrivateRedis {
     pub async fn start() -> PrivateRedis {
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let mut r = PrivateRedis { port, child: None };
         r.start_again().await;
         r
@@ -84,7 +110,16 @@ impl PrivateRedis {
     pub async fn start_again(&mut self) {
         assert!(self.child.is_none(), "already running");
         let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args([
+                "--port",
+                &self.port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

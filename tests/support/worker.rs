@@ -4,8 +4,8 @@
 use diesel::sql_types::{BigInt, Integer, Nullable, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use secrecy::SecretString;
-use tentabo_worker::config::WorkerConfig;
 use tentabo_worker::WorkerHandle;
+use tentabo_worker::config::WorkerConfig;
 use tentabo_workflows::jobs::{JobKind, JobRequest};
 use tokio_util::sync::CancellationToken;
 
@@ -49,7 +49,11 @@ impl RunningWorker {
 }
 
 pub fn noop(key: &str, payload: serde_json::Value) -> JobRequest {
-    JobRequest { kind: JobKind::Noop, payload, idempotency_key: key.to_owned() }
+    JobRequest {
+        kind: JobKind::Noop,
+        payload,
+        idempotency_key: key.to_owned(),
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, diesel::QueryableByName)]
@@ -65,7 +69,10 @@ pub struct Row {
 }
 
 pub async fn rows(conn: &mut AsyncPgConnection) -> Vec<Row> {
-    diesel::sql_query("SELECT id, status, attempts, last_error FROM outbox ORDER BY id").load(conn).await.unwrap()
+    diesel::sql_query("SELECT id, status, attempts, last_error FROM outbox ORDER BY id")
+        .load(conn)
+        .await
+        .unwrap()
 }
 
 pub async fn count_status(conn: &mut AsyncPgConnection, status: &str) -> i64 {

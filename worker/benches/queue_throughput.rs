@@ -6,8 +6,10 @@
 //! Jobs are fed the way the relay feeds them: batches of 500, never letting the
 //! queue's due backlog pass 2,000 (apalis-redis cannot fetch past ~8,000 due jobs).
 
-use std::sync::atomic::{AtomicU64, Ordering};
+#![allow(clippy::unwrap_used)]
+
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use apalis::prelude::*;
@@ -29,10 +31,21 @@ fn redis_url() -> String {
 async fn cleanup(conn: &mut redis::aio::ConnectionManager, pattern: &str) {
     let mut cursor = 0u64;
     loop {
-        let (next, keys): (u64, Vec<String>) =
-            redis::cmd("SCAN").arg(cursor).arg("MATCH").arg(pattern).arg("COUNT").arg(5000).query_async(conn).await.unwrap();
+        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(pattern)
+            .arg("COUNT")
+            .arg(5000)
+            .query_async(conn)
+            .await
+            .unwrap();
         if !keys.is_empty() {
-            let _: () = redis::cmd("UNLINK").arg(keys).query_async(conn).await.unwrap();
+            let _: () = redis::cmd("UNLINK")
+                .arg(keys)
+                .query_async(conn)
+                .await
+                .unwrap();
         }
         if next == 0 {
             break;
@@ -44,7 +57,11 @@ async fn cleanup(conn: &mut redis::aio::ConnectionManager, pattern: &str) {
 /// The baseline: one RPUSH and one LPOP round trip per item, from 32 connections at
 /// once — a plain Redis list used as a queue, item by item.
 async fn raw_redis_per_item(client: &redis::Client, key: &str) -> f64 {
-    let payload = serde_json::to_vec(&JobEnvelope { outbox_id: 123_456, attempt: 0 }).unwrap();
+    let payload = serde_json::to_vec(&JobEnvelope {
+        outbox_id: 123_456,
+        attempt: 0,
+    })
+    .unwrap();
     let per_conn = JOBS / RAW_CONNECTIONS as u64;
     let start = Instant::now();
     let mut tasks = Vec::new();
@@ -54,8 +71,17 @@ async fn raw_redis_per_item(client: &redis::Client, key: &str) -> f64 {
         let payload = payload.clone();
         tasks.push(tokio::spawn(async move {
             for _ in 0..per_conn {
-                let _: u64 = redis::cmd("RPUSH").arg(&key).arg(&payload).query_async(&mut conn).await.unwrap();
-                let _: Option<Vec<u8>> = redis::cmd("LPOP").arg(&key).query_async(&mut conn).await.unwrap();
+                let _: u64 = redis::cmd("RPUSH")
+                    .arg(&key)
+                    .arg(&payload)
+                    .query_async(&mut conn)
+                    .await
+                    .unwrap();
+                let _: Option<Vec<u8>> = redis::cmd("LPOP")
+                    .arg(&key)
+                    .query_async(&mut conn)
+                    .await
+                    .unwrap();
             }
         }));
     }
@@ -67,7 +93,11 @@ async fn raw_redis_per_item(client: &redis::Client, key: &str) -> f64 {
 
 /// The absolute ceiling: RPUSH of 500 items per command, LPOP with a count of 500.
 async fn raw_redis_batched(conn: &mut redis::aio::ConnectionManager, key: &str) -> f64 {
-    let payload = serde_json::to_vec(&JobEnvelope { outbox_id: 123_456, attempt: 0 }).unwrap();
+    let payload = serde_json::to_vec(&JobEnvelope {
+        outbox_id: 123_456,
+        attempt: 0,
+    })
+    .unwrap();
     let start = Instant::now();
     let mut popped = 0u64;
     let mut pushed = 0u64;
@@ -82,7 +112,12 @@ async fn raw_redis_batched(conn: &mut redis::aio::ConnectionManager, key: &str) 
             let _: u64 = cmd.query_async(conn).await.unwrap();
             pushed += n as u64;
         }
-        let items: Option<Vec<Vec<u8>>> = redis::cmd("LPOP").arg(key).arg(BATCH).query_async(conn).await.unwrap();
+        let items: Option<Vec<Vec<u8>>> = redis::cmd("LPOP")
+            .arg(key)
+            .arg(BATCH)
+            .query_async(conn)
+            .await
+            .unwrap();
         popped += items.map_or(0, |v| v.len() as u64);
     }
     JOBS as f64 / start.elapsed().as_secs_f64()
@@ -98,35 +133,49 @@ async fn apalis(conn: redis::aio::ConnectionManager, namespace: &str) -> f64 {
     let producer = tokio::spawn(async move {
         let mut pushed = 0u64;
         while pushed < JOBS {
-            let backlog = tentabo_worker::queues::backlog(&mut producer_conn, &producer_config).await.unwrap();
-            let room = BACKLOG_LIMIT.saturating_sub(backlog).min(BATCH).min((JOBS - pushed) as usize);
+            let backlog = tentabo_worker::queues::backlog(&mut producer_conn, &producer_config)
+                .await
+                .unwrap();
+            let room = BACKLOG_LIMIT
+                .saturating_sub(backlog)
+                .min(BATCH)
+                .min((JOBS - pushed) as usize);
             if room == 0 {
                 tokio::time::sleep(Duration::from_millis(1)).await;
                 continue;
             }
             let tasks: Vec<RedisTask> = (0..room as u64)
                 .map(|i| {
-                    let env = JobEnvelope { outbox_id: (pushed + i) as i64, attempt: 0 };
+                    let env = JobEnvelope {
+                        outbox_id: (pushed + i) as i64,
+                        attempt: 0,
+                    };
                     TaskBuilder::new(serde_json::to_vec(&env).unwrap()).build()
                 })
                 .collect();
-            apalis_redis::queries::push_tasks(&mut producer_conn, &producer_config, &tasks).await.unwrap();
+            apalis_redis::queries::push_tasks(&mut producer_conn, &producer_config, &tasks)
+                .await
+                .unwrap();
             pushed += room as u64;
         }
     });
 
     let counter = done.clone();
-    let storage = RedisStorage::<JobEnvelope>::new(conn).with_config(config).poll_with_interval(Duration::from_millis(5));
+    let storage = RedisStorage::<JobEnvelope>::new(conn)
+        .with_config(config)
+        .poll_with_interval(Duration::from_millis(5));
     let worker = WorkerBuilder::new(format!("bench-{namespace}"))
         .backend(storage)
         .data(counter)
         .concurrency(CONCURRENCY)
-        .build(|_: JobEnvelope, done: Data<Arc<AtomicU64>>, wrk: WorkerContext| async move {
-            if done.fetch_add(1, Ordering::Relaxed) + 1 == JOBS {
-                let _ = wrk.stop();
-            }
-            Ok::<(), BoxDynError>(())
-        });
+        .build(
+            |_: JobEnvelope, done: Data<Arc<AtomicU64>>, wrk: WorkerContext| async move {
+                if done.fetch_add(1, Ordering::Relaxed) + 1 == JOBS {
+                    let _ = wrk.stop();
+                }
+                Ok::<(), BoxDynError>(())
+            },
+        );
     worker.run().await.expect("worker failed");
     producer.await.unwrap();
     assert_eq!(done.load(Ordering::Relaxed), JOBS);
@@ -139,7 +188,10 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let client = redis::Client::open(redis_url()).unwrap();
         let mut conn = client.get_connection_manager().await.unwrap();

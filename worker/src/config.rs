@@ -10,46 +10,94 @@ pub struct WorkerConfig {
     #[arg(long = "database-url", env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: SecretString,
     /// Maximum Postgres connections of this process.
-    #[arg(long = "database-pool-size", env = "DATABASE_POOL_SIZE", default_value_t = 16)]
+    #[arg(
+        long = "database-pool-size",
+        env = "DATABASE_POOL_SIZE",
+        default_value_t = 16
+    )]
     pub database_pool_size: usize,
     /// Redis URL.
     #[arg(long = "redis-url", env = "REDIS_URL", hide_env_values = true)]
     pub redis_url: SecretString,
     /// Prefix of every queue key.
-    #[arg(long = "redis-namespace", env = "TENTABO_REDIS_NAMESPACE", default_value = "tentabo")]
+    #[arg(
+        long = "redis-namespace",
+        env = "TENTABO_REDIS_NAMESPACE",
+        default_value = "tentabo"
+    )]
     pub namespace: String,
     /// Jobs run at once per queue.
-    #[arg(long = "concurrency", env = "TENTABO_WORKER_CONCURRENCY", default_value_t = 16)]
+    #[arg(
+        long = "concurrency",
+        env = "TENTABO_WORKER_CONCURRENCY",
+        default_value_t = 16
+    )]
     pub concurrency: usize,
     /// Largest number of jobs the relay lets wait in one Redis queue. apalis-redis
     /// cannot fetch when more than about 8,000 jobs of a queue are due at once; the
     /// relay keeps the backlog far below that and leaves the rest in Postgres.
-    #[arg(long = "queue-backlog-limit", env = "TENTABO_QUEUE_BACKLOG_LIMIT", default_value_t = 2_000)]
+    #[arg(
+        long = "queue-backlog-limit",
+        env = "TENTABO_QUEUE_BACKLOG_LIMIT",
+        default_value_t = 2_000
+    )]
     pub backlog_limit: usize,
     /// Outbox rows the relay moves per claim.
-    #[arg(long = "relay-batch", env = "TENTABO_RELAY_BATCH", default_value_t = 500)]
+    #[arg(
+        long = "relay-batch",
+        env = "TENTABO_RELAY_BATCH",
+        default_value_t = 500
+    )]
     pub relay_batch: usize,
     /// How often the relay looks for due rows when idle (milliseconds).
-    #[arg(long = "relay-interval-ms", env = "TENTABO_RELAY_INTERVAL_MS", default_value_t = 50)]
+    #[arg(
+        long = "relay-interval-ms",
+        env = "TENTABO_RELAY_INTERVAL_MS",
+        default_value_t = 50
+    )]
     pub relay_interval_ms: u64,
     /// How often an idle worker asks Redis for jobs (milliseconds).
-    #[arg(long = "poll-interval-ms", env = "TENTABO_POLL_INTERVAL_MS", default_value_t = 50)]
+    #[arg(
+        long = "poll-interval-ms",
+        env = "TENTABO_POLL_INTERVAL_MS",
+        default_value_t = 50
+    )]
     pub poll_interval_ms: u64,
     /// A job handed to Redis but not started after this long is handed over again
     /// (seconds); Redis may have lost it.
-    #[arg(long = "redeliver-after-secs", env = "TENTABO_REDELIVER_AFTER_SECS", default_value_t = 120)]
+    #[arg(
+        long = "redeliver-after-secs",
+        env = "TENTABO_REDELIVER_AFTER_SECS",
+        default_value_t = 120
+    )]
     pub redeliver_after_secs: u64,
     /// A run that has not finished after this long is considered lost (seconds).
-    #[arg(long = "run-timeout-secs", env = "TENTABO_RUN_TIMEOUT_SECS", default_value_t = 900)]
+    #[arg(
+        long = "run-timeout-secs",
+        env = "TENTABO_RUN_TIMEOUT_SECS",
+        default_value_t = 900
+    )]
     pub run_timeout_secs: u64,
     /// First retry delay of a failed job (milliseconds); doubles per attempt, ±30 % jitter.
-    #[arg(long = "retry-initial-ms", env = "TENTABO_RETRY_INITIAL_MS", default_value_t = 2_000)]
+    #[arg(
+        long = "retry-initial-ms",
+        env = "TENTABO_RETRY_INITIAL_MS",
+        default_value_t = 2_000
+    )]
     pub retry_initial_ms: u64,
     /// Longest retry delay of a failed job (seconds).
-    #[arg(long = "retry-max-secs", env = "TENTABO_RETRY_MAX_SECS", default_value_t = 900)]
+    #[arg(
+        long = "retry-max-secs",
+        env = "TENTABO_RETRY_MAX_SECS",
+        default_value_t = 900
+    )]
     pub retry_max_secs: u64,
     /// Grace period for in-flight jobs at shutdown (seconds).
-    #[arg(long = "shutdown-grace-secs", env = "TENTABO_SHUTDOWN_GRACE_SECS", default_value_t = 30)]
+    #[arg(
+        long = "shutdown-grace-secs",
+        env = "TENTABO_SHUTDOWN_GRACE_SECS",
+        default_value_t = 30
+    )]
     pub shutdown_grace_secs: u64,
 }
 

@@ -10,8 +10,8 @@ pub mod supervisor;
 
 pub use config::WorkerConfig;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use secrecy::ExposeSecret;
@@ -46,10 +46,19 @@ impl WorkerHandle {
 }
 
 /// Starts the relay and the workers; they run until `shutdown` is cancelled.
-pub fn start(config: WorkerConfig, shutdown: CancellationToken) -> Result<WorkerHandle, tentabo_schema::SchemaError> {
-    let db = tentabo_schema::db::build_pool(config.database_url.expose_secret(), config.database_pool_size)?;
+pub fn start(
+    config: WorkerConfig,
+    shutdown: CancellationToken,
+) -> Result<WorkerHandle, tentabo_schema::SchemaError> {
+    let db = tentabo_schema::db::build_pool(
+        config.database_url.expose_secret(),
+        config.database_pool_size,
+    )?;
     let config = Arc::new(config);
-    let ctx = Arc::new(JobContext { db: db.clone(), retry: config.retry_policy() });
+    let ctx = Arc::new(JobContext {
+        db: db.clone(),
+        retry: config.retry_policy(),
+    });
     let restarts = Arc::new(AtomicUsize::new(0));
     let mut tasks = JoinSet::new();
     let relay = Relay::new(
@@ -66,9 +75,19 @@ pub fn start(config: WorkerConfig, shutdown: CancellationToken) -> Result<Worker
     );
     tasks.spawn(relay.run(shutdown.clone()));
     for kind in JobKind::ALL {
-        tasks.spawn(supervisor::supervise(*kind, config.clone(), ctx.clone(), shutdown.clone(), restarts.clone()));
+        tasks.spawn(supervisor::supervise(
+            *kind,
+            config.clone(),
+            ctx.clone(),
+            shutdown.clone(),
+            restarts.clone(),
+        ));
     }
-    Ok(WorkerHandle { tasks, grace: Duration::from_secs(config.shutdown_grace_secs), restarts })
+    Ok(WorkerHandle {
+        tasks,
+        grace: Duration::from_secs(config.shutdown_grace_secs),
+        restarts,
+    })
 }
 
 /// Resolves on SIGTERM or Ctrl-C.
@@ -86,11 +105,4 @@ pub async fn shutdown_signal() {
     };
     tokio::select! { () = ctrl_c => {}, () = terminate => {} }
     tracing::info!("shutdown signal received");
-}
-
-/// JSON logs to stderr, level from `RUST_LOG` (default info).
-pub fn telemetry_init() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().json().flatten_event(true).with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }

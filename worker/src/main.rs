@@ -1,6 +1,5 @@
 //! `tentabo-worker`: runs jobs, the outbox relay and (later) the schedules.
 
-
 use clap::{Parser, Subcommand};
 use secrecy::ExposeSecret;
 use tentabo_worker::config::WorkerConfig;
@@ -8,7 +7,11 @@ use tentabo_workflows::jobs::{JobKind, JobRequest};
 use tokio_util::sync::CancellationToken;
 
 #[derive(Parser)]
-#[command(name = "tentabo-worker", version, about = "Tentabo's job worker, outbox relay and schedules.")]
+#[command(
+    name = "tentabo-worker",
+    version,
+    about = "Tentabo's job worker, outbox relay and schedules."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -31,7 +34,8 @@ enum JobsCommand {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tentabo_worker::telemetry_init();
+    tentabo_workflows::telemetry::load_config_file().map_err(anyhow::Error::msg)?;
+    tentabo_workflows::telemetry::init_logs("info");
     match Cli::parse().command {
         Command::Run(config) => run(config).await,
         Command::Jobs(JobsCommand::Ping(config)) => {
@@ -40,7 +44,11 @@ async fn main() -> anyhow::Result<()> {
             let key = format!("ping:{}", uuid::Uuid::new_v4());
             let ids = tentabo_workflows::jobs::enqueue(
                 &mut conn,
-                &[JobRequest { kind: JobKind::Noop, payload: serde_json::json!({}), idempotency_key: key }],
+                &[JobRequest {
+                    kind: JobKind::Noop,
+                    payload: serde_json::json!({}),
+                    idempotency_key: key,
+                }],
             )
             .await?;
             println!("enqueued outbox row {ids:?}");

@@ -28,7 +28,10 @@ pub fn storage_config(namespace: &str, kind: JobKind, fetch_batch: usize) -> Con
 
 /// Jobs waiting in a queue: the active list plus the scheduled set (we never schedule,
 /// but apalis-redis may, for a handler error, and both count towards its fetch limit).
-pub async fn backlog(conn: &mut redis::aio::ConnectionManager, config: &Config) -> redis::RedisResult<usize> {
+pub async fn backlog(
+    conn: &mut redis::aio::ConnectionManager,
+    config: &Config,
+) -> redis::RedisResult<usize> {
     let (active, scheduled): (usize, usize) = redis::pipe()
         .llen(config.active_jobs_list())
         .zcard(config.scheduled_jobs_set())

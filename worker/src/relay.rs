@@ -15,9 +15,9 @@ use backoff::backoff::Backoff;
 use redis::aio::ConnectionManager;
 use secrecy::{ExposeSecret, SecretString};
 use tentabo_schema::DbPool;
+use tentabo_workflows::WorkflowError;
 use tentabo_workflows::jobs::{self, JobKind};
 use tentabo_workflows::retry::RetryPolicy;
-use tentabo_workflows::WorkflowError;
 use tokio_util::sync::CancellationToken;
 
 use crate::queues;
@@ -69,8 +69,18 @@ pub async fn connect_redis(url: &SecretString) -> redis::RedisResult<ConnectionM
 
 impl Relay {
     pub fn new(db: DbPool, redis_url: SecretString, config: RelayConfig) -> Relay {
-        let id = format!("relay-{}-{}", std::process::id(), uuid::Uuid::new_v4().simple());
-        Relay { id, db, redis_url, redis: None, config }
+        let id = format!(
+            "relay-{}-{}",
+            std::process::id(),
+            uuid::Uuid::new_v4().simple()
+        );
+        Relay {
+            id,
+            db,
+            redis_url,
+            redis: None,
+            config,
+        }
     }
 
     pub fn id(&self) -> &str {
@@ -96,7 +106,11 @@ impl Relay {
     async fn relay_queue(&mut self, kind: JobKind) -> Result<usize, RelayError> {
         let config = queues::storage_config(&self.config.namespace, kind, self.config.batch);
         let backlog = queues::backlog(self.redis().await?, &config).await?;
-        let room = self.config.backlog_limit.saturating_sub(backlog).min(self.config.batch);
+        let room = self
+            .config
+            .backlog_limit
+            .saturating_sub(backlog)
+            .min(self.config.batch);
         if room == 0 {
             return Ok(0);
         }
@@ -118,7 +132,9 @@ impl Relay {
             })
             .collect::<Result<Vec<RedisTask>, serde_json::Error>>()?;
         let pushed = match self.redis().await {
-            Ok(conn) => apalis_redis::queries::push_tasks(conn, &config, &tasks).await.map_err(RelayError::from),
+            Ok(conn) => apalis_redis::queries::push_tasks(conn, &config, &tasks)
+                .await
+                .map_err(RelayError::from),
             Err(e) => Err(e),
         };
         let mut conn = self.db.get().await.map_err(WorkflowError::from)?;
@@ -128,7 +144,8 @@ impl Relay {
             return Err(e);
         }
         jobs::mark_enqueued(&mut conn, &ids, &self.id).await?;
-        metrics::counter!("outbox_relayed_total", "queue" => kind.queue()).increment(ids.len() as u64);
+        metrics::counter!("outbox_relayed_total", "queue" => kind.queue())
+            .increment(ids.len() as u64);
         Ok(ids.len())
     }
 
@@ -136,7 +153,12 @@ impl Relay {
     pub async fn housekeeping(&mut self) -> Result<(), RelayError> {
         {
             let mut conn = self.db.get().await.map_err(WorkflowError::from)?;
-            let swept = jobs::sweep_stalled(&mut conn, self.config.redeliver_after, self.config.run_timeout).await?;
+            let swept = jobs::sweep_stalled(
+                &mut conn,
+                self.config.redeliver_after,
+                self.config.run_timeout,
+            )
+            .await?;
             if swept > 0 {
                 tracing::warn!(swept, "stalled jobs handed back for redelivery");
             }
@@ -163,7 +185,11 @@ impl Relay {
             let pause = match result {
                 Ok(moved) => {
                     backoff.reset();
-                    if moved > 0 { Duration::ZERO } else { self.config.interval }
+                    if moved > 0 {
+                        Duration::ZERO
+                    } else {
+                        self.config.interval
+                    }
                 }
                 Err(e) => {
                     tracing::warn!(relay_id = %self.id, error = %e, "outbox relay round failed; will retry");

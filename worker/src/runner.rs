@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use apalis::prelude::{BoxDynError, Data};
 use tentabo_schema::DbPool;
+use tentabo_workflows::WorkflowError;
 use tentabo_workflows::jobs::{self, JobEnvelope, JobOutcome, Settled, StartedJob};
 use tentabo_workflows::retry::RetryPolicy;
-use tentabo_workflows::WorkflowError;
 
 pub struct JobContext {
     pub db: DbPool,
@@ -27,7 +27,10 @@ pub async fn handle(envelope: JobEnvelope, ctx: Data<Arc<JobContext>>) -> Result
 }
 
 #[tracing::instrument(skip_all, fields(outbox_id = envelope.outbox_id, attempt = envelope.attempt))]
-pub async fn process(ctx: &JobContext, envelope: JobEnvelope) -> Result<Option<Settled>, WorkflowError> {
+pub async fn process(
+    ctx: &JobContext,
+    envelope: JobEnvelope,
+) -> Result<Option<Settled>, WorkflowError> {
     let started = {
         let mut conn = ctx.db.get().await?;
         jobs::start_attempt(&mut conn, envelope).await?
@@ -58,7 +61,11 @@ pub async fn process(ctx: &JobContext, envelope: JobEnvelope) -> Result<Option<S
 
 /// Records the outcome, retrying briefly if Postgres blips: losing this write would
 /// make the sweep run the job again.
-async fn record(ctx: &JobContext, job: &StartedJob, outcome: &JobOutcome) -> Result<Settled, WorkflowError> {
+async fn record(
+    ctx: &JobContext,
+    job: &StartedJob,
+    outcome: &JobOutcome,
+) -> Result<Settled, WorkflowError> {
     let mut delay = Duration::from_millis(50);
     let mut tries = 0;
     loop {

@@ -2,8 +2,8 @@
 //! workers stop for good on a Redis error (a failed fetch or heartbeat marks them
 //! dead); the supervisor reconnects with backoff so jobs resume once Redis is back.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use apalis::prelude::*;
@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::WorkerConfig;
 use crate::queues;
 use crate::relay::connect_redis;
-use crate::runner::{handle, JobContext};
+use crate::runner::{JobContext, handle};
 
 /// Runs the worker of `kind` until `shutdown`; in-flight jobs finish before it returns.
 pub async fn supervise(
@@ -37,7 +37,9 @@ pub async fn supervise(
         let pause = backoff.next_backoff().unwrap_or(Duration::from_secs(5));
         match result {
             Ok(()) => tracing::warn!(queue = kind.queue(), "worker stopped; restarting"),
-            Err(e) => tracing::warn!(queue = kind.queue(), error = %e, ?pause, "worker failed; restarting"),
+            Err(e) => {
+                tracing::warn!(queue = kind.queue(), error = %e, ?pause, "worker failed; restarting")
+            }
         }
         tokio::select! {
             () = shutdown.cancelled() => break,
@@ -55,15 +57,29 @@ async fn run_worker(
 ) -> Result<(), BoxDynError> {
     let conn = connect_redis(&config.redis_url).await?;
     let storage = RedisStorage::<JobEnvelope>::new(conn)
-        .with_config(queues::storage_config(&config.namespace, kind, config.concurrency))
+        .with_config(queues::storage_config(
+            &config.namespace,
+            kind,
+            config.concurrency,
+        ))
         .poll_with_interval(config.poll_interval());
-    let name = format!("{}-{}-{}", kind.queue(), std::process::id(), uuid::Uuid::new_v4().simple());
+    let name = format!(
+        "{}-{}-{}",
+        kind.queue(),
+        std::process::id(),
+        uuid::Uuid::new_v4().simple()
+    );
     tracing::info!(queue = kind.queue(), worker = %name, "worker started");
     let worker = WorkerBuilder::new(name)
         .backend(storage)
         .data(ctx)
         .concurrency(config.concurrency)
         .build(handle);
-    worker.run_until(async move { shutdown.cancelled().await; Ok::<(), std::io::Error>(()) }).await?;
+    worker
+        .run_until(async move {
+            shutdown.cancelled().await;
+            Ok::<(), std::io::Error>(())
+        })
+        .await?;
     Ok(())
 }

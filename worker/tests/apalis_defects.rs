@@ -2,6 +2,8 @@
 //! Each shows the defect is real, so the containment is needed; if one starts failing,
 //! upstream fixed the defect and the containment can be reconsidered.
 
+#![allow(clippy::unwrap_used)]
+
 #[path = "../../tests/support/mod.rs"]
 mod support;
 
@@ -18,12 +20,27 @@ use tentabo_workflows::jobs::{JobEnvelope, JobKind};
 async fn apalis_redis_worker_dies_when_too_many_tasks_are_due_at_once() {
     let redis = TestRedis::new();
     let config = tentabo_worker::queues::storage_config(&redis.namespace, JobKind::Noop, 100);
-    let mut conn = redis::Client::open(redis.url.as_str()).unwrap().get_connection_manager().await.unwrap();
+    let mut conn = redis::Client::open(redis.url.as_str())
+        .unwrap()
+        .get_connection_manager()
+        .await
+        .unwrap();
     let tasks: Vec<RedisTask> = (0..9_000)
-        .map(|i| TaskBuilder::new(serde_json::to_vec(&JobEnvelope { outbox_id: i, attempt: 0 }).unwrap()).build())
+        .map(|i| {
+            TaskBuilder::new(
+                serde_json::to_vec(&JobEnvelope {
+                    outbox_id: i,
+                    attempt: 0,
+                })
+                .unwrap(),
+            )
+            .build()
+        })
         .collect();
     for chunk in tasks.chunks(1_000) {
-        apalis_redis::queries::push_tasks(&mut conn, &config, chunk).await.unwrap();
+        apalis_redis::queries::push_tasks(&mut conn, &config, chunk)
+            .await
+            .unwrap();
     }
     let storage = RedisStorage::<JobEnvelope>::new(conn).with_config(config);
     let worker = WorkerBuilder::new(format!("canary-{}", redis.namespace))

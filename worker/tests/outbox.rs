@@ -2,6 +2,8 @@
 //! Redis: exactly-once delivery with several relays, rollbacks, Redis outages, large
 //! backlogs, retries, dead letters and graceful shutdown.
 
+#![allow(clippy::unwrap_used)]
+
 #[path = "../../tests/support/mod.rs"]
 mod support;
 #[path = "../../tests/support/worker.rs"]
@@ -13,12 +15,12 @@ use std::time::Duration;
 use diesel_async::AsyncConnection;
 use redis::AsyncCommands;
 use serde_json::json;
-use support::{eventually, PrivateRedis, TestDb, TestRedis};
+use support::{PrivateRedis, TestDb, TestRedis, eventually};
 use tentabo_worker::queues;
 use tentabo_worker::relay::{Relay, RelayConfig};
-use tentabo_workflows::jobs::{self, JobKind};
 use tentabo_workflows::WorkflowError;
-use worker::{count_status, noop, rows, worker_config, RunningWorker};
+use tentabo_workflows::jobs::{self, JobKind};
+use worker::{RunningWorker, count_status, noop, rows, worker_config};
 
 fn relay_config(namespace: &str) -> RelayConfig {
     RelayConfig {
@@ -33,8 +35,12 @@ fn relay_config(namespace: &str) -> RelayConfig {
 
 async fn enqueue_noops(db: &TestDb, n: usize, payload: serde_json::Value) {
     let mut conn = db.conn().await;
-    let jobs: Vec<_> = (0..n).map(|i| noop(&format!("test:{i}"), payload.clone())).collect();
-    conn.transaction::<_, WorkflowError, _>(async |conn| jobs::enqueue(conn, &jobs).await).await.unwrap();
+    let jobs: Vec<_> = (0..n)
+        .map(|i| noop(&format!("test:{i}"), payload.clone()))
+        .collect();
+    conn.transaction::<_, WorkflowError, _>(async |conn| jobs::enqueue(conn, &jobs).await)
+        .await
+        .unwrap();
 }
 
 /// (task data entries, task ids waiting) of the noop queue. apalis-redis 1.0 files
@@ -64,7 +70,11 @@ async fn a_committed_row_becomes_exactly_one_job_with_two_relays() {
     let pool = db.pool(4);
     let mut handles = Vec::new();
     for _ in 0..2 {
-        let mut relay = Relay::new(pool.clone(), redis.url.clone().into(), relay_config(&redis.namespace));
+        let mut relay = Relay::new(
+            pool.clone(),
+            redis.url.clone().into(),
+            relay_config(&redis.namespace),
+        );
         handles.push(tokio::spawn(async move {
             let mut moved = 0;
             for _ in 0..40 {
@@ -77,12 +87,19 @@ async fn a_committed_row_becomes_exactly_one_job_with_two_relays() {
     for h in handles {
         total += h.await.unwrap();
     }
-    assert_eq!(total, 300, "each row relayed exactly once across both relays");
+    assert_eq!(
+        total, 300,
+        "each row relayed exactly once across both relays"
+    );
 
     let (data, active) = queue_len(&redis).await;
     assert_eq!((data, active), (300, 300), "one job per row in Redis");
     let (_, ids) = waiting_ids(&redis).await;
-    assert_eq!(ids.iter().collect::<HashSet<_>>().len(), 300, "no task id twice");
+    assert_eq!(
+        ids.iter().collect::<HashSet<_>>().len(),
+        300,
+        "no task id twice"
+    );
     let mut conn = db.conn().await;
     assert_eq!(count_status(&mut conn, "enqueued").await, 300);
 
@@ -109,7 +126,11 @@ async fn a_rolled_back_transaction_produces_no_job() {
         .await;
     assert!(result.is_err());
 
-    let mut relay = Relay::new(db.pool(2), redis.url.clone().into(), relay_config(&redis.namespace));
+    let mut relay = Relay::new(
+        db.pool(2),
+        redis.url.clone().into(),
+        relay_config(&redis.namespace),
+    );
     assert_eq!(relay.run_once().await.unwrap(), 0);
     assert_eq!(queue_len(&redis).await, (0, 0));
     assert!(rows(&mut conn).await.is_empty());
@@ -119,8 +140,12 @@ async fn a_rolled_back_transaction_produces_no_job() {
 async fn the_same_idempotency_key_makes_one_job() {
     let db = TestDb::new().await;
     let mut conn = db.conn().await;
-    let first = jobs::enqueue(&mut conn, &[noop("effect:42", json!({}))]).await.unwrap();
-    let second = jobs::enqueue(&mut conn, &[noop("effect:42", json!({}))]).await.unwrap();
+    let first = jobs::enqueue(&mut conn, &[noop("effect:42", json!({}))])
+        .await
+        .unwrap();
+    let second = jobs::enqueue(&mut conn, &[noop("effect:42", json!({}))])
+        .await
+        .unwrap();
     assert_eq!(first.len(), 1);
     assert!(second.is_empty());
     assert_eq!(rows(&mut conn).await.len(), 1);
@@ -139,18 +164,33 @@ async fn rows_wait_while_redis_is_down_and_are_all_delivered_once_it_is_back() {
 
     redis.stop();
     let mut conn = db.conn().await;
-    let more: Vec<_> = (0..200).map(|i| noop(&format!("outage:{i}"), json!({}))).collect();
+    let more: Vec<_> = (0..200)
+        .map(|i| noop(&format!("outage:{i}"), json!({})))
+        .collect();
     jobs::enqueue(&mut conn, &more).await.unwrap();
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert_eq!(count_status(&mut conn, "done").await, 1, "nothing can run without Redis");
-    assert_eq!(count_status(&mut conn, "dead").await, 0, "nothing is lost or dead-lettered");
+    assert_eq!(
+        count_status(&mut conn, "done").await,
+        1,
+        "nothing can run without Redis"
+    );
+    assert_eq!(
+        count_status(&mut conn, "dead").await,
+        0,
+        "nothing is lost or dead-lettered"
+    );
 
     redis.start_again().await;
-    eventually(Duration::from_secs(60), "all 201 done after Redis is back", || async {
-        count_status(&mut db.conn().await, "done").await == 201
-    })
+    eventually(
+        Duration::from_secs(60),
+        "all 201 done after Redis is back",
+        || async { count_status(&mut db.conn().await, "done").await == 201 },
+    )
     .await;
-    assert!(rows(&mut conn).await.iter().all(|r| r.attempts == 1), "every effect ran once");
+    assert!(
+        rows(&mut conn).await.iter().all(|r| r.attempts == 1),
+        "every effect ran once"
+    );
     w.stop().await;
 }
 
@@ -159,7 +199,11 @@ async fn deliveries_lost_by_redis_are_redelivered_once() {
     let db = TestDb::new().await;
     let redis = TestRedis::new();
     enqueue_noops(&db, 50, json!({})).await;
-    let mut relay = Relay::new(db.pool(2), redis.url.clone().into(), relay_config(&redis.namespace));
+    let mut relay = Relay::new(
+        db.pool(2),
+        redis.url.clone().into(),
+        relay_config(&redis.namespace),
+    );
     assert_eq!(relay.run_once().await.unwrap(), 50);
     // Redis restarts without persistence: the queue is gone, the ledger says enqueued.
     let keys = redis.keys().await;
@@ -168,11 +212,18 @@ async fn deliveries_lost_by_redis_are_redelivered_once() {
     let mut cfg = worker_config(&db.url, &redis.url, &redis.namespace);
     cfg.redeliver_after_secs = 1;
     let w = RunningWorker::start(cfg);
-    eventually(Duration::from_secs(30), "all 50 redelivered and done", || async {
-        count_status(&mut db.conn().await, "done").await == 50
-    })
+    eventually(
+        Duration::from_secs(30),
+        "all 50 redelivered and done",
+        || async { count_status(&mut db.conn().await, "done").await == 50 },
+    )
     .await;
-    assert!(rows(&mut db.conn().await).await.iter().all(|r| r.attempts == 1));
+    assert!(
+        rows(&mut db.conn().await)
+            .await
+            .iter()
+            .all(|r| r.attempts == 1)
+    );
     w.stop().await;
 }
 
@@ -183,7 +234,11 @@ async fn ten_thousand_rows_are_delivered_without_the_worker_failing() {
     enqueue_noops(&db, 10_000, json!({})).await;
     let w = RunningWorker::start(worker_config(&db.url, &redis.url, &redis.namespace));
     let cfg = queues::storage_config(&redis.namespace, JobKind::Noop, 100);
-    let mut redis_conn = redis::Client::open(redis.url.as_str()).unwrap().get_connection_manager().await.unwrap();
+    let mut redis_conn = redis::Client::open(redis.url.as_str())
+        .unwrap()
+        .get_connection_manager()
+        .await
+        .unwrap();
     let mut peak = 0usize;
     let start = std::time::Instant::now();
     loop {
@@ -192,11 +247,18 @@ async fn ten_thousand_rows_are_delivered_without_the_worker_failing() {
         if count_status(&mut db.conn().await, "done").await == 10_000 {
             break;
         }
-        assert!(start.elapsed() < Duration::from_secs(120), "10,000 jobs not done in 120 s");
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "10,000 jobs not done in 120 s"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert!(peak <= 2_000, "the Redis backlog passed its bound: {peak}");
-    assert_eq!(w.stop().await, 0, "a queue worker died and had to be restarted");
+    assert_eq!(
+        w.stop().await,
+        0,
+        "a queue worker died and had to be restarted"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -228,7 +290,10 @@ async fn a_job_that_keeps_failing_is_dead_lettered_at_the_attempt_cap() {
     // Give a wrong implementation the chance to run it again.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let row = &rows(&mut db.conn().await).await[0];
-    assert_eq!((row.status.as_str(), row.attempts), ("dead", JobKind::Noop.max_attempts()));
+    assert_eq!(
+        (row.status.as_str(), row.attempts),
+        ("dead", JobKind::Noop.max_attempts())
+    );
     w.stop().await;
 }
 
@@ -239,7 +304,10 @@ async fn permanent_failures_and_bad_payloads_are_dead_at_once_with_their_reason(
     let mut conn = db.conn().await;
     jobs::enqueue(
         &mut conn,
-        &[noop("permanent", json!({ "fail_permanently": true })), noop("bad-payload", json!({ "bogus": 1 }))],
+        &[
+            noop("permanent", json!({ "fail_permanently": true })),
+            noop("bad-payload", json!({ "bogus": 1 })),
+        ],
     )
     .await
     .unwrap();
@@ -250,10 +318,16 @@ async fn permanent_failures_and_bad_payloads_are_dead_at_once_with_their_reason(
     .await;
     let rows = rows(&mut conn).await;
     assert_eq!(rows[0].attempts, 1);
-    assert_eq!(rows[0].last_error.as_deref(), Some("asked to fail permanently"));
+    assert_eq!(
+        rows[0].last_error.as_deref(),
+        Some("asked to fail permanently")
+    );
     assert_eq!(rows[1].attempts, 1);
     let err = rows[1].last_error.as_deref().unwrap();
-    assert!(err.contains("invalid payload for noop") && err.contains("bogus"), "{err}");
+    assert!(
+        err.contains("invalid payload for noop") && err.contains("bogus"),
+        "{err}"
+    );
     w.stop().await;
 }
 
@@ -261,16 +335,48 @@ async fn permanent_failures_and_bad_payloads_are_dead_at_once_with_their_reason(
 async fn stale_and_duplicate_deliveries_are_ignored() {
     let db = TestDb::new().await;
     let mut conn = db.conn().await;
-    let ids = jobs::enqueue(&mut conn, &[noop("stale", json!({}))]).await.unwrap();
-    let fresh = jobs::JobEnvelope { outbox_id: ids[0], attempt: 0 };
-    let stale = jobs::JobEnvelope { outbox_id: ids[0], attempt: 7 };
-    assert!(jobs::start_attempt(&mut conn, stale).await.unwrap().is_none());
-    let started = jobs::start_attempt(&mut conn, fresh).await.unwrap().expect("fresh delivery starts");
+    let ids = jobs::enqueue(&mut conn, &[noop("stale", json!({}))])
+        .await
+        .unwrap();
+    let fresh = jobs::JobEnvelope {
+        outbox_id: ids[0],
+        attempt: 0,
+    };
+    let stale = jobs::JobEnvelope {
+        outbox_id: ids[0],
+        attempt: 7,
+    };
+    assert!(
+        jobs::start_attempt(&mut conn, stale)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let started = jobs::start_attempt(&mut conn, fresh)
+        .await
+        .unwrap()
+        .expect("fresh delivery starts");
     assert_eq!(started.attempts, 1);
     // The same delivery arriving twice runs once.
-    assert!(jobs::start_attempt(&mut conn, fresh).await.unwrap().is_none());
+    assert!(
+        jobs::start_attempt(&mut conn, fresh)
+            .await
+            .unwrap()
+            .is_none()
+    );
     // A row that has gone is tolerated.
-    assert!(jobs::start_attempt(&mut conn, jobs::JobEnvelope { outbox_id: 999_999, attempt: 0 }).await.unwrap().is_none());
+    assert!(
+        jobs::start_attempt(
+            &mut conn,
+            jobs::JobEnvelope {
+                outbox_id: 999_999,
+                attempt: 0
+            }
+        )
+        .await
+        .unwrap()
+        .is_none()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -285,5 +391,9 @@ async fn shutdown_lets_in_flight_jobs_finish() {
     .await;
     w.stop().await;
     let row = &rows(&mut db.conn().await).await[0];
-    assert_eq!((row.status.as_str(), row.attempts), ("done", 1), "the in-flight job finished before exit");
+    assert_eq!(
+        (row.status.as_str(), row.attempts),
+        ("done", 1),
+        "the in-flight job finished before exit"
+    );
 }

@@ -8,6 +8,9 @@ use tentabo_schema::schema::audit_logs;
 use crate::WorkflowError;
 
 pub async fn record(conn: &mut AsyncPgConnection, entry: NewAuditLog) -> Result<(), WorkflowError> {
-    diesel::insert_into(audit_logs::table).values(&entry).execute(conn).await?;
+    diesel::insert_into(audit_logs::table)
+        .values(&entry)
+        .execute(conn)
+        .await?;
     Ok(())
 }

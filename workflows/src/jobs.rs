@@ -10,15 +10,15 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use diesel::sql_types::{Array, BigInt, Integer, Interval, Nullable, Text, Timestamptz};
 use diesel::ExpressionMethods;
+use diesel::sql_types::{Array, BigInt, Integer, Interval, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
 use tentabo_schema::models::outbox::NewOutboxRow;
 use tentabo_schema::schema::outbox;
 
-use crate::retry::RetryPolicy;
 use crate::WorkflowError;
+use crate::retry::RetryPolicy;
 
 /// Every kind of job the platform runs. The worker registers one handler per kind, in
 /// one list; a kind's queue name is stable (it is stored in outbox rows).
@@ -113,7 +113,10 @@ pub struct Claimed {
 
 impl Claimed {
     pub fn envelope(&self) -> JobEnvelope {
-        JobEnvelope { outbox_id: self.id, attempt: self.attempts }
+        JobEnvelope {
+            outbox_id: self.id,
+            attempt: self.attempts,
+        }
     }
 }
 
@@ -183,7 +186,10 @@ pub async fn release_claims(
     let n = diesel::update(outbox::table)
         .filter(outbox::id.eq_any(ids))
         .filter(outbox::claimed_by.eq(relay_id))
-        .set((outbox::claimed_by.eq(None::<String>), outbox::claimed_until.eq(None::<DateTime<Utc>>)))
+        .set((
+            outbox::claimed_by.eq(None::<String>),
+            outbox::claimed_until.eq(None::<DateTime<Utc>>),
+        ))
         .execute(conn)
         .await?;
     Ok(n)
@@ -292,8 +298,8 @@ pub async fn finish_attempt(
         }
         JobOutcome::Retry(e) => {
             let delay = policy.delay_after(u32::try_from(job.attempts).unwrap_or(1));
-            let at = Utc::now()
-                + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX);
+            let at =
+                Utc::now() + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX);
             ("pending", Some(e.as_str()), Some(at), Settled::RetryAt(at))
         }
     };
@@ -327,7 +333,11 @@ mod tests {
 
     #[test]
     fn envelopes_carry_ids_only() {
-        let json = serde_json::to_value(JobEnvelope { outbox_id: 7, attempt: 1 }).unwrap_or_default();
+        let json = serde_json::to_value(JobEnvelope {
+            outbox_id: 7,
+            attempt: 1,
+        })
+        .unwrap_or_default();
         assert_eq!(json, serde_json::json!({ "outbox_id": 7, "attempt": 1 }));
     }
 }

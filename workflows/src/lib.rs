@@ -7,5 +7,6 @@ pub mod error;
 pub mod identity;
 pub mod jobs;
 pub mod retry;
+pub mod telemetry;
 
 pub use error::WorkflowError;

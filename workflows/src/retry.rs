@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use backoff::backoff::Backoff;
 use backoff::ExponentialBackoff;
+use backoff::backoff::Backoff;
 
 /// Exponential backoff with full jitter between `initial` and `max`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -70,7 +70,10 @@ mod tests {
 
     #[test]
     fn delays_grow_and_are_capped() {
-        let p = RetryPolicy { randomization: 0.0, ..RetryPolicy::default() };
+        let p = RetryPolicy {
+            randomization: 0.0,
+            ..RetryPolicy::default()
+        };
         assert_eq!(p.delay_after(1), Duration::from_secs(2));
         assert_eq!(p.delay_after(2), Duration::from_secs(4));
         assert_eq!(p.delay_after(3), Duration::from_secs(8));

@@ -13,7 +13,10 @@ pub mod health;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Tentabo API", description = "Partner-relationship and sales-integration platform."),
+    info(
+        title = "Tentabo API",
+        description = "Partner-relationship and sales-integration platform."
+    ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail))
 )]
 struct ApiDoc;

@@ -13,7 +13,11 @@ pub mod noop;
 pub trait Job {
     const KIND: JobKind;
     type Payload: DeserializeOwned;
-    fn run(ctx: &JobContext, job: &StartedJob, payload: Self::Payload) -> impl Future<Output = JobOutcome> + Send;
+    fn run(
+        ctx: &JobContext,
+        job: &StartedJob,
+        payload: Self::Payload,
+    ) -> impl Future<Output = JobOutcome> + Send;
 }
 
 /// The registry: queue name → job.

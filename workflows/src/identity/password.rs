@@ -2,9 +2,9 @@
 //! recommended minimum). Hashes are PHC strings, so parameters can change later without
 //! invalidating stored hashes.
 
+use argon2::Argon2;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
 
 use crate::WorkflowError;
 
@@ -18,8 +18,11 @@ pub fn hash(password: &str) -> Result<String, WorkflowError> {
 
 /// Constant-time verification; a malformed stored hash verifies as false.
 pub fn verify(password: &str, stored: &str) -> bool {
-    PasswordHash::new(stored)
-        .is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+    PasswordHash::new(stored).is_ok_and(|parsed| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
+    })
 }
 
 #[cfg(test)]

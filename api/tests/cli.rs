@@ -1,0 +1,137 @@
+//! The `tentabo-api` binary's administrative commands, run as a newcomer would.
+
+#![allow(clippy::unwrap_used)]
+
+#[path = "../../tests/support/mod.rs"]
+mod support;
+
+use std::process::Command;
+
+use diesel::sql_types::BigInt;
+use diesel_async::{AsyncConnection, RunQueryDsl};
+use support::TestDb;
+
+fn api_bin() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tentabo-api"));
+    cmd.env_remove("DATABASE_URL")
+        .env_remove("REDIS_URL")
+        .env("RUST_LOG", "warn");
+    cmd
+}
+
+#[derive(diesel::QueryableByName)]
+struct N {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+#[tokio::test]
+async fn migrate_creates_the_database_and_seed_demo_is_idempotent() {
+    let db = TestDb::new().await; // only to own a unique name that is dropped afterwards
+    let fresh = format!("{}_cli", db.name);
+    let url = tentabo_schema::db::with_database(&db.url, &fresh);
+    let _fresh_db = support::db::Dropper(fresh.clone());
+
+    let out = api_bin()
+        .args(["migrate", "--create-database"])
+        .env("DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    for _ in 0..2 {
+        let out = api_bin()
+            .arg("seed-demo")
+            .env("DATABASE_URL", &url)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            stdout.contains("superadmin@salescommand.com")
+                && stdout.contains("am1@salescommand.com"),
+            "{stdout}"
+        );
+    }
+    let mut conn = diesel_async::AsyncPgConnection::establish(&url)
+        .await
+        .unwrap();
+    let users: N = diesel::sql_query("SELECT count(*) AS n FROM users")
+        .get_result(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(users.n, 7, "seeding twice creates each user once");
+}
+
+#[tokio::test]
+async fn a_config_file_supplies_the_environment() {
+    let db = TestDb::empty().await;
+    let dir = std::env::temp_dir().join(format!("tentabo-cli-{}", db.name));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("tentabo.env");
+    std::fs::write(
+        &file,
+        format!("# test configuration\nDATABASE_URL={}\n", db.url),
+    )
+    .unwrap();
+    let out = api_bin()
+        .arg("migrate")
+        .env("TENTABO_CONFIG_FILE", &file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut conn = db.conn().await;
+    assert!(
+        tentabo_schema::db::migrations_current(&mut conn)
+            .await
+            .unwrap()
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_missing_config_file_is_a_clear_error() {
+    let out = api_bin()
+        .arg("migrate")
+        .env("TENTABO_CONFIG_FILE", "/nonexistent/tentabo.env")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("TENTABO_CONFIG_FILE") && stderr.contains("/nonexistent/tentabo.env"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_missing_database_url_is_a_clear_error() {
+    let out = api_bin().arg("migrate").output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--database-url") || stderr.contains("DATABASE_URL"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn help_lists_every_command() {
+    let out = api_bin().arg("--help").output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    for cmd in ["serve", "migrate", "seed-demo"] {
+        assert!(text.contains(cmd), "{text}");
+    }
+}
