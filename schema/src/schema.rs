@@ -62,6 +62,32 @@ diesel::table! {
 }
 
 diesel::table! {
+    refresh_tokens (id) {
+        id -> Uuid,
+        session_id -> Uuid,
+        token_hash -> Bytea,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        auth_provider -> Text,
+        created_at -> Timestamptz,
+        last_used_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        revoked_at -> Nullable<Timestamptz>,
+        revoked_reason -> Nullable<Text>,
+        client_ip -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     users (id) {
         id -> Uuid,
         email -> Text,
@@ -80,6 +106,8 @@ diesel::table! {
 diesel::joinable!(audit_logs -> users (actor_id));
 diesel::joinable!(distributor_partners -> distributors (distributor_id));
 diesel::joinable!(distributor_partners -> partners (partner_id));
+diesel::joinable!(refresh_tokens -> sessions (session_id));
+diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(users -> distributors (distributor_id));
 diesel::joinable!(users -> partners (partner_id));
 
@@ -89,5 +117,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     distributors,
     outbox,
     partners,
+    refresh_tokens,
+    sessions,
     users,
 );

@@ -2,15 +2,38 @@
 //! commit or roll back together.
 
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde_json::Value;
 use tentabo_schema::models::audit::NewAuditLog;
 use tentabo_schema::schema::audit_logs;
+use uuid::Uuid;
 
 use crate::WorkflowError;
 
+/// Who acts and from which request: attached to every audit row of that request.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditContext {
+    pub actor_id: Option<Uuid>,
+    pub request_id: Option<String>,
+    pub client_ip: Option<String>,
+}
+
+impl AuditContext {
+    pub fn entry(&self, action: &str, object_type: &str, object_id: impl ToString, mut details: Value) -> NewAuditLog {
+        if let (Some(ip), Some(map)) = (&self.client_ip, details.as_object_mut()) {
+            map.insert("client_ip".into(), Value::String(ip.clone()));
+        }
+        NewAuditLog {
+            actor_id: self.actor_id,
+            action: action.to_owned(),
+            object_type: object_type.to_owned(),
+            object_id: Some(object_id.to_string()),
+            request_id: self.request_id.clone(),
+            details,
+        }
+    }
+}
+
 pub async fn record(conn: &mut AsyncPgConnection, entry: NewAuditLog) -> Result<(), WorkflowError> {
-    diesel::insert_into(audit_logs::table)
-        .values(&entry)
-        .execute(conn)
-        .await?;
+    diesel::insert_into(audit_logs::table).values(&entry).execute(conn).await?;
     Ok(())
 }

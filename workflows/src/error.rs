@@ -1,11 +1,74 @@
-//! The crate's one error type. The API maps it to HTTP in exactly one place.
+//! The crate's one error type. The API maps it to HTTP in exactly one place
+//! (`api/src/error.rs`); codes here are stable and part of the API contract.
+
+use std::collections::BTreeMap;
+
+/// Field → stable error codes (`required`, `invalid_email`, `too_short` …).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct FieldErrors(pub BTreeMap<String, Vec<&'static str>>);
+
+impl FieldErrors {
+    pub fn add(&mut self, field: &str, code: &'static str) {
+        self.0.entry(field.to_owned()).or_default().push(code);
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    /// `Ok(())` when empty, the validation error otherwise.
+    pub fn into_result(self) -> Result<(), WorkflowError> {
+        if self.is_empty() { Ok(()) } else { Err(WorkflowError::Validation(self)) }
+    }
+    pub fn single(field: &str, code: &'static str) -> WorkflowError {
+        let mut e = FieldErrors::default();
+        e.add(field, code);
+        WorkflowError::Validation(e)
+    }
+}
+
+/// Why a caller is not authenticated. Each is a distinct, stable error code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthFailure {
+    /// Unknown email or wrong password (deliberately indistinguishable).
+    InvalidCredentials,
+    /// Right password, disabled account.
+    AccountDisabled,
+    /// No bearer token where one is required.
+    MissingToken,
+    /// Malformed token, bad signature, wrong algorithm, issuer or audience.
+    InvalidToken,
+    TokenExpired,
+    /// The session behind the token was revoked (logout, reuse, user disabled).
+    SessionRevoked,
+    /// A refresh token that was already rotated was presented again.
+    RefreshTokenReused,
+}
+
+impl AuthFailure {
+    pub fn code(self) -> &'static str {
+        match self {
+            AuthFailure::InvalidCredentials => "invalid_credentials",
+            AuthFailure::AccountDisabled => "account_disabled",
+            AuthFailure::MissingToken => "missing_token",
+            AuthFailure::InvalidToken => "invalid_token",
+            AuthFailure::TokenExpired => "token_expired",
+            AuthFailure::SessionRevoked => "session_revoked",
+            AuthFailure::RefreshTokenReused => "refresh_token_reused",
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum WorkflowError {
     #[error("not found")]
     NotFound,
-    #[error("conflict: {0}")]
-    Conflict(String),
+    #[error("forbidden")]
+    Forbidden,
+    #[error("not authenticated: {}", .0.code())]
+    Unauthenticated(AuthFailure),
+    #[error("validation failed: {0:?}")]
+    Validation(FieldErrors),
+    #[error("conflict: {code}")]
+    Conflict { code: &'static str, message: String },
     #[error("invalid input: {0}")]
     Invalid(String),
     #[error("unknown job queue `{0}`")]
@@ -16,10 +79,30 @@ pub enum WorkflowError {
     Pool(String),
     #[error("payload: {0}")]
     Payload(#[from] serde_json::Error),
+    #[error("authorization policy: {0}")]
+    Policy(String),
+    #[error("internal: {0}")]
+    Internal(String),
 }
 
 impl From<diesel_async::pooled_connection::deadpool::PoolError> for WorkflowError {
     fn from(e: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
         WorkflowError::Pool(e.to_string())
     }
+}
+
+/// Maps a unique-constraint violation on one of `constraints` to a conflict with the
+/// given code; other errors pass through.
+pub fn map_unique(
+    e: diesel::result::Error,
+    constraints: &[(&str, &'static str, &str)],
+) -> WorkflowError {
+    if let diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, info) = &e {
+        for (constraint, code, message) in constraints {
+            if info.constraint_name() == Some(constraint) {
+                return WorkflowError::Conflict { code, message: (*message).to_owned() };
+            }
+        }
+    }
+    WorkflowError::Database(e)
 }

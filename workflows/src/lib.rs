@@ -3,9 +3,11 @@
 //! No HTTP server and no job queue live here: `api` and `worker` call into this crate.
 
 pub mod audit;
+pub mod authz;
 pub mod error;
 pub mod identity;
 pub mod jobs;
+pub mod pagination;
 pub mod retry;
 pub mod telemetry;
 

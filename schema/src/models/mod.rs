@@ -3,3 +3,4 @@
 pub mod audit;
 pub mod organisations;
 pub mod outbox;
+pub mod sessions;
