@@ -1,31 +1,41 @@
 //! The API's one error type and the only place where HTTP status codes are chosen.
-//! Every error answers `{ "error": { "code", "message", "details" } }`; a 500 logs its
+//! Every error answers `{ "error": { "code", "message", "details" } }`; the message is
+//! English here and translated by [`localize`] per `Accept-Language`; a 500 logs its
 //! cause and sends a generic message.
 
-use axum::Json;
-use axum::http::StatusCode;
+use axum::extract::Request;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use axum::Json;
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::{json, Value};
 use tentabo_schema::SchemaError;
+use tentabo_workflows::error::{AuthFailure, FieldErrors};
 use tentabo_workflows::WorkflowError;
+
+use crate::i18n::{self, Lang};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("resource not found")]
     NotFound,
-    #[error("malformed request: {0}")]
+    #[error("malformed JSON: {0}")]
+    MalformedJson(String),
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    #[error("bad request: {0}")]
     BadRequest(String),
     #[error("validation failed")]
-    Validation(Value),
-    #[error("{message}")]
-    Conflict {
-        code: &'static str,
-        message: String,
-        details: Value,
-    },
+    Validation(FieldErrors),
+    #[error("conflict: {code}")]
+    Conflict { code: &'static str, details: Value },
     #[error("not ready")]
     NotReady(Value),
+    #[error("rate limited")]
+    RateLimited { retry_after_secs: u64 },
+    #[error("method not allowed")]
+    MethodNotAllowed,
     #[error(transparent)]
     Workflow(#[from] WorkflowError),
     #[error(transparent)]
@@ -41,90 +51,95 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     /// Stable, machine-readable code (`not_found`, `validation_failed`, …).
     pub code: String,
-    /// Human-readable message.
+    /// Human-readable message, in English or French per `Accept-Language`.
     pub message: String,
     /// Structured context (field errors, allowed events, failing checks).
     #[schema(value_type = Object)]
     pub details: Value,
 }
 
+/// Marks an error response with its code, for [`localize`].
+#[derive(Debug, Clone, Copy)]
+struct ErrorCode(&'static str);
+
+fn fields(e: &FieldErrors) -> Value {
+    json!({ "fields": e.0 })
+}
+
 impl ApiError {
-    fn parts(&self) -> (StatusCode, &'static str, String, Value) {
+    fn parts(&self) -> (StatusCode, &'static str, Value) {
+        use StatusCode as S;
         match self {
-            ApiError::NotFound => (
-                StatusCode::NOT_FOUND,
-                "not_found",
-                "Resource not found".into(),
-                json!({}),
-            ),
-            ApiError::BadRequest(m) => {
-                (StatusCode::BAD_REQUEST, "bad_request", m.clone(), json!({}))
+            ApiError::NotFound | ApiError::Workflow(WorkflowError::NotFound) => (S::NOT_FOUND, "not_found", json!({})),
+            ApiError::MalformedJson(reason) => (S::BAD_REQUEST, "malformed_json", json!({ "reason": reason })),
+            ApiError::UnsupportedMediaType => (S::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", json!({})),
+            ApiError::BadRequest(reason) => (S::BAD_REQUEST, "bad_request", json!({ "reason": reason })),
+            ApiError::Validation(e) | ApiError::Workflow(WorkflowError::Validation(e)) => {
+                (S::UNPROCESSABLE_ENTITY, "validation_failed", fields(e))
             }
-            ApiError::Validation(d) => (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "validation_failed",
-                "The request is not valid".into(),
-                d.clone(),
-            ),
-            ApiError::Conflict {
-                code,
-                message,
-                details,
-            } => (StatusCode::CONFLICT, code, message.clone(), details.clone()),
-            ApiError::NotReady(d) => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "not_ready",
-                "A dependency is not ready".into(),
-                d.clone(),
-            ),
-            ApiError::Workflow(WorkflowError::NotFound) => (
-                StatusCode::NOT_FOUND,
-                "not_found",
-                "Resource not found".into(),
-                json!({}),
-            ),
-            ApiError::Workflow(WorkflowError::Invalid(m)) => (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "validation_failed",
-                m.clone(),
-                json!({}),
-            ),
-            ApiError::Workflow(WorkflowError::Conflict(m)) => {
-                (StatusCode::CONFLICT, "conflict", m.clone(), json!({}))
+            ApiError::Workflow(WorkflowError::Invalid(reason)) => {
+                (S::UNPROCESSABLE_ENTITY, "validation_failed", json!({ "reason": reason }))
+            }
+            ApiError::Conflict { code, details } => (S::CONFLICT, code, details.clone()),
+            ApiError::Workflow(WorkflowError::Conflict { code, .. }) => (S::CONFLICT, code, json!({})),
+            ApiError::NotReady(d) => (S::SERVICE_UNAVAILABLE, "not_ready", d.clone()),
+            ApiError::RateLimited { retry_after_secs } => {
+                (S::TOO_MANY_REQUESTS, "rate_limited", json!({ "retry_after_secs": retry_after_secs }))
+            }
+            ApiError::MethodNotAllowed => (S::METHOD_NOT_ALLOWED, "method_not_allowed", json!({})),
+            ApiError::Workflow(WorkflowError::Forbidden) => (S::FORBIDDEN, "forbidden", json!({})),
+            ApiError::Workflow(WorkflowError::Unauthenticated(f)) => {
+                let status = if *f == AuthFailure::AccountDisabled { S::FORBIDDEN } else { S::UNAUTHORIZED };
+                (status, f.code(), json!({}))
             }
             ApiError::Workflow(WorkflowError::Pool(_)) | ApiError::Schema(SchemaError::Pool(_)) => {
-                (
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "unavailable",
-                    "The service is temporarily unavailable".into(),
-                    json!({}),
-                )
+                (S::SERVICE_UNAVAILABLE, "unavailable", json!({}))
             }
-            ApiError::Workflow(_) | ApiError::Schema(_) => (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal_error",
-                "An internal error occurred".into(),
-                json!({}),
-            ),
+            ApiError::Workflow(_) | ApiError::Schema(_) => (S::INTERNAL_SERVER_ERROR, "internal_error", json!({})),
         }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let (status, code, message, details) = self.parts();
+        let (status, code, details) = self.parts();
         if status.is_server_error() {
             tracing::error!(error = %self, error.debug = ?self, status = status.as_u16(), "request failed");
         }
-        let body = ErrorBody {
-            error: ErrorDetail {
-                code: code.to_owned(),
-                message,
-                details,
-            },
-        };
-        (status, Json(body)).into_response()
+        let message = i18n::message(code, Lang::En).unwrap_or("Error").to_owned();
+        let body = ErrorBody { error: ErrorDetail { code: code.to_owned(), message, details } };
+        let mut response = (status, Json(body)).into_response();
+        let headers = response.headers_mut();
+        if let ApiError::RateLimited { retry_after_secs } = self {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        }
+        if status == StatusCode::UNAUTHORIZED {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response.extensions_mut().insert(ErrorCode(code));
+        response
     }
+}
+
+/// Rewrites error messages into the caller's language (`Accept-Language`).
+pub async fn localize(req: Request, next: Next) -> Response {
+    let lang = i18n::negotiate(req.headers().get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()));
+    let response = next.run(req).await;
+    if lang == Lang::En {
+        return response;
+    }
+    let Some(ErrorCode(code)) = response.extensions().get::<ErrorCode>().copied() else { return response };
+    let Some(message) = i18n::message(code, lang) else { return response };
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 1 << 20).await else {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "error body unreadable").into_response();
+    };
+    let mut value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    value["error"]["message"] = Value::String(message.to_owned());
+    let bytes = serde_json::to_vec(&value).unwrap_or_default();
+    parts.headers.insert(header::CONTENT_LANGUAGE, HeaderValue::from_static("fr"));
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
 #[cfg(test)]
@@ -133,18 +148,51 @@ mod tests {
 
     #[test]
     fn internal_errors_never_leak_their_cause() {
-        let err = ApiError::Workflow(WorkflowError::Database(
-            diesel::result::Error::BrokenTransactionManager,
-        ));
-        let (status, code, message, _) = err.parts();
+        let err = ApiError::Workflow(WorkflowError::Database(diesel::result::Error::BrokenTransactionManager));
+        let (status, code, details) = err.parts();
         assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(code, "internal_error");
-        assert!(!message.to_lowercase().contains("transaction"));
+        assert_eq!(details, json!({}));
     }
 
     #[test]
     fn pool_exhaustion_is_503_not_500() {
         let (status, ..) = ApiError::Workflow(WorkflowError::Pool("timeout".into())).parts();
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    }
+
+    #[test]
+    fn every_code_the_api_can_answer_has_a_message() {
+        let errors = [
+            ApiError::NotFound,
+            ApiError::MalformedJson(String::new()),
+            ApiError::UnsupportedMediaType,
+            ApiError::BadRequest(String::new()),
+            ApiError::Validation(FieldErrors::default()),
+            ApiError::NotReady(json!({})),
+            ApiError::RateLimited { retry_after_secs: 1 },
+            ApiError::MethodNotAllowed,
+            ApiError::Workflow(WorkflowError::Forbidden),
+            ApiError::Workflow(WorkflowError::Pool(String::new())),
+            ApiError::Workflow(WorkflowError::Internal(String::new())),
+            ApiError::Workflow(WorkflowError::Conflict { code: "name_taken", message: String::new() }),
+            ApiError::Workflow(WorkflowError::Conflict { code: "email_taken", message: String::new() }),
+            ApiError::Workflow(WorkflowError::Conflict { code: "cannot_modify_self", message: String::new() }),
+        ];
+        let failures = [
+            AuthFailure::InvalidCredentials,
+            AuthFailure::AccountDisabled,
+            AuthFailure::MissingToken,
+            AuthFailure::InvalidToken,
+            AuthFailure::TokenExpired,
+            AuthFailure::SessionRevoked,
+            AuthFailure::RefreshTokenReused,
+        ];
+        let all = errors.iter().map(ApiError::parts).chain(
+            failures.iter().map(|f| ApiError::Workflow(WorkflowError::Unauthenticated(*f)).parts()),
+        );
+        for (_, code, _) in all {
+            assert!(i18n::message(code, Lang::En).is_some() && i18n::message(code, Lang::Fr).is_some(), "{code}");
+        }
     }
 }

@@ -3,7 +3,10 @@
 
 pub mod config;
 pub mod error;
+pub mod extract;
+pub mod i18n;
 pub mod metrics;
+pub mod ratelimit;
 pub mod routes;
 pub mod seed;
 pub mod startup;

@@ -17,8 +17,13 @@ use tower_http::request_id::{
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+use tentabo_workflows::authz::Authorizer;
+use tentabo_workflows::identity::auth::DatabaseAuthProvider;
+use tentabo_workflows::identity::tokens::TokenKeys;
+
 use crate::config::ApiConfig;
 use crate::metrics::Metrics;
+use crate::ratelimit::LoginLimiter;
 use crate::state::AppState;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -38,12 +43,24 @@ impl Application {
             config.database.pool_size,
         )?;
         let redis = redis::Client::open(config.redis.url.expose_secret())?;
+        let tokens = TokenKeys::new(
+            config.auth.jwt_secret.expose_secret().as_bytes(),
+            config.auth.access_ttl(),
+            config.auth.refresh_ttl(),
+        )?;
+        let authz = Authorizer::load().await?;
+        let login_limiter = LoginLimiter::new(redis.clone(), &config.redis.namespace, config.auth.limits());
+        let auth_provider = Arc::new(DatabaseAuthProvider::new(db.clone()));
         let listener = TcpListener::bind(config.bind).await?;
         let state = AppState {
             db,
             redis,
             config: Arc::new(config),
             metrics: Metrics::install(),
+            authz: Arc::new(authz),
+            tokens: Arc::new(tokens),
+            auth_provider,
+            login_limiter,
         };
         Ok(Application {
             listener,
@@ -80,6 +97,7 @@ impl Application {
 /// panic → 500.
 pub fn app(state: AppState) -> Router {
     crate::routes::router(state)
+        .layer(axum::middleware::from_fn(crate::error::localize))
         .layer(axum::middleware::from_fn(crate::metrics::track))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
         .layer(CatchPanicLayer::new())

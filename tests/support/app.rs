@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 
 use secrecy::SecretString;
 use tentabo_api::Application;
-use tentabo_api::config::{ApiConfig, DatabaseConfig, RedisConfig};
+use tentabo_api::config::{ApiConfig, AuthConfig, DatabaseConfig, RedisConfig};
 use tokio::sync::oneshot;
 
 use crate::support::{TestDb, TestRedis};
@@ -31,9 +31,23 @@ pub fn config(database_url: &str, redis_url: &str, namespace: &str) -> ApiConfig
             url: SecretString::from(redis_url.to_owned()),
             namespace: namespace.to_owned(),
         },
+        auth: AuthConfig {
+            jwt_secret: SecretString::from(JWT_SECRET.to_owned()),
+            access_ttl_secs: 900,
+            refresh_ttl_secs: 3600,
+            login_max_failures: 5,
+            login_failure_window_secs: 900,
+            login_max_per_ip: 1_000,
+            login_ip_window_secs: 60,
+            trust_forwarded_for: false,
+        },
         bind: "127.0.0.1:0".parse().unwrap(),
     }
 }
+
+/// The tests' token-signing secret (tests forge tokens with it and with others).
+pub const JWT_SECRET: &str = "test-secret-that-is-long-enough-for-hs256!";
+pub const DEMO_PASSWORD: &str = "demo123";
 
 impl TestApp {
     pub async fn spawn() -> TestApp {
@@ -62,6 +76,65 @@ impl TestApp {
             shutdown: Some(tx),
             server: Some(server),
         }
+    }
+
+    /// A test app whose database holds the demo organisations and logins.
+    pub async fn seeded() -> TestApp {
+        let app = TestApp::spawn().await;
+        app.seed().await;
+        app
+    }
+
+    pub async fn seed(&self) {
+        let mut conn = self.db.conn().await;
+        tentabo_workflows::identity::seed::seed_demo(&mut conn).await.unwrap();
+    }
+
+    /// Logs in and returns the whole token response.
+    pub async fn login_response(&self, email: &str, password: &str) -> reqwest::Response {
+        self.client
+            .post(self.url("/api/v1/auth/login"))
+            .json(&serde_json::json!({ "email": email, "password": password }))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Logs in a demo user and returns its access token.
+    pub async fn token(&self, email: &str) -> String {
+        let res = self.login_response(email, DEMO_PASSWORD).await;
+        assert_eq!(res.status(), 200, "login of {email}");
+        let body: serde_json::Value = res.json().await.unwrap();
+        body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn get_as(&self, token: &str, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).bearer_auth(token).send().await.unwrap()
+    }
+
+    pub async fn send_as(&self, method: reqwest::Method, token: &str, path: &str, body: Option<serde_json::Value>) -> reqwest::Response {
+        let mut req = self.client.request(method, self.url(path)).bearer_auth(token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        req.send().await.unwrap()
+    }
+
+    /// Id of a seeded row by name / email.
+    pub async fn id_of(&self, table: &str, column: &str, value: &str) -> uuid::Uuid {
+        use diesel_async::RunQueryDsl;
+        #[derive(diesel::QueryableByName)]
+        struct Id {
+            #[diesel(sql_type = diesel::sql_types::Uuid)]
+            id: uuid::Uuid,
+        }
+        let mut conn = self.db.conn().await;
+        diesel::sql_query(format!("SELECT id FROM {table} WHERE {column} = $1"))
+            .bind::<diesel::sql_types::Text, _>(value)
+            .get_result::<Id>(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("{table}.{column} = {value}: {e}"))
+            .id
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -9,7 +9,11 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::error::ApiError;
 use crate::state::AppState;
 
+pub mod auth;
+pub mod dto;
 pub mod health;
+pub mod organisations;
+pub mod users;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -25,6 +29,9 @@ struct ApiDoc;
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(health::router())
+        .merge(auth::router())
+        .merge(organisations::router())
+        .merge(users::router())
         .split_for_parts()
 }
 
@@ -33,5 +40,6 @@ pub fn router(state: AppState) -> Router {
     routes
         .merge(SwaggerUi::new("/docs").url("/api/v1/openapi.json", openapi))
         .fallback(|| async { ApiError::NotFound })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .with_state(state)
 }
