@@ -9,48 +9,96 @@ use secrecy::SecretString;
 #[derive(Debug, Clone, clap::Args)]
 pub struct DatabaseConfig {
     /// Postgres URL, e.g. postgres://tentabo@127.0.0.1:5432/tentabo
-    #[arg(id = "database_url", long = "database-url", env = "DATABASE_URL", hide_env_values = true)]
+    #[arg(
+        id = "database_url",
+        long = "database-url",
+        env = "DATABASE_URL",
+        hide_env_values = true
+    )]
     pub url: SecretString,
     /// Maximum connections in the pool.
-    #[arg(id = "database_pool_size", long = "database-pool-size", env = "DATABASE_POOL_SIZE", default_value_t = 32)]
+    #[arg(
+        id = "database_pool_size",
+        long = "database-pool-size",
+        env = "DATABASE_POOL_SIZE",
+        default_value_t = 32
+    )]
     pub pool_size: usize,
 }
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct RedisConfig {
     /// Redis URL, e.g. redis://127.0.0.1:6379/0
-    #[arg(id = "redis_url", long = "redis-url", env = "REDIS_URL", hide_env_values = true)]
+    #[arg(
+        id = "redis_url",
+        long = "redis-url",
+        env = "REDIS_URL",
+        hide_env_values = true
+    )]
     pub url: SecretString,
     /// Prefix of every key, so several deployments (or tests) can share a server.
-    #[arg(id = "redis_namespace", long = "redis-namespace", env = "TENTABO_REDIS_NAMESPACE", default_value = "tentabo")]
+    #[arg(
+        id = "redis_namespace",
+        long = "redis-namespace",
+        env = "TENTABO_REDIS_NAMESPACE",
+        default_value = "tentabo"
+    )]
     pub namespace: String,
 }
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct AuthConfig {
     /// Secret that signs access tokens (HS256), at least 32 bytes.
-    #[arg(long = "jwt-secret", env = "TENTABO_JWT_SECRET", hide_env_values = true)]
+    #[arg(
+        long = "jwt-secret",
+        env = "TENTABO_JWT_SECRET",
+        hide_env_values = true
+    )]
     pub jwt_secret: SecretString,
     /// Lifetime of an access token (seconds).
-    #[arg(long = "access-token-ttl-secs", env = "TENTABO_ACCESS_TOKEN_TTL_SECS", default_value_t = 900)]
+    #[arg(
+        long = "access-token-ttl-secs",
+        env = "TENTABO_ACCESS_TOKEN_TTL_SECS",
+        default_value_t = 900
+    )]
     pub access_ttl_secs: u64,
     /// Lifetime of a session / refresh token (seconds).
     #[arg(long = "refresh-token-ttl-secs", env = "TENTABO_REFRESH_TOKEN_TTL_SECS", default_value_t = 30 * 24 * 3600)]
     pub refresh_ttl_secs: u64,
     /// Failed logins allowed per account per window.
-    #[arg(long = "login-max-failures", env = "TENTABO_LOGIN_MAX_FAILURES", default_value_t = 5)]
+    #[arg(
+        long = "login-max-failures",
+        env = "TENTABO_LOGIN_MAX_FAILURES",
+        default_value_t = 5
+    )]
     pub login_max_failures: u64,
     /// The per-account window (seconds).
-    #[arg(long = "login-failure-window-secs", env = "TENTABO_LOGIN_FAILURE_WINDOW_SECS", default_value_t = 900)]
+    #[arg(
+        long = "login-failure-window-secs",
+        env = "TENTABO_LOGIN_FAILURE_WINDOW_SECS",
+        default_value_t = 900
+    )]
     pub login_failure_window_secs: u64,
     /// Login attempts allowed per client address per window.
-    #[arg(long = "login-max-per-ip", env = "TENTABO_LOGIN_MAX_PER_IP", default_value_t = 30)]
+    #[arg(
+        long = "login-max-per-ip",
+        env = "TENTABO_LOGIN_MAX_PER_IP",
+        default_value_t = 30
+    )]
     pub login_max_per_ip: u64,
     /// The per-address window (seconds).
-    #[arg(long = "login-ip-window-secs", env = "TENTABO_LOGIN_IP_WINDOW_SECS", default_value_t = 60)]
+    #[arg(
+        long = "login-ip-window-secs",
+        env = "TENTABO_LOGIN_IP_WINDOW_SECS",
+        default_value_t = 60
+    )]
     pub login_ip_window_secs: u64,
     /// Take the client address from X-Forwarded-For (only behind a proxy that sets it).
-    #[arg(long = "trust-forwarded-for", env = "TENTABO_TRUST_FORWARDED_FOR", default_value_t = false)]
+    #[arg(
+        long = "trust-forwarded-for",
+        env = "TENTABO_TRUST_FORWARDED_FOR",
+        default_value_t = false
+    )]
     pub trust_forwarded_for: bool,
 }
 
@@ -80,6 +128,10 @@ pub struct ApiConfig {
     #[command(flatten)]
     pub auth: AuthConfig,
     /// Address the API listens on.
-    #[arg(long = "bind", env = "TENTABO_API_BIND", default_value = "127.0.0.1:8080")]
+    #[arg(
+        long = "bind",
+        env = "TENTABO_API_BIND",
+        default_value = "127.0.0.1:8080"
+    )]
     pub bind: SocketAddr,
 }

@@ -3,16 +3,16 @@
 //! English here and translated by [`localize`] per `Accept-Language`; a 500 logs its
 //! cause and sends a generic message.
 
+use axum::Json;
 use axum::extract::Request;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use tentabo_schema::SchemaError;
-use tentabo_workflows::error::{AuthFailure, FieldErrors};
 use tentabo_workflows::WorkflowError;
+use tentabo_workflows::error::{AuthFailure, FieldErrors};
 
 use crate::i18n::{self, Lang};
 
@@ -70,32 +70,56 @@ impl ApiError {
     fn parts(&self) -> (StatusCode, &'static str, Value) {
         use StatusCode as S;
         match self {
-            ApiError::NotFound | ApiError::Workflow(WorkflowError::NotFound) => (S::NOT_FOUND, "not_found", json!({})),
-            ApiError::MalformedJson(reason) => (S::BAD_REQUEST, "malformed_json", json!({ "reason": reason })),
-            ApiError::UnsupportedMediaType => (S::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", json!({})),
-            ApiError::BadRequest(reason) => (S::BAD_REQUEST, "bad_request", json!({ "reason": reason })),
+            ApiError::NotFound | ApiError::Workflow(WorkflowError::NotFound) => {
+                (S::NOT_FOUND, "not_found", json!({}))
+            }
+            ApiError::MalformedJson(reason) => (
+                S::BAD_REQUEST,
+                "malformed_json",
+                json!({ "reason": reason }),
+            ),
+            ApiError::UnsupportedMediaType => (
+                S::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                json!({}),
+            ),
+            ApiError::BadRequest(reason) => {
+                (S::BAD_REQUEST, "bad_request", json!({ "reason": reason }))
+            }
             ApiError::Validation(e) | ApiError::Workflow(WorkflowError::Validation(e)) => {
                 (S::UNPROCESSABLE_ENTITY, "validation_failed", fields(e))
             }
-            ApiError::Workflow(WorkflowError::Invalid(reason)) => {
-                (S::UNPROCESSABLE_ENTITY, "validation_failed", json!({ "reason": reason }))
-            }
+            ApiError::Workflow(WorkflowError::Invalid(reason)) => (
+                S::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+                json!({ "reason": reason }),
+            ),
             ApiError::Conflict { code, details } => (S::CONFLICT, code, details.clone()),
-            ApiError::Workflow(WorkflowError::Conflict { code, .. }) => (S::CONFLICT, code, json!({})),
-            ApiError::NotReady(d) => (S::SERVICE_UNAVAILABLE, "not_ready", d.clone()),
-            ApiError::RateLimited { retry_after_secs } => {
-                (S::TOO_MANY_REQUESTS, "rate_limited", json!({ "retry_after_secs": retry_after_secs }))
+            ApiError::Workflow(WorkflowError::Conflict { code, .. }) => {
+                (S::CONFLICT, code, json!({}))
             }
+            ApiError::NotReady(d) => (S::SERVICE_UNAVAILABLE, "not_ready", d.clone()),
+            ApiError::RateLimited { retry_after_secs } => (
+                S::TOO_MANY_REQUESTS,
+                "rate_limited",
+                json!({ "retry_after_secs": retry_after_secs }),
+            ),
             ApiError::MethodNotAllowed => (S::METHOD_NOT_ALLOWED, "method_not_allowed", json!({})),
             ApiError::Workflow(WorkflowError::Forbidden) => (S::FORBIDDEN, "forbidden", json!({})),
             ApiError::Workflow(WorkflowError::Unauthenticated(f)) => {
-                let status = if *f == AuthFailure::AccountDisabled { S::FORBIDDEN } else { S::UNAUTHORIZED };
+                let status = if *f == AuthFailure::AccountDisabled {
+                    S::FORBIDDEN
+                } else {
+                    S::UNAUTHORIZED
+                };
                 (status, f.code(), json!({}))
             }
             ApiError::Workflow(WorkflowError::Pool(_)) | ApiError::Schema(SchemaError::Pool(_)) => {
                 (S::SERVICE_UNAVAILABLE, "unavailable", json!({}))
             }
-            ApiError::Workflow(_) | ApiError::Schema(_) => (S::INTERNAL_SERVER_ERROR, "internal_error", json!({})),
+            ApiError::Workflow(_) | ApiError::Schema(_) => {
+                (S::INTERNAL_SERVER_ERROR, "internal_error", json!({}))
+            }
         }
     }
 }
@@ -107,7 +131,13 @@ impl IntoResponse for ApiError {
             tracing::error!(error = %self, error.debug = ?self, status = status.as_u16(), "request failed");
         }
         let message = i18n::message(code, Lang::En).unwrap_or("Error").to_owned();
-        let body = ErrorBody { error: ErrorDetail { code: code.to_owned(), message, details } };
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: code.to_owned(),
+                message,
+                details,
+            },
+        };
         let mut response = (status, Json(body)).into_response();
         let headers = response.headers_mut();
         if let ApiError::RateLimited { retry_after_secs } = self {
@@ -123,13 +153,21 @@ impl IntoResponse for ApiError {
 
 /// Rewrites error messages into the caller's language (`Accept-Language`).
 pub async fn localize(req: Request, next: Next) -> Response {
-    let lang = i18n::negotiate(req.headers().get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()));
+    let lang = i18n::negotiate(
+        req.headers()
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    );
     let response = next.run(req).await;
     if lang == Lang::En {
         return response;
     }
-    let Some(ErrorCode(code)) = response.extensions().get::<ErrorCode>().copied() else { return response };
-    let Some(message) = i18n::message(code, lang) else { return response };
+    let Some(ErrorCode(code)) = response.extensions().get::<ErrorCode>().copied() else {
+        return response;
+    };
+    let Some(message) = i18n::message(code, lang) else {
+        return response;
+    };
     let (mut parts, body) = response.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, 1 << 20).await else {
         return (StatusCode::INTERNAL_SERVER_ERROR, "error body unreadable").into_response();
@@ -137,7 +175,9 @@ pub async fn localize(req: Request, next: Next) -> Response {
     let mut value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
     value["error"]["message"] = Value::String(message.to_owned());
     let bytes = serde_json::to_vec(&value).unwrap_or_default();
-    parts.headers.insert(header::CONTENT_LANGUAGE, HeaderValue::from_static("fr"));
+    parts
+        .headers
+        .insert(header::CONTENT_LANGUAGE, HeaderValue::from_static("fr"));
     parts.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(parts, axum::body::Body::from(bytes))
 }
@@ -148,7 +188,9 @@ mod tests {
 
     #[test]
     fn internal_errors_never_leak_their_cause() {
-        let err = ApiError::Workflow(WorkflowError::Database(diesel::result::Error::BrokenTransactionManager));
+        let err = ApiError::Workflow(WorkflowError::Database(
+            diesel::result::Error::BrokenTransactionManager,
+        ));
         let (status, code, details) = err.parts();
         assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(code, "internal_error");
@@ -170,14 +212,25 @@ mod tests {
             ApiError::BadRequest(String::new()),
             ApiError::Validation(FieldErrors::default()),
             ApiError::NotReady(json!({})),
-            ApiError::RateLimited { retry_after_secs: 1 },
+            ApiError::RateLimited {
+                retry_after_secs: 1,
+            },
             ApiError::MethodNotAllowed,
             ApiError::Workflow(WorkflowError::Forbidden),
             ApiError::Workflow(WorkflowError::Pool(String::new())),
             ApiError::Workflow(WorkflowError::Internal(String::new())),
-            ApiError::Workflow(WorkflowError::Conflict { code: "name_taken", message: String::new() }),
-            ApiError::Workflow(WorkflowError::Conflict { code: "email_taken", message: String::new() }),
-            ApiError::Workflow(WorkflowError::Conflict { code: "cannot_modify_self", message: String::new() }),
+            ApiError::Workflow(WorkflowError::Conflict {
+                code: "name_taken",
+                message: String::new(),
+            }),
+            ApiError::Workflow(WorkflowError::Conflict {
+                code: "email_taken",
+                message: String::new(),
+            }),
+            ApiError::Workflow(WorkflowError::Conflict {
+                code: "cannot_modify_self",
+                message: String::new(),
+            }),
         ];
         let failures = [
             AuthFailure::InvalidCredentials,
@@ -189,10 +242,15 @@ mod tests {
             AuthFailure::RefreshTokenReused,
         ];
         let all = errors.iter().map(ApiError::parts).chain(
-            failures.iter().map(|f| ApiError::Workflow(WorkflowError::Unauthenticated(*f)).parts()),
+            failures
+                .iter()
+                .map(|f| ApiError::Workflow(WorkflowError::Unauthenticated(*f)).parts()),
         );
         for (_, code, _) in all {
-            assert!(i18n::message(code, Lang::En).is_some() && i18n::message(code, Lang::Fr).is_some(), "{code}");
+            assert!(
+                i18n::message(code, Lang::En).is_some() && i18n::message(code, Lang::Fr).is_some(),
+                "{code}"
+            );
         }
     }
 }

@@ -8,10 +8,10 @@ use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::header::{AUTHORIZATION, USER_AGENT};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
+use tentabo_workflows::WorkflowError;
 use tentabo_workflows::audit::AuditContext;
 use tentabo_workflows::error::AuthFailure;
-use tentabo_workflows::identity::{sessions, Principal};
-use tentabo_workflows::WorkflowError;
+use tentabo_workflows::identity::{Principal, sessions};
 use tower_http::request_id::RequestId;
 
 use crate::error::ApiError;
@@ -29,7 +29,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
             Ok(axum::Json(v)) => Ok(Json(v)),
             Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::UnsupportedMediaType),
             Err(JsonRejection::JsonSyntaxError(e)) => Err(ApiError::MalformedJson(e.body_text())),
-            Err(JsonRejection::JsonDataError(e)) => Err(WorkflowError::Invalid(e.body_text()).into()),
+            Err(JsonRejection::JsonDataError(e)) => {
+                Err(WorkflowError::Invalid(e.body_text()).into())
+            }
             Err(e) => Err(ApiError::BadRequest(e.body_text())),
         }
     }
@@ -44,7 +46,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         match axum::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Query(v)) => Ok(Query(v)),
-            Err(QueryRejection::FailedToDeserializeQueryString(e)) => Err(WorkflowError::Invalid(e.body_text()).into()),
+            Err(QueryRejection::FailedToDeserializeQueryString(e)) => {
+                Err(WorkflowError::Invalid(e.body_text()).into())
+            }
             Err(e) => Err(ApiError::BadRequest(e.body_text())),
         }
     }
@@ -65,7 +69,10 @@ pub fn client_ip(parts: &Parts, trust_forwarded_for: bool) -> Option<String> {
             return forwarded;
         }
     }
-    parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ci| ci.0.ip().to_string())
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ci| ci.0.ip().to_string())
 }
 
 /// Request id, client address and user agent of the current request.
@@ -78,7 +85,11 @@ pub struct RequestMeta {
 
 impl RequestMeta {
     pub fn audit(&self, actor_id: Option<uuid::Uuid>) -> AuditContext {
-        AuditContext { actor_id, request_id: self.request_id.clone(), client_ip: self.client_ip.clone() }
+        AuditContext {
+            actor_id,
+            request_id: self.request_id.clone(),
+            client_ip: self.client_ip.clone(),
+        }
     }
 }
 
@@ -93,7 +104,11 @@ impl FromRequestParts<AppState> for RequestMeta {
                 .and_then(|id| id.header_value().to_str().ok())
                 .map(str::to_owned),
             client_ip: client_ip(parts, state.config.auth.trust_forwarded_for),
-            user_agent: parts.headers.get(USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned),
+            user_agent: parts
+                .headers
+                .get(USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
         })
     }
 }
@@ -113,7 +128,10 @@ impl FromRequestParts<AppState> for AuthUser {
         let token = header
             .to_str()
             .ok()
-            .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+            .and_then(|h| {
+                h.strip_prefix("Bearer ")
+                    .or_else(|| h.strip_prefix("bearer "))
+            })
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or(WorkflowError::Unauthenticated(AuthFailure::InvalidToken))?;

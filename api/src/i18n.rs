@@ -10,13 +10,19 @@ pub enum Lang {
 /// Picks the preferred supported language from an `Accept-Language` header
 /// (`fr-FR,fr;q=0.9,en;q=0.8`). English when absent or nothing matches.
 pub fn negotiate(header: Option<&str>) -> Lang {
-    let Some(header) = header else { return Lang::En };
+    let Some(header) = header else {
+        return Lang::En;
+    };
     let mut best: Option<(f32, Lang)> = None;
     for part in header.split(',') {
         let mut pieces = part.trim().split(';');
         let tag = pieces.next().unwrap_or("").trim().to_ascii_lowercase();
         let q = pieces
-            .find_map(|p| p.trim().strip_prefix("q=").and_then(|v| v.parse::<f32>().ok()))
+            .find_map(|p| {
+                p.trim()
+                    .strip_prefix("q=")
+                    .and_then(|v| v.parse::<f32>().ok())
+            })
             .unwrap_or(1.0);
         let lang = match tag.split('-').next() {
             Some("fr") => Lang::Fr,
@@ -33,35 +39,126 @@ pub fn negotiate(header: Option<&str>) -> Lang {
 /// Every error code the API answers with, and its messages.
 pub const MESSAGES: &[(&str, &str, &str)] = &[
     ("not_found", "Resource not found", "Ressource introuvable"),
-    ("bad_request", "The request is malformed", "La requête est mal formée"),
-    ("malformed_json", "The request body is not valid JSON", "Le corps de la requête n'est pas un JSON valide"),
-    ("unsupported_media_type", "The request body must be JSON (Content-Type: application/json)", "Le corps de la requête doit être du JSON (Content-Type: application/json)"),
-    ("validation_failed", "The request is not valid", "La requête n'est pas valide"),
-    ("invalid_credentials", "Invalid email or password", "Adresse e-mail ou mot de passe incorrect"),
-    ("account_disabled", "This account is disabled", "Ce compte est désactivé"),
-    ("missing_token", "Authentication required", "Authentification requise"),
-    ("invalid_token", "The token is invalid", "Le jeton est invalide"),
-    ("token_expired", "The token has expired", "Le jeton a expiré"),
-    ("session_revoked", "The session has ended; please log in again", "La session est terminée ; veuillez vous reconnecter"),
-    ("refresh_token_reused", "This refresh token was already used; the session has been revoked", "Ce jeton de rafraîchissement a déjà été utilisé ; la session a été révoquée"),
-    ("forbidden", "You are not allowed to do this", "Vous n'êtes pas autorisé à effectuer cette action"),
-    ("rate_limited", "Too many attempts; try again later", "Trop de tentatives ; réessayez plus tard"),
-    ("name_taken", "An organisation with this name already exists", "Une organisation porte déjà ce nom"),
-    ("email_taken", "A user with this email already exists", "Un utilisateur utilise déjà cette adresse e-mail"),
-    ("cannot_modify_self", "You cannot change your own role or disable yourself", "Vous ne pouvez ni changer votre propre rôle ni vous désactiver"),
-    ("conflict", "The request conflicts with the current state", "La requête est en conflit avec l'état actuel"),
-    ("not_ready", "A dependency is not ready", "Une dépendance n'est pas prête"),
-    ("unavailable", "The service is temporarily unavailable", "Le service est temporairement indisponible"),
-    ("internal_error", "An internal error occurred", "Une erreur interne s'est produite"),
-    ("method_not_allowed", "This method is not allowed on this resource", "Cette méthode n'est pas autorisée sur cette ressource"),
-    ("request_timeout", "The request took too long", "La requête a pris trop de temps"),
+    (
+        "bad_request",
+        "The request is malformed",
+        "La requête est mal formée",
+    ),
+    (
+        "malformed_json",
+        "The request body is not valid JSON",
+        "Le corps de la requête n'est pas un JSON valide",
+    ),
+    (
+        "unsupported_media_type",
+        "The request body must be JSON (Content-Type: application/json)",
+        "Le corps de la requête doit être du JSON (Content-Type: application/json)",
+    ),
+    (
+        "validation_failed",
+        "The request is not valid",
+        "La requête n'est pas valide",
+    ),
+    (
+        "invalid_credentials",
+        "Invalid email or password",
+        "Adresse e-mail ou mot de passe incorrect",
+    ),
+    (
+        "account_disabled",
+        "This account is disabled",
+        "Ce compte est désactivé",
+    ),
+    (
+        "missing_token",
+        "Authentication required",
+        "Authentification requise",
+    ),
+    (
+        "invalid_token",
+        "The token is invalid",
+        "Le jeton est invalide",
+    ),
+    (
+        "token_expired",
+        "The token has expired",
+        "Le jeton a expiré",
+    ),
+    (
+        "session_revoked",
+        "The session has ended; please log in again",
+        "La session est terminée ; veuillez vous reconnecter",
+    ),
+    (
+        "refresh_token_reused",
+        "This refresh token was already used; the session has been revoked",
+        "Ce jeton de rafraîchissement a déjà été utilisé ; la session a été révoquée",
+    ),
+    (
+        "forbidden",
+        "You are not allowed to do this",
+        "Vous n'êtes pas autorisé à effectuer cette action",
+    ),
+    (
+        "rate_limited",
+        "Too many attempts; try again later",
+        "Trop de tentatives ; réessayez plus tard",
+    ),
+    (
+        "name_taken",
+        "An organisation with this name already exists",
+        "Une organisation porte déjà ce nom",
+    ),
+    (
+        "email_taken",
+        "A user with this email already exists",
+        "Un utilisateur utilise déjà cette adresse e-mail",
+    ),
+    (
+        "cannot_modify_self",
+        "You cannot change your own role or disable yourself",
+        "Vous ne pouvez ni changer votre propre rôle ni vous désactiver",
+    ),
+    (
+        "conflict",
+        "The request conflicts with the current state",
+        "La requête est en conflit avec l'état actuel",
+    ),
+    (
+        "not_ready",
+        "A dependency is not ready",
+        "Une dépendance n'est pas prête",
+    ),
+    (
+        "unavailable",
+        "The service is temporarily unavailable",
+        "Le service est temporairement indisponible",
+    ),
+    (
+        "internal_error",
+        "An internal error occurred",
+        "Une erreur interne s'est produite",
+    ),
+    (
+        "method_not_allowed",
+        "This method is not allowed on this resource",
+        "Cette méthode n'est pas autorisée sur cette ressource",
+    ),
+    (
+        "request_timeout",
+        "The request took too long",
+        "La requête a pris trop de temps",
+    ),
 ];
 
 pub fn message(code: &str, lang: Lang) -> Option<&'static str> {
-    MESSAGES.iter().find(|(c, _, _)| *c == code).map(|(_, en, fr)| match lang {
-        Lang::En => *en,
-        Lang::Fr => *fr,
-    })
+    MESSAGES
+        .iter()
+        .find(|(c, _, _)| *c == code)
+        .map(|(_, en, fr)| match lang {
+            Lang::En => *en,
+            Lang::Fr => *fr,
+        })
 }
 
 #[cfg(test)]

@@ -30,6 +30,32 @@ enum Command {
     },
     /// Insert the demo organisations and one login per role (idempotent), then exit.
     SeedDemo(DatabaseConfig),
+    /// User administration from the command line (e.g. the first admin of a deployment).
+    #[command(subcommand)]
+    Users(UsersCommand),
+}
+
+#[derive(Subcommand)]
+enum UsersCommand {
+    /// Create a user; the password is read from standard input (one line), so it never
+    /// appears in the shell history or the process list.
+    Create {
+        #[command(flatten)]
+        db: DatabaseConfig,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        full_name: String,
+        /// admin | restricted_admin | partner | distributor | fulfiller
+        #[arg(long, default_value = "admin")]
+        role: String,
+        /// The partner organisation (partner role).
+        #[arg(long)]
+        partner_id: Option<uuid::Uuid>,
+        /// The distributor (distributor role).
+        #[arg(long)]
+        distributor_id: Option<uuid::Uuid>,
+    },
 }
 
 #[tokio::main]
@@ -37,6 +63,49 @@ async fn main() -> anyhow::Result<()> {
     tentabo_workflows::telemetry::load_config_file().map_err(anyhow::Error::msg)?;
     tentabo_workflows::telemetry::init_logs("info,tower_http=info");
     match Cli::parse().command {
+        Command::Users(UsersCommand::Create {
+            db,
+            email,
+            full_name,
+            role,
+            partner_id,
+            distributor_id,
+        }) => {
+            use diesel_async::AsyncConnection;
+            use tentabo_workflows::identity::{Email, Name, Password, users};
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line)?;
+            let password = line.trim_end_matches(['\r', '\n']);
+            let input = users::NewUserInput {
+                email: Email::parse(&email).map_err(|c| anyhow::anyhow!("--email: {c}"))?,
+                full_name: Name::parse(&full_name)
+                    .map_err(|c| anyhow::anyhow!("--full-name: {c}"))?,
+                password: Some(
+                    Password::parse(password)
+                        .map_err(|c| anyhow::anyhow!("password (stdin): {c}"))?,
+                ),
+                role: role
+                    .parse()
+                    .map_err(|()| anyhow::anyhow!("--role: unknown role {role}"))?,
+                partner_id,
+                distributor_id,
+            };
+            let mut conn =
+                diesel_async::AsyncPgConnection::establish(db.url.expose_secret()).await?;
+            let ctx = tentabo_workflows::audit::AuditContext {
+                request_id: Some("cli".into()),
+                ..Default::default()
+            };
+            let user = users::create(&mut conn, &input, &ctx)
+                .await
+                .map_err(|e| match e {
+                    tentabo_workflows::WorkflowError::Validation(f) => {
+                        anyhow::anyhow!("invalid: {:?}", f.0)
+                    }
+                    e => anyhow::anyhow!(e),
+                })?;
+            println!("{}", user.id);
+        }
         Command::Serve(config) => {
             let app = Application::build(config).await?;
             tracing::info!(addr = %app.local_addr()?, "tentabo-api listening");

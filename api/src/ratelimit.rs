@@ -38,7 +38,12 @@ static INCR: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
 
 impl LoginLimiter {
     pub fn new(client: redis::Client, namespace: &str, limits: Limits) -> LoginLimiter {
-        LoginLimiter { client, conn: Arc::new(OnceCell::new()), prefix: format!("{namespace}:ratelimit:login"), limits }
+        LoginLimiter {
+            client,
+            conn: Arc::new(OnceCell::new()),
+            prefix: format!("{namespace}:ratelimit:login"),
+            limits,
+        }
     }
 
     async fn conn(&self) -> redis::RedisResult<ConnectionManager> {
@@ -46,7 +51,10 @@ impl LoginLimiter {
             .set_connection_timeout(Some(Duration::from_secs(1)))
             .set_response_timeout(Some(Duration::from_secs(1)))
             .set_number_of_retries(0);
-        self.conn.get_or_try_init(|| self.client.get_connection_manager_with_config(cfg)).await.cloned()
+        self.conn
+            .get_or_try_init(|| self.client.get_connection_manager_with_config(cfg))
+            .await
+            .cloned()
     }
 
     fn account_key(&self, email: &str) -> String {
@@ -108,7 +116,10 @@ impl LoginLimiter {
     pub async fn reset(&self, email: &str) {
         let result: redis::RedisResult<()> = async {
             let mut conn = self.conn().await?;
-            redis::cmd("DEL").arg(self.account_key(email)).query_async(&mut conn).await
+            redis::cmd("DEL")
+                .arg(self.account_key(email))
+                .query_async(&mut conn)
+                .await
         }
         .await;
         if let Err(e) = result {

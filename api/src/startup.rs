@@ -49,7 +49,8 @@ impl Application {
             config.auth.refresh_ttl(),
         )?;
         let authz = Authorizer::load().await?;
-        let login_limiter = LoginLimiter::new(redis.clone(), &config.redis.namespace, config.auth.limits());
+        let login_limiter =
+            LoginLimiter::new(redis.clone(), &config.redis.namespace, config.auth.limits());
         let auth_provider = Arc::new(DatabaseAuthProvider::new(db.clone()));
         let listener = TcpListener::bind(config.bind).await?;
         let state = AppState {

@@ -135,3 +135,50 @@ fn help_lists_every_command() {
         assert!(text.contains(cmd), "{text}");
     }
 }
+
+#[tokio::test]
+async fn users_create_reads_the_password_from_stdin() {
+    use std::io::Write;
+    let db = TestDb::new().await;
+    let run = |email: &str, stdin: &str| {
+        let mut child = api_bin()
+            .args([
+                "users",
+                "create",
+                "--email",
+                email,
+                "--full-name",
+                "First Admin",
+                "--role",
+                "admin",
+            ])
+            .env("DATABASE_URL", &db.url)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let out = run("first.admin@example.com", "a-strong-password\n");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let id = String::from_utf8(out.stdout).unwrap();
+    assert!(uuid::Uuid::parse_str(id.trim()).is_ok(), "{id}");
+
+    let out = run("second@example.com", "short\n");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("too_short"));
+    let out = run("first.admin@example.com", "another-strong-one\n");
+    assert!(!out.status.success(), "duplicate email refused");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("email_taken"));
+}

@@ -7,8 +7,10 @@ use diesel::Connection;
 use diesel::migration::MigrationSource;
 use diesel::pg::Pg;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
-use diesel_async::pooled_connection::AsyncDieselConnectionManager;
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
+use diesel_async::pooled_connection::{
+    AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
+};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
@@ -32,7 +34,14 @@ pub enum SchemaError {
 /// Builds the application's pool. Connections are opened lazily; `wait_timeout`
 /// bounds how long a request waits for a free connection when the pool is exhausted.
 pub fn build_pool(database_url: &str, max_size: usize) -> Result<DbPool, SchemaError> {
-    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(database_url);
+    // `Fast` recycling: the default runs a test query on every checkout, one more round
+    // trip per request. A dead connection still surfaces as an error on first use.
+    let mut manager_config = ManagerConfig::default();
+    manager_config.recycling_method = RecyclingMethod::Fast;
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(
+        database_url,
+        manager_config,
+    );
     Pool::builder(manager)
         .max_size(max_size)
         .wait_timeout(Some(Duration::from_secs(5)))

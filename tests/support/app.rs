@@ -87,7 +87,9 @@ impl TestApp {
 
     pub async fn seed(&self) {
         let mut conn = self.db.conn().await;
-        tentabo_workflows::identity::seed::seed_demo(&mut conn).await.unwrap();
+        tentabo_workflows::identity::seed::seed_demo(&mut conn)
+            .await
+            .unwrap();
     }
 
     /// Logs in and returns the whole token response.
@@ -109,11 +111,25 @@ impl TestApp {
     }
 
     pub async fn get_as(&self, token: &str, path: &str) -> reqwest::Response {
-        self.client.get(self.url(path)).bearer_auth(token).send().await.unwrap()
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
     }
 
-    pub async fn send_as(&self, method: reqwest::Method, token: &str, path: &str, body: Option<serde_json::Value>) -> reqwest::Response {
-        let mut req = self.client.request(method, self.url(path)).bearer_auth(token);
+    pub async fn send_as(
+        &self,
+        method: reqwest::Method,
+        token: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> reqwest::Response {
+        let mut req = self
+            .client
+            .request(method, self.url(path))
+            .bearer_auth(token);
         if let Some(b) = body {
             req = req.json(&b);
         }

@@ -121,7 +121,10 @@ async fn a_rolled_back_transaction_produces_no_job() {
     let result = conn
         .transaction::<(), WorkflowError, _>(async |conn| {
             jobs::enqueue(conn, &[noop("rolled-back", json!({}))]).await?;
-            Err(WorkflowError::Conflict("the transition failed".into()))
+            Err(WorkflowError::Conflict {
+                code: "conflict",
+                message: "the transition failed".into(),
+            })
         })
         .await;
     assert!(result.is_err());

@@ -18,7 +18,13 @@ pub struct AuditContext {
 }
 
 impl AuditContext {
-    pub fn entry(&self, action: &str, object_type: &str, object_id: impl ToString, mut details: Value) -> NewAuditLog {
+    pub fn entry(
+        &self,
+        action: &str,
+        object_type: &str,
+        object_id: impl ToString,
+        mut details: Value,
+    ) -> NewAuditLog {
         if let (Some(ip), Some(map)) = (&self.client_ip, details.as_object_mut()) {
             map.insert("client_ip".into(), Value::String(ip.clone()));
         }
@@ -34,6 +40,9 @@ impl AuditContext {
 }
 
 pub async fn record(conn: &mut AsyncPgConnection, entry: NewAuditLog) -> Result<(), WorkflowError> {
-    diesel::insert_into(audit_logs::table).values(&entry).execute(conn).await?;
+    diesel::insert_into(audit_logs::table)
+        .values(&entry)
+        .execute(conn)
+        .await?;
     Ok(())
 }

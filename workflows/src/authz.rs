@@ -8,8 +8,8 @@ use std::collections::HashMap;
 use casbin::{CoreApi, DefaultModel, Enforcer, StringAdapter};
 use uuid::Uuid;
 
-use crate::identity::{Principal, Role};
 use crate::WorkflowError;
+use crate::identity::{Principal, Role};
 
 pub const MODEL: &str = include_str!("../policy/model.conf");
 pub const POLICY: &str = include_str!("../policy/policy.csv");
@@ -25,8 +25,14 @@ pub enum Object {
 }
 
 impl Object {
-    pub const ALL: [Object; 6] =
-        [Object::Order, Object::Contract, Object::Lead, Object::Distributor, Object::Partner, Object::User];
+    pub const ALL: [Object; 6] = [
+        Object::Order,
+        Object::Contract,
+        Object::Lead,
+        Object::Distributor,
+        Object::Partner,
+        Object::User,
+    ];
     pub fn as_str(self) -> &'static str {
         match self {
             Object::Order => "order",
@@ -120,20 +126,27 @@ impl Authorizer {
     pub async fn from_files(model: &str, policy: &str) -> Result<Authorizer, WorkflowError> {
         let perr = |e: casbin::Error| WorkflowError::Policy(e.to_string());
         let model = DefaultModel::from_str(model).await.map_err(perr)?;
-        let enforcer = Enforcer::new(model, StringAdapter::new(policy)).await.map_err(perr)?;
+        let enforcer = Enforcer::new(model, StringAdapter::new(policy))
+            .await
+            .map_err(perr)?;
         let mut decisions = HashMap::new();
         for role in Role::ALL {
             for object in Object::ALL {
                 for action in Action::ALL {
-                    let allowed =
-                        enforcer.enforce((role.as_str(), object.as_str(), action.as_str())).map_err(perr)?;
+                    let allowed = enforcer
+                        .enforce((role.as_str(), object.as_str(), action.as_str()))
+                        .map_err(perr)?;
                     if !allowed {
                         continue;
                     }
                     let rules = casbin::MgmtApi::get_filtered_policy(
                         &enforcer,
                         0,
-                        vec![role.as_str().to_owned(), object.as_str().to_owned(), action.as_str().to_owned()],
+                        vec![
+                            role.as_str().to_owned(),
+                            object.as_str().to_owned(),
+                            action.as_str().to_owned(),
+                        ],
                     );
                     let scope = rules
                         .iter()
@@ -141,7 +154,9 @@ impl Authorizer {
                             Some("all") => Ok(Scope::All),
                             Some("attached") => Ok(Scope::Attached),
                             Some("own") => Ok(Scope::Own),
-                            other => Err(WorkflowError::Policy(format!("bad scope {other:?} in {r:?}"))),
+                            other => Err(WorkflowError::Policy(format!(
+                                "bad scope {other:?} in {r:?}"
+                            ))),
                         })
                         .collect::<Result<Vec<_>, _>>()?
                         .into_iter()
@@ -160,8 +175,15 @@ impl Authorizer {
     }
 
     /// The guard: may `who` do `action` on `object`, and on which rows?
-    pub fn authorize(&self, who: &Principal, object: Object, action: Action) -> Result<RowScope, WorkflowError> {
-        let scope = self.decide(who.role, object, action).ok_or(WorkflowError::Forbidden)?;
+    pub fn authorize(
+        &self,
+        who: &Principal,
+        object: Object,
+        action: Action,
+    ) -> Result<RowScope, WorkflowError> {
+        let scope = self
+            .decide(who.role, object, action)
+            .ok_or(WorkflowError::Forbidden)?;
         row_scope(who, scope).ok_or(WorkflowError::Forbidden)
     }
 
@@ -171,10 +193,19 @@ impl Authorizer {
     pub fn view_scope(&self, who: &Principal, object: Object) -> Result<RowScope, WorkflowError> {
         let actions: &[Action] = match object {
             Object::Distributor | Object::Partner | Object::User => &[Action::View],
-            _ => &[Action::ViewOwn, Action::ViewPartners, Action::ViewDistributors],
+            _ => &[
+                Action::ViewOwn,
+                Action::ViewPartners,
+                Action::ViewDistributors,
+            ],
         };
-        let widest = actions.iter().filter_map(|a| self.decide(who.role, object, *a)).max();
-        widest.and_then(|s| row_scope(who, s)).ok_or(WorkflowError::Forbidden)
+        let widest = actions
+            .iter()
+            .filter_map(|a| self.decide(who.role, object, *a))
+            .max();
+        widest
+            .and_then(|s| row_scope(who, s))
+            .ok_or(WorkflowError::Forbidden)
     }
 }
 

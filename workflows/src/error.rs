@@ -16,7 +16,11 @@ impl FieldErrors {
     }
     /// `Ok(())` when empty, the validation error otherwise.
     pub fn into_result(self) -> Result<(), WorkflowError> {
-        if self.is_empty() { Ok(()) } else { Err(WorkflowError::Validation(self)) }
+        if self.is_empty() {
+            Ok(())
+        } else {
+            Err(WorkflowError::Validation(self))
+        }
     }
     pub fn single(field: &str, code: &'static str) -> WorkflowError {
         let mut e = FieldErrors::default();
@@ -97,10 +101,17 @@ pub fn map_unique(
     e: diesel::result::Error,
     constraints: &[(&str, &'static str, &str)],
 ) -> WorkflowError {
-    if let diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, info) = &e {
+    if let diesel::result::Error::DatabaseError(
+        diesel::result::DatabaseErrorKind::UniqueViolation,
+        info,
+    ) = &e
+    {
         for (constraint, code, message) in constraints {
             if info.constraint_name() == Some(constraint) {
-                return WorkflowError::Conflict { code, message: (*message).to_owned() };
+                return WorkflowError::Conflict {
+                    code,
+                    message: (*message).to_owned(),
+                };
             }
         }
     }

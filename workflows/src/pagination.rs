@@ -2,13 +2,13 @@
 //! next page starts strictly after it (keyset, never offset), so rows inserted or
 //! edited while a client pages neither repeat nor vanish.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::error::FieldErrors;
 use crate::WorkflowError;
+use crate::error::FieldErrors;
 
 pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 200;
@@ -48,12 +48,22 @@ impl<T> Page<T> {
         if more {
             rows.truncate(usize::try_from(limit).unwrap_or(0));
         }
-        let next_cursor = if more { rows.last().map(|r| key(r).encode()) } else { None };
-        Page { items: rows, next_cursor }
+        let next_cursor = if more {
+            rows.last().map(|r| key(r).encode())
+        } else {
+            None
+        };
+        Page {
+            items: rows,
+            next_cursor,
+        }
     }
 
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
-        Page { items: self.items.into_iter().map(f).collect(), next_cursor: self.next_cursor }
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            next_cursor: self.next_cursor,
+        }
     }
 }
 
@@ -72,17 +82,31 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_garbage_is_refused() {
-        let c = Cursor { k: "Acme".into(), id: Uuid::nil() };
+        let c = Cursor {
+            k: "Acme".into(),
+            id: Uuid::nil(),
+        };
         assert_eq!(Cursor::decode(&c.encode()).ok(), Some(c));
         assert!(Cursor::decode("not-a-cursor!").is_err());
     }
 
     #[test]
     fn pages_know_when_there_is_more() {
-        let p = Page::from_rows(vec![1, 2, 3], 2, |n| Cursor { k: n.to_string(), id: Uuid::nil() });
+        let p = Page::from_rows(vec![1, 2, 3], 2, |n| Cursor {
+            k: n.to_string(),
+            id: Uuid::nil(),
+        });
         assert_eq!(p.items, vec![1, 2]);
-        assert_eq!(Cursor::decode(p.next_cursor.as_deref().unwrap_or_default()).map(|c| c.k).ok(), Some("2".into()));
-        let last = Page::from_rows(vec![1, 2], 2, |n| Cursor { k: n.to_string(), id: Uuid::nil() });
+        assert_eq!(
+            Cursor::decode(p.next_cursor.as_deref().unwrap_or_default())
+                .map(|c| c.k)
+                .ok(),
+            Some("2".into())
+        );
+        let last = Page::from_rows(vec![1, 2], 2, |n| Cursor {
+            k: n.to_string(),
+            id: Uuid::nil(),
+        });
         assert_eq!(last.next_cursor, None);
         assert!(limit(Some(0)).is_err() && limit(Some(201)).is_err() && limit(Some(200)).is_ok());
     }

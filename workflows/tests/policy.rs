@@ -15,7 +15,16 @@ const ATT: Option<Scope> = Some(Scope::Attached);
 
 /// Orders and contracts: create order | view own | view partner's | view distributor's |
 /// activate contract | manage contract | delete order | reassign.
-const ORDER_ACTIONS: [Action; 8] = [Create, ViewOwn, ViewPartners, ViewDistributors, Activate, Manage, Delete, Reassign];
+const ORDER_ACTIONS: [Action; 8] = [
+    Create,
+    ViewOwn,
+    ViewPartners,
+    ViewDistributors,
+    Activate,
+    Manage,
+    Delete,
+    Reassign,
+];
 const ORDER_TABLE: [(Role, [Option<Scope>; 8]); 5] = [
     (Admin, [ALL, ALL, ALL, ALL, ALL, ALL, ALL, ALL]),
     (RestrictedAdmin, [ALL, ALL, ALL, ALL, N, N, N, N]),
@@ -25,7 +34,14 @@ const ORDER_TABLE: [(Role, [Option<Scope>; 8]); 5] = [
 ];
 
 /// Leads: create | view own | view partners' | update status | delete | analytics.
-const LEAD_ACTIONS: [Action; 6] = [Create, ViewOwn, ViewPartners, UpdateStatus, Delete, Analytics];
+const LEAD_ACTIONS: [Action; 6] = [
+    Create,
+    ViewOwn,
+    ViewPartners,
+    UpdateStatus,
+    Delete,
+    Analytics,
+];
 const LEAD_TABLE: [(Role, [Option<Scope>; 6]); 5] = [
     (Admin, [ALL, ALL, ALL, ALL, ALL, ALL]),
     (RestrictedAdmin, [ALL, ALL, ALL, ALL, N, ALL]),
@@ -41,12 +57,20 @@ async fn orders_and_contracts_table_cell_by_cell() {
     for object in [Object::Order, Object::Contract] {
         for (role, row) in ORDER_TABLE {
             for (action, expected) in ORDER_ACTIONS.iter().zip(row) {
-                assert_eq!(authz.decide(role, object, *action), expected, "{role} {object:?} {action:?}");
+                assert_eq!(
+                    authz.decide(role, object, *action),
+                    expected,
+                    "{role} {object:?} {action:?}"
+                );
                 checked += 1;
             }
             // Actions outside the table are refused.
             for action in Action::ALL.iter().filter(|a| !ORDER_ACTIONS.contains(a)) {
-                assert_eq!(authz.decide(role, object, *action), None, "{role} {object:?} {action:?}");
+                assert_eq!(
+                    authz.decide(role, object, *action),
+                    None,
+                    "{role} {object:?} {action:?}"
+                );
             }
         }
     }
@@ -58,10 +82,18 @@ async fn leads_table_cell_by_cell() {
     let authz = Authorizer::load().await.unwrap();
     for (role, row) in LEAD_TABLE {
         for (action, expected) in LEAD_ACTIONS.iter().zip(row) {
-            assert_eq!(authz.decide(role, Object::Lead, *action), expected, "{role} lead {action:?}");
+            assert_eq!(
+                authz.decide(role, Object::Lead, *action),
+                expected,
+                "{role} lead {action:?}"
+            );
         }
         for action in Action::ALL.iter().filter(|a| !LEAD_ACTIONS.contains(a)) {
-            assert_eq!(authz.decide(role, Object::Lead, *action), None, "{role} lead {action:?}");
+            assert_eq!(
+                authz.decide(role, Object::Lead, *action),
+                None,
+                "{role} lead {action:?}"
+            );
         }
     }
 }
@@ -74,7 +106,11 @@ async fn organisation_administration_rules() {
         assert_eq!(authz.decide(Admin, object, View), ALL);
         assert_eq!(authz.decide(RestrictedAdmin, object, View), ALL);
         for role in [RestrictedAdmin, Partner, Distributor, Fulfiller] {
-            assert_eq!(authz.decide(role, object, Manage), None, "{role} may not manage {object:?}");
+            assert_eq!(
+                authz.decide(role, object, Manage),
+                None,
+                "{role} may not manage {object:?}"
+            );
         }
         assert_eq!(authz.decide(Fulfiller, object, View), None);
     }
@@ -89,6 +125,8 @@ async fn organisation_administration_rules() {
 #[tokio::test]
 async fn a_broken_policy_is_refused_at_load() {
     let bad = "p, admin, order, create, everything\n";
-    let err = Authorizer::from_files(tentabo_workflows::authz::MODEL, bad).await.unwrap_err();
+    let err = Authorizer::from_files(tentabo_workflows::authz::MODEL, bad)
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("bad scope"), "{err}");
 }

@@ -4,10 +4,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use tentabo_workflows::WorkflowError;
 use tentabo_workflows::audit;
 use tentabo_workflows::error::{AuthFailure, FieldErrors};
-use tentabo_workflows::identity::{sessions, users, Email, Password};
-use tentabo_workflows::WorkflowError;
+use tentabo_workflows::identity::{Email, Password, sessions, users};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -33,7 +33,9 @@ pub struct LoginRequest {
 
 impl std::fmt::Debug for LoginRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LoginRequest").field("email", &self.email).finish_non_exhaustive()
+        f.debug_struct("LoginRequest")
+            .field("email", &self.email)
+            .finish_non_exhaustive()
     }
 }
 
@@ -49,7 +51,12 @@ pub struct TokenResponse {
 
 impl From<sessions::IssuedTokens> for TokenResponse {
     fn from(t: sessions::IssuedTokens) -> Self {
-        TokenResponse { access_token: t.access_token, refresh_token: t.refresh_token, token_type: "Bearer", expires_in: t.expires_in }
+        TokenResponse {
+            access_token: t.access_token,
+            refresh_token: t.refresh_token,
+            token_type: "Bearer",
+            expires_in: t.expires_in,
+        }
     }
 }
 
@@ -58,8 +65,15 @@ impl From<sessions::IssuedTokens> for TokenResponse {
     responses((status = 200, body = TokenResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
               (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
 #[tracing::instrument(skip_all, fields(user_id))]
-async fn login(State(state): State<AppState>, meta: RequestMeta, Json(body): Json<LoginRequest>) -> Result<Json<TokenResponse>, ApiError> {
-    let (email, password) = match (Email::parse(&body.email), Password::presented(&body.password)) {
+async fn login(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    Json(body): Json<LoginRequest>,
+) -> Result<Json<TokenResponse>, ApiError> {
+    let (email, password) = match (
+        Email::parse(&body.email),
+        Password::presented(&body.password),
+    ) {
         (Ok(e), Ok(p)) => (e, p),
         (e, p) => {
             let mut errors = FieldErrors::default();
@@ -72,13 +86,23 @@ async fn login(State(state): State<AppState>, meta: RequestMeta, Json(body): Jso
             return Err(WorkflowError::Validation(errors).into());
         }
     };
-    state.login_limiter.check(email.as_str(), meta.client_ip.as_deref()).await?;
+    state
+        .login_limiter
+        .check(email.as_str(), meta.client_ip.as_deref())
+        .await?;
     let outcome = state.auth_provider.authenticate(&email, &password).await;
     let mut conn = state.db.get().await.map_err(WorkflowError::from)?;
     let user = match outcome {
         Ok(user) if users::organisation_active(&mut conn, &user).await? => user,
         Ok(user) => {
-            audit_failure(&mut conn, &meta, &email, Some(user.id), "organisation_disabled").await?;
+            audit_failure(
+                &mut conn,
+                &meta,
+                &email,
+                Some(user.id),
+                "organisation_disabled",
+            )
+            .await?;
             return Err(WorkflowError::Unauthenticated(AuthFailure::AccountDisabled).into());
         }
         Err(WorkflowError::Unauthenticated(failure)) => {
@@ -89,10 +113,22 @@ async fn login(State(state): State<AppState>, meta: RequestMeta, Json(body): Jso
         Err(e) => return Err(e.into()),
     };
     state.login_limiter.reset(email.as_str()).await;
-    let tokens = sessions::start(&mut conn, &state.tokens, &user, meta.client_ip.clone(), meta.user_agent.clone()).await?;
+    let tokens = sessions::start(
+        &mut conn,
+        &state.tokens,
+        &user,
+        meta.client_ip.clone(),
+        meta.user_agent.clone(),
+    )
+    .await?;
     audit::record(
         &mut conn,
-        meta.audit(Some(user.id)).entry("login_succeeded", "user", user.id, json!({ "session_id": tokens.session_id, "provider": user.auth_provider })),
+        meta.audit(Some(user.id)).entry(
+            "login_succeeded",
+            "user",
+            user.id,
+            json!({ "session_id": tokens.session_id, "provider": user.auth_provider }),
+        ),
     )
     .await?;
     tracing::Span::current().record("user_id", tracing::field::display(user.id));
@@ -108,7 +144,16 @@ async fn audit_failure(
     reason: &str,
 ) -> Result<(), WorkflowError> {
     tracing::info!(reason, "login failed");
-    audit::record(conn, meta.audit(None).entry("login_failed", "user", user_id.map_or(String::new(), |u| u.to_string()), json!({ "email": email.as_str(), "reason": reason }))).await
+    audit::record(
+        conn,
+        meta.audit(None).entry(
+            "login_failed",
+            "user",
+            user_id.map_or(String::new(), |u| u.to_string()),
+            json!({ "email": email.as_str(), "reason": reason }),
+        ),
+    )
+    .await
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -122,7 +167,11 @@ pub struct RefreshRequest {
 #[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
     responses((status = 200, body = TokenResponse), (status = 401, body = ErrorBody)))]
 #[tracing::instrument(skip_all)]
-async fn refresh(State(state): State<AppState>, meta: RequestMeta, Json(body): Json<RefreshRequest>) -> Result<Json<TokenResponse>, ApiError> {
+async fn refresh(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    Json(body): Json<RefreshRequest>,
+) -> Result<Json<TokenResponse>, ApiError> {
     if body.refresh_token.trim().is_empty() {
         return Err(FieldErrors::single("refresh_token", "required").into());
     }
@@ -130,7 +179,12 @@ async fn refresh(State(state): State<AppState>, meta: RequestMeta, Json(body): J
     match sessions::refresh(&mut conn, &state.tokens, body.refresh_token.trim()).await {
         Ok(tokens) => Ok(Json(tokens.into())),
         Err(WorkflowError::Unauthenticated(AuthFailure::RefreshTokenReused)) => {
-            audit::record(&mut conn, meta.audit(None).entry("refresh_token_reused", "session", "", json!({}))).await?;
+            audit::record(
+                &mut conn,
+                meta.audit(None)
+                    .entry("refresh_token_reused", "session", "", json!({})),
+            )
+            .await?;
             Err(WorkflowError::Unauthenticated(AuthFailure::RefreshTokenReused).into())
         }
         Err(e) => Err(e.into()),
@@ -141,13 +195,24 @@ async fn refresh(State(state): State<AppState>, meta: RequestMeta, Json(body): J
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", request_body = RefreshRequest,
     responses((status = 204), (status = 422, body = ErrorBody)))]
 #[tracing::instrument(skip_all)]
-async fn logout(State(state): State<AppState>, meta: RequestMeta, Json(body): Json<RefreshRequest>) -> Result<StatusCode, ApiError> {
+async fn logout(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    Json(body): Json<RefreshRequest>,
+) -> Result<StatusCode, ApiError> {
     if body.refresh_token.trim().is_empty() {
         return Err(FieldErrors::single("refresh_token", "required").into());
     }
     let mut conn = state.db.get().await.map_err(WorkflowError::from)?;
-    if let Some((user_id, session_id)) = sessions::logout(&mut conn, body.refresh_token.trim()).await? {
-        audit::record(&mut conn, meta.audit(Some(user_id)).entry("logout", "session", session_id, json!({}))).await?;
+    if let Some((user_id, session_id)) =
+        sessions::logout(&mut conn, body.refresh_token.trim()).await?
+    {
+        audit::record(
+            &mut conn,
+            meta.audit(Some(user_id))
+                .entry("logout", "session", session_id, json!({})),
+        )
+        .await?;
     }
     Ok(StatusCode::NO_CONTENT)
 }
@@ -156,8 +221,16 @@ async fn logout(State(state): State<AppState>, meta: RequestMeta, Json(body): Js
 #[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth", security(("bearer" = [])),
     responses((status = 200, body = UserDto), (status = 401, body = ErrorBody)))]
 #[tracing::instrument(skip_all, fields(user_id))]
-async fn me(State(state): State<AppState>, AuthUser(who): AuthUser) -> Result<Json<UserDto>, ApiError> {
+async fn me(
+    State(state): State<AppState>,
+    AuthUser(who): AuthUser,
+) -> Result<Json<UserDto>, ApiError> {
     let mut conn = state.db.get().await.map_err(WorkflowError::from)?;
-    let user = users::get(&mut conn, tentabo_workflows::authz::RowScope::All, who.user_id).await?;
+    let user = users::get(
+        &mut conn,
+        tentabo_workflows::authz::RowScope::All,
+        who.user_id,
+    )
+    .await?;
     Ok(Json(user.into()))
 }

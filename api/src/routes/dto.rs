@@ -16,7 +16,10 @@ pub struct List<T> {
 
 impl<T, U: From<T>> From<Page<T>> for List<U> {
     fn from(p: Page<T>) -> List<U> {
-        List { items: p.items.into_iter().map(U::from).collect(), next_cursor: p.next_cursor }
+        List {
+            items: p.items.into_iter().map(U::from).collect(),
+            next_cursor: p.next_cursor,
+        }
     }
 }
 
@@ -31,7 +34,13 @@ pub struct OrganisationDto {
 
 impl From<Organisation> for OrganisationDto {
     fn from(o: Organisation) -> Self {
-        OrganisationDto { id: o.id, name: o.name, is_active: o.is_active, created_at: o.created_at, updated_at: o.updated_at }
+        OrganisationDto {
+            id: o.id,
+            name: o.name,
+            is_active: o.is_active,
+            created_at: o.created_at,
+            updated_at: o.updated_at,
+        }
     }
 }
 

@@ -4,13 +4,13 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
+use tentabo_workflows::WorkflowError;
 use tentabo_workflows::authz::{Action, Object, RowScope};
 use tentabo_workflows::error::FieldErrors;
+use tentabo_workflows::identity::Name;
 use tentabo_workflows::identity::listing::Sort;
 use tentabo_workflows::identity::organisations::{self, OrgFilter, OrgKind, OrgPatch};
-use tentabo_workflows::identity::Name;
 use tentabo_workflows::pagination::{self, Cursor};
-use tentabo_workflows::WorkflowError;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
@@ -51,7 +51,13 @@ pub struct UpdateOrganisation {
     pub is_active: Option<bool>,
 }
 
-async fn list_impl(state: &AppState, who: &AuthUser, kind: OrgKind, params: ListParams, within: Option<RowScope>) -> Result<List<OrganisationDto>, ApiError> {
+async fn list_impl(
+    state: &AppState,
+    who: &AuthUser,
+    kind: OrgKind,
+    params: ListParams,
+    within: Option<RowScope>,
+) -> Result<List<OrganisationDto>, ApiError> {
     let scope = match within {
         Some(s) => s,
         None => state.authz.view_scope(&who.0, object(kind))?,
@@ -59,76 +65,171 @@ async fn list_impl(state: &AppState, who: &AuthUser, kind: OrgKind, params: List
     let sort = Sort::parse(params.sort.as_deref(), organisations::SORTS)?;
     let cursor = params.cursor.as_deref().map(Cursor::decode).transpose()?;
     let limit = pagination::limit(params.limit)?;
-    let filter = OrgFilter { q: params.q.filter(|q| !q.trim().is_empty()), is_active: params.is_active };
+    let filter = OrgFilter {
+        q: params.q.filter(|q| !q.trim().is_empty()),
+        is_active: params.is_active,
+    };
     let mut conn = state.db.get().await.map_err(WorkflowError::from)?;
-    Ok(organisations::list(&mut conn, kind, scope, &filter, sort, cursor.as_ref(), limit).await?.into())
+    Ok(organisations::list(
+        &mut conn,
+        kind,
+        scope,
+        &filter,
+        sort,
+        cursor.as_ref(),
+        limit,
+    )
+    .await?
+    .into())
 }
 
-async fn get_impl(state: &AppState, who: &AuthUser, kind: OrgKind, id: Uuid) -> Result<OrganisationDto, ApiError> {
+async fn get_impl(
+    state: &AppState,
+    who: &AuthUser,
+    kind: OrgKind,
+    id: Uuid,
+) -> Result<OrganisationDto, ApiError> {
     let scope = state.authz.view_scope(&who.0, object(kind))?;
     let mut conn = state.db.get().await.map_err(WorkflowError::from)?;
     Ok(organisations::get(&mut conn, kind, scope, id).await?.into())
 }
 
-async fn create_impl(state: &AppState, who: &AuthUser, meta: &RequestMeta, kind: OrgKind, body: CreateOrganisation) -> Result<(StatusCode, Json<OrganisationDto>), ApiError> {
-    state.authz.authorize(&who.0, object(kind), Action::Manage)?;
+async fn create_impl(
+    state: &AppState,
+    who: &AuthUser,
+    meta: &RequestMeta,
+    kind: OrgKind,
+    body: CreateOrganisation,
+) -> Result<(StatusCode, Json<OrganisationDto>), ApiError> {
+    state
+        .authz
+        .authorize(&who.0, object(kind), Action::Manage)?;
     let name = Name::parse(&body.name).map_err(|c| FieldErrors::single("name", c))?;
     let mut conn = state.db.get().await.map_err(WorkflowError::from)?;
-    let org = organisations::create(&mut conn, kind, &name, &meta.audit(Some(who.0.user_id))).await?;
+    let org =
+        organisations::create(&mut conn, kind, &name, &meta.audit(Some(who.0.user_id))).await?;
     Ok((StatusCode::CREATED, Json(org.into())))
 }
 
-async fn update_impl(state: &AppState, who: &AuthUser, meta: &RequestMeta, kind: OrgKind, id: Uuid, body: UpdateOrganisation) -> Result<OrganisationDto, ApiError> {
-    state.authz.authorize(&who.0, object(kind), Action::Manage)?;
-    let name = body.name.as_deref().map(Name::parse).transpose().map_err(|c| FieldErrors::single("name", c))?;
-    let patch = OrgPatch { name, is_active: body.is_active };
+async fn update_impl(
+    state: &AppState,
+    who: &AuthUser,
+    meta: &RequestMeta,
+    kind: OrgKind,
+    id: Uuid,
+    body: UpdateOrganisation,
+) -> Result<OrganisationDto, ApiError> {
+    state
+        .authz
+        .authorize(&who.0, object(kind), Action::Manage)?;
+    let name = body
+        .name
+        .as_deref()
+        .map(Name::parse)
+        .transpose()
+        .map_err(|c| FieldErrors::single("name", c))?;
+    let patch = OrgPatch {
+        name,
+        is_active: body.is_active,
+    };
     let mut conn = state.db.get().await.map_err(WorkflowError::from)?;
-    Ok(organisations::update(&mut conn, kind, id, &patch, &meta.audit(Some(who.0.user_id))).await?.into())
+    Ok(organisations::update(
+        &mut conn,
+        kind,
+        id,
+        &patch,
+        &meta.audit(Some(who.0.user_id)),
+    )
+    .await?
+    .into())
 }
 
 /// Distributors in the caller's scope.
 #[utoipa::path(get, path = "/api/v1/distributors", tag = "organisations", params(ListParams), security(("bearer" = [])),
     responses((status = 200, body = List<OrganisationDto>), (status = 403, body = ErrorBody)))]
-async fn list_distributors(State(s): State<AppState>, who: AuthUser, Query(p): Query<ListParams>) -> Result<Json<List<OrganisationDto>>, ApiError> {
-    Ok(Json(list_impl(&s, &who, OrgKind::Distributor, p, None).await?))
+async fn list_distributors(
+    State(s): State<AppState>,
+    who: AuthUser,
+    Query(p): Query<ListParams>,
+) -> Result<Json<List<OrganisationDto>>, ApiError> {
+    Ok(Json(
+        list_impl(&s, &who, OrgKind::Distributor, p, None).await?,
+    ))
 }
 
 /// Creates a distributor (admin).
 #[utoipa::path(post, path = "/api/v1/distributors", tag = "organisations", request_body = CreateOrganisation, security(("bearer" = [])),
     responses((status = 201, body = OrganisationDto), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn create_distributor(State(s): State<AppState>, who: AuthUser, meta: RequestMeta, Json(b): Json<CreateOrganisation>) -> Result<(StatusCode, Json<OrganisationDto>), ApiError> {
+async fn create_distributor(
+    State(s): State<AppState>,
+    who: AuthUser,
+    meta: RequestMeta,
+    Json(b): Json<CreateOrganisation>,
+) -> Result<(StatusCode, Json<OrganisationDto>), ApiError> {
     create_impl(&s, &who, &meta, OrgKind::Distributor, b).await
 }
 
 /// One distributor (404 outside the caller's scope).
 #[utoipa::path(get, path = "/api/v1/distributors/{id}", tag = "organisations", security(("bearer" = [])),
     responses((status = 200, body = OrganisationDto), (status = 404, body = ErrorBody)))]
-async fn get_distributor(State(s): State<AppState>, who: AuthUser, Path(id): Path<Uuid>) -> Result<Json<OrganisationDto>, ApiError> {
+async fn get_distributor(
+    State(s): State<AppState>,
+    who: AuthUser,
+    Path(id): Path<Uuid>,
+) -> Result<Json<OrganisationDto>, ApiError> {
     Ok(Json(get_impl(&s, &who, OrgKind::Distributor, id).await?))
 }
 
 /// Renames, disables or re-enables a distributor (admin).
 #[utoipa::path(patch, path = "/api/v1/distributors/{id}", tag = "organisations", request_body = UpdateOrganisation, security(("bearer" = [])),
     responses((status = 200, body = OrganisationDto), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn update_distributor(State(s): State<AppState>, who: AuthUser, meta: RequestMeta, Path(id): Path<Uuid>, Json(b): Json<UpdateOrganisation>) -> Result<Json<OrganisationDto>, ApiError> {
-    Ok(Json(update_impl(&s, &who, &meta, OrgKind::Distributor, id, b).await?))
+async fn update_distributor(
+    State(s): State<AppState>,
+    who: AuthUser,
+    meta: RequestMeta,
+    Path(id): Path<Uuid>,
+    Json(b): Json<UpdateOrganisation>,
+) -> Result<Json<OrganisationDto>, ApiError> {
+    Ok(Json(
+        update_impl(&s, &who, &meta, OrgKind::Distributor, id, b).await?,
+    ))
 }
 
 /// The partners attached to a distributor.
 #[utoipa::path(get, path = "/api/v1/distributors/{id}/partners", tag = "organisations", params(ListParams), security(("bearer" = [])),
     responses((status = 200, body = List<OrganisationDto>), (status = 404, body = ErrorBody)))]
-async fn list_attached_partners(State(s): State<AppState>, who: AuthUser, Path(id): Path<Uuid>, Query(p): Query<ListParams>) -> Result<Json<List<OrganisationDto>>, ApiError> {
+async fn list_attached_partners(
+    State(s): State<AppState>,
+    who: AuthUser,
+    Path(id): Path<Uuid>,
+    Query(p): Query<ListParams>,
+) -> Result<Json<List<OrganisationDto>>, ApiError> {
     // The distributor must be visible, and the partners too.
     get_impl(&s, &who, OrgKind::Distributor, id).await?;
     s.authz.view_scope(&who.0, Object::Partner)?;
-    Ok(Json(list_impl(&s, &who, OrgKind::Partner, p, Some(RowScope::DistributorAndAttached(id))).await?))
+    Ok(Json(
+        list_impl(
+            &s,
+            &who,
+            OrgKind::Partner,
+            p,
+            Some(RowScope::DistributorAndAttached(id)),
+        )
+        .await?,
+    ))
 }
 
 /// Attaches a partner to a distributor (admin; idempotent).
 #[utoipa::path(put, path = "/api/v1/distributors/{id}/partners/{partner_id}", tag = "organisations", security(("bearer" = [])),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn attach_partner(State(s): State<AppState>, who: AuthUser, meta: RequestMeta, Path((id, partner_id)): Path<(Uuid, Uuid)>) -> Result<StatusCode, ApiError> {
-    s.authz.authorize(&who.0, Object::Distributor, Action::Manage)?;
+async fn attach_partner(
+    State(s): State<AppState>,
+    who: AuthUser,
+    meta: RequestMeta,
+    Path((id, partner_id)): Path<(Uuid, Uuid)>,
+) -> Result<StatusCode, ApiError> {
+    s.authz
+        .authorize(&who.0, Object::Distributor, Action::Manage)?;
     let mut conn = s.db.get().await.map_err(WorkflowError::from)?;
     organisations::attach(&mut conn, id, partner_id, &meta.audit(Some(who.0.user_id))).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -137,8 +238,14 @@ async fn attach_partner(State(s): State<AppState>, who: AuthUser, meta: RequestM
 /// Detaches a partner from a distributor (admin).
 #[utoipa::path(delete, path = "/api/v1/distributors/{id}/partners/{partner_id}", tag = "organisations", security(("bearer" = [])),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn detach_partner(State(s): State<AppState>, who: AuthUser, meta: RequestMeta, Path((id, partner_id)): Path<(Uuid, Uuid)>) -> Result<StatusCode, ApiError> {
-    s.authz.authorize(&who.0, Object::Distributor, Action::Manage)?;
+async fn detach_partner(
+    State(s): State<AppState>,
+    who: AuthUser,
+    meta: RequestMeta,
+    Path((id, partner_id)): Path<(Uuid, Uuid)>,
+) -> Result<StatusCode, ApiError> {
+    s.authz
+        .authorize(&who.0, Object::Distributor, Action::Manage)?;
     let mut conn = s.db.get().await.map_err(WorkflowError::from)?;
     organisations::detach(&mut conn, id, partner_id, &meta.audit(Some(who.0.user_id))).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -147,27 +254,48 @@ async fn detach_partner(State(s): State<AppState>, who: AuthUser, meta: RequestM
 /// Partners in the caller's scope (a distributor sees its attached partners).
 #[utoipa::path(get, path = "/api/v1/partners", tag = "organisations", params(ListParams), security(("bearer" = [])),
     responses((status = 200, body = List<OrganisationDto>), (status = 403, body = ErrorBody)))]
-async fn list_partners(State(s): State<AppState>, who: AuthUser, Query(p): Query<ListParams>) -> Result<Json<List<OrganisationDto>>, ApiError> {
+async fn list_partners(
+    State(s): State<AppState>,
+    who: AuthUser,
+    Query(p): Query<ListParams>,
+) -> Result<Json<List<OrganisationDto>>, ApiError> {
     Ok(Json(list_impl(&s, &who, OrgKind::Partner, p, None).await?))
 }
 
 /// Creates a partner (admin).
 #[utoipa::path(post, path = "/api/v1/partners", tag = "organisations", request_body = CreateOrganisation, security(("bearer" = [])),
     responses((status = 201, body = OrganisationDto), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn create_partner(State(s): State<AppState>, who: AuthUser, meta: RequestMeta, Json(b): Json<CreateOrganisation>) -> Result<(StatusCode, Json<OrganisationDto>), ApiError> {
+async fn create_partner(
+    State(s): State<AppState>,
+    who: AuthUser,
+    meta: RequestMeta,
+    Json(b): Json<CreateOrganisation>,
+) -> Result<(StatusCode, Json<OrganisationDto>), ApiError> {
     create_impl(&s, &who, &meta, OrgKind::Partner, b).await
 }
 
 /// One partner (404 outside the caller's scope).
 #[utoipa::path(get, path = "/api/v1/partners/{id}", tag = "organisations", security(("bearer" = [])),
     responses((status = 200, body = OrganisationDto), (status = 404, body = ErrorBody)))]
-async fn get_partner(State(s): State<AppState>, who: AuthUser, Path(id): Path<Uuid>) -> Result<Json<OrganisationDto>, ApiError> {
+async fn get_partner(
+    State(s): State<AppState>,
+    who: AuthUser,
+    Path(id): Path<Uuid>,
+) -> Result<Json<OrganisationDto>, ApiError> {
     Ok(Json(get_impl(&s, &who, OrgKind::Partner, id).await?))
 }
 
 /// Renames, disables or re-enables a partner (admin).
 #[utoipa::path(patch, path = "/api/v1/partners/{id}", tag = "organisations", request_body = UpdateOrganisation, security(("bearer" = [])),
     responses((status = 200, body = OrganisationDto), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn update_partner(State(s): State<AppState>, who: AuthUser, meta: RequestMeta, Path(id): Path<Uuid>, Json(b): Json<UpdateOrganisation>) -> Result<Json<OrganisationDto>, ApiError> {
-    Ok(Json(update_impl(&s, &who, &meta, OrgKind::Partner, id, b).await?))
+async fn update_partner(
+    State(s): State<AppState>,
+    who: AuthUser,
+    meta: RequestMeta,
+    Path(id): Path<Uuid>,
+    Json(b): Json<UpdateOrganisation>,
+) -> Result<Json<OrganisationDto>, ApiError> {
+    Ok(Json(
+        update_impl(&s, &who, &meta, OrgKind::Partner, id, b).await?,
+    ))
 }

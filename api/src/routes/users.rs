@@ -3,24 +3,26 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
+use tentabo_workflows::WorkflowError;
 use tentabo_workflows::authz::{Action, Object};
 use tentabo_workflows::error::FieldErrors;
 use tentabo_workflows::identity::listing::Sort;
 use tentabo_workflows::identity::users::{self, NewUserInput, UserFilter, UserPatch};
 use tentabo_workflows::identity::{Email, Name, Password, Role};
 use tentabo_workflows::pagination::{self, Cursor};
-use tentabo_workflows::WorkflowError;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{AuthUser, Json, Query, RequestMeta};
-use crate::routes::dto::{double_option, List, UserDto};
+use crate::routes::dto::{List, UserDto, double_option};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list_users, create_user)).routes(routes!(get_user, update_user))
+    OpenApiRouter::new()
+        .routes(routes!(list_users, create_user))
+        .routes(routes!(get_user, update_user))
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
@@ -39,17 +41,26 @@ pub struct UserListParams {
 }
 
 fn parse_role(field: &str, raw: &str, errors: &mut FieldErrors) -> Option<Role> {
-    raw.parse().map_err(|()| errors.add(field, "unknown_role")).ok()
+    raw.parse()
+        .map_err(|()| errors.add(field, "unknown_role"))
+        .ok()
 }
 
 /// Users in the caller's scope: a partner sees its organisation's users, a distributor
 /// its own and its attached partners'.
 #[utoipa::path(get, path = "/api/v1/users", tag = "users", params(UserListParams), security(("bearer" = [])),
     responses((status = 200, body = List<UserDto>), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn list_users(State(s): State<AppState>, who: AuthUser, Query(p): Query<UserListParams>) -> Result<Json<List<UserDto>>, ApiError> {
+async fn list_users(
+    State(s): State<AppState>,
+    who: AuthUser,
+    Query(p): Query<UserListParams>,
+) -> Result<Json<List<UserDto>>, ApiError> {
     let scope = s.authz.view_scope(&who.0, Object::User)?;
     let mut errors = FieldErrors::default();
-    let role = p.role.as_deref().and_then(|r| parse_role("role", r, &mut errors));
+    let role = p
+        .role
+        .as_deref()
+        .and_then(|r| parse_role("role", r, &mut errors));
     errors.into_result()?;
     let sort = Sort::parse(p.sort.as_deref(), users::SORTS)?;
     let cursor = p.cursor.as_deref().map(Cursor::decode).transpose()?;
@@ -62,13 +73,21 @@ async fn list_users(State(s): State<AppState>, who: AuthUser, Query(p): Query<Us
         is_active: p.is_active,
     };
     let mut conn = s.db.get().await.map_err(WorkflowError::from)?;
-    Ok(Json(users::list(&mut conn, scope, &filter, sort, cursor.as_ref(), limit).await?.into()))
+    Ok(Json(
+        users::list(&mut conn, scope, &filter, sort, cursor.as_ref(), limit)
+            .await?
+            .into(),
+    ))
 }
 
 /// One user (404 outside the caller's scope).
 #[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])),
     responses((status = 200, body = UserDto), (status = 404, body = ErrorBody)))]
-async fn get_user(State(s): State<AppState>, who: AuthUser, Path(id): Path<Uuid>) -> Result<Json<UserDto>, ApiError> {
+async fn get_user(
+    State(s): State<AppState>,
+    who: AuthUser,
+    Path(id): Path<Uuid>,
+) -> Result<Json<UserDto>, ApiError> {
     let scope = s.authz.view_scope(&who.0, Object::User)?;
     let mut conn = s.db.get().await.map_err(WorkflowError::from)?;
     Ok(Json(users::get(&mut conn, scope, id).await?.into()))
@@ -91,18 +110,41 @@ pub struct CreateUser {
 /// Creates a user (admin).
 #[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = CreateUser, security(("bearer" = [])),
     responses((status = 201, body = UserDto), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn create_user(State(s): State<AppState>, who: AuthUser, meta: RequestMeta, Json(b): Json<CreateUser>) -> Result<(StatusCode, Json<UserDto>), ApiError> {
+async fn create_user(
+    State(s): State<AppState>,
+    who: AuthUser,
+    meta: RequestMeta,
+    Json(b): Json<CreateUser>,
+) -> Result<(StatusCode, Json<UserDto>), ApiError> {
     s.authz.authorize(&who.0, Object::User, Action::Manage)?;
     let mut errors = FieldErrors::default();
-    let email = Email::parse(&b.email).map_err(|c| errors.add("email", c)).ok();
-    let full_name = Name::parse(&b.full_name).map_err(|c| errors.add("full_name", c)).ok();
-    let password = b.password.as_deref().map(Password::parse).transpose().map_err(|c| errors.add("password", c)).ok().flatten();
+    let email = Email::parse(&b.email)
+        .map_err(|c| errors.add("email", c))
+        .ok();
+    let full_name = Name::parse(&b.full_name)
+        .map_err(|c| errors.add("full_name", c))
+        .ok();
+    let password = b
+        .password
+        .as_deref()
+        .map(Password::parse)
+        .transpose()
+        .map_err(|c| errors.add("password", c))
+        .ok()
+        .flatten();
     let role = parse_role("role", &b.role, &mut errors);
     let (Some(email), Some(full_name), Some(role)) = (email, full_name, role) else {
         return Err(WorkflowError::Validation(errors).into());
     };
     errors.into_result()?;
-    let input = NewUserInput { email, full_name, password, role, partner_id: b.partner_id, distributor_id: b.distributor_id };
+    let input = NewUserInput {
+        email,
+        full_name,
+        password,
+        role,
+        partner_id: b.partner_id,
+        distributor_id: b.distributor_id,
+    };
     let mut conn = s.db.get().await.map_err(WorkflowError::from)?;
     let user = users::create(&mut conn, &input, &meta.audit(Some(who.0.user_id))).await?;
     Ok((StatusCode::CREATED, Json(user.into())))
@@ -130,18 +172,38 @@ pub struct UpdateUser {
 #[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", request_body = UpdateUser, security(("bearer" = [])),
     responses((status = 200, body = UserDto), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
               (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn update_user(State(s): State<AppState>, who: AuthUser, meta: RequestMeta, Path(id): Path<Uuid>, Json(b): Json<UpdateUser>) -> Result<Json<UserDto>, ApiError> {
+async fn update_user(
+    State(s): State<AppState>,
+    who: AuthUser,
+    meta: RequestMeta,
+    Path(id): Path<Uuid>,
+    Json(b): Json<UpdateUser>,
+) -> Result<Json<UserDto>, ApiError> {
     s.authz.authorize(&who.0, Object::User, Action::Manage)?;
     let mut errors = FieldErrors::default();
     let patch = UserPatch {
-        full_name: b.full_name.as_deref().and_then(|n| Name::parse(n).map_err(|c| errors.add("full_name", c)).ok()),
-        role: b.role.as_deref().and_then(|r| parse_role("role", r, &mut errors)),
+        full_name: b
+            .full_name
+            .as_deref()
+            .and_then(|n| Name::parse(n).map_err(|c| errors.add("full_name", c)).ok()),
+        role: b
+            .role
+            .as_deref()
+            .and_then(|r| parse_role("role", r, &mut errors)),
         partner_id: b.partner_id,
         distributor_id: b.distributor_id,
         is_active: b.is_active,
-        password: b.password.as_deref().and_then(|p| Password::parse(p).map_err(|c| errors.add("password", c)).ok()),
+        password: b.password.as_deref().and_then(|p| {
+            Password::parse(p)
+                .map_err(|c| errors.add("password", c))
+                .ok()
+        }),
     };
     errors.into_result()?;
     let mut conn = s.db.get().await.map_err(WorkflowError::from)?;
-    Ok(Json(users::update(&mut conn, id, &patch, &meta.audit(Some(who.0.user_id))).await?.into()))
+    Ok(Json(
+        users::update(&mut conn, id, &patch, &meta.audit(Some(who.0.user_id)))
+            .await?
+            .into(),
+    ))
 }

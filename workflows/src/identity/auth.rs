@@ -7,14 +7,14 @@ use std::sync::{Arc, LazyLock};
 use async_trait::async_trait;
 use diesel::{ExpressionMethods, OptionalExtension, QueryDsl, SelectableHelper};
 use diesel_async::RunQueryDsl;
+use tentabo_schema::DbPool;
 use tentabo_schema::models::organisations::User;
 use tentabo_schema::schema::users;
-use tentabo_schema::DbPool;
 use uuid::Uuid;
 
-use crate::error::AuthFailure;
-use crate::identity::{password, Email, Password};
 use crate::WorkflowError;
+use crate::error::AuthFailure;
+use crate::identity::{Email, Password, password};
 
 #[async_trait]
 pub trait AuthProvider: Send + Sync {
@@ -24,7 +24,8 @@ pub trait AuthProvider: Send + Sync {
     /// Checks credentials. Unknown user and wrong password are the same error
     /// (`InvalidCredentials`); a disabled account with the right password is
     /// `AccountDisabled`.
-    async fn authenticate(&self, email: &Email, password: &Password) -> Result<User, WorkflowError>;
+    async fn authenticate(&self, email: &Email, password: &Password)
+    -> Result<User, WorkflowError>;
 
     async fn get_user(&self, id: Uuid) -> Result<Option<User>, WorkflowError>;
 
@@ -36,7 +37,9 @@ pub trait AuthProvider: Send + Sync {
 pub type ProviderRegistry = Vec<(&'static str, fn(DbPool) -> Arc<dyn AuthProvider>)>;
 
 pub fn registry() -> ProviderRegistry {
-    vec![(DatabaseAuthProvider::NAME, |db| Arc::new(DatabaseAuthProvider::new(db)))]
+    vec![(DatabaseAuthProvider::NAME, |db| {
+        Arc::new(DatabaseAuthProvider::new(db))
+    })]
 }
 
 /// Users whose argon2id hash lives in our own `users` table.
@@ -46,8 +49,9 @@ pub struct DatabaseAuthProvider {
 
 /// Verified against when the email is unknown, so that both paths cost one argon2 run
 /// and response times do not reveal which emails exist.
-static DUMMY_HASH: LazyLock<String> =
-    LazyLock::new(|| password::hash("not a real password, only a timing decoy").unwrap_or_default());
+static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
+    password::hash("not a real password, only a timing decoy").unwrap_or_default()
+});
 
 impl DatabaseAuthProvider {
     pub const NAME: &'static str = "database";
@@ -91,13 +95,20 @@ impl AuthProvider for DatabaseAuthProvider {
                     Err(WorkflowError::Unauthenticated(AuthFailure::AccountDisabled))
                 }
             }
-            _ => Err(WorkflowError::Unauthenticated(AuthFailure::InvalidCredentials)),
+            _ => Err(WorkflowError::Unauthenticated(
+                AuthFailure::InvalidCredentials,
+            )),
         }
     }
 
     async fn get_user(&self, id: Uuid) -> Result<Option<User>, WorkflowError> {
         let mut conn = self.db.get().await?;
-        Ok(users::table.find(id).select(User::as_select()).first(&mut conn).await.optional()?)
+        Ok(users::table
+            .find(id)
+            .select(User::as_select())
+            .first(&mut conn)
+            .await
+            .optional()?)
     }
 
     async fn sync_users(&self) -> Result<usize, WorkflowError> {

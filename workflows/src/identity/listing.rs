@@ -4,10 +4,10 @@
 
 use std::str::FromStr;
 
+use crate::WorkflowError;
 use crate::authz::RowScope;
 use crate::error::FieldErrors;
 use crate::pagination::Cursor;
-use crate::WorkflowError;
 use uuid::Uuid;
 
 /// `(kind, id)` for `$1` / `$2` of a scoped query.
@@ -31,7 +31,10 @@ pub struct Sort {
 
 impl Sort {
     /// Parses `field` or `-field` against the allowed `(name, column, cast)` list.
-    pub fn parse(raw: Option<&str>, allowed: &[(&str, &'static str, &'static str)]) -> Result<Sort, WorkflowError> {
+    pub fn parse(
+        raw: Option<&str>,
+        allowed: &[(&str, &'static str, &'static str)],
+    ) -> Result<Sort, WorkflowError> {
         let raw = raw.unwrap_or(allowed[0].0);
         let (descending, name) = match raw.strip_prefix('-') {
             Some(n) => (true, n),
@@ -40,7 +43,11 @@ impl Sort {
         allowed
             .iter()
             .find(|(n, _, _)| *n == name)
-            .map(|(_, column, cast)| Sort { column, cast, descending })
+            .map(|(_, column, cast)| Sort {
+                column,
+                cast,
+                descending,
+            })
             .ok_or_else(|| FieldErrors::single("sort", "unknown_sort"))
     }
 
@@ -63,7 +70,11 @@ impl Sort {
 
 /// `%term%` for ILIKE, with the pattern characters escaped.
 pub fn like_pattern(q: &str) -> String {
-    let escaped = q.trim().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    let escaped = q
+        .trim()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
     format!("%{escaped}%")
 }
 
@@ -72,8 +83,13 @@ pub fn cursor_binds(cursor: Option<&Cursor>) -> (Option<String>, Option<Uuid>) {
 }
 
 /// Parses a query-string value, reporting a field error on failure.
-pub fn parse_field<T: FromStr>(field: &str, raw: Option<&str>, code: &'static str) -> Result<Option<T>, WorkflowError> {
-    raw.map(|v| v.parse::<T>().map_err(|_| FieldErrors::single(field, code))).transpose()
+pub fn parse_field<T: FromStr>(
+    field: &str,
+    raw: Option<&str>,
+    code: &'static str,
+) -> Result<Option<T>, WorkflowError> {
+    raw.map(|v| v.parse::<T>().map_err(|_| FieldErrors::single(field, code)))
+        .transpose()
 }
 
 #[cfg(test)]
@@ -82,11 +98,17 @@ mod tests {
 
     #[test]
     fn sort_parses_known_fields_only() {
-        let allowed = [("name", "lower(name)", "text"), ("created_at", "created_at", "timestamptz")];
+        let allowed = [
+            ("name", "lower(name)", "text"),
+            ("created_at", "created_at", "timestamptz"),
+        ];
         let s = Sort::parse(Some("-created_at"), &allowed).unwrap_or_else(|e| panic!("{e}"));
         assert!(s.descending && s.column == "created_at");
         assert!(Sort::parse(Some("password_hash"), &allowed).is_err());
-        assert_eq!(Sort::parse(None, &allowed).map(|s| s.column).ok(), Some("lower(name)"));
+        assert_eq!(
+            Sort::parse(None, &allowed).map(|s| s.column).ok(),
+            Some("lower(name)")
+        );
         assert!(s.after(5).contains("$5::timestamptz, $6::uuid") && s.after(5).contains('<'));
     }
 

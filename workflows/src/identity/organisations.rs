@@ -7,13 +7,13 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde_json::json;
 use uuid::Uuid;
 
+use crate::WorkflowError;
 use crate::audit::{self, AuditContext};
 use crate::authz::RowScope;
-use crate::error::{map_unique, FieldErrors};
-use crate::identity::listing::{cursor_binds, like_pattern, scope_binds, Sort};
+use crate::error::{FieldErrors, map_unique};
 use crate::identity::Name;
+use crate::identity::listing::{Sort, cursor_binds, like_pattern, scope_binds};
 use crate::pagination::{Cursor, Page};
-use crate::WorkflowError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OrgKind {
@@ -37,7 +37,9 @@ impl OrgKind {
     /// Rows visible in scope `$1` (kind) / `$2` (id).
     fn scope_sql(self) -> &'static str {
         match self {
-            OrgKind::Distributor => "($1 = 'all' OR ($1 IN ('attached', 'distributor') AND id = $2))",
+            OrgKind::Distributor => {
+                "($1 = 'all' OR ($1 IN ('attached', 'distributor') AND id = $2))"
+            }
             OrgKind::Partner => {
                 "($1 = 'all' OR ($1 = 'partner' AND id = $2) OR ($1 = 'attached' AND id IN \
                  (SELECT partner_id FROM distributor_partners WHERE distributor_id = $2)))"
@@ -66,8 +68,10 @@ pub struct Organisation {
     pub updated_at: DateTime<Utc>,
 }
 
-pub const SORTS: &[(&str, &str, &str)] =
-    &[("name", "lower(name)", "text"), ("created_at", "created_at", "timestamptz")];
+pub const SORTS: &[(&str, &str, &str)] = &[
+    ("name", "lower(name)", "text"),
+    ("created_at", "created_at", "timestamptz"),
+];
 
 #[derive(Debug, Clone, Default)]
 pub struct OrgFilter {
@@ -77,7 +81,8 @@ pub struct OrgFilter {
 
 fn cursor_of(sort: &Sort, o: &Organisation) -> Cursor {
     let k = if sort.column == "created_at" {
-        o.created_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+        o.created_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
     } else {
         o.name.to_lowercase()
     };
@@ -118,7 +123,12 @@ pub async fn list(
 }
 
 /// One organisation in scope; outside it, `NotFound` (never its content).
-pub async fn get(conn: &mut AsyncPgConnection, kind: OrgKind, scope: RowScope, id: Uuid) -> Result<Organisation, WorkflowError> {
+pub async fn get(
+    conn: &mut AsyncPgConnection,
+    kind: OrgKind,
+    scope: RowScope,
+    id: Uuid,
+) -> Result<Organisation, WorkflowError> {
     let sql = format!(
         "SELECT id, name, is_active, created_at, updated_at FROM {t} WHERE {scope} AND id = $3",
         t = kind.table(),
@@ -141,7 +151,12 @@ fn not_found(e: diesel::result::Error) -> WorkflowError {
     }
 }
 
-pub async fn create(conn: &mut AsyncPgConnection, kind: OrgKind, name: &Name, ctx: &AuditContext) -> Result<Organisation, WorkflowError> {
+pub async fn create(
+    conn: &mut AsyncPgConnection,
+    kind: OrgKind,
+    name: &Name,
+    ctx: &AuditContext,
+) -> Result<Organisation, WorkflowError> {
     let name = name.as_str().to_owned();
     conn.transaction::<_, WorkflowError, _>(async |conn| {
         let org: Organisation = diesel::sql_query(format!(
@@ -210,7 +225,12 @@ pub async fn update(
 }
 
 /// Attaches a partner to a distributor (idempotent). Both must exist.
-pub async fn attach(conn: &mut AsyncPgConnection, distributor_id: Uuid, partner_id: Uuid, ctx: &AuditContext) -> Result<bool, WorkflowError> {
+pub async fn attach(
+    conn: &mut AsyncPgConnection,
+    distributor_id: Uuid,
+    partner_id: Uuid,
+    ctx: &AuditContext,
+) -> Result<bool, WorkflowError> {
     conn.transaction::<_, WorkflowError, _>(async |conn| {
         get(conn, OrgKind::Distributor, RowScope::All, distributor_id).await?;
         get(conn, OrgKind::Partner, RowScope::All, partner_id).await?;
@@ -230,18 +250,33 @@ pub async fn attach(conn: &mut AsyncPgConnection, distributor_id: Uuid, partner_
 }
 
 /// Detaches a partner from a distributor. `NotFound` when they were not attached.
-pub async fn detach(conn: &mut AsyncPgConnection, distributor_id: Uuid, partner_id: Uuid, ctx: &AuditContext) -> Result<(), WorkflowError> {
+pub async fn detach(
+    conn: &mut AsyncPgConnection,
+    distributor_id: Uuid,
+    partner_id: Uuid,
+    ctx: &AuditContext,
+) -> Result<(), WorkflowError> {
     conn.transaction::<_, WorkflowError, _>(async |conn| {
-        let n = diesel::sql_query("DELETE FROM distributor_partners WHERE distributor_id = $1 AND partner_id = $2")
-            .bind::<SqlUuid, _>(distributor_id)
-            .bind::<SqlUuid, _>(partner_id)
-            .execute(conn)
-            .await?;
+        let n = diesel::sql_query(
+            "DELETE FROM distributor_partners WHERE distributor_id = $1 AND partner_id = $2",
+        )
+        .bind::<SqlUuid, _>(distributor_id)
+        .bind::<SqlUuid, _>(partner_id)
+        .execute(conn)
+        .await?;
         if n == 0 {
             return Err(WorkflowError::NotFound);
         }
-        audit::record(conn, ctx.entry("partner_detached", "distributor", distributor_id, json!({ "partner_id": partner_id }))).await
+        audit::record(
+            conn,
+            ctx.entry(
+                "partner_detached",
+                "distributor",
+                distributor_id,
+                json!({ "partner_id": partner_id }),
+            ),
+        )
+        .await
     })
     .await
 }
-

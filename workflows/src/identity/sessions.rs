@@ -5,18 +5,19 @@
 //! and disabling a user stop existing access tokens at once.
 
 use chrono::{DateTime, Utc};
-use diesel::sql_types::{Text, Uuid as SqlUuid};
-use diesel::{ExpressionMethods, OptionalExtension, QueryDsl, SelectableHelper};
+use diesel::{
+    ExpressionMethods, NullableExpressionMethods, OptionalExtension, QueryDsl, SelectableHelper,
+};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use tentabo_schema::models::organisations::User;
 use tentabo_schema::models::sessions::{RefreshToken, Session};
 use tentabo_schema::schema::{refresh_tokens, sessions, users};
 use uuid::Uuid;
 
-use crate::error::AuthFailure;
-use crate::identity::tokens::{hash_refresh_token, new_refresh_token, Claims, TokenKeys};
-use crate::identity::{Principal, Role};
 use crate::WorkflowError;
+use crate::error::AuthFailure;
+use crate::identity::tokens::{Claims, TokenKeys, hash_refresh_token, new_refresh_token};
+use crate::identity::{Principal, Role};
 
 /// What a successful login or refresh returns to the client.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,7 +30,9 @@ pub struct IssuedTokens {
 }
 
 pub fn role_of(user: &User) -> Result<Role, WorkflowError> {
-    user.role.parse().map_err(|()| WorkflowError::Internal(format!("unknown role {:?} in database", user.role)))
+    user.role
+        .parse()
+        .map_err(|()| WorkflowError::Internal(format!("unknown role {:?} in database", user.role)))
 }
 
 fn chrono_from(d: std::time::Duration) -> chrono::Duration {
@@ -68,8 +71,14 @@ pub async fn start(
         used_at: None,
     };
     conn.transaction::<_, WorkflowError, _>(async |conn| {
-        diesel::insert_into(sessions::table).values(&session).execute(conn).await?;
-        diesel::insert_into(refresh_tokens::table).values(&token).execute(conn).await?;
+        diesel::insert_into(sessions::table)
+            .values(&session)
+            .execute(conn)
+            .await?;
+        diesel::insert_into(refresh_tokens::table)
+            .values(&token)
+            .execute(conn)
+            .await?;
         Ok(())
     })
     .await?;
@@ -90,14 +99,22 @@ enum Rotation {
 
 /// Rotates a refresh token. A token presented a second time revokes its session and
 /// answers `RefreshTokenReused` (the revocation is committed).
-pub async fn refresh(conn: &mut AsyncPgConnection, keys: &TokenKeys, presented: &str) -> Result<IssuedTokens, WorkflowError> {
+pub async fn refresh(
+    conn: &mut AsyncPgConnection,
+    keys: &TokenKeys,
+    presented: &str,
+) -> Result<IssuedTokens, WorkflowError> {
     let hash = hash_refresh_token(presented);
     let outcome = conn
         .transaction::<_, WorkflowError, _>(async |conn| {
             let found: Option<(RefreshToken, Session, User)> = refresh_tokens::table
                 .inner_join(sessions::table.inner_join(users::table))
                 .filter(refresh_tokens::token_hash.eq(&hash))
-                .select((RefreshToken::as_select(), Session::as_select(), User::as_select()))
+                .select((
+                    RefreshToken::as_select(),
+                    Session::as_select(),
+                    User::as_select(),
+                ))
                 .for_update()
                 .first(conn)
                 .await
@@ -108,7 +125,10 @@ pub async fn refresh(conn: &mut AsyncPgConnection, keys: &TokenKeys, presented: 
             let now = Utc::now();
             if token.used_at.is_some() {
                 revoke_session(conn, session.id, "refresh_token_reused").await?;
-                return Ok(Rotation::Reused { user_id: user.id, session_id: session.id });
+                return Ok(Rotation::Reused {
+                    user_id: user.id,
+                    session_id: session.id,
+                });
             }
             if session.revoked_at.is_some() {
                 return Ok(Rotation::Refused(AuthFailure::SessionRevoked));
@@ -151,25 +171,44 @@ pub async fn refresh(conn: &mut AsyncPgConnection, keys: &TokenKeys, presented: 
         .await?;
     match outcome {
         Rotation::Rotated(t) => Ok(t),
-        Rotation::Reused { user_id, session_id } => {
+        Rotation::Reused {
+            user_id,
+            session_id,
+        } => {
             tracing::warn!(%user_id, %session_id, "refresh token reused: session revoked");
-            Err(WorkflowError::Unauthenticated(AuthFailure::RefreshTokenReused))
+            Err(WorkflowError::Unauthenticated(
+                AuthFailure::RefreshTokenReused,
+            ))
         }
         Rotation::Refused(f) => Err(WorkflowError::Unauthenticated(f)),
     }
 }
 
-async fn revoke_session(conn: &mut AsyncPgConnection, session_id: Uuid, reason: &str) -> Result<(), WorkflowError> {
-    diesel::update(sessions::table.find(session_id).filter(sessions::revoked_at.is_null()))
-        .set((sessions::revoked_at.eq(Utc::now()), sessions::revoked_reason.eq(reason)))
-        .execute(conn)
-        .await?;
+async fn revoke_session(
+    conn: &mut AsyncPgConnection,
+    session_id: Uuid,
+    reason: &str,
+) -> Result<(), WorkflowError> {
+    diesel::update(
+        sessions::table
+            .find(session_id)
+            .filter(sessions::revoked_at.is_null()),
+    )
+    .set((
+        sessions::revoked_at.eq(Utc::now()),
+        sessions::revoked_reason.eq(reason),
+    ))
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
 /// Ends the session a refresh token belongs to. Returns (user, session) when there was
 /// one; an unknown token is not an error (logout is idempotent).
-pub async fn logout(conn: &mut AsyncPgConnection, presented: &str) -> Result<Option<(Uuid, Uuid)>, WorkflowError> {
+pub async fn logout(
+    conn: &mut AsyncPgConnection,
+    presented: &str,
+) -> Result<Option<(Uuid, Uuid)>, WorkflowError> {
     let hash = hash_refresh_token(presented);
     let found: Option<(Uuid, Uuid)> = refresh_tokens::table
         .inner_join(sessions::table)
@@ -185,61 +224,98 @@ pub async fn logout(conn: &mut AsyncPgConnection, presented: &str) -> Result<Opt
 }
 
 /// Revokes every live session of a user (disabled, role changed, password reset).
-pub async fn revoke_user_sessions(conn: &mut AsyncPgConnection, user_id: Uuid, reason: &str) -> Result<usize, WorkflowError> {
-    Ok(diesel::update(sessions::table.filter(sessions::user_id.eq(user_id)).filter(sessions::revoked_at.is_null()))
-        .set((sessions::revoked_at.eq(Utc::now()), sessions::revoked_reason.eq(reason)))
-        .execute(conn)
-        .await?)
+pub async fn revoke_user_sessions(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    reason: &str,
+) -> Result<usize, WorkflowError> {
+    Ok(diesel::update(
+        sessions::table
+            .filter(sessions::user_id.eq(user_id))
+            .filter(sessions::revoked_at.is_null()),
+    )
+    .set((
+        sessions::revoked_at.eq(Utc::now()),
+        sessions::revoked_reason.eq(reason),
+    ))
+    .execute(conn)
+    .await?)
 }
 
-#[derive(diesel::QueryableByName)]
-struct LivePrincipal {
-    #[diesel(sql_type = SqlUuid)]
-    id: Uuid,
-    #[diesel(sql_type = Text)]
-    email: String,
-    #[diesel(sql_type = Text)]
-    role: String,
-    #[diesel(sql_type = diesel::sql_types::Nullable<SqlUuid>)]
-    partner_id: Option<Uuid>,
-    #[diesel(sql_type = diesel::sql_types::Nullable<SqlUuid>)]
-    distributor_id: Option<Uuid>,
-    #[diesel(sql_type = diesel::sql_types::Bool)]
-    is_active: bool,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>)]
-    revoked_at: Option<DateTime<Utc>>,
-}
+/// user id, email, role, partner, distributor, user active, session revoked at,
+/// partner active, distributor active.
+type LiveRow = (
+    Uuid,
+    String,
+    String,
+    Option<Uuid>,
+    Option<Uuid>,
+    bool,
+    Option<DateTime<Utc>>,
+    Option<bool>,
+    Option<bool>,
+);
 
 /// The caller behind verified access-token claims, read fresh (one query): the session
 /// must be live and the user active; role and organisation are today's, not the token's.
-pub async fn principal(conn: &mut AsyncPgConnection, claims: &Claims) -> Result<Principal, WorkflowError> {
-    let row: Option<LivePrincipal> = diesel::sql_query(
-        "SELECT u.id, u.email, u.role, u.partner_id, u.distributor_id, s.revoked_at, \
-                (u.is_active AND COALESCE(p.is_active, TRUE) AND COALESCE(d.is_active, TRUE)) AS is_active \
-         FROM users u JOIN sessions s ON s.user_id = u.id \
-         LEFT JOIN partners p ON p.id = u.partner_id LEFT JOIN distributors d ON d.id = u.distributor_id \
-         WHERE u.id = $1 AND s.id = $2",
-    )
-    .bind::<SqlUuid, _>(claims.sub)
-    .bind::<SqlUuid, _>(claims.sid)
-    .get_result(conn)
-    .await
-    .optional()?;
-    let Some(row) = row else { return Err(WorkflowError::Unauthenticated(AuthFailure::SessionRevoked)) };
-    if !row.is_active {
+pub async fn principal(
+    conn: &mut AsyncPgConnection,
+    claims: &Claims,
+) -> Result<Principal, WorkflowError> {
+    use tentabo_schema::schema::{distributors, partners};
+    // A static query: diesel-async caches it as a prepared statement (this runs on
+    // every authenticated request).
+    let row: Option<LiveRow> = sessions::table
+        .inner_join(
+            users::table
+                .left_join(partners::table)
+                .left_join(distributors::table),
+        )
+        .filter(sessions::id.eq(claims.sid))
+        .filter(users::id.eq(claims.sub))
+        .select((
+            users::id,
+            users::email,
+            users::role,
+            users::partner_id,
+            users::distributor_id,
+            users::is_active,
+            sessions::revoked_at,
+            partners::is_active.nullable(),
+            distributors::is_active.nullable(),
+        ))
+        .first(conn)
+        .await
+        .optional()?;
+    let Some((
+        id,
+        email,
+        role,
+        partner_id,
+        distributor_id,
+        active,
+        revoked_at,
+        partner_active,
+        distributor_active,
+    )) = row
+    else {
+        return Err(WorkflowError::Unauthenticated(AuthFailure::SessionRevoked));
+    };
+    if !(active && partner_active.unwrap_or(true) && distributor_active.unwrap_or(true)) {
         return Err(WorkflowError::Unauthenticated(AuthFailure::AccountDisabled));
     }
-    if row.revoked_at.is_some() {
+    if revoked_at.is_some() {
         return Err(WorkflowError::Unauthenticated(AuthFailure::SessionRevoked));
     }
-    let role = row.role.parse().map_err(|()| WorkflowError::Internal(format!("unknown role {:?}", row.role)))?;
+    let role = role
+        .parse()
+        .map_err(|()| WorkflowError::Internal(format!("unknown role {role:?}")))?;
     Ok(Principal {
-        user_id: row.id,
+        user_id: id,
         session_id: claims.sid,
-        email: row.email,
+        email,
         role,
-        partner_id: row.partner_id,
-        distributor_id: row.distributor_id,
+        partner_id,
+        distributor_id,
     })
 }
-

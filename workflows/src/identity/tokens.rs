@@ -13,9 +13,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use crate::WorkflowError;
 use crate::error::AuthFailure;
 use crate::identity::Role;
-use crate::WorkflowError;
 
 const ISSUER: &str = "tentabo";
 const AUDIENCE: &str = "tentabo-api";
@@ -46,15 +46,23 @@ pub struct TokenKeys {
 
 impl std::fmt::Debug for TokenKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenKeys").field("access_ttl", &self.access_ttl).finish_non_exhaustive()
+        f.debug_struct("TokenKeys")
+            .field("access_ttl", &self.access_ttl)
+            .finish_non_exhaustive()
     }
 }
 
 impl TokenKeys {
     /// `secret` must be at least 32 bytes.
-    pub fn new(secret: &[u8], access_ttl: Duration, refresh_ttl: Duration) -> Result<TokenKeys, WorkflowError> {
+    pub fn new(
+        secret: &[u8],
+        access_ttl: Duration,
+        refresh_ttl: Duration,
+    ) -> Result<TokenKeys, WorkflowError> {
         if secret.len() < 32 {
-            return Err(WorkflowError::Invalid("the JWT secret must be at least 32 bytes".into()));
+            return Err(WorkflowError::Invalid(
+                "the JWT secret must be at least 32 bytes".into(),
+            ));
         }
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 0;
@@ -70,7 +78,12 @@ impl TokenKeys {
         })
     }
 
-    pub fn issue(&self, user_id: Uuid, session_id: Uuid, role: Role) -> Result<String, WorkflowError> {
+    pub fn issue(
+        &self,
+        user_id: Uuid,
+        session_id: Uuid,
+        role: Role,
+    ) -> Result<String, WorkflowError> {
         let now = Utc::now().timestamp();
         let claims = Claims {
             sub: user_id,
@@ -116,7 +129,12 @@ mod tests {
     use super::*;
 
     fn keys() -> TokenKeys {
-        TokenKeys::new(&[7u8; 32], Duration::from_secs(900), Duration::from_secs(86400)).unwrap_or_else(|_| unreachable!())
+        TokenKeys::new(
+            &[7u8; 32],
+            Duration::from_secs(900),
+            Duration::from_secs(86400),
+        )
+        .unwrap_or_else(|_| unreachable!())
     }
 
     #[test]
@@ -129,12 +147,24 @@ mod tests {
 
     #[test]
     fn another_secret_or_alg_none_is_refused() {
-        let t = keys().issue(Uuid::new_v4(), Uuid::new_v4(), Role::Admin).unwrap_or_default();
-        let other = TokenKeys::new(&[8u8; 32], Duration::from_secs(900), Duration::from_secs(1)).unwrap_or_else(|_| unreachable!());
-        assert!(matches!(other.verify(&t), Err(WorkflowError::Unauthenticated(AuthFailure::InvalidToken))));
+        let t = keys()
+            .issue(Uuid::new_v4(), Uuid::new_v4(), Role::Admin)
+            .unwrap_or_default();
+        let other = TokenKeys::new(&[8u8; 32], Duration::from_secs(900), Duration::from_secs(1))
+            .unwrap_or_else(|_| unreachable!());
+        assert!(matches!(
+            other.verify(&t),
+            Err(WorkflowError::Unauthenticated(AuthFailure::InvalidToken))
+        ));
         let payload = t.split('.').nth(1).unwrap_or_default();
-        let none = format!("{}.{payload}.", URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#));
-        assert!(matches!(keys().verify(&none), Err(WorkflowError::Unauthenticated(AuthFailure::InvalidToken))));
+        let none = format!(
+            "{}.{payload}.",
+            URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#)
+        );
+        assert!(matches!(
+            keys().verify(&none),
+            Err(WorkflowError::Unauthenticated(AuthFailure::InvalidToken))
+        ));
     }
 
     #[test]

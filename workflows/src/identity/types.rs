@@ -18,7 +18,13 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [Role::Admin, Role::RestrictedAdmin, Role::Partner, Role::Distributor, Role::Fulfiller];
+    pub const ALL: [Role; 5] = [
+        Role::Admin,
+        Role::RestrictedAdmin,
+        Role::Partner,
+        Role::Distributor,
+        Role::Fulfiller,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -68,7 +74,9 @@ impl Email {
         if e.len() > 254 {
             return Err("too_long");
         }
-        let Some((local, domain)) = e.split_once('@') else { return Err("invalid_email") };
+        let Some((local, domain)) = e.split_once('@') else {
+            return Err("invalid_email");
+        };
         let ok = !local.is_empty()
             && !domain.is_empty()
             && !domain.starts_with('.')
@@ -76,7 +84,11 @@ impl Email {
             && domain.contains('.')
             && !e.chars().any(|c| c.is_whitespace() || c.is_control())
             && !domain.contains('@');
-        if ok { Ok(Email(e)) } else { Err("invalid_email") }
+        if ok {
+            Ok(Email(e))
+        } else {
+            Err("invalid_email")
+        }
     }
     pub fn as_str(&self) -> &str {
         &self.0
@@ -149,8 +161,20 @@ mod tests {
 
     #[test]
     fn emails_are_normalised_and_checked() {
-        assert_eq!(Email::parse("  Alice@Example.COM ").map(|e| e.0), Ok("alice@example.com".to_owned()));
-        for bad in ["", "alice", "alice@", "@example.com", "a@b", "a b@example.com", "a@.example.com", "a@b@c.com"] {
+        assert_eq!(
+            Email::parse("  Alice@Example.COM ").map(|e| e.0),
+            Ok("alice@example.com".to_owned())
+        );
+        for bad in [
+            "",
+            "alice",
+            "alice@",
+            "@example.com",
+            "a@b",
+            "a b@example.com",
+            "a@.example.com",
+            "a@b@c.com",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad} accepted");
         }
         assert_eq!(Email::parse(""), Err("required"));
@@ -163,7 +187,13 @@ mod tests {
         assert_eq!(Name::parse(&"x".repeat(201)), Err("too_long"));
         assert_eq!(Password::parse("short"), Err("too_short"));
         assert!(Password::parse("long enough").is_ok());
-        assert_eq!(format!("{:?}", Password::parse("hunter2hunter2").unwrap_or_else(|_| unreachable!())), "Password([REDACTED])");
+        assert_eq!(
+            format!(
+                "{:?}",
+                Password::parse("hunter2hunter2").unwrap_or_else(|_| unreachable!())
+            ),
+            "Password([REDACTED])"
+        );
     }
 
     #[test]

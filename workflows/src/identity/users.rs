@@ -8,14 +8,14 @@ use tentabo_schema::models::organisations::{NewUser, User};
 use tentabo_schema::schema::users;
 use uuid::Uuid;
 
+use crate::WorkflowError;
 use crate::audit::{self, AuditContext};
 use crate::authz::RowScope;
-use crate::error::{map_unique, FieldErrors};
-use crate::identity::listing::{cursor_binds, like_pattern, scope_binds, Sort};
+use crate::error::{FieldErrors, map_unique};
+use crate::identity::listing::{Sort, cursor_binds, like_pattern, scope_binds};
 use crate::identity::organisations::{self, OrgKind};
-use crate::identity::{password, sessions, Email, Name, Password, Role};
+use crate::identity::{Email, Name, Password, Role, password, sessions};
 use crate::pagination::{Cursor, Page};
-use crate::WorkflowError;
 
 const COLUMNS: &str = "id, email, full_name, password_hash, role, distributor_id, partner_id, auth_provider, is_active, created_at, updated_at";
 
@@ -26,7 +26,10 @@ const SCOPE_SQL: &str = "($1 = 'all' \
     OR ($1 = 'attached' AND (distributor_id = $2 OR partner_id IN \
         (SELECT partner_id FROM distributor_partners WHERE distributor_id = $2))))";
 
-pub const SORTS: &[(&str, &str, &str)] = &[("email", "email", "text"), ("created_at", "created_at", "timestamptz")];
+pub const SORTS: &[(&str, &str, &str)] = &[
+    ("email", "email", "text"),
+    ("created_at", "created_at", "timestamptz"),
+];
 
 #[derive(Debug, Clone, Default)]
 pub struct UserFilter {
@@ -39,7 +42,8 @@ pub struct UserFilter {
 
 fn cursor_of(sort: &Sort, u: &User) -> Cursor {
     let k = if sort.column == "created_at" {
-        u.created_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+        u.created_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
     } else {
         u.email.clone()
     };
@@ -82,15 +86,21 @@ pub async fn list(
 }
 
 /// One user in scope; outside it, `NotFound`.
-pub async fn get(conn: &mut AsyncPgConnection, scope: RowScope, id: Uuid) -> Result<User, WorkflowError> {
+pub async fn get(
+    conn: &mut AsyncPgConnection,
+    scope: RowScope,
+    id: Uuid,
+) -> Result<User, WorkflowError> {
     let (scope_kind, scope_id) = scope_binds(scope);
-    let row: Option<User> = diesel::sql_query(format!("SELECT {COLUMNS} FROM users WHERE {SCOPE_SQL} AND id = $3"))
-        .bind::<Text, _>(scope_kind)
-        .bind::<Nullable<SqlUuid>, _>(scope_id)
-        .bind::<SqlUuid, _>(id)
-        .get_result(conn)
-        .await
-        .optional()?;
+    let row: Option<User> = diesel::sql_query(format!(
+        "SELECT {COLUMNS} FROM users WHERE {SCOPE_SQL} AND id = $3"
+    ))
+    .bind::<Text, _>(scope_kind)
+    .bind::<Nullable<SqlUuid>, _>(scope_id)
+    .bind::<SqlUuid, _>(id)
+    .get_result(conn)
+    .await
+    .optional()?;
     row.ok_or(WorkflowError::NotFound)
 }
 
@@ -143,12 +153,24 @@ async fn check_membership(
     if let Some(p) = partner_id {
         organisations::get(conn, OrgKind::Partner, RowScope::All, p)
             .await
-            .map_err(|e| if matches!(e, WorkflowError::NotFound) { FieldErrors::single("partner_id", "not_found") } else { e })?;
+            .map_err(|e| {
+                if matches!(e, WorkflowError::NotFound) {
+                    FieldErrors::single("partner_id", "not_found")
+                } else {
+                    e
+                }
+            })?;
     }
     if let Some(d) = distributor_id {
         organisations::get(conn, OrgKind::Distributor, RowScope::All, d)
             .await
-            .map_err(|e| if matches!(e, WorkflowError::NotFound) { FieldErrors::single("distributor_id", "not_found") } else { e })?;
+            .map_err(|e| {
+                if matches!(e, WorkflowError::NotFound) {
+                    FieldErrors::single("distributor_id", "not_found")
+                } else {
+                    e
+                }
+            })?;
     }
     Ok(())
 }
@@ -160,7 +182,11 @@ async fn hash_off_thread(pw: &Password) -> Result<String, WorkflowError> {
         .map_err(|e| WorkflowError::Internal(e.to_string()))?
 }
 
-pub async fn create(conn: &mut AsyncPgConnection, input: &NewUserInput, ctx: &AuditContext) -> Result<User, WorkflowError> {
+pub async fn create(
+    conn: &mut AsyncPgConnection,
+    input: &NewUserInput,
+    ctx: &AuditContext,
+) -> Result<User, WorkflowError> {
     let hash = match &input.password {
         Some(p) => Some(hash_off_thread(p).await?),
         None => None,
@@ -182,11 +208,25 @@ pub async fn create(conn: &mut AsyncPgConnection, input: &NewUserInput, ctx: &Au
             .returning(User::as_returning())
             .get_result(conn)
             .await
-            .map_err(|e| map_unique(e, &[("users_email_key", "email_taken", "A user with this email exists")]))?;
+            .map_err(|e| {
+                map_unique(
+                    e,
+                    &[(
+                        "users_email_key",
+                        "email_taken",
+                        "A user with this email exists",
+                    )],
+                )
+            })?;
         audit::record(
             conn,
-            ctx.entry("user_created", "user", user.id, json!({ "email": user.email, "role": user.role,
-                "partner_id": user.partner_id, "distributor_id": user.distributor_id })),
+            ctx.entry(
+                "user_created",
+                "user",
+                user.id,
+                json!({ "email": user.email, "role": user.role,
+                "partner_id": user.partner_id, "distributor_id": user.distributor_id }),
+            ),
         )
         .await?;
         Ok(user)
@@ -216,7 +256,12 @@ impl UserPatch {
     }
 }
 
-pub async fn update(conn: &mut AsyncPgConnection, id: Uuid, patch: &UserPatch, ctx: &AuditContext) -> Result<User, WorkflowError> {
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    patch: &UserPatch,
+    ctx: &AuditContext,
+) -> Result<User, WorkflowError> {
     if patch.is_empty() {
         return Err(FieldErrors::single("body", "empty_patch"));
     }
@@ -290,7 +335,10 @@ pub async fn update(conn: &mut AsyncPgConnection, id: Uuid, patch: &UserPatch, c
 }
 
 /// Whether the user's organisation (if any) is active.
-pub async fn organisation_active(conn: &mut AsyncPgConnection, user: &User) -> Result<bool, WorkflowError> {
+pub async fn organisation_active(
+    conn: &mut AsyncPgConnection,
+    user: &User,
+) -> Result<bool, WorkflowError> {
     #[derive(diesel::QueryableByName)]
     struct Active {
         #[diesel(sql_type = Bool)]
