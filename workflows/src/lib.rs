@@ -8,6 +8,7 @@ pub mod error;
 pub mod identity;
 pub mod jobs;
 pub mod pagination;
+pub mod pricing;
 pub mod retry;
 pub mod telemetry;
 
