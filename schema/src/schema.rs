@@ -32,6 +32,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    durations (id) {
+        id -> Uuid,
+        months -> Int4,
+        discount_percentage -> Numeric,
+        is_active -> Bool,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     outbox (id) {
         id -> Int8,
         queue -> Text,
@@ -55,6 +66,42 @@ diesel::table! {
     partners (id) {
         id -> Uuid,
         name -> Text,
+        is_active -> Bool,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    product_price_history (id) {
+        id -> Int8,
+        product_id -> Uuid,
+        changed_at -> Timestamptz,
+        changed_by -> Nullable<Uuid>,
+        pricing_mode -> Text,
+        price_list -> Jsonb,
+    }
+}
+
+diesel::table! {
+    product_price_tiers (product_id, position) {
+        product_id -> Uuid,
+        position -> Int4,
+        min_quantity -> Int8,
+        max_quantity -> Nullable<Int8>,
+        price_per_unit -> Numeric,
+        period -> Text,
+    }
+}
+
+diesel::table! {
+    products (id) {
+        id -> Uuid,
+        name -> Text,
+        product_type -> Text,
+        unit -> Text,
+        pricing_mode -> Text,
+        currency -> Text,
         is_active -> Bool,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
@@ -106,6 +153,9 @@ diesel::table! {
 diesel::joinable!(audit_logs -> users (actor_id));
 diesel::joinable!(distributor_partners -> distributors (distributor_id));
 diesel::joinable!(distributor_partners -> partners (partner_id));
+diesel::joinable!(product_price_history -> products (product_id));
+diesel::joinable!(product_price_history -> users (changed_by));
+diesel::joinable!(product_price_tiers -> products (product_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(users -> distributors (distributor_id));
@@ -115,8 +165,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_logs,
     distributor_partners,
     distributors,
+    durations,
     outbox,
     partners,
+    product_price_history,
+    product_price_tiers,
+    products,
     refresh_tokens,
     sessions,
     users,

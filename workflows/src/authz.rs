@@ -22,16 +22,18 @@ pub enum Object {
     Distributor,
     Partner,
     User,
+    Product,
 }
 
 impl Object {
-    pub const ALL: [Object; 6] = [
+    pub const ALL: [Object; 7] = [
         Object::Order,
         Object::Contract,
         Object::Lead,
         Object::Distributor,
         Object::Partner,
         Object::User,
+        Object::Product,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -41,6 +43,7 @@ impl Object {
             Object::Distributor => "distributor",
             Object::Partner => "partner",
             Object::User => "user",
+            Object::Product => "product",
         }
     }
 }
@@ -192,7 +195,7 @@ impl Authorizer {
     /// orders, contracts and leads.
     pub fn view_scope(&self, who: &Principal, object: Object) -> Result<RowScope, WorkflowError> {
         let actions: &[Action] = match object {
-            Object::Distributor | Object::Partner | Object::User => &[Action::View],
+            Object::Distributor | Object::Partner | Object::User | Object::Product => &[Action::View],
             _ => &[
                 Action::ViewOwn,
                 Action::ViewPartners,

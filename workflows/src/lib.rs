@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod authz;
+pub mod catalogue;
 pub mod error;
 pub mod identity;
 pub mod jobs;

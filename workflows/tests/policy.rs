@@ -130,3 +130,13 @@ async fn a_broken_policy_is_refused_at_load() {
         .unwrap_err();
     assert!(err.to_string().contains("bad scope"), "{err}");
 }
+
+#[tokio::test]
+async fn everyone_reads_the_catalogue_and_admins_manage_it() {
+    let authz = Authorizer::load().await.unwrap();
+    for role in Role::ALL {
+        assert_eq!(authz.decide(role, Object::Product, View), ALL, "{role}");
+        let manage = if role == Admin { ALL } else { N };
+        assert_eq!(authz.decide(role, Object::Product, Manage), manage, "{role}");
+    }
+}

@@ -10,6 +10,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 pub mod auth;
+pub mod catalogue;
 pub mod dto;
 pub mod health;
 pub mod organisations;
@@ -30,6 +31,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(health::router())
         .merge(auth::router())
+        .merge(catalogue::router())
         .merge(organisations::router())
         .merge(users::router())
         .split_for_parts()

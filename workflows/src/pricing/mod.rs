@@ -18,7 +18,7 @@ use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 
 pub use money::{format_money, CURRENCIES};
-pub use validate::{parse_duration, parse_price_list};
+pub use validate::{parse_duration, parse_price_list, MAX_QUANTITY};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -146,9 +146,20 @@ pub enum PricingError {
     Overflow,
 }
 
-/// Half-even to cents.
+/// Half-even to cents, always written with two decimals (`470.00`).
 pub fn round_money(d: Decimal) -> Decimal {
-    d.round_dp_with_strategy(2, RoundingStrategy::MidpointNearestEven)
+    let mut r = d.round_dp_with_strategy(2, RoundingStrategy::MidpointNearestEven);
+    r.rescale(2);
+    r
+}
+
+/// An exact amount written with at least two decimals (`7680.00`, `8.3333…`).
+pub fn at_least_cents(d: Decimal) -> Decimal {
+    let mut r = d.normalize();
+    if r.scale() < 2 {
+        r.rescale(2);
+    }
+    r
 }
 
 /// units × price × months / period-months, multiplying first so yearly prices stay exact.
@@ -187,7 +198,7 @@ pub fn price_line(
                     units,
                     price_per_unit: t.price_per_unit,
                     period: t.period,
-                    amount: amount(units, t.price_per_unit, terms.months, t.period)?,
+                    amount: at_least_cents(amount(units, t.price_per_unit, terms.months, t.period)?),
                 });
             }
             let covered: u64 = charges.iter().map(|c| c.units).sum();
@@ -206,7 +217,7 @@ pub fn price_line(
                 units: quantity,
                 price_per_unit: t.price_per_unit,
                 period: t.period,
-                amount: amount(quantity, t.price_per_unit, terms.months, t.period)?,
+                amount: at_least_cents(amount(quantity, t.price_per_unit, terms.months, t.period)?),
             });
         }
     }

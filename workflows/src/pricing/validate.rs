@@ -52,7 +52,7 @@ pub fn parse_price_list(tiers: Vec<Tier>) -> Result<PriceList, WorkflowError> {
         }
     }
     e.into_result()?;
-    Ok(PriceList(tiers.into_iter().map(|t| Tier { price_per_unit: t.price_per_unit.normalize(), ..t }).collect()))
+    Ok(PriceList(tiers.into_iter().map(|t| Tier { price_per_unit: super::at_least_cents(t.price_per_unit), ..t }).collect()))
 }
 
 /// Checks a duration: 1 to 120 months, a discount from 0 to 100 % with ≤ 2 decimals.
