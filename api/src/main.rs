@@ -129,7 +129,12 @@ async fn main() -> anyhow::Result<()> {
             let mut conn =
                 diesel_async::AsyncPgConnection::establish(db.url.expose_secret()).await?;
             let created = tentabo_api::seed::seed_demo(&mut conn).await?;
-            tracing::info!(users_created = created, "demo data seeded");
+            let catalogue = tentabo_workflows::catalogue::seed_demo(&mut conn).await?;
+            tracing::info!(
+                users_created = created,
+                catalogue_entries_created = catalogue,
+                "demo data seeded"
+            );
             // The logins, for `./dev up` to print.
             for (email, name, role) in tentabo_api::seed::DEMO_LOGINS {
                 println!("{email:<30} {role:<17} {name}");

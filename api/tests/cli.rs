@@ -69,6 +69,19 @@ async fn migrate_creates_the_database_and_seed_demo_is_idempotent() {
         .await
         .unwrap();
     assert_eq!(users.n, 7, "seeding twice creates each user once");
+    let products: N = diesel::sql_query("SELECT count(*) AS n FROM products")
+        .get_result(&mut conn)
+        .await
+        .unwrap();
+    let durations: N = diesel::sql_query("SELECT count(*) AS n FROM durations")
+        .get_result(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(
+        (products.n, durations.n),
+        (2, 3),
+        "and the demo catalogue once"
+    );
 }
 
 #[tokio::test]

@@ -195,7 +195,9 @@ impl Authorizer {
     /// orders, contracts and leads.
     pub fn view_scope(&self, who: &Principal, object: Object) -> Result<RowScope, WorkflowError> {
         let actions: &[Action] = match object {
-            Object::Distributor | Object::Partner | Object::User | Object::Product => &[Action::View],
+            Object::Distributor | Object::Partner | Object::User | Object::Product => {
+                &[Action::View]
+            }
             _ => &[
                 Action::ViewOwn,
                 Action::ViewPartners,

@@ -4,20 +4,24 @@
 use std::collections::HashMap;
 
 use chrono::Utc;
-use diesel::{BoolExpressionMethods, ExpressionMethods, OptionalExtension, QueryDsl, SelectableHelper};
+use diesel::{
+    BoolExpressionMethods, ExpressionMethods, OptionalExtension, QueryDsl, SelectableHelper,
+};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use rust_decimal::Decimal;
 use serde_json::json;
-use tentabo_schema::models::catalogue::{DurationRow, NewPriceHistory, PriceHistoryRow, PriceTierRow, ProductRow};
+use tentabo_schema::models::catalogue::{
+    DurationRow, NewPriceHistory, PriceHistoryRow, PriceTierRow, ProductRow,
+};
 use tentabo_schema::schema::{durations, product_price_history, product_price_tiers, products};
 use uuid::Uuid;
 
+use crate::WorkflowError;
 use crate::audit::{self, AuditContext};
-use crate::error::{map_unique, FieldErrors};
+use crate::error::{FieldErrors, map_unique};
 use crate::identity::Name;
 use crate::pagination::{Cursor, Page};
 use crate::pricing::{self, LineQuote, Period, PriceList, PricingMode, Terms, Tier, Totals};
-use crate::WorkflowError;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Product {
@@ -31,26 +35,44 @@ fn tiers_of(rows: &[PriceTierRow]) -> Result<PriceList, WorkflowError> {
         .iter()
         .map(|r| {
             Ok(Tier {
-                min_quantity: u64::try_from(r.min_quantity).map_err(|_| WorkflowError::Internal("negative tier bound".into()))?,
-                max_quantity: r.max_quantity.map(u64::try_from).transpose().map_err(|_| WorkflowError::Internal("negative tier bound".into()))?,
+                min_quantity: u64::try_from(r.min_quantity)
+                    .map_err(|_| WorkflowError::Internal("negative tier bound".into()))?,
+                max_quantity: r
+                    .max_quantity
+                    .map(u64::try_from)
+                    .transpose()
+                    .map_err(|_| WorkflowError::Internal("negative tier bound".into()))?,
                 price_per_unit: r.price_per_unit,
-                period: Period::parse(&r.period).ok_or_else(|| WorkflowError::Internal(format!("bad period {}", r.period)))?,
+                period: Period::parse(&r.period)
+                    .ok_or_else(|| WorkflowError::Internal(format!("bad period {}", r.period)))?,
             })
         })
         .collect::<Result<Vec<_>, WorkflowError>>()?;
     // Stored lists were validated on the way in; a failure here is corruption.
-    pricing::parse_price_list(tiers).map_err(|e| WorkflowError::Internal(format!("stored price list is invalid: {e}")))
+    pricing::parse_price_list(tiers)
+        .map_err(|e| WorkflowError::Internal(format!("stored price list is invalid: {e}")))
 }
 
 fn assemble(row: ProductRow, tiers: &[PriceTierRow]) -> Result<Product, WorkflowError> {
-    let mode = PricingMode::parse(&row.pricing_mode).ok_or_else(|| WorkflowError::Internal("bad pricing mode".into()))?;
-    Ok(Product { price_list: tiers_of(tiers)?, mode, row })
+    let mode = PricingMode::parse(&row.pricing_mode)
+        .ok_or_else(|| WorkflowError::Internal("bad pricing mode".into()))?;
+    Ok(Product {
+        price_list: tiers_of(tiers)?,
+        mode,
+        row,
+    })
 }
 
-async fn load_tiers(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> Result<HashMap<Uuid, Vec<PriceTierRow>>, WorkflowError> {
+async fn load_tiers(
+    conn: &mut AsyncPgConnection,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, Vec<PriceTierRow>>, WorkflowError> {
     let rows: Vec<PriceTierRow> = product_price_tiers::table
         .filter(product_price_tiers::product_id.eq_any(ids))
-        .order((product_price_tiers::product_id, product_price_tiers::position))
+        .order((
+            product_price_tiers::product_id,
+            product_price_tiers::position,
+        ))
         .select(PriceTierRow::as_select())
         .load(conn)
         .await?;
@@ -73,9 +95,17 @@ pub async fn list_products(
         q = q.filter(products::is_active.eq(true));
     }
     if let Some(c) = cursor {
-        q = q.filter(products::name.gt(c.k.clone()).or(products::name.eq(c.k.clone()).and(products::id.gt(c.id))));
+        q = q.filter(
+            products::name
+                .gt(c.k.clone())
+                .or(products::name.eq(c.k.clone()).and(products::id.gt(c.id))),
+        );
     }
-    let rows: Vec<ProductRow> = q.order((products::name, products::id)).limit(limit + 1).load(conn).await?;
+    let rows: Vec<ProductRow> = q
+        .order((products::name, products::id))
+        .limit(limit + 1)
+        .load(conn)
+        .await?;
     let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
     let tiers = load_tiers(conn, &ids).await?;
     let products = rows
@@ -85,15 +115,29 @@ pub async fn list_products(
             assemble(r, t)
         })
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(Page::from_rows(products, limit, |p| Cursor { k: p.row.name.clone(), id: p.row.id }))
+    Ok(Page::from_rows(products, limit, |p| Cursor {
+        k: p.row.name.clone(),
+        id: p.row.id,
+    }))
 }
 
-pub async fn get_product(conn: &mut AsyncPgConnection, id: Uuid, include_inactive: bool) -> Result<Product, WorkflowError> {
-    let mut q = products::table.filter(products::id.eq(id)).select(ProductRow::as_select()).into_boxed();
+pub async fn get_product(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    include_inactive: bool,
+) -> Result<Product, WorkflowError> {
+    let mut q = products::table
+        .filter(products::id.eq(id))
+        .select(ProductRow::as_select())
+        .into_boxed();
     if !include_inactive {
         q = q.filter(products::is_active.eq(true));
     }
-    let row = q.first(conn).await.optional()?.ok_or(WorkflowError::NotFound)?;
+    let row = q
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or(WorkflowError::NotFound)?;
     let tiers = load_tiers(conn, &[id]).await?;
     assemble(row, tiers.get(&id).map(Vec::as_slice).unwrap_or_default())
 }
@@ -121,15 +165,27 @@ pub struct ProductPatch {
 /// Checks an ISO-4217 code against the supported list.
 pub fn parse_currency(raw: &str) -> Result<String, &'static str> {
     let c = raw.trim().to_ascii_uppercase();
-    if pricing::CURRENCIES.iter().any(|(code, _)| *code == c) { Ok(c) } else { Err("unsupported_currency") }
+    if pricing::CURRENCIES.iter().any(|(code, _)| *code == c) {
+        Ok(c)
+    } else {
+        Err("unsupported_currency")
+    }
 }
 
 fn price_list_json(mode: PricingMode, list: &PriceList) -> serde_json::Value {
     json!({ "pricing_mode": mode.as_str(), "tiers": list.tiers() })
 }
 
-async fn write_tiers(conn: &mut AsyncPgConnection, product_id: Uuid, list: &PriceList) -> Result<(), WorkflowError> {
-    diesel::delete(product_price_tiers::table.filter(product_price_tiers::product_id.eq(product_id))).execute(conn).await?;
+async fn write_tiers(
+    conn: &mut AsyncPgConnection,
+    product_id: Uuid,
+    list: &PriceList,
+) -> Result<(), WorkflowError> {
+    diesel::delete(
+        product_price_tiers::table.filter(product_price_tiers::product_id.eq(product_id)),
+    )
+    .execute(conn)
+    .await?;
     let rows: Vec<PriceTierRow> = list
         .tiers()
         .iter()
@@ -143,13 +199,24 @@ async fn write_tiers(conn: &mut AsyncPgConnection, product_id: Uuid, list: &Pric
             period: t.period.as_str().to_owned(),
         })
         .collect();
-    diesel::insert_into(product_price_tiers::table).values(&rows).execute(conn).await?;
+    diesel::insert_into(product_price_tiers::table)
+        .values(&rows)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
-const NAME_TAKEN: (&str, &str, &str) = ("products_name_key", "name_taken", "A product with this name exists");
+const NAME_TAKEN: (&str, &str, &str) = (
+    "products_name_key",
+    "name_taken",
+    "A product with this name exists",
+);
 
-pub async fn create_product(conn: &mut AsyncPgConnection, new: &NewProduct, ctx: &AuditContext) -> Result<Product, WorkflowError> {
+pub async fn create_product(
+    conn: &mut AsyncPgConnection,
+    new: &NewProduct,
+    ctx: &AuditContext,
+) -> Result<Product, WorkflowError> {
     conn.transaction::<_, WorkflowError, _>(async |conn| {
         let now = Utc::now();
         let row = ProductRow {
@@ -163,7 +230,11 @@ pub async fn create_product(conn: &mut AsyncPgConnection, new: &NewProduct, ctx:
             created_at: now,
             updated_at: now,
         };
-        diesel::insert_into(products::table).values(&row).execute(conn).await.map_err(|e| map_unique(e, &[NAME_TAKEN]))?;
+        diesel::insert_into(products::table)
+            .values(&row)
+            .execute(conn)
+            .await
+            .map_err(|e| map_unique(e, &[NAME_TAKEN]))?;
         write_tiers(conn, row.id, &new.price_list).await?;
         diesel::insert_into(product_price_history::table)
             .values(NewPriceHistory {
@@ -174,25 +245,55 @@ pub async fn create_product(conn: &mut AsyncPgConnection, new: &NewProduct, ctx:
             })
             .execute(conn)
             .await?;
-        audit::record(conn, ctx.entry("product_created", "product", row.id, json!({ "name": row.name }))).await?;
-        Ok(Product { row, mode: new.mode, price_list: new.price_list.clone() })
+        audit::record(
+            conn,
+            ctx.entry(
+                "product_created",
+                "product",
+                row.id,
+                json!({ "name": row.name }),
+            ),
+        )
+        .await?;
+        Ok(Product {
+            row,
+            mode: new.mode,
+            price_list: new.price_list.clone(),
+        })
     })
     .await
 }
 
 /// Updates a product. A new price list or mode is kept in the price history; placed
 /// orders keep the prices they were created with.
-pub async fn update_product(conn: &mut AsyncPgConnection, id: Uuid, patch: &ProductPatch, ctx: &AuditContext) -> Result<Product, WorkflowError> {
+pub async fn update_product(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    patch: &ProductPatch,
+    ctx: &AuditContext,
+) -> Result<Product, WorkflowError> {
     conn.transaction::<_, WorkflowError, _>(async |conn| {
         let before = get_product(conn, id, true).await?;
         let mode = patch.mode.unwrap_or(before.mode);
-        let price_list = patch.price_list.clone().unwrap_or_else(|| before.price_list.clone());
+        let price_list = patch
+            .price_list
+            .clone()
+            .unwrap_or_else(|| before.price_list.clone());
         let pricing_changed = mode != before.mode || price_list != before.price_list;
         let row: ProductRow = diesel::update(products::table.find(id))
             .set((
-                products::name.eq(patch.name.as_ref().map_or(before.row.name.clone(), |n| n.as_str().to_owned())),
-                products::product_type.eq(patch.product_type.as_ref().map_or(before.row.product_type.clone(), |n| n.as_str().to_owned())),
-                products::unit.eq(patch.unit.as_ref().map_or(before.row.unit.clone(), |n| n.as_str().to_owned())),
+                products::name.eq(patch
+                    .name
+                    .as_ref()
+                    .map_or(before.row.name.clone(), |n| n.as_str().to_owned())),
+                products::product_type.eq(patch
+                    .product_type
+                    .as_ref()
+                    .map_or(before.row.product_type.clone(), |n| n.as_str().to_owned())),
+                products::unit.eq(patch
+                    .unit
+                    .as_ref()
+                    .map_or(before.row.unit.clone(), |n| n.as_str().to_owned())),
                 products::is_active.eq(patch.is_active.unwrap_or(before.row.is_active)),
                 products::pricing_mode.eq(mode.as_str()),
                 products::updated_at.eq(Utc::now()),
@@ -213,13 +314,29 @@ pub async fn update_product(conn: &mut AsyncPgConnection, id: Uuid, patch: &Prod
                 .execute(conn)
                 .await?;
         }
-        audit::record(conn, ctx.entry("product_updated", "product", id, json!({ "pricing_changed": pricing_changed }))).await?;
-        Ok(Product { row, mode, price_list })
+        audit::record(
+            conn,
+            ctx.entry(
+                "product_updated",
+                "product",
+                id,
+                json!({ "pricing_changed": pricing_changed }),
+            ),
+        )
+        .await?;
+        Ok(Product {
+            row,
+            mode,
+            price_list,
+        })
     })
     .await
 }
 
-pub async fn price_history(conn: &mut AsyncPgConnection, id: Uuid) -> Result<Vec<PriceHistoryRow>, WorkflowError> {
+pub async fn price_history(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+) -> Result<Vec<PriceHistoryRow>, WorkflowError> {
     get_product(conn, id, true).await?;
     Ok(product_price_history::table
         .filter(product_price_history::product_id.eq(id))
@@ -231,15 +348,24 @@ pub async fn price_history(conn: &mut AsyncPgConnection, id: Uuid) -> Result<Vec
 
 // ── durations ───────────────────────────────────────────────────────────────────────
 
-pub async fn list_durations(conn: &mut AsyncPgConnection, include_inactive: bool) -> Result<Vec<DurationRow>, WorkflowError> {
-    let mut q = durations::table.select(DurationRow::as_select()).into_boxed();
+pub async fn list_durations(
+    conn: &mut AsyncPgConnection,
+    include_inactive: bool,
+) -> Result<Vec<DurationRow>, WorkflowError> {
+    let mut q = durations::table
+        .select(DurationRow::as_select())
+        .into_boxed();
     if !include_inactive {
         q = q.filter(durations::is_active.eq(true));
     }
     Ok(q.order(durations::months.asc()).load(conn).await?)
 }
 
-pub async fn create_duration(conn: &mut AsyncPgConnection, terms: Terms, ctx: &AuditContext) -> Result<DurationRow, WorkflowError> {
+pub async fn create_duration(
+    conn: &mut AsyncPgConnection,
+    terms: Terms,
+    ctx: &AuditContext,
+) -> Result<DurationRow, WorkflowError> {
     conn.transaction::<_, WorkflowError, _>(async |conn| {
         let now = Utc::now();
         let row = DurationRow {
@@ -254,8 +380,26 @@ pub async fn create_duration(conn: &mut AsyncPgConnection, terms: Terms, ctx: &A
             .values(&row)
             .execute(conn)
             .await
-            .map_err(|e| map_unique(e, &[("durations_months_key", "duration_exists", "A duration of this length exists")]))?;
-        audit::record(conn, ctx.entry("duration_created", "duration", row.id, json!({ "months": row.months, "discount_percentage": row.discount_percentage }))).await?;
+            .map_err(|e| {
+                map_unique(
+                    e,
+                    &[(
+                        "durations_months_key",
+                        "duration_exists",
+                        "A duration of this length exists",
+                    )],
+                )
+            })?;
+        audit::record(
+            conn,
+            ctx.entry(
+                "duration_created",
+                "duration",
+                row.id,
+                json!({ "months": row.months, "discount_percentage": row.discount_percentage }),
+            ),
+        )
+        .await?;
         Ok(row)
     })
     .await
@@ -317,7 +461,10 @@ pub const MAX_LINES: usize = 500;
 
 /// Prices a basket with the current catalogue. Every problem is reported per line
 /// (`lines[2].duration_months: unknown_duration`), all at once.
-pub async fn quote(conn: &mut AsyncPgConnection, basket: &[BasketLine]) -> Result<Quote, WorkflowError> {
+pub async fn quote(
+    conn: &mut AsyncPgConnection,
+    basket: &[BasketLine],
+) -> Result<Quote, WorkflowError> {
     let mut errors = FieldErrors::default();
     if basket.is_empty() {
         errors.add("lines", "required");
@@ -336,9 +483,16 @@ pub async fn quote(conn: &mut AsyncPgConnection, basket: &[BasketLine]) -> Resul
     let mut catalogue = HashMap::new();
     for r in rows {
         let id = r.id;
-        catalogue.insert(id, assemble(r, tiers.get(&id).map(Vec::as_slice).unwrap_or_default())?);
+        catalogue.insert(
+            id,
+            assemble(r, tiers.get(&id).map(Vec::as_slice).unwrap_or_default())?,
+        );
     }
-    let terms: HashMap<i32, Decimal> = list_durations(conn, false).await?.into_iter().map(|d| (d.months, d.discount_percentage)).collect();
+    let terms: HashMap<i32, Decimal> = list_durations(conn, false)
+        .await?
+        .into_iter()
+        .map(|d| (d.months, d.discount_percentage))
+        .collect();
 
     let mut currency: Option<String> = None;
     let mut lines = Vec::with_capacity(basket.len());
@@ -348,15 +502,21 @@ pub async fn quote(conn: &mut AsyncPgConnection, basket: &[BasketLine]) -> Resul
         if product.is_none() {
             errors.add(&at("product_id"), "not_found");
         }
-        let discount = i32::try_from(l.duration_months).ok().and_then(|m| terms.get(&m).copied());
+        let discount = i32::try_from(l.duration_months)
+            .ok()
+            .and_then(|m| terms.get(&m).copied());
         if discount.is_none() {
             errors.add(&at("duration_months"), "unknown_duration");
         }
-        let quantity = u64::try_from(l.quantity).ok().filter(|q| (1..=pricing::MAX_QUANTITY).contains(q));
+        let quantity = u64::try_from(l.quantity)
+            .ok()
+            .filter(|q| (1..=pricing::MAX_QUANTITY).contains(q));
         if quantity.is_none() {
             errors.add(&at("quantity"), "out_of_range");
         }
-        let (Some(p), Some(discount), Some(q)) = (product, discount, quantity) else { continue };
+        let (Some(p), Some(discount), Some(q)) = (product, discount, quantity) else {
+            continue;
+        };
         match &currency {
             None => currency = Some(p.row.currency.clone()),
             Some(c) if *c != p.row.currency => {
@@ -365,14 +525,102 @@ pub async fn quote(conn: &mut AsyncPgConnection, basket: &[BasketLine]) -> Resul
             }
             Some(_) => {}
         }
-        let t = Terms { months: u32::try_from(l.duration_months).unwrap_or(1), discount_percentage: discount };
+        let t = Terms {
+            months: u32::try_from(l.duration_months).unwrap_or(1),
+            discount_percentage: discount,
+        };
         match pricing::price_line(&p.price_list, p.mode, q, t, l.billing_period) {
-            Ok(quote) => lines.push(PricedLine { product_id: p.row.id, product_name: p.row.name.clone(), unit: p.row.unit.clone(), quote }),
+            Ok(quote) => lines.push(PricedLine {
+                product_id: p.row.id,
+                product_name: p.row.name.clone(),
+                unit: p.row.unit.clone(),
+                quote,
+            }),
             Err(pricing::PricingError::Overflow) => errors.add(&at("quantity"), "amount_too_large"),
             Err(_) => errors.add(&at("quantity"), "not_priceable"),
         }
     }
     errors.into_result()?;
     let totals = pricing::totals(lines.iter().map(|l| &l.quote));
-    Ok(Quote { currency: currency.unwrap_or_else(|| "EUR".into()), lines, totals })
+    Ok(Quote {
+        currency: currency.unwrap_or_else(|| "EUR".into()),
+        lines,
+        totals,
+    })
+}
+
+/// Demo catalogue for `seed-demo`: 12/24/36-month durations and two products. Adds
+/// only what is missing, so it can run again.
+pub async fn seed_demo(conn: &mut AsyncPgConnection) -> Result<usize, WorkflowError> {
+    let ctx = AuditContext {
+        request_id: Some("seed-demo".into()),
+        ..Default::default()
+    };
+    let mut created = 0;
+    let existing: Vec<i32> = durations::table
+        .select(durations::months)
+        .load(conn)
+        .await?;
+    for (months, discount) in [(12u32, 0i64), (24, 5), (36, 10)] {
+        if !existing.contains(&i32::try_from(months).unwrap_or(0)) {
+            create_duration(
+                conn,
+                Terms {
+                    months,
+                    discount_percentage: Decimal::from(discount),
+                },
+                &ctx,
+            )
+            .await?;
+            created += 1;
+        }
+    }
+    let tier = |min: u64, max: Option<u64>, cents: i64, period: Period| Tier {
+        min_quantity: min,
+        max_quantity: max,
+        price_per_unit: Decimal::new(cents, 2),
+        period,
+    };
+    let demo = [
+        (
+            "Backup Storage",
+            "storage",
+            "TB",
+            vec![
+                tier(0, Some(10), 1_000, Period::Month),
+                tier(10, Some(50), 800, Period::Month),
+                tier(50, None, 500, Period::Month),
+            ],
+        ),
+        (
+            "Collaboration Seats",
+            "licence",
+            "seat",
+            vec![
+                tier(0, Some(25), 12_000, Period::Year),
+                tier(25, None, 9_600, Period::Year),
+            ],
+        ),
+    ];
+    for (name, kind, unit, tiers) in demo {
+        let exists: i64 = products::table
+            .filter(products::name.eq(name))
+            .count()
+            .get_result(conn)
+            .await?;
+        if exists > 0 {
+            continue;
+        }
+        let new = NewProduct {
+            name: Name::parse(name).map_err(|c| WorkflowError::Internal(c.into()))?,
+            product_type: Name::parse(kind).map_err(|c| WorkflowError::Internal(c.into()))?,
+            unit: Name::parse(unit).map_err(|c| WorkflowError::Internal(c.into()))?,
+            mode: PricingMode::Graduated,
+            currency: "EUR".into(),
+            price_list: pricing::parse_price_list(tiers)?,
+        };
+        create_product(conn, &new, &ctx).await?;
+        created += 1;
+    }
+    Ok(created)
 }

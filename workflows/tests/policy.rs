@@ -137,6 +137,10 @@ async fn everyone_reads_the_catalogue_and_admins_manage_it() {
     for role in Role::ALL {
         assert_eq!(authz.decide(role, Object::Product, View), ALL, "{role}");
         let manage = if role == Admin { ALL } else { N };
-        assert_eq!(authz.decide(role, Object::Product, Manage), manage, "{role}");
+        assert_eq!(
+            authz.decide(role, Object::Product, Manage),
+            manage,
+            "{role}"
+        );
     }
 }

@@ -3,18 +3,18 @@
 //! caller's language.
 
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, header};
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use tentabo_schema::models::catalogue::{DurationRow, PriceHistoryRow};
+use tentabo_workflows::WorkflowError;
 use tentabo_workflows::authz::{Action, Object};
 use tentabo_workflows::catalogue::{self, BasketLine, NewProduct, Product, ProductPatch};
 use tentabo_workflows::error::FieldErrors;
 use tentabo_workflows::identity::Name;
 use tentabo_workflows::pagination::{self, Cursor};
 use tentabo_workflows::pricing::{self, Period, PriceList, PricingMode, Tier};
-use tentabo_workflows::WorkflowError;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
@@ -53,14 +53,24 @@ pub struct TierDto {
 
 impl From<&Tier> for TierDto {
     fn from(t: &Tier) -> Self {
-        TierDto { min_quantity: t.min_quantity, max_quantity: t.max_quantity, price_per_unit: t.price_per_unit, period: t.period }
+        TierDto {
+            min_quantity: t.min_quantity,
+            max_quantity: t.max_quantity,
+            price_per_unit: t.price_per_unit,
+            period: t.period,
+        }
     }
 }
 
 fn parse_list(dtos: &[TierDto]) -> Result<PriceList, WorkflowError> {
     pricing::parse_price_list(
         dtos.iter()
-            .map(|t| Tier { min_quantity: t.min_quantity, max_quantity: t.max_quantity, price_per_unit: t.price_per_unit, period: t.period })
+            .map(|t| Tier {
+                min_quantity: t.min_quantity,
+                max_quantity: t.max_quantity,
+                price_per_unit: t.price_per_unit,
+                period: t.period,
+            })
             .collect(),
     )
 }
@@ -109,23 +119,43 @@ pub struct ProductListParams {
 /// The catalogue: active products for everyone; admins also see inactive ones.
 #[utoipa::path(get, path = "/api/v1/products", tag = "catalogue", params(ProductListParams), security(("bearer" = [])),
     responses((status = 200, body = List<ProductDto>)))]
-async fn list_products(State(s): State<AppState>, who: AuthUser, Query(p): Query<ProductListParams>) -> Result<Json<List<ProductDto>>, ApiError> {
+async fn list_products(
+    State(s): State<AppState>,
+    who: AuthUser,
+    Query(p): Query<ProductListParams>,
+) -> Result<Json<List<ProductDto>>, ApiError> {
     s.authz.authorize(&who.0, Object::Product, Action::View)?;
-    let admin = s.authz.decide(who.0.role, Object::Product, Action::Manage).is_some();
+    let admin = s
+        .authz
+        .decide(who.0.role, Object::Product, Action::Manage)
+        .is_some();
     let cursor = p.cursor.as_deref().map(Cursor::decode).transpose()?;
     let limit = pagination::limit(p.limit)?;
     let mut conn = s.db.get().await.map_err(WorkflowError::from)?;
-    Ok(Json(catalogue::list_products(&mut conn, admin, cursor.as_ref(), limit).await?.into()))
+    Ok(Json(
+        catalogue::list_products(&mut conn, admin, cursor.as_ref(), limit)
+            .await?
+            .into(),
+    ))
 }
 
 /// One product with its price list (404 for inactive ones unless admin).
 #[utoipa::path(get, path = "/api/v1/products/{id}", tag = "catalogue", security(("bearer" = [])),
     responses((status = 200, body = ProductDto), (status = 404, body = ErrorBody)))]
-async fn get_product(State(s): State<AppState>, who: AuthUser, Path(id): Path<Uuid>) -> Result<Json<ProductDto>, ApiError> {
+async fn get_product(
+    State(s): State<AppState>,
+    who: AuthUser,
+    Path(id): Path<Uuid>,
+) -> Result<Json<ProductDto>, ApiError> {
     s.authz.authorize(&who.0, Object::Product, Action::View)?;
-    let admin = s.authz.decide(who.0.role, Object::Product, Action::Manage).is_some();
+    let admin = s
+        .authz
+        .decide(who.0.role, Object::Product, Action::Manage)
+        .is_some();
     let mut conn = s.db.get().await.map_err(WorkflowError::from)?;
-    Ok(Json(catalogue::get_product(&mut conn, id, admin).await?.into()))
+    Ok(Json(
+        catalogue::get_product(&mut conn, id, admin).await?.into(),
+    ))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -151,13 +181,20 @@ fn name_field(field: &str, raw: &str, errors: &mut FieldErrors) -> Option<Name> 
 /// Adds a product (admin). The price list is checked tier by tier.
 #[utoipa::path(post, path = "/api/v1/products", tag = "catalogue", request_body = CreateProduct, security(("bearer" = [])),
     responses((status = 201, body = ProductDto), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn create_product(State(s): State<AppState>, who: AuthUser, meta: RequestMeta, Json(b): Json<CreateProduct>) -> Result<(StatusCode, Json<ProductDto>), ApiError> {
+async fn create_product(
+    State(s): State<AppState>,
+    who: AuthUser,
+    meta: RequestMeta,
+    Json(b): Json<CreateProduct>,
+) -> Result<(StatusCode, Json<ProductDto>), ApiError> {
     s.authz.authorize(&who.0, Object::Product, Action::Manage)?;
     let mut errors = FieldErrors::default();
     let name = name_field("name", &b.name, &mut errors);
     let product_type = name_field("type", &b.product_type, &mut errors);
     let unit = name_field("unit", &b.unit, &mut errors);
-    let currency = catalogue::parse_currency(b.currency.as_deref().unwrap_or("EUR")).map_err(|c| errors.add("currency", c)).ok();
+    let currency = catalogue::parse_currency(b.currency.as_deref().unwrap_or("EUR"))
+        .map_err(|c| errors.add("currency", c))
+        .ok();
     let price_list = match parse_list(&b.progressive_price_list) {
         Ok(l) => Some(l),
         Err(WorkflowError::Validation(e)) => {
@@ -166,12 +203,22 @@ async fn create_product(State(s): State<AppState>, who: AuthUser, meta: RequestM
         }
         Err(e) => return Err(e.into()),
     };
-    let (Some(name), Some(product_type), Some(unit), Some(currency), Some(price_list)) = (name, product_type, unit, currency, price_list) else {
+    let (Some(name), Some(product_type), Some(unit), Some(currency), Some(price_list)) =
+        (name, product_type, unit, currency, price_list)
+    else {
         return Err(WorkflowError::Validation(errors).into());
     };
-    let new = NewProduct { name, product_type, unit, mode: b.pricing_mode, currency, price_list };
+    let new = NewProduct {
+        name,
+        product_type,
+        unit,
+        mode: b.pricing_mode,
+        currency,
+        price_list,
+    };
     let mut conn = s.db.get().await.map_err(WorkflowError::from)?;
-    let product = catalogue::create_product(&mut conn, &new, &meta.audit(Some(who.0.user_id))).await?;
+    let product =
+        catalogue::create_product(&mut conn, &new, &meta.audit(Some(who.0.user_id))).await?;
     Ok((StatusCode::CREATED, Json(product.into())))
 }
 
@@ -192,16 +239,36 @@ pub struct UpdateProduct {
 /// Updates a product (admin). Orders already placed keep their prices.
 #[utoipa::path(patch, path = "/api/v1/products/{id}", tag = "catalogue", request_body = UpdateProduct, security(("bearer" = [])),
     responses((status = 200, body = ProductDto), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn update_product(State(s): State<AppState>, who: AuthUser, meta: RequestMeta, Path(id): Path<Uuid>, Json(b): Json<UpdateProduct>) -> Result<Json<ProductDto>, ApiError> {
+async fn update_product(
+    State(s): State<AppState>,
+    who: AuthUser,
+    meta: RequestMeta,
+    Path(id): Path<Uuid>,
+    Json(b): Json<UpdateProduct>,
+) -> Result<Json<ProductDto>, ApiError> {
     s.authz.authorize(&who.0, Object::Product, Action::Manage)?;
     let mut errors = FieldErrors::default();
     let patch = ProductPatch {
-        name: b.name.as_deref().and_then(|n| name_field("name", n, &mut errors)),
-        product_type: b.product_type.as_deref().and_then(|n| name_field("type", n, &mut errors)),
-        unit: b.unit.as_deref().and_then(|n| name_field("unit", n, &mut errors)),
+        name: b
+            .name
+            .as_deref()
+            .and_then(|n| name_field("name", n, &mut errors)),
+        product_type: b
+            .product_type
+            .as_deref()
+            .and_then(|n| name_field("type", n, &mut errors)),
+        unit: b
+            .unit
+            .as_deref()
+            .and_then(|n| name_field("unit", n, &mut errors)),
         is_active: b.is_active,
         mode: b.pricing_mode,
-        price_list: match b.progressive_price_list.as_deref().map(parse_list).transpose() {
+        price_list: match b
+            .progressive_price_list
+            .as_deref()
+            .map(parse_list)
+            .transpose()
+        {
             Ok(l) => l,
             Err(WorkflowError::Validation(e)) => {
                 errors.0.extend(e.0);
@@ -211,11 +278,21 @@ async fn update_product(State(s): State<AppState>, who: AuthUser, meta: RequestM
         },
     };
     errors.into_result()?;
-    if patch.name.is_none() && patch.product_type.is_none() && patch.unit.is_none() && patch.is_active.is_none() && patch.mode.is_none() && patch.price_list.is_none() {
+    if patch.name.is_none()
+        && patch.product_type.is_none()
+        && patch.unit.is_none()
+        && patch.is_active.is_none()
+        && patch.mode.is_none()
+        && patch.price_list.is_none()
+    {
         return Err(FieldErrors::single("body", "empty_patch").into());
     }
     let mut conn = s.db.get().await.map_err(WorkflowError::from)?;
-    Ok(Json(catalogue::update_product(&mut conn, id, &patch, &meta.audit(Some(who.0.user_id))).await?.into()))
+    Ok(Json(
+        catalogue::update_product(&mut conn, id, &patch, &meta.audit(Some(who.0.user_id)))
+            .await?
+            .into(),
+    ))
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -229,17 +306,32 @@ pub struct PriceHistoryDto {
 
 impl From<PriceHistoryRow> for PriceHistoryDto {
     fn from(r: PriceHistoryRow) -> Self {
-        PriceHistoryDto { changed_at: r.changed_at, changed_by: r.changed_by, pricing_mode: r.pricing_mode, price_list: r.price_list }
+        PriceHistoryDto {
+            changed_at: r.changed_at,
+            changed_by: r.changed_by,
+            pricing_mode: r.pricing_mode,
+            price_list: r.price_list,
+        }
     }
 }
 
 /// Every price list the product has had, oldest first (admin).
 #[utoipa::path(get, path = "/api/v1/products/{id}/price-history", tag = "catalogue", security(("bearer" = [])),
     responses((status = 200, body = [PriceHistoryDto]), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn price_history(State(s): State<AppState>, who: AuthUser, Path(id): Path<Uuid>) -> Result<Json<Vec<PriceHistoryDto>>, ApiError> {
+async fn price_history(
+    State(s): State<AppState>,
+    who: AuthUser,
+    Path(id): Path<Uuid>,
+) -> Result<Json<Vec<PriceHistoryDto>>, ApiError> {
     s.authz.authorize(&who.0, Object::Product, Action::Manage)?;
     let mut conn = s.db.get().await.map_err(WorkflowError::from)?;
-    Ok(Json(catalogue::price_history(&mut conn, id).await?.into_iter().map(Into::into).collect()))
+    Ok(Json(
+        catalogue::price_history(&mut conn, id)
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect(),
+    ))
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -253,17 +345,34 @@ pub struct DurationDto {
 
 impl From<DurationRow> for DurationDto {
     fn from(d: DurationRow) -> Self {
-        DurationDto { id: d.id, months: d.months, discount_percentage: d.discount_percentage, is_active: d.is_active }
+        DurationDto {
+            id: d.id,
+            months: d.months,
+            discount_percentage: d.discount_percentage,
+            is_active: d.is_active,
+        }
     }
 }
 
 /// Subscription durations and their discounts (admins also see inactive ones).
 #[utoipa::path(get, path = "/api/v1/durations", tag = "catalogue", security(("bearer" = [])), responses((status = 200, body = [DurationDto])))]
-async fn list_durations(State(s): State<AppState>, who: AuthUser) -> Result<Json<Vec<DurationDto>>, ApiError> {
+async fn list_durations(
+    State(s): State<AppState>,
+    who: AuthUser,
+) -> Result<Json<Vec<DurationDto>>, ApiError> {
     s.authz.authorize(&who.0, Object::Product, Action::View)?;
-    let admin = s.authz.decide(who.0.role, Object::Product, Action::Manage).is_some();
+    let admin = s
+        .authz
+        .decide(who.0.role, Object::Product, Action::Manage)
+        .is_some();
     let mut conn = s.db.get().await.map_err(WorkflowError::from)?;
-    Ok(Json(catalogue::list_durations(&mut conn, admin).await?.into_iter().map(Into::into).collect()))
+    Ok(Json(
+        catalogue::list_durations(&mut conn, admin)
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect(),
+    ))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -278,11 +387,23 @@ pub struct CreateDuration {
 /// Adds a duration (admin): 1–120 months, discount 0–100 %.
 #[utoipa::path(post, path = "/api/v1/durations", tag = "catalogue", request_body = CreateDuration, security(("bearer" = [])),
     responses((status = 201, body = DurationDto), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn create_duration(State(s): State<AppState>, who: AuthUser, meta: RequestMeta, Json(b): Json<CreateDuration>) -> Result<(StatusCode, Json<DurationDto>), ApiError> {
+async fn create_duration(
+    State(s): State<AppState>,
+    who: AuthUser,
+    meta: RequestMeta,
+    Json(b): Json<CreateDuration>,
+) -> Result<(StatusCode, Json<DurationDto>), ApiError> {
     s.authz.authorize(&who.0, Object::Product, Action::Manage)?;
     let terms = pricing::parse_duration(b.months, b.discount_percentage)?;
     let mut conn = s.db.get().await.map_err(WorkflowError::from)?;
-    Ok((StatusCode::CREATED, Json(catalogue::create_duration(&mut conn, terms, &meta.audit(Some(who.0.user_id))).await?.into())))
+    Ok((
+        StatusCode::CREATED,
+        Json(
+            catalogue::create_duration(&mut conn, terms, &meta.audit(Some(who.0.user_id)))
+                .await?
+                .into(),
+        ),
+    ))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -297,13 +418,29 @@ pub struct UpdateDuration {
 /// Changes a duration's discount or retires it (admin).
 #[utoipa::path(patch, path = "/api/v1/durations/{id}", tag = "catalogue", request_body = UpdateDuration, security(("bearer" = [])),
     responses((status = 200, body = DurationDto), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn update_duration(State(s): State<AppState>, who: AuthUser, meta: RequestMeta, Path(id): Path<Uuid>, Json(b): Json<UpdateDuration>) -> Result<Json<DurationDto>, ApiError> {
+async fn update_duration(
+    State(s): State<AppState>,
+    who: AuthUser,
+    meta: RequestMeta,
+    Path(id): Path<Uuid>,
+    Json(b): Json<UpdateDuration>,
+) -> Result<Json<DurationDto>, ApiError> {
     s.authz.authorize(&who.0, Object::Product, Action::Manage)?;
     if let Some(d) = b.discount_percentage {
         pricing::parse_duration(1, d)?;
     }
     let mut conn = s.db.get().await.map_err(WorkflowError::from)?;
-    Ok(Json(catalogue::update_duration(&mut conn, id, b.discount_percentage, b.is_active, &meta.audit(Some(who.0.user_id))).await?.into()))
+    Ok(Json(
+        catalogue::update_duration(
+            &mut conn,
+            id,
+            b.discount_percentage,
+            b.is_active,
+            &meta.audit(Some(who.0.user_id)),
+        )
+        .await?
+        .into(),
+    ))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -379,9 +516,18 @@ pub struct QuoteDto {
 /// Prices a basket with the current catalogue without creating anything.
 #[utoipa::path(post, path = "/api/v1/quotes/preview", tag = "catalogue", request_body = QuoteRequest, security(("bearer" = [])),
     responses((status = 200, body = QuoteDto), (status = 422, body = ErrorBody)))]
-async fn preview_quote(State(s): State<AppState>, who: AuthUser, headers: HeaderMap, Json(b): Json<QuoteRequest>) -> Result<Json<QuoteDto>, ApiError> {
+async fn preview_quote(
+    State(s): State<AppState>,
+    who: AuthUser,
+    headers: HeaderMap,
+    Json(b): Json<QuoteRequest>,
+) -> Result<Json<QuoteDto>, ApiError> {
     s.authz.authorize(&who.0, Object::Product, Action::View)?;
-    let french = i18n::negotiate(headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok())) == Lang::Fr;
+    let french = i18n::negotiate(
+        headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    ) == Lang::Fr;
     let basket: Vec<BasketLine> = b
         .lines
         .iter()

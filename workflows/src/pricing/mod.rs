@@ -17,8 +17,8 @@ mod validate;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 
-pub use money::{format_money, CURRENCIES};
-pub use validate::{parse_duration, parse_price_list, MAX_QUANTITY};
+pub use money::{CURRENCIES, format_money};
+pub use validate::{MAX_QUANTITY, parse_duration, parse_price_list};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -163,7 +163,12 @@ pub fn at_least_cents(d: Decimal) -> Decimal {
 }
 
 /// units × price × months / period-months, multiplying first so yearly prices stay exact.
-fn amount(units: u64, price: Decimal, months: u32, period: Period) -> Result<Decimal, PricingError> {
+fn amount(
+    units: u64,
+    price: Decimal,
+    months: u32,
+    period: Period,
+) -> Result<Decimal, PricingError> {
     Decimal::from(units)
         .checked_mul(price)
         .and_then(|v| v.checked_mul(Decimal::from(months)))
@@ -198,7 +203,12 @@ pub fn price_line(
                     units,
                     price_per_unit: t.price_per_unit,
                     period: t.period,
-                    amount: at_least_cents(amount(units, t.price_per_unit, terms.months, t.period)?),
+                    amount: at_least_cents(amount(
+                        units,
+                        t.price_per_unit,
+                        terms.months,
+                        t.period,
+                    )?),
                 });
             }
             let covered: u64 = charges.iter().map(|c| c.units).sum();
@@ -226,7 +236,12 @@ pub fn price_line(
     for c in &charges {
         exact = exact.checked_add(c.amount).ok_or(PricingError::Overflow)?;
         recurring = recurring
-            .checked_add(amount(c.units, c.price_per_unit, billing.months(), c.period)?)
+            .checked_add(amount(
+                c.units,
+                c.price_per_unit,
+                billing.months(),
+                c.period,
+            )?)
             .ok_or(PricingError::Overflow)?;
     }
     let subtotal = round_money(exact);
@@ -252,7 +267,11 @@ pub fn price_line(
 
 /// The order's figures: sums of the lines' (already rounded) figures.
 pub fn totals<'a>(lines: impl IntoIterator<Item = &'a LineQuote>) -> Totals {
-    let mut t = Totals { subtotal: Decimal::ZERO, discount: Decimal::ZERO, total: Decimal::ZERO };
+    let mut t = Totals {
+        subtotal: Decimal::ZERO,
+        discount: Decimal::ZERO,
+        total: Decimal::ZERO,
+    };
     for l in lines {
         t.subtotal += l.subtotal;
         t.discount += l.discount;

@@ -10,7 +10,10 @@ pub const CURRENCIES: &[(&str, &str)] = &[("EUR", "€"), ("USD", "$"), ("GBP", 
 /// `1234.5, EUR` → `€1,234.50` (English) or `1 234,50 €` (French, with the narrow
 /// no-break space as thousands separator and a no-break space before the symbol).
 pub fn format_money(amount: Decimal, currency: &str, french: bool) -> String {
-    let symbol = CURRENCIES.iter().find(|(c, _)| *c == currency).map_or(currency, |(_, s)| *s);
+    let symbol = CURRENCIES
+        .iter()
+        .find(|(c, _)| *c == currency)
+        .map_or(currency, |(_, s)| *s);
     let rounded = round_money(amount);
     let negative = rounded.is_sign_negative() && !rounded.is_zero();
     let text = format!("{:.2}", rounded.abs());

@@ -4,8 +4,8 @@
 use rust_decimal::Decimal;
 
 use super::{PriceList, Terms, Tier};
-use crate::error::FieldErrors;
 use crate::WorkflowError;
+use crate::error::FieldErrors;
 
 const FIELD: &str = "progressive_price_list";
 /// Prices carry at most 4 decimals (stored as NUMERIC(18,4)).
@@ -28,17 +28,17 @@ pub fn parse_price_list(tiers: Vec<Tier>) -> Result<PriceList, WorkflowError> {
         if i == 0 && t.min_quantity != 0 {
             e.add(&at("min_quantity"), "must_start_at_zero");
         }
-        if i > 0 {
-            if let Some(prev_max) = tiers[i - 1].max_quantity {
-                if t.min_quantity > prev_max {
-                    e.add(&at("min_quantity"), "gap_with_previous_tier");
-                } else if t.min_quantity < prev_max {
-                    e.add(&at("min_quantity"), "overlaps_previous_tier");
-                }
+        if let Some(prev_max) = i.checked_sub(1).and_then(|p| tiers[p].max_quantity) {
+            if t.min_quantity > prev_max {
+                e.add(&at("min_quantity"), "gap_with_previous_tier");
+            } else if t.min_quantity < prev_max {
+                e.add(&at("min_quantity"), "overlaps_previous_tier");
             }
         }
         match t.max_quantity {
-            Some(max) if max <= t.min_quantity => e.add(&at("max_quantity"), "not_greater_than_min"),
+            Some(max) if max <= t.min_quantity => {
+                e.add(&at("max_quantity"), "not_greater_than_min")
+            }
             Some(max) if max > MAX_QUANTITY => e.add(&at("max_quantity"), "too_large"),
             None if i != last => e.add(&at("max_quantity"), "required_except_last_tier"),
             _ => {}
@@ -52,7 +52,15 @@ pub fn parse_price_list(tiers: Vec<Tier>) -> Result<PriceList, WorkflowError> {
         }
     }
     e.into_result()?;
-    Ok(PriceList(tiers.into_iter().map(|t| Tier { price_per_unit: super::at_least_cents(t.price_per_unit), ..t }).collect()))
+    Ok(PriceList(
+        tiers
+            .into_iter()
+            .map(|t| Tier {
+                price_per_unit: super::at_least_cents(t.price_per_unit),
+                ..t
+            })
+            .collect(),
+    ))
 }
 
 /// Checks a duration: 1 to 120 months, a discount from 0 to 100 % with ≤ 2 decimals.
@@ -67,5 +75,8 @@ pub fn parse_duration(months: i64, discount_percentage: Decimal) -> Result<Terms
         e.add("discount_percentage", "too_many_decimals");
     }
     e.into_result()?;
-    Ok(Terms { months: u32::try_from(months).unwrap_or(1), discount_percentage: discount_percentage.normalize() })
+    Ok(Terms {
+        months: u32::try_from(months).unwrap_or(1),
+        discount_percentage: discount_percentage.normalize(),
+    })
 }
