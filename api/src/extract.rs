@@ -136,7 +136,7 @@ impl FromRequestParts<AppState> for AuthUser {
             .filter(|t| !t.is_empty())
             .ok_or(WorkflowError::Unauthenticated(AuthFailure::InvalidToken))?;
         let claims = state.tokens.verify(token)?;
-        let mut conn = state.db.get().await.map_err(WorkflowError::from)?;
+        let mut conn = state.conn().await?;
         let principal = sessions::principal(&mut conn, &claims).await?;
         tracing::Span::current().record("user_id", tracing::field::display(principal.user_id));
         Ok(AuthUser(principal))

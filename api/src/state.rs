@@ -23,3 +23,24 @@ pub struct AppState {
     pub auth_provider: Arc<dyn AuthProvider>,
     pub login_limiter: LoginLimiter,
 }
+
+impl AppState {
+    /// A pooled database connection; an exhausted pool answers 503, not 500.
+    pub async fn conn(&self) -> Result<tentabo_schema::DbConn, crate::error::ApiError> {
+        self.db
+            .get()
+            .await
+            .map_err(|e| tentabo_workflows::WorkflowError::from(e).into())
+    }
+
+    /// Whether the caller may manage `object` (e.g. admins see inactive catalogue rows).
+    pub fn may_manage(
+        &self,
+        who: &tentabo_workflows::identity::Principal,
+        object: tentabo_workflows::authz::Object,
+    ) -> bool {
+        self.authz
+            .decide(who.role, object, tentabo_workflows::authz::Action::Manage)
+            .is_some()
+    }
+}

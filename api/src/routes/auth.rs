@@ -91,7 +91,7 @@ async fn login(
         .check(email.as_str(), meta.client_ip.as_deref())
         .await?;
     let outcome = state.auth_provider.authenticate(&email, &password).await;
-    let mut conn = state.db.get().await.map_err(WorkflowError::from)?;
+    let mut conn = state.conn().await?;
     let user = match outcome {
         Ok(user) if users::organisation_active(&mut conn, &user).await? => user,
         Ok(user) => {
@@ -175,7 +175,7 @@ async fn refresh(
     if body.refresh_token.trim().is_empty() {
         return Err(FieldErrors::single("refresh_token", "required").into());
     }
-    let mut conn = state.db.get().await.map_err(WorkflowError::from)?;
+    let mut conn = state.conn().await?;
     match sessions::refresh(&mut conn, &state.tokens, body.refresh_token.trim()).await {
         Ok(tokens) => Ok(Json(tokens.into())),
         Err(WorkflowError::Unauthenticated(AuthFailure::RefreshTokenReused)) => {
@@ -203,7 +203,7 @@ async fn logout(
     if body.refresh_token.trim().is_empty() {
         return Err(FieldErrors::single("refresh_token", "required").into());
     }
-    let mut conn = state.db.get().await.map_err(WorkflowError::from)?;
+    let mut conn = state.conn().await?;
     if let Some((user_id, session_id)) =
         sessions::logout(&mut conn, body.refresh_token.trim()).await?
     {
@@ -225,7 +225,7 @@ async fn me(
     State(state): State<AppState>,
     AuthUser(who): AuthUser,
 ) -> Result<Json<UserDto>, ApiError> {
-    let mut conn = state.db.get().await.map_err(WorkflowError::from)?;
+    let mut conn = state.conn().await?;
     let user = users::get(
         &mut conn,
         tentabo_workflows::authz::RowScope::All,

@@ -125,13 +125,10 @@ async fn list_products(
     Query(p): Query<ProductListParams>,
 ) -> Result<Json<List<ProductDto>>, ApiError> {
     s.authz.authorize(&who.0, Object::Product, Action::View)?;
-    let admin = s
-        .authz
-        .decide(who.0.role, Object::Product, Action::Manage)
-        .is_some();
+    let admin = s.may_manage(&who.0, Object::Product);
     let cursor = p.cursor.as_deref().map(Cursor::decode).transpose()?;
     let limit = pagination::limit(p.limit)?;
-    let mut conn = s.db.get().await.map_err(WorkflowError::from)?;
+    let mut conn = s.conn().await?;
     Ok(Json(
         catalogue::list_products(&mut conn, admin, cursor.as_ref(), limit)
             .await?
@@ -148,11 +145,8 @@ async fn get_product(
     Path(id): Path<Uuid>,
 ) -> Result<Json<ProductDto>, ApiError> {
     s.authz.authorize(&who.0, Object::Product, Action::View)?;
-    let admin = s
-        .authz
-        .decide(who.0.role, Object::Product, Action::Manage)
-        .is_some();
-    let mut conn = s.db.get().await.map_err(WorkflowError::from)?;
+    let admin = s.may_manage(&who.0, Object::Product);
+    let mut conn = s.conn().await?;
     Ok(Json(
         catalogue::get_product(&mut conn, id, admin).await?.into(),
     ))
@@ -216,7 +210,7 @@ async fn create_product(
         currency,
         price_list,
     };
-    let mut conn = s.db.get().await.map_err(WorkflowError::from)?;
+    let mut conn = s.conn().await?;
     let product =
         catalogue::create_product(&mut conn, &new, &meta.audit(Some(who.0.user_id))).await?;
     Ok((StatusCode::CREATED, Json(product.into())))
@@ -287,7 +281,7 @@ async fn update_product(
     {
         return Err(FieldErrors::single("body", "empty_patch").into());
     }
-    let mut conn = s.db.get().await.map_err(WorkflowError::from)?;
+    let mut conn = s.conn().await?;
     Ok(Json(
         catalogue::update_product(&mut conn, id, &patch, &meta.audit(Some(who.0.user_id)))
             .await?
@@ -324,7 +318,7 @@ async fn price_history(
     Path(id): Path<Uuid>,
 ) -> Result<Json<Vec<PriceHistoryDto>>, ApiError> {
     s.authz.authorize(&who.0, Object::Product, Action::Manage)?;
-    let mut conn = s.db.get().await.map_err(WorkflowError::from)?;
+    let mut conn = s.conn().await?;
     Ok(Json(
         catalogue::price_history(&mut conn, id)
             .await?
@@ -361,11 +355,8 @@ async fn list_durations(
     who: AuthUser,
 ) -> Result<Json<Vec<DurationDto>>, ApiError> {
     s.authz.authorize(&who.0, Object::Product, Action::View)?;
-    let admin = s
-        .authz
-        .decide(who.0.role, Object::Product, Action::Manage)
-        .is_some();
-    let mut conn = s.db.get().await.map_err(WorkflowError::from)?;
+    let admin = s.may_manage(&who.0, Object::Product);
+    let mut conn = s.conn().await?;
     Ok(Json(
         catalogue::list_durations(&mut conn, admin)
             .await?
@@ -395,7 +386,7 @@ async fn create_duration(
 ) -> Result<(StatusCode, Json<DurationDto>), ApiError> {
     s.authz.authorize(&who.0, Object::Product, Action::Manage)?;
     let terms = pricing::parse_duration(b.months, b.discount_percentage)?;
-    let mut conn = s.db.get().await.map_err(WorkflowError::from)?;
+    let mut conn = s.conn().await?;
     Ok((
         StatusCode::CREATED,
         Json(
@@ -429,7 +420,7 @@ async fn update_duration(
     if let Some(d) = b.discount_percentage {
         pricing::parse_duration(1, d)?;
     }
-    let mut conn = s.db.get().await.map_err(WorkflowError::from)?;
+    let mut conn = s.conn().await?;
     Ok(Json(
         catalogue::update_duration(
             &mut conn,
@@ -538,7 +529,7 @@ async fn preview_quote(
             billing_period: l.billing_period.unwrap_or(Period::Month),
         })
         .collect();
-    let mut conn = s.db.get().await.map_err(WorkflowError::from)?;
+    let mut conn = s.conn().await?;
     let q = catalogue::quote(&mut conn, &basket).await?;
     let label = |d: Decimal| pricing::format_money(d, &q.currency, french);
     Ok(Json(QuoteDto {

@@ -4,7 +4,6 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
-use tentabo_workflows::WorkflowError;
 use tentabo_workflows::authz::{Action, Object, RowScope};
 use tentabo_workflows::error::FieldErrors;
 use tentabo_workflows::identity::Name;
@@ -69,7 +68,7 @@ async fn list_impl(
         q: params.q.filter(|q| !q.trim().is_empty()),
         is_active: params.is_active,
     };
-    let mut conn = state.db.get().await.map_err(WorkflowError::from)?;
+    let mut conn = state.conn().await?;
     Ok(organisations::list(
         &mut conn,
         kind,
@@ -90,7 +89,7 @@ async fn get_impl(
     id: Uuid,
 ) -> Result<OrganisationDto, ApiError> {
     let scope = state.authz.view_scope(&who.0, object(kind))?;
-    let mut conn = state.db.get().await.map_err(WorkflowError::from)?;
+    let mut conn = state.conn().await?;
     Ok(organisations::get(&mut conn, kind, scope, id).await?.into())
 }
 
@@ -105,7 +104,7 @@ async fn create_impl(
         .authz
         .authorize(&who.0, object(kind), Action::Manage)?;
     let name = Name::parse(&body.name).map_err(|c| FieldErrors::single("name", c))?;
-    let mut conn = state.db.get().await.map_err(WorkflowError::from)?;
+    let mut conn = state.conn().await?;
     let org =
         organisations::create(&mut conn, kind, &name, &meta.audit(Some(who.0.user_id))).await?;
     Ok((StatusCode::CREATED, Json(org.into())))
@@ -132,7 +131,7 @@ async fn update_impl(
         name,
         is_active: body.is_active,
     };
-    let mut conn = state.db.get().await.map_err(WorkflowError::from)?;
+    let mut conn = state.conn().await?;
     Ok(organisations::update(
         &mut conn,
         kind,
@@ -230,7 +229,7 @@ async fn attach_partner(
 ) -> Result<StatusCode, ApiError> {
     s.authz
         .authorize(&who.0, Object::Distributor, Action::Manage)?;
-    let mut conn = s.db.get().await.map_err(WorkflowError::from)?;
+    let mut conn = s.conn().await?;
     organisations::attach(&mut conn, id, partner_id, &meta.audit(Some(who.0.user_id))).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -246,7 +245,7 @@ async fn detach_partner(
 ) -> Result<StatusCode, ApiError> {
     s.authz
         .authorize(&who.0, Object::Distributor, Action::Manage)?;
-    let mut conn = s.db.get().await.map_err(WorkflowError::from)?;
+    let mut conn = s.conn().await?;
     organisations::detach(&mut conn, id, partner_id, &meta.audit(Some(who.0.user_id))).await?;
     Ok(StatusCode::NO_CONTENT)
 }

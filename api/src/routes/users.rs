@@ -72,7 +72,7 @@ async fn list_users(
         distributor_id: p.distributor_id,
         is_active: p.is_active,
     };
-    let mut conn = s.db.get().await.map_err(WorkflowError::from)?;
+    let mut conn = s.conn().await?;
     Ok(Json(
         users::list(&mut conn, scope, &filter, sort, cursor.as_ref(), limit)
             .await?
@@ -89,7 +89,7 @@ async fn get_user(
     Path(id): Path<Uuid>,
 ) -> Result<Json<UserDto>, ApiError> {
     let scope = s.authz.view_scope(&who.0, Object::User)?;
-    let mut conn = s.db.get().await.map_err(WorkflowError::from)?;
+    let mut conn = s.conn().await?;
     Ok(Json(users::get(&mut conn, scope, id).await?.into()))
 }
 
@@ -145,7 +145,7 @@ async fn create_user(
         partner_id: b.partner_id,
         distributor_id: b.distributor_id,
     };
-    let mut conn = s.db.get().await.map_err(WorkflowError::from)?;
+    let mut conn = s.conn().await?;
     let user = users::create(&mut conn, &input, &meta.audit(Some(who.0.user_id))).await?;
     Ok((StatusCode::CREATED, Json(user.into())))
 }
@@ -200,7 +200,7 @@ async fn update_user(
         }),
     };
     errors.into_result()?;
-    let mut conn = s.db.get().await.map_err(WorkflowError::from)?;
+    let mut conn = s.conn().await?;
     Ok(Json(
         users::update(&mut conn, id, &patch, &meta.audit(Some(who.0.user_id)))
             .await?
