@@ -1,0 +1,152 @@
+//! Contract: born `active` when its order is fulfilled; `mark_lost`, `upgrade` and
+//! `downgrade` (managing contracts: admins) end it in `lost`, `upgraded` or
+//! `downgraded`, all under the superstate `ended`. An upgrade or downgrade names the
+//! order that replaces the contract.
+
+use serde::{Deserialize, Serialize};
+use statig::blocking::{IntoStateMachineExt, StateMachine};
+use statig::prelude::*;
+
+use super::{Ctx, Effect, Refused, Transition, accept};
+use crate::identity::Role;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContractState {
+    Active,
+    Lost,
+    Upgraded,
+    Downgraded,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContractEvent {
+    MarkLost,
+    Upgrade,
+    Downgrade,
+}
+
+impl ContractState {
+    pub const ALL: [ContractState; 4] = [
+        ContractState::Active,
+        ContractState::Lost,
+        ContractState::Upgraded,
+        ContractState::Downgraded,
+    ];
+}
+
+impl ContractEvent {
+    pub const ALL: [ContractEvent; 3] = [
+        ContractEvent::MarkLost,
+        ContractEvent::Upgrade,
+        ContractEvent::Downgrade,
+    ];
+}
+
+#[derive(Debug, Default)]
+pub struct ContractMachine;
+
+#[state_machine(
+    initial = "State::active()",
+    state(derive(Debug, Clone, Copy, PartialEq, Eq))
+)]
+impl ContractMachine {
+    #[state]
+    fn active(context: &mut Ctx, event: &ContractEvent) -> Outcome<State> {
+        if context.actor != Role::Admin {
+            return Super;
+        }
+        match event {
+            ContractEvent::MarkLost => accept(context, State::lost()),
+            ContractEvent::Upgrade => {
+                context.effects.push(Effect::LinkReplacementOrder);
+                accept(context, State::upgraded())
+            }
+            ContractEvent::Downgrade => {
+                context.effects.push(Effect::LinkReplacementOrder);
+                accept(context, State::downgraded())
+            }
+        }
+    }
+
+    #[state(superstate = "ended")]
+    fn lost(event: &ContractEvent) -> Outcome<State> {
+        let _ = event;
+        Super
+    }
+
+    #[state(superstate = "ended")]
+    fn upgraded(event: &ContractEvent) -> Outcome<State> {
+        let _ = event;
+        Super
+    }
+
+    #[state(superstate = "ended")]
+    fn downgraded(event: &ContractEvent) -> Outcome<State> {
+        let _ = event;
+        Super
+    }
+
+    /// An ended contract takes no more events.
+    #[superstate]
+    fn ended(event: &ContractEvent) -> Outcome<State> {
+        let _ = event;
+        Super
+    }
+}
+
+fn to_machine(s: ContractState) -> State {
+    match s {
+        ContractState::Active => State::active(),
+        ContractState::Lost => State::lost(),
+        ContractState::Upgraded => State::upgraded(),
+        ContractState::Downgraded => State::downgraded(),
+    }
+}
+
+fn from_machine(s: &State) -> ContractState {
+    match s {
+        State::Active {} => ContractState::Active,
+        State::Lost {} => ContractState::Lost,
+        State::Upgraded {} => ContractState::Upgraded,
+        State::Downgraded {} => ContractState::Downgraded,
+    }
+}
+
+fn run(state: ContractState, event: ContractEvent, actor: Role) -> (Ctx, ContractState) {
+    let mut ctx = Ctx::new(actor);
+    let mut machine = ContractMachine.uninitialized_state_machine();
+    *machine.state_mut() = to_machine(state);
+    let mut machine: StateMachine<ContractMachine> = machine.init_with_context(&mut ctx).into();
+    machine.handle_with_context(&event, &mut ctx);
+    let to = from_machine(machine.state());
+    (ctx, to)
+}
+
+/// Applies `event` to a contract in `state` for `actor`.
+pub fn apply(
+    state: ContractState,
+    event: ContractEvent,
+    actor: Role,
+) -> Result<Transition<ContractState>, Refused<ContractState, ContractEvent>> {
+    let (ctx, to) = run(state, event, actor);
+    if !ctx.accepted {
+        return Err(Refused {
+            state,
+            allowed: allowed_events(state, actor),
+        });
+    }
+    Ok(Transition {
+        from: state,
+        to,
+        effects: ctx.effects,
+    })
+}
+
+pub fn allowed_events(state: ContractState, actor: Role) -> Vec<ContractEvent> {
+    ContractEvent::ALL
+        .into_iter()
+        .filter(|e| run(state, *e, actor).0.accepted)
+        .collect()
+}
