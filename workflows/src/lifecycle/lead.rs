@@ -68,12 +68,12 @@ impl LeadEvent {
 pub struct LeadMachine;
 
 #[state_machine(
-    initial = "State::new()",
+    initial = "State::fresh()",
     state(derive(Debug, Clone, Copy, PartialEq, Eq))
 )]
 impl LeadMachine {
     #[state(superstate = "open")]
-    fn new(context: &mut Ctx, event: &LeadEvent) -> Outcome<State> {
+    fn fresh(context: &mut Ctx, event: &LeadEvent) -> Outcome<State> {
         match event {
             LeadEvent::Contact => accept(context, State::contacted()),
             _ => Super,
@@ -136,7 +136,7 @@ impl LeadMachine {
     #[state(superstate = "closed")]
     fn lost(context: &mut Ctx, event: &LeadEvent) -> Outcome<State> {
         match event {
-            LeadEvent::Reopen if context.actor == Role::Admin => accept(context, State::new()),
+            LeadEvent::Reopen if context.actor == Role::Admin => accept(context, State::fresh()),
             _ => Super,
         }
     }
@@ -150,7 +150,7 @@ impl LeadMachine {
 
 fn to_machine(s: LeadState) -> State {
     match s {
-        LeadState::New => State::new(),
+        LeadState::New => State::fresh(),
         LeadState::Contacted => State::contacted(),
         LeadState::Qualified => State::qualified(),
         LeadState::Proposal => State::proposal(),
@@ -162,7 +162,7 @@ fn to_machine(s: LeadState) -> State {
 
 fn from_machine(s: &State) -> LeadState {
     match s {
-        State::New {} => LeadState::New,
+        State::Fresh {} => LeadState::New,
         State::Contacted {} => LeadState::Contacted,
         State::Qualified {} => LeadState::Qualified,
         State::Proposal {} => LeadState::Proposal,
