@@ -228,6 +228,18 @@ mod tests {
                 message: String::new(),
             }),
             ApiError::Workflow(WorkflowError::Conflict {
+                code: "job_not_retryable",
+                message: String::new(),
+            }),
+            ApiError::Workflow(WorkflowError::Conflict {
+                code: "job_not_discardable",
+                message: String::new(),
+            }),
+            ApiError::Workflow(WorkflowError::Conflict {
+                code: "duration_exists",
+                message: String::new(),
+            }),
+            ApiError::Workflow(WorkflowError::Conflict {
                 code: "cannot_modify_self",
                 message: String::new(),
             }),

@@ -400,3 +400,36 @@ async fn shutdown_lets_in_flight_jobs_finish() {
         "the in-flight job finished before exit"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retried_dead_job_runs_again() {
+    let db = TestDb::new().await;
+    let redis = TestRedis::new();
+    enqueue_noops(&db, 1, json!({ "fail_permanently": true })).await;
+    let w = RunningWorker::start(worker_config(&db.url, &redis.url, &redis.namespace));
+    eventually(Duration::from_secs(20), "dead", || async {
+        count_status(&mut db.conn().await, "dead").await == 1
+    })
+    .await;
+    let id = rows(&mut db.conn().await).await[0].id;
+    let retried = jobs::retry(&mut db.conn().await, id).await.unwrap();
+    assert_eq!(
+        (retried.status.as_str(), retried.max_attempts),
+        ("pending", 2)
+    );
+    eventually(
+        Duration::from_secs(20),
+        "ran again and died again",
+        || async {
+            rows(&mut db.conn().await).await[0]
+                == worker::Row {
+                    id,
+                    status: "dead".into(),
+                    attempts: 2,
+                    last_error: Some("asked to fail permanently".into()),
+                }
+        },
+    )
+    .await;
+    w.stop().await;
+}

@@ -23,10 +23,11 @@ pub enum Object {
     Partner,
     User,
     Product,
+    Job,
 }
 
 impl Object {
-    pub const ALL: [Object; 7] = [
+    pub const ALL: [Object; 8] = [
         Object::Order,
         Object::Contract,
         Object::Lead,
@@ -34,6 +35,7 @@ impl Object {
         Object::Partner,
         Object::User,
         Object::Product,
+        Object::Job,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -44,6 +46,7 @@ impl Object {
             Object::Partner => "partner",
             Object::User => "user",
             Object::Product => "product",
+            Object::Job => "job",
         }
     }
 }

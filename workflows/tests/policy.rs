@@ -144,3 +144,13 @@ async fn everyone_reads_the_catalogue_and_admins_manage_it() {
         );
     }
 }
+
+#[tokio::test]
+async fn only_admins_operate_the_job_queues() {
+    let authz = Authorizer::load().await.unwrap();
+    for role in Role::ALL {
+        let expected = if role == Admin { ALL } else { N };
+        assert_eq!(authz.decide(role, Object::Job, View), expected, "{role}");
+        assert_eq!(authz.decide(role, Object::Job, Manage), expected, "{role}");
+    }
+}

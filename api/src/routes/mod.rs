@@ -13,6 +13,7 @@ pub mod auth;
 pub mod catalogue;
 pub mod dto;
 pub mod health;
+pub mod jobs;
 pub mod organisations;
 pub mod users;
 
@@ -34,6 +35,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(catalogue::router())
         .merge(organisations::router())
         .merge(users::router())
+        .merge(jobs::router())
         .split_for_parts()
 }
 

@@ -11,6 +11,7 @@ pub mod status {
     pub const RUNNING: &str = "running";
     pub const DONE: &str = "done";
     pub const DEAD: &str = "dead";
+    pub const DISCARDED: &str = "discarded";
 }
 
 #[derive(Debug, Clone, Insertable)]
