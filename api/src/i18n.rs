@@ -120,6 +120,21 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
         "Vous ne pouvez ni changer votre propre rôle ni vous désactiver",
     ),
     (
+        "job_not_retryable",
+        "Only a dead or discarded job can be retried",
+        "Seule une tâche en échec ou abandonnée peut être relancée",
+    ),
+    (
+        "job_not_discardable",
+        "Only a dead job, or one waiting for a retry, can be discarded",
+        "Seule une tâche en échec, ou en attente d'une nouvelle tentative, peut être abandonnée",
+    ),
+    (
+        "duration_exists",
+        "A duration of this length already exists",
+        "Une durée de cette longueur existe déjà",
+    ),
+    (
         "conflict",
         "The request conflicts with the current state",
         "La requête est en conflit avec l'état actuel",
