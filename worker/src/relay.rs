@@ -24,6 +24,15 @@ use crate::queues;
 
 /// How long a claim holds rows if the relay dies before marking them.
 const LEASE: Duration = Duration::from_secs(30);
+/// How long a relay may hold a queue's fill lock if it dies while holding it.
+const LOCK_TTL: Duration = Duration::from_secs(10);
+
+static RELEASE: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+    redis::Script::new(
+        "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end",
+    )
+});
+
 /// How often stalled deliveries are swept and finished deliveries pruned from Redis.
 const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(5);
 
@@ -103,7 +112,38 @@ impl Relay {
         Ok(moved)
     }
 
+    /// One queue, under a short per-queue Redis lock: with several relays, only one
+    /// measures and fills a queue at a time, so together they never pass the bound.
     async fn relay_queue(&mut self, kind: JobKind) -> Result<usize, RelayError> {
+        let lock = format!(
+            "{}:relay-lock",
+            queues::queue_name(&self.config.namespace, kind)
+        );
+        let acquired: Option<String> = redis::cmd("SET")
+            .arg(&lock)
+            .arg(&self.id)
+            .arg("NX")
+            .arg("PX")
+            .arg(LOCK_TTL.as_millis() as u64)
+            .query_async(self.redis().await?)
+            .await?;
+        if acquired.is_none() {
+            return Ok(0);
+        }
+        let result = self.fill_queue(kind).await;
+        // Release only our own lock (it may have expired and been taken over).
+        let released: redis::RedisResult<i32> = RELEASE
+            .key(&lock)
+            .arg(&self.id)
+            .invoke_async(self.redis().await?)
+            .await;
+        if let Err(e) = released {
+            tracing::warn!(error = %e, "could not release the relay lock; it expires by itself");
+        }
+        result
+    }
+
+    async fn fill_queue(&mut self, kind: JobKind) -> Result<usize, RelayError> {
         let config = queues::storage_config(&self.config.namespace, kind, self.config.batch);
         let backlog = queues::backlog(self.redis().await?, &config).await?;
         let room = self

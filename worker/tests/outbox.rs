@@ -433,3 +433,34 @@ async fn a_retried_dead_job_runs_again() {
     .await;
     w.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn several_relays_together_never_pass_the_backlog_bound() {
+    let db = TestDb::new().await;
+    let redis = TestRedis::new();
+    enqueue_noops(&db, 1_000, json!({})).await;
+    let pool = db.pool(8);
+    let mut handles = Vec::new();
+    for _ in 0..3 {
+        let mut cfg = relay_config(&redis.namespace);
+        cfg.backlog_limit = 120;
+        cfg.batch = 50;
+        let mut relay = Relay::new(pool.clone(), redis.url.clone().into(), cfg);
+        handles.push(tokio::spawn(async move {
+            let mut moved = 0;
+            for _ in 0..30 {
+                moved += relay.run_once().await.unwrap();
+            }
+            moved
+        }));
+    }
+    let mut total = 0;
+    for h in handles {
+        total += h.await.unwrap();
+    }
+    // Nobody consumes: the queue fills to the bound and stops there, across all relays.
+    assert_eq!(total, 120);
+    assert_eq!(queue_len(&redis).await, (120, 120));
+    assert_eq!(count_status(&mut db.conn().await, "enqueued").await, 120);
+    assert_eq!(count_status(&mut db.conn().await, "pending").await, 880);
+}
