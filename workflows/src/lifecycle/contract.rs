@@ -4,7 +4,6 @@
 //! order that replaces the contract.
 
 use serde::{Deserialize, Serialize};
-use statig::blocking::{IntoStateMachineExt, StateMachine};
 use statig::prelude::*;
 
 use super::{Ctx, Effect, Refused, Transition, accept};
@@ -115,13 +114,8 @@ fn from_machine(s: &State) -> ContractState {
 }
 
 fn run(state: ContractState, event: ContractEvent, actor: Role) -> (Ctx, ContractState) {
-    let mut ctx = Ctx::new(actor);
-    let mut machine = ContractMachine.uninitialized_state_machine();
-    *machine.state_mut() = to_machine(state);
-    let mut machine: StateMachine<ContractMachine> = machine.init_with_context(&mut ctx).into();
-    machine.handle_with_context(&event, &mut ctx);
-    let to = from_machine(machine.state());
-    (ctx, to)
+    let (ctx, end) = super::run(ContractMachine, to_machine(state), &event, actor);
+    (ctx, from_machine(&end))
 }
 
 /// Applies `event` to a contract in `state` for `actor`.

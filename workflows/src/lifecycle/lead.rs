@@ -5,7 +5,6 @@
 //! pushed to the CRM.
 
 use serde::{Deserialize, Serialize};
-use statig::blocking::{IntoStateMachineExt, StateMachine};
 use statig::prelude::*;
 
 use super::{Ctx, Effect, Refused, Transition, accept};
@@ -172,15 +171,9 @@ fn from_machine(s: &State) -> LeadState {
     }
 }
 
-/// Restores a machine in `state`, hands it `event`, and reports what happened.
 fn run(state: LeadState, event: LeadEvent, actor: Role) -> (Ctx, LeadState) {
-    let mut ctx = Ctx::new(actor);
-    let mut machine = LeadMachine.uninitialized_state_machine();
-    *machine.state_mut() = to_machine(state);
-    let mut machine: StateMachine<LeadMachine> = machine.init_with_context(&mut ctx).into();
-    machine.handle_with_context(&event, &mut ctx);
-    let to = from_machine(machine.state());
-    (ctx, to)
+    let (ctx, end) = super::run(LeadMachine, to_machine(state), &event, actor);
+    (ctx, from_machine(&end))
 }
 
 /// Applies `event` to a lead in `state` for `actor`.

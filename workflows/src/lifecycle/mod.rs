@@ -71,3 +71,27 @@ pub(crate) fn accept<S>(ctx: &mut Ctx, to: S) -> statig::Outcome<S> {
     ctx.accepted = true;
     statig::Outcome::Transition(to)
 }
+
+/// Restores machine `M` in `state`, hands it `event`, and returns the context (effects,
+/// whether the event was accepted) and the state it ended in. Shared by the three
+/// machines; nothing is kept between calls.
+pub(crate) fn run<M>(
+    machine: M,
+    state: M::State,
+    event: &M::Event<'_>,
+    actor: Role,
+) -> (Ctx, M::State)
+where
+    M: for<'c> statig::blocking::IntoStateMachine<Context<'c> = Ctx>,
+    M::State: statig::blocking::State<M> + Clone,
+    for<'sub> M::Superstate<'sub>: statig::blocking::Superstate<M>,
+{
+    use statig::blocking::IntoStateMachineExt;
+    let mut ctx = Ctx::new(actor);
+    let mut machine = machine.uninitialized_state_machine();
+    *machine.state_mut() = state;
+    let mut machine: statig::blocking::StateMachine<M> = machine.init_with_context(&mut ctx).into();
+    machine.handle_with_context(event, &mut ctx);
+    let end = machine.state().clone();
+    (ctx, end)
+}

@@ -6,7 +6,6 @@
 //! refused once fulfilment has started.
 
 use serde::{Deserialize, Serialize};
-use statig::blocking::{IntoStateMachineExt, StateMachine};
 use statig::prelude::*;
 
 use super::{Ctx, Effect, Refused, Transition, accept};
@@ -144,13 +143,8 @@ fn from_machine(s: &State) -> OrderState {
 }
 
 fn run(state: OrderState, event: OrderEvent, actor: Role) -> (Ctx, OrderState) {
-    let mut ctx = Ctx::new(actor);
-    let mut machine = OrderMachine.uninitialized_state_machine();
-    *machine.state_mut() = to_machine(state);
-    let mut machine: StateMachine<OrderMachine> = machine.init_with_context(&mut ctx).into();
-    machine.handle_with_context(&event, &mut ctx);
-    let to = from_machine(machine.state());
-    (ctx, to)
+    let (ctx, end) = super::run(OrderMachine, to_machine(state), &event, actor);
+    (ctx, from_machine(&end))
 }
 
 /// Applies `event` to an order in `state` for `actor`.
