@@ -81,6 +81,34 @@ async fn list_failures(
     Ok(Json(FailuresDto { items, next_cursor }))
 }
 
+enum Operation {
+    Retry,
+    Discard,
+}
+
+/// An operator's action on one job, authorised and audited.
+async fn operate(
+    s: &AppState,
+    who: &AuthUser,
+    meta: &RequestMeta,
+    id: i64,
+    op: Operation,
+) -> Result<Json<JobSummary>, ApiError> {
+    s.authz.authorize(&who.0, Object::Job, Action::Manage)?;
+    let mut conn = s.conn().await?;
+    let (job, action) = match op {
+        Operation::Retry => (jobs::retry(&mut conn, id).await?, "job_retried"),
+        Operation::Discard => (jobs::discard(&mut conn, id).await?, "job_discarded"),
+    };
+    audit::record(
+        &mut conn,
+        meta.audit(Some(who.0.user_id))
+            .entry(action, "job", id, json!({ "queue": job.queue })),
+    )
+    .await?;
+    Ok(Json(job))
+}
+
 /// Gives a dead or discarded job one more attempt now (409 for any other state).
 #[utoipa::path(post, path = "/api/v1/jobs/{id}/retry", tag = "operations", security(("bearer" = [])),
     responses((status = 200, body = Object), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
@@ -90,20 +118,7 @@ async fn retry_job(
     meta: RequestMeta,
     Path(id): Path<i64>,
 ) -> Result<Json<JobSummary>, ApiError> {
-    s.authz.authorize(&who.0, Object::Job, Action::Manage)?;
-    let mut conn = s.conn().await?;
-    let job = jobs::retry(&mut conn, id).await?;
-    audit::record(
-        &mut conn,
-        meta.audit(Some(who.0.user_id)).entry(
-            "job_retried",
-            "job",
-            id,
-            json!({ "queue": job.queue }),
-        ),
-    )
-    .await?;
-    Ok(Json(job))
+    operate(&s, &who, &meta, id, Operation::Retry).await
 }
 
 /// Stops a dead job, or one waiting for a retry, from running again (409 otherwise).
@@ -115,18 +130,5 @@ async fn discard_job(
     meta: RequestMeta,
     Path(id): Path<i64>,
 ) -> Result<Json<JobSummary>, ApiError> {
-    s.authz.authorize(&who.0, Object::Job, Action::Manage)?;
-    let mut conn = s.conn().await?;
-    let job = jobs::discard(&mut conn, id).await?;
-    audit::record(
-        &mut conn,
-        meta.audit(Some(who.0.user_id)).entry(
-            "job_discarded",
-            "job",
-            id,
-            json!({ "queue": job.queue }),
-        ),
-    )
-    .await?;
-    Ok(Json(job))
+    operate(&s, &who, &meta, id, Operation::Discard).await
 }
