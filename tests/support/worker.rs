@@ -24,6 +24,7 @@ pub fn worker_config(database_url: &str, redis_url: &str, namespace: &str) -> Wo
         run_timeout_secs: 900,
         retry_initial_ms: 20,
         retry_max_secs: 1,
+        metrics_bind: None,
         shutdown_grace_secs: 10,
     }
 }

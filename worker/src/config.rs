@@ -92,6 +92,14 @@ pub struct WorkerConfig {
         default_value_t = 900
     )]
     pub retry_max_secs: u64,
+    /// Where the worker serves its Prometheus metrics (`/metrics`); each worker process
+    /// on a host needs its own address.
+    #[arg(
+        long = "metrics-bind",
+        env = "TENTABO_WORKER_METRICS_BIND",
+        default_value = "127.0.0.1:9091"
+    )]
+    pub metrics_bind: Option<std::net::SocketAddr>,
     /// Grace period for in-flight jobs at shutdown (seconds).
     #[arg(
         long = "shutdown-grace-secs",

@@ -45,6 +45,16 @@ impl WorkerHandle {
     }
 }
 
+/// Serves the process's metrics (relayed rows, finished jobs by outcome, worker
+/// restarts) in the Prometheus text format at `http://{addr}/metrics`. One exporter per
+/// process: the metrics facade is global.
+pub fn serve_metrics(addr: std::net::SocketAddr) -> Result<(), String> {
+    metrics_exporter_prometheus::PrometheusBuilder::new()
+        .with_http_listener(addr)
+        .install()
+        .map_err(|e| format!("cannot serve worker metrics on {addr}: {e}"))
+}
+
 /// Starts the relay and the workers; they run until `shutdown` is cancelled.
 pub fn start(
     config: WorkerConfig,

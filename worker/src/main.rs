@@ -58,6 +58,10 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn run(config: WorkerConfig) -> anyhow::Result<()> {
+    if let Some(addr) = config.metrics_bind {
+        tentabo_worker::serve_metrics(addr).map_err(anyhow::Error::msg)?;
+        tracing::info!(%addr, "worker metrics at /metrics");
+    }
     let shutdown = CancellationToken::new();
     let handle = tentabo_worker::start(config, shutdown.clone())?;
     tentabo_worker::shutdown_signal().await;
