@@ -99,6 +99,25 @@ async fn template() -> String {
                 .execute(&mut admin)
                 .await
                 .unwrap();
+                // Templates of older migration sets are dead weight now; one still being
+                // cloned by another run survives (the drop fails while it is in use).
+                #[derive(diesel::QueryableByName)]
+                struct Stale {
+                    #[diesel(sql_type = Text)]
+                    datname: String,
+                }
+                let stale: Vec<Stale> = diesel::sql_query(
+                    "SELECT datname FROM pg_database WHERE datname LIKE 'tentabo_tpl_%' AND datname <> $1",
+                )
+                .bind::<Text, _>(&name)
+                .load(&mut admin)
+                .await
+                .unwrap_or_default();
+                for old in stale {
+                    let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {}", quote_ident(&old.datname)))
+                        .execute(&mut admin)
+                        .await;
+                }
             }
             diesel::sql_query("SELECT pg_advisory_unlock(1952804468)")
                 .execute(&mut admin)
