@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use statig::prelude::*;
 
-use super::{Ctx, Effect, Refused, Transition, accept};
+use super::{Ctx, Effect, Lifecycle, Refused, Transition, accept};
 use crate::identity::Role;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -113,9 +113,15 @@ fn from_machine(s: &State) -> ContractState {
     }
 }
 
-fn run(state: ContractState, event: ContractEvent, actor: Role) -> (Ctx, ContractState) {
-    let (ctx, end) = super::run(ContractMachine, to_machine(state), &event, actor);
-    (ctx, from_machine(&end))
+impl Lifecycle for ContractMachine {
+    type State = ContractState;
+    type Event = ContractEvent;
+    const EVENTS: &'static [ContractEvent] = &ContractEvent::ALL;
+
+    fn run(state: ContractState, event: ContractEvent, actor: Role) -> (Ctx, ContractState) {
+        let (ctx, end) = super::run(ContractMachine, to_machine(state), &event, actor);
+        (ctx, from_machine(&end))
+    }
 }
 
 /// Applies `event` to a contract in `state` for `actor`.
@@ -124,23 +130,10 @@ pub fn apply(
     event: ContractEvent,
     actor: Role,
 ) -> Result<Transition<ContractState>, Refused<ContractState, ContractEvent>> {
-    let (ctx, to) = run(state, event, actor);
-    if !ctx.accepted {
-        return Err(Refused {
-            state,
-            allowed: allowed_events(state, actor),
-        });
-    }
-    Ok(Transition {
-        from: state,
-        to,
-        effects: ctx.effects,
-    })
+    ContractMachine::apply(state, event, actor)
 }
 
+/// The events `actor` may send a contract in `state` (the API's `allowed_events`).
 pub fn allowed_events(state: ContractState, actor: Role) -> Vec<ContractEvent> {
-    ContractEvent::ALL
-        .into_iter()
-        .filter(|e| run(state, *e, actor).0.accepted)
-        .collect()
+    ContractMachine::allowed_events(state, actor)
 }

@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 use statig::prelude::*;
 
-use super::{Ctx, Effect, Refused, Transition, accept};
+use super::{Ctx, Effect, Lifecycle, Refused, Transition, accept};
 use crate::identity::Role;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -171,9 +171,19 @@ fn from_machine(s: &State) -> LeadState {
     }
 }
 
-fn run(state: LeadState, event: LeadEvent, actor: Role) -> (Ctx, LeadState) {
-    let (ctx, end) = super::run(LeadMachine, to_machine(state), &event, actor);
-    (ctx, from_machine(&end))
+impl Lifecycle for LeadMachine {
+    type State = LeadState;
+    type Event = LeadEvent;
+    const EVENTS: &'static [LeadEvent] = &LeadEvent::ALL;
+
+    fn run(state: LeadState, event: LeadEvent, actor: Role) -> (Ctx, LeadState) {
+        let (ctx, end) = super::run(LeadMachine, to_machine(state), &event, actor);
+        (ctx, from_machine(&end))
+    }
+
+    fn on_state_change() -> Option<Effect> {
+        Some(Effect::PushLeadStatusToCrm)
+    }
 }
 
 /// Applies `event` to a lead in `state` for `actor`.
@@ -182,28 +192,10 @@ pub fn apply(
     event: LeadEvent,
     actor: Role,
 ) -> Result<Transition<LeadState>, Refused<LeadState, LeadEvent>> {
-    let (ctx, to) = run(state, event, actor);
-    if !ctx.accepted {
-        return Err(Refused {
-            state,
-            allowed: allowed_events(state, actor),
-        });
-    }
-    let mut effects = ctx.effects;
-    if to != state {
-        effects.insert(0, Effect::PushLeadStatusToCrm);
-    }
-    Ok(Transition {
-        from: state,
-        to,
-        effects,
-    })
+    LeadMachine::apply(state, event, actor)
 }
 
-/// The events `actor` may send a lead in `state` (for `allowed_events` in the API).
+/// The events `actor` may send a lead in `state` (the API's `allowed_events`).
 pub fn allowed_events(state: LeadState, actor: Role) -> Vec<LeadEvent> {
-    LeadEvent::ALL
-        .into_iter()
-        .filter(|e| run(state, *e, actor).0.accepted)
-        .collect()
+    LeadMachine::allowed_events(state, actor)
 }

@@ -95,3 +95,53 @@ where
     let end = machine.state().clone();
     (ctx, end)
 }
+
+/// What applying an event to machine `L` gives: the transition, or the refusal.
+pub type Outcome<L> = Result<
+    Transition<<L as Lifecycle>::State>,
+    Refused<<L as Lifecycle>::State, <L as Lifecycle>::Event>,
+>;
+
+/// What the three machines share: restore, handle, and report. Each machine supplies
+/// its state/event types and the restore-and-handle step; applying an event and listing
+/// the allowed ones are the same for all.
+pub trait Lifecycle {
+    type State: Copy + Eq;
+    type Event: Copy + Eq + 'static;
+    const EVENTS: &'static [Self::Event];
+
+    /// Restores the machine in `state`, hands it `event`, returns context and end state.
+    fn run(state: Self::State, event: Self::Event, actor: Role) -> (Ctx, Self::State);
+
+    /// An effect every change of state brings (the lead's CRM push); none by default.
+    fn on_state_change() -> Option<Effect> {
+        None
+    }
+
+    fn apply(state: Self::State, event: Self::Event, actor: Role) -> Outcome<Self> {
+        let (ctx, to) = Self::run(state, event, actor);
+        if !ctx.accepted {
+            return Err(Refused {
+                state,
+                allowed: Self::allowed_events(state, actor),
+            });
+        }
+        let mut effects = ctx.effects;
+        if let Some(effect) = Self::on_state_change().filter(|_| to != state) {
+            effects.insert(0, effect);
+        }
+        Ok(Transition {
+            from: state,
+            to,
+            effects,
+        })
+    }
+
+    fn allowed_events(state: Self::State, actor: Role) -> Vec<Self::Event> {
+        Self::EVENTS
+            .iter()
+            .copied()
+            .filter(|e| Self::run(state, *e, actor).0.accepted)
+            .collect()
+    }
+}

@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 use statig::prelude::*;
 
-use super::{Ctx, Effect, Refused, Transition, accept};
+use super::{Ctx, Effect, Lifecycle, Refused, Transition, accept};
 use crate::identity::Role;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -142,9 +142,15 @@ fn from_machine(s: &State) -> OrderState {
     }
 }
 
-fn run(state: OrderState, event: OrderEvent, actor: Role) -> (Ctx, OrderState) {
-    let (ctx, end) = super::run(OrderMachine, to_machine(state), &event, actor);
-    (ctx, from_machine(&end))
+impl Lifecycle for OrderMachine {
+    type State = OrderState;
+    type Event = OrderEvent;
+    const EVENTS: &'static [OrderEvent] = &OrderEvent::ALL;
+
+    fn run(state: OrderState, event: OrderEvent, actor: Role) -> (Ctx, OrderState) {
+        let (ctx, end) = super::run(OrderMachine, to_machine(state), &event, actor);
+        (ctx, from_machine(&end))
+    }
 }
 
 /// Applies `event` to an order in `state` for `actor`.
@@ -153,23 +159,10 @@ pub fn apply(
     event: OrderEvent,
     actor: Role,
 ) -> Result<Transition<OrderState>, Refused<OrderState, OrderEvent>> {
-    let (ctx, to) = run(state, event, actor);
-    if !ctx.accepted {
-        return Err(Refused {
-            state,
-            allowed: allowed_events(state, actor),
-        });
-    }
-    Ok(Transition {
-        from: state,
-        to,
-        effects: ctx.effects,
-    })
+    OrderMachine::apply(state, event, actor)
 }
 
+/// The events `actor` may send an order in `state` (the API's `allowed_events`).
 pub fn allowed_events(state: OrderState, actor: Role) -> Vec<OrderEvent> {
-    OrderEvent::ALL
-        .into_iter()
-        .filter(|e| run(state, *e, actor).0.accepted)
-        .collect()
+    OrderMachine::allowed_events(state, actor)
 }
