@@ -51,6 +51,22 @@ impl Sort {
             .ok_or_else(|| FieldErrors::single("sort", "unknown_sort"))
     }
 
+    /// The cursor of a row: its `created_at` when sorting by it, else `text_key` (the
+    /// value of the sort column as the SQL compares it).
+    pub fn cursor(
+        &self,
+        created_at: chrono::DateTime<chrono::Utc>,
+        text_key: String,
+        id: Uuid,
+    ) -> Cursor {
+        let k = if self.column == "created_at" {
+            created_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+        } else {
+            text_key
+        };
+        Cursor { k, id }
+    }
+
     pub fn order_by(&self) -> String {
         let dir = if self.descending { "DESC" } else { "ASC" };
         format!("ORDER BY {c} {dir}, id {dir}", c = self.column)

@@ -79,16 +79,6 @@ pub struct OrgFilter {
     pub is_active: Option<bool>,
 }
 
-fn cursor_of(sort: &Sort, o: &Organisation) -> Cursor {
-    let k = if sort.column == "created_at" {
-        o.created_at
-            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
-    } else {
-        o.name.to_lowercase()
-    };
-    Cursor { k, id: o.id }
-}
-
 pub async fn list(
     conn: &mut AsyncPgConnection,
     kind: OrgKind,
@@ -119,7 +109,9 @@ pub async fn list(
         .bind::<BigInt, _>(limit + 1)
         .load(conn)
         .await?;
-    Ok(Page::from_rows(rows, limit, |o| cursor_of(&sort, o)))
+    Ok(Page::from_rows(rows, limit, |o| {
+        sort.cursor(o.created_at, o.name.to_lowercase(), o.id)
+    }))
 }
 
 /// One organisation in scope; outside it, `NotFound` (never its content).

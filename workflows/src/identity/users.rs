@@ -40,16 +40,6 @@ pub struct UserFilter {
     pub is_active: Option<bool>,
 }
 
-fn cursor_of(sort: &Sort, u: &User) -> Cursor {
-    let k = if sort.column == "created_at" {
-        u.created_at
-            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
-    } else {
-        u.email.clone()
-    };
-    Cursor { k, id: u.id }
-}
-
 pub async fn list(
     conn: &mut AsyncPgConnection,
     scope: RowScope,
@@ -82,7 +72,9 @@ pub async fn list(
         .bind::<BigInt, _>(limit + 1)
         .load(conn)
         .await?;
-    Ok(Page::from_rows(rows, limit, |u| cursor_of(&sort, u)))
+    Ok(Page::from_rows(rows, limit, |u| {
+        sort.cursor(u.created_at, u.email.clone(), u.id)
+    }))
 }
 
 /// One user in scope; outside it, `NotFound`.
