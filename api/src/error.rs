@@ -98,6 +98,12 @@ impl ApiError {
             ApiError::Workflow(WorkflowError::Conflict { code, .. }) => {
                 (S::CONFLICT, code, json!({}))
             }
+            ApiError::Workflow(WorkflowError::Refused { code, details }) => {
+                (S::CONFLICT, code, details.clone())
+            }
+            ApiError::Workflow(WorkflowError::Unprocessable { code, details }) => {
+                (S::UNPROCESSABLE_ENTITY, code, details.clone())
+            }
             ApiError::NotReady(d) => (S::SERVICE_UNAVAILABLE, "not_ready", d.clone()),
             ApiError::RateLimited { retry_after_secs } => (
                 S::TOO_MANY_REQUESTS,
@@ -242,6 +248,30 @@ mod tests {
             ApiError::Workflow(WorkflowError::Conflict {
                 code: "cannot_modify_self",
                 message: String::new(),
+            }),
+            ApiError::Workflow(WorkflowError::Conflict {
+                code: "still_referenced",
+                message: String::new(),
+            }),
+            ApiError::Workflow(WorkflowError::Refused {
+                code: "illegal_transition",
+                details: json!({}),
+            }),
+            ApiError::Workflow(WorkflowError::Refused {
+                code: "stale_version",
+                details: json!({}),
+            }),
+            ApiError::Workflow(WorkflowError::Refused {
+                code: "already_converted",
+                details: json!({}),
+            }),
+            ApiError::Workflow(WorkflowError::Refused {
+                code: "order_not_editable",
+                details: json!({}),
+            }),
+            ApiError::Workflow(WorkflowError::Unprocessable {
+                code: "idempotency_key_reused",
+                details: json!({}),
             }),
         ];
         let failures = [

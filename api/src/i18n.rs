@@ -130,6 +130,36 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
         "Seule une tâche en échec, ou en attente d'une nouvelle tentative, peut être abandonnée",
     ),
     (
+        "illegal_transition",
+        "This event is not allowed in the current state",
+        "Cet événement n'est pas permis dans l'état actuel",
+    ),
+    (
+        "stale_version",
+        "The resource changed since you last read it",
+        "La ressource a changé depuis votre dernière lecture",
+    ),
+    (
+        "already_converted",
+        "This lead has already been converted into an order",
+        "Ce prospect a déjà été converti en commande",
+    ),
+    (
+        "order_not_editable",
+        "Only an order that has not been sent can be changed",
+        "Seule une commande non envoyée peut être modifiée",
+    ),
+    (
+        "still_referenced",
+        "This resource is still referenced and cannot be deleted",
+        "Cette ressource est encore référencée et ne peut pas être supprimée",
+    ),
+    (
+        "idempotency_key_reused",
+        "This Idempotency-Key was already used for a different request",
+        "Cette clé d'idempotence a déjà servi pour une autre requête",
+    ),
+    (
         "duration_exists",
         "A duration of this length already exists",
         "Une durée de cette longueur existe déjà",

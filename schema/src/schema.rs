@@ -14,6 +14,27 @@ diesel::table! {
 }
 
 diesel::table! {
+    contracts (id) {
+        id -> Uuid,
+        order_id -> Uuid,
+        state -> Text,
+        version -> Int4,
+        user_id -> Uuid,
+        partner_id -> Nullable<Uuid>,
+        distributor_id -> Nullable<Uuid>,
+        activation_date -> Timestamptz,
+        expiration_date -> Nullable<Timestamptz>,
+        renewal_due_at -> Nullable<Timestamptz>,
+        replaced_by_order_id -> Nullable<Uuid>,
+        billing_provider -> Nullable<Text>,
+        billing_invoices -> Array<Nullable<Text>>,
+        billing_metadata -> Jsonb,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     distributor_partners (distributor_id, partner_id) {
         distributor_id -> Uuid,
         partner_id -> Uuid,
@@ -37,6 +58,114 @@ diesel::table! {
         months -> Int4,
         discount_percentage -> Numeric,
         is_active -> Bool,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (user_id, key) {
+        user_id -> Uuid,
+        key -> Text,
+        fingerprint -> Bytea,
+        response_status -> Int4,
+        response_body -> Jsonb,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    leads (id) {
+        id -> Uuid,
+        title -> Text,
+        organization -> Text,
+        contact_name -> Text,
+        contact_email -> Text,
+        contact_phone -> Nullable<Text>,
+        value -> Nullable<Numeric>,
+        currency -> Text,
+        probability -> Nullable<Int4>,
+        expected_close_date -> Nullable<Timestamptz>,
+        source -> Nullable<Text>,
+        lost_reason -> Nullable<Text>,
+        state -> Text,
+        version -> Int4,
+        owner_id -> Uuid,
+        partner_id -> Nullable<Uuid>,
+        distributor_id -> Nullable<Uuid>,
+        provider_name -> Nullable<Text>,
+        provider_id -> Nullable<Text>,
+        provider_metadata -> Jsonb,
+        converted_order_id -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        last_sync_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    lifecycle_history (id) {
+        id -> Int8,
+        object_type -> Text,
+        object_id -> Uuid,
+        version -> Int4,
+        event -> Text,
+        from_state -> Text,
+        to_state -> Text,
+        actor_id -> Nullable<Uuid>,
+        occurred_at -> Timestamptz,
+        payload -> Jsonb,
+    }
+}
+
+diesel::table! {
+    notes (id) {
+        id -> Uuid,
+        object_type -> Text,
+        object_id -> Uuid,
+        author_id -> Uuid,
+        visibility -> Text,
+        body -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    order_lines (order_id, position) {
+        order_id -> Uuid,
+        position -> Int4,
+        product_id -> Uuid,
+        duration_months -> Int4,
+        quantity -> Int8,
+        billing_period -> Text,
+        subtotal -> Numeric,
+        discount -> Numeric,
+        total -> Numeric,
+    }
+}
+
+diesel::table! {
+    orders (id) {
+        id -> Uuid,
+        reference -> Text,
+        state -> Text,
+        version -> Int4,
+        created_by -> Uuid,
+        partner_id -> Nullable<Uuid>,
+        distributor_id -> Nullable<Uuid>,
+        lead_id -> Nullable<Uuid>,
+        replaces_contract_id -> Nullable<Uuid>,
+        currency -> Text,
+        subtotal -> Numeric,
+        discount -> Numeric,
+        total -> Numeric,
+        pricing -> Jsonb,
+        billing_provider -> Nullable<Text>,
+        billing_quote_id -> Nullable<Text>,
+        billing_metadata -> Jsonb,
+        crm_provider -> Nullable<Text>,
+        crm_deal_id -> Nullable<Text>,
+        crm_metadata -> Jsonb,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
     }
@@ -109,6 +238,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    provider_calls (id) {
+        id -> Int8,
+        provider_kind -> Text,
+        provider_name -> Text,
+        operation -> Text,
+        idempotency_key -> Text,
+        request -> Jsonb,
+        external_id -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     refresh_tokens (id) {
         id -> Uuid,
         session_id -> Uuid,
@@ -151,8 +293,22 @@ diesel::table! {
 }
 
 diesel::joinable!(audit_logs -> users (actor_id));
+diesel::joinable!(contracts -> distributors (distributor_id));
+diesel::joinable!(contracts -> partners (partner_id));
+diesel::joinable!(contracts -> users (user_id));
 diesel::joinable!(distributor_partners -> distributors (distributor_id));
 diesel::joinable!(distributor_partners -> partners (partner_id));
+diesel::joinable!(idempotency_keys -> users (user_id));
+diesel::joinable!(leads -> distributors (distributor_id));
+diesel::joinable!(leads -> partners (partner_id));
+diesel::joinable!(leads -> users (owner_id));
+diesel::joinable!(lifecycle_history -> users (actor_id));
+diesel::joinable!(notes -> users (author_id));
+diesel::joinable!(order_lines -> orders (order_id));
+diesel::joinable!(order_lines -> products (product_id));
+diesel::joinable!(orders -> distributors (distributor_id));
+diesel::joinable!(orders -> partners (partner_id));
+diesel::joinable!(orders -> users (created_by));
 diesel::joinable!(product_price_history -> products (product_id));
 diesel::joinable!(product_price_history -> users (changed_by));
 diesel::joinable!(product_price_tiers -> products (product_id));
@@ -163,14 +319,22 @@ diesel::joinable!(users -> partners (partner_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     audit_logs,
+    contracts,
     distributor_partners,
     distributors,
     durations,
+    idempotency_keys,
+    leads,
+    lifecycle_history,
+    notes,
+    order_lines,
+    orders,
     outbox,
     partners,
     product_price_history,
     product_price_tiers,
     products,
+    provider_calls,
     refresh_tokens,
     sessions,
     users,

@@ -25,6 +25,10 @@ pub fn worker_config(database_url: &str, redis_url: &str, namespace: &str) -> Wo
         retry_initial_ms: 20,
         retry_max_secs: 1,
         metrics_bind: None,
+        crm_provider: "recording".to_owned(),
+        billing_provider: "recording".to_owned(),
+        contract_expiry_days: 30,
+        contract_expiry_schedule: "0 0 2 * * *".to_owned(),
         shutdown_grace_secs: 10,
     }
 }

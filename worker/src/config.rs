@@ -100,6 +100,32 @@ pub struct WorkerConfig {
         default_value = "127.0.0.1:9091"
     )]
     pub metrics_bind: Option<std::net::SocketAddr>,
+    /// The CRM provider lead statuses are pushed to (`recording` until real providers
+    /// are configured).
+    #[arg(long = "crm-provider", env = "TENTABO_CRM_PROVIDER", default_value = "recording")]
+    pub crm_provider: String,
+    /// The billing provider quotes and invoices are requested from.
+    #[arg(
+        long = "billing-provider",
+        env = "TENTABO_BILLING_PROVIDER",
+        default_value = "recording"
+    )]
+    pub billing_provider: String,
+    /// The nightly contract-expiry scan flags active contracts expiring within this
+    /// many days.
+    #[arg(
+        long = "contract-expiry-days",
+        env = "TENTABO_CONTRACT_EXPIRY_DAYS",
+        default_value_t = 30
+    )]
+    pub contract_expiry_days: i32,
+    /// When the contract-expiry scan runs: a cron expression with seconds, in UTC.
+    #[arg(
+        long = "contract-expiry-schedule",
+        env = "TENTABO_CONTRACT_EXPIRY_SCHEDULE",
+        default_value = "0 0 2 * * *"
+    )]
+    pub contract_expiry_schedule: String,
     /// Grace period for in-flight jobs at shutdown (seconds).
     #[arg(
         long = "shutdown-grace-secs",

@@ -6,6 +6,7 @@ pub mod jobs;
 pub mod queues;
 pub mod relay;
 pub mod runner;
+pub mod schedule;
 pub mod supervisor;
 
 pub use config::WorkerConfig;
@@ -21,6 +22,18 @@ use tokio_util::sync::CancellationToken;
 use crate::relay::{Relay, RelayConfig};
 use crate::runner::JobContext;
 use tentabo_workflows::jobs::JobKind;
+use tentabo_workflows::providers::{self, Providers};
+
+/// Why the worker could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    #[error(transparent)]
+    Schema(#[from] tentabo_schema::SchemaError),
+    #[error(transparent)]
+    Workflow(#[from] tentabo_workflows::WorkflowError),
+    #[error("{0}")]
+    Schedule(String),
+}
 
 /// A running worker process: the relay plus one supervised worker per queue.
 pub struct WorkerHandle {
@@ -55,19 +68,24 @@ pub fn serve_metrics(addr: std::net::SocketAddr) -> Result<(), String> {
         .map_err(|e| format!("cannot serve worker metrics on {addr}: {e}"))
 }
 
-/// Starts the relay and the workers; they run until `shutdown` is cancelled.
-pub fn start(
-    config: WorkerConfig,
-    shutdown: CancellationToken,
-) -> Result<WorkerHandle, tentabo_schema::SchemaError> {
+/// Starts the relay, the workers and the schedules; they run until `shutdown` is
+/// cancelled.
+pub fn start(config: WorkerConfig, shutdown: CancellationToken) -> Result<WorkerHandle, WorkerError> {
     let db = tentabo_schema::db::build_pool(
         config.database_url.expose_secret(),
         config.database_pool_size,
     )?;
+    let providers = Providers {
+        crm: providers::crm(&config.crm_provider, &db)?,
+        billing: providers::billing(&config.billing_provider, &db)?,
+    };
+    let expiry_schedule = schedule::parse(&config.contract_expiry_schedule)?;
     let config = Arc::new(config);
     let ctx = Arc::new(JobContext {
         db: db.clone(),
         retry: config.retry_policy(),
+        providers,
+        contract_expiry_days: config.contract_expiry_days,
     });
     let restarts = Arc::new(AtomicUsize::new(0));
     let mut tasks = JoinSet::new();
@@ -83,6 +101,11 @@ pub fn start(
             run_timeout: config.run_timeout(),
         },
     );
+    tasks.spawn(schedule::contract_expiry(
+        expiry_schedule,
+        ctx.db.clone(),
+        shutdown.clone(),
+    ));
     tasks.spawn(relay.run(shutdown.clone()));
     for kind in JobKind::ALL {
         tasks.spawn(supervisor::supervise(

@@ -11,11 +11,16 @@ use apalis::prelude::{BoxDynError, Data};
 use tentabo_schema::DbPool;
 use tentabo_workflows::WorkflowError;
 use tentabo_workflows::jobs::{self, JobEnvelope, JobOutcome, Settled, StartedJob};
+use tentabo_workflows::providers::Providers;
 use tentabo_workflows::retry::RetryPolicy;
 
 pub struct JobContext {
     pub db: DbPool,
     pub retry: RetryPolicy,
+    /// The CRM and billing providers effect jobs call.
+    pub providers: Providers,
+    /// The contract-expiry scan's window (days).
+    pub contract_expiry_days: i32,
 }
 
 pub async fn handle(envelope: JobEnvelope, ctx: Data<Arc<JobContext>>) -> Result<(), BoxDynError> {

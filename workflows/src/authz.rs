@@ -195,16 +195,24 @@ impl Authorizer {
 
     /// The widest view a caller has on a kind of object: `view` for organisations and
     /// users, the union of `view_own` / `view_partners` / `view_distributors` for
-    /// orders, contracts and leads.
+    /// leads, and for orders and contracts also `activate` (the fulfiller's work).
     pub fn view_scope(&self, who: &Principal, object: Object) -> Result<RowScope, WorkflowError> {
         let actions: &[Action] = match object {
             Object::Distributor | Object::Partner | Object::User | Object::Product => {
                 &[Action::View]
             }
+            Object::Lead => &[
+                Action::ViewOwn,
+                Action::ViewPartners,
+                Action::ViewDistributors,
+            ],
+            // Activating contracts means fulfilling orders: the fulfiller must reach
+            // the orders and contracts it works on, though it owns none.
             _ => &[
                 Action::ViewOwn,
                 Action::ViewPartners,
                 Action::ViewDistributors,
+                Action::Activate,
             ],
         };
         let widest = actions

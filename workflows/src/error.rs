@@ -73,6 +73,20 @@ pub enum WorkflowError {
     Validation(FieldErrors),
     #[error("conflict: {code}")]
     Conflict { code: &'static str, message: String },
+    /// The request conflicts with the resource's current state; `details` tells the
+    /// caller what the state is and what it may do (409).
+    #[error("refused: {code}")]
+    Refused {
+        code: &'static str,
+        details: serde_json::Value,
+    },
+    /// Well-formed but unacceptable (422) with a code of its own (an idempotency key
+    /// reused for a different request).
+    #[error("unprocessable: {code}")]
+    Unprocessable {
+        code: &'static str,
+        details: serde_json::Value,
+    },
     #[error("invalid input: {0}")]
     Invalid(String),
     #[error("unknown job queue `{0}`")]

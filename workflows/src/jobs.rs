@@ -28,14 +28,44 @@ pub enum JobKind {
     /// Does nothing but prove the path outbox → relay → queue → worker → ledger
     /// (`tentabo-worker jobs ping`, tests, benches).
     Noop,
+    /// Push a lead's current status to the active CRM provider.
+    CrmPushLeadStatus,
+    /// Create the order a converted lead becomes.
+    CreateOrderFromLead,
+    /// Ask the billing provider for a quote of a sent order.
+    BillingRequestQuote,
+    /// Create the Active contract of a fulfilled order.
+    CreateActiveContract,
+    /// Ask the billing provider for the invoice of a fulfilled order's contract.
+    BillingRequestInvoice,
+    /// Link an upgraded or downgraded contract to the order replacing it.
+    LinkReplacementOrder,
+    /// Flag the contracts whose expiration is near (nightly).
+    ContractExpiryScan,
 }
 
 impl JobKind {
-    pub const ALL: &'static [JobKind] = &[JobKind::Noop];
+    pub const ALL: &'static [JobKind] = &[
+        JobKind::Noop,
+        JobKind::CrmPushLeadStatus,
+        JobKind::CreateOrderFromLead,
+        JobKind::BillingRequestQuote,
+        JobKind::CreateActiveContract,
+        JobKind::BillingRequestInvoice,
+        JobKind::LinkReplacementOrder,
+        JobKind::ContractExpiryScan,
+    ];
 
     pub fn queue(self) -> &'static str {
         match self {
             JobKind::Noop => "noop",
+            JobKind::CrmPushLeadStatus => "crm_push_lead_status",
+            JobKind::CreateOrderFromLead => "create_order_from_lead",
+            JobKind::BillingRequestQuote => "billing_request_quote",
+            JobKind::CreateActiveContract => "create_active_contract",
+            JobKind::BillingRequestInvoice => "billing_request_invoice",
+            JobKind::LinkReplacementOrder => "link_replacement_order",
+            JobKind::ContractExpiryScan => "contract_expiry_scan",
         }
     }
 
@@ -47,6 +77,14 @@ impl JobKind {
     pub fn max_attempts(self) -> i32 {
         match self {
             JobKind::Noop => 5,
+            // Provider calls ride out an outage of about two hours with the default backoff.
+            JobKind::CrmPushLeadStatus
+            | JobKind::BillingRequestQuote
+            | JobKind::BillingRequestInvoice => 15,
+            JobKind::CreateOrderFromLead
+            | JobKind::CreateActiveContract
+            | JobKind::LinkReplacementOrder
+            | JobKind::ContractExpiryScan => 10,
         }
     }
 }

@@ -11,7 +11,9 @@ pub mod jobs;
 pub mod lifecycle;
 pub mod pagination;
 pub mod pricing;
+pub mod providers;
 pub mod retry;
+pub mod sales;
 pub mod telemetry;
 
 pub use error::WorkflowError;

@@ -11,10 +11,14 @@ use crate::state::AppState;
 
 pub mod auth;
 pub mod catalogue;
+pub mod contracts;
 pub mod dto;
 pub mod health;
 pub mod jobs;
+pub mod leads;
+pub mod orders;
 pub mod organisations;
+pub mod sales;
 pub mod users;
 
 #[derive(OpenApi)]
@@ -36,6 +40,9 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(organisations::router())
         .merge(users::router())
         .merge(jobs::router())
+        .merge(leads::router())
+        .merge(orders::router())
+        .merge(contracts::router())
         .split_for_parts()
 }
 

@@ -5,9 +5,17 @@ use std::future::Future;
 
 use serde::de::DeserializeOwned;
 use tentabo_workflows::jobs::{JobKind, JobOutcome, StartedJob};
+use tentabo_workflows::providers::ProviderError;
 
 use crate::runner::JobContext;
 
+pub mod billing_request_invoice;
+pub mod billing_request_quote;
+pub mod contract_expiry_scan;
+pub mod create_active_contract;
+pub mod create_order_from_lead;
+pub mod crm_push_lead_status;
+pub mod link_replacement_order;
 pub mod noop;
 
 pub trait Job {
@@ -22,9 +30,32 @@ pub trait Job {
 
 /// The registry: queue name → job.
 pub async fn dispatch(ctx: &JobContext, job: &StartedJob) -> JobOutcome {
-    match JobKind::from_queue(&job.queue) {
-        Some(JobKind::Noop) => run::<noop::Noop>(ctx, job).await,
-        None => JobOutcome::Fail(format!("no job is registered for queue `{}`", job.queue)),
+    let Some(kind) = JobKind::from_queue(&job.queue) else {
+        return JobOutcome::Fail(format!("no job is registered for queue `{}`", job.queue));
+    };
+    match kind {
+        JobKind::Noop => run::<noop::Noop>(ctx, job).await,
+        JobKind::CrmPushLeadStatus => {
+            run::<crm_push_lead_status::CrmPushLeadStatus>(ctx, job).await
+        }
+        JobKind::CreateOrderFromLead => {
+            run::<create_order_from_lead::CreateOrderFromLead>(ctx, job).await
+        }
+        JobKind::BillingRequestQuote => {
+            run::<billing_request_quote::BillingRequestQuote>(ctx, job).await
+        }
+        JobKind::CreateActiveContract => {
+            run::<create_active_contract::CreateActiveContract>(ctx, job).await
+        }
+        JobKind::BillingRequestInvoice => {
+            run::<billing_request_invoice::BillingRequestInvoice>(ctx, job).await
+        }
+        JobKind::LinkReplacementOrder => {
+            run::<link_replacement_order::LinkReplacementOrder>(ctx, job).await
+        }
+        JobKind::ContractExpiryScan => {
+            run::<contract_expiry_scan::ContractExpiryScan>(ctx, job).await
+        }
     }
 }
 
@@ -34,3 +65,25 @@ async fn run<J: Job>(ctx: &JobContext, job: &StartedJob) -> JobOutcome {
         Err(e) => JobOutcome::Fail(format!("invalid payload for {}: {e}", J::KIND.queue())),
     }
 }
+
+/// A provider's failure as the job's outcome: transient ones are retried.
+pub(crate) fn provider_failure(e: ProviderError) -> JobOutcome {
+    match e {
+        ProviderError::Transient(m) => JobOutcome::Retry(m),
+        ProviderError::Permanent(m) => JobOutcome::Fail(m),
+    }
+}
+
+/// Unwraps a database result, or ends the job with a retry (Postgres blips are
+/// transient; the step is idempotent, so running it again is safe).
+macro_rules! try_db {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(e) => {
+                return tentabo_workflows::jobs::JobOutcome::Retry(format!("database: {e}"));
+            }
+        }
+    };
+}
+pub(crate) use try_db;

@@ -1,0 +1,245 @@
+//! What the three lifecycle resources (leads, orders, contracts) share over HTTP: the
+//! transition endpoint with `Idempotency-Key`, the history, the notes, reassigning.
+
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use tentabo_workflows::sales::notes::{self, Note, Visibility};
+use tentabo_workflows::sales::transition::{self, HistoryEntry, Resource};
+use tentabo_workflows::sales::{Caller, Kind, Owners};
+use uuid::Uuid;
+
+use crate::error::ApiError;
+use crate::extract::{AuthUser, RequestMeta};
+use crate::state::AppState;
+
+/// `POST …/{id}/transitions`.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransitionRequest {
+    /// snake_case event name (`send`, `start_fulfillment`, `win` …).
+    pub event: String,
+    /// The version the caller last saw; a different current version answers 409.
+    pub expected_version: Option<i32>,
+    /// Event data (an upgrade's `{ "order_id": … }`).
+    #[schema(value_type = Option<Object>)]
+    pub payload: Option<Value>,
+}
+
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+pub const REPLAYED: &str = "idempotent-replayed";
+
+/// A request's fingerprint: method, path and body (as parsed, so whitespace and key
+/// order do not matter).
+fn fingerprint(path: &str, body: &TransitionRequest) -> Vec<u8> {
+    let mut h = Sha256::new();
+    h.update(Method::POST.as_str());
+    h.update(b" ");
+    h.update(path.as_bytes());
+    h.update(b"\n");
+    h.update(serde_json::to_vec(&serde_json::to_value(body).unwrap_or_default()).unwrap_or_default());
+    h.finalize().to_vec()
+}
+
+/// Loads the caller's permissions for lifecycle rows.
+pub async fn caller(state: &AppState, who: &AuthUser) -> Result<Caller, ApiError> {
+    let mut conn = state.conn().await?;
+    Ok(Caller::load(&mut conn, &state.authz, &who.0).await?)
+}
+
+/// Applies an event; the answer is the updated resource rendered by `render`.
+pub async fn transition<R: Resource>(
+    state: &AppState,
+    who: &AuthUser,
+    meta: &RequestMeta,
+    headers: &HeaderMap,
+    id: Uuid,
+    body: TransitionRequest,
+    render: &(dyn Fn(&R::Record, &Caller) -> Value + Sync),
+) -> Result<Response, ApiError> {
+    let key = headers
+        .get(IDEMPOTENCY_KEY)
+        .map(|v| {
+            v.to_str()
+                .map(str::to_owned)
+                .map_err(|_| ApiError::BadRequest("Idempotency-Key must be visible ASCII".into()))
+        })
+        .transpose()?;
+    let path = format!("/api/v1/{}s/{id}/transitions", R::KIND.as_str());
+    let req = transition::Request {
+        id,
+        event: body.event.clone(),
+        expected_version: body.expected_version,
+        payload: body.payload.clone(),
+        idempotency: key.map(|k| (k, fingerprint(&path, &body))),
+    };
+    let mut conn = state.conn().await?;
+    let caller = Caller::load(&mut conn, &state.authz, &who.0).await?;
+    let audit = meta.audit(Some(who.0.user_id));
+    let answer = transition::apply::<R>(&mut conn, &caller, &audit, &req, &|r| render(r, &caller))
+        .await?;
+    let mut response = (StatusCode::OK, axum::Json(answer.body)).into_response();
+    if answer.replayed {
+        response
+            .headers_mut()
+            .insert(REPLAYED, HeaderValue::from_static("true"));
+    }
+    Ok(response)
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct HistoryDto {
+    pub version: i32,
+    pub event: String,
+    pub from_state: String,
+    pub to_state: String,
+    pub actor_id: Option<Uuid>,
+    pub occurred_at: DateTime<Utc>,
+    #[schema(value_type = Object)]
+    pub payload: Value,
+}
+
+impl From<HistoryEntry> for HistoryDto {
+    fn from(h: HistoryEntry) -> Self {
+        HistoryDto {
+            version: h.version,
+            event: h.event,
+            from_state: h.from_state,
+            to_state: h.to_state,
+            actor_id: h.actor_id,
+            occurred_at: h.occurred_at,
+            payload: h.payload,
+        }
+    }
+}
+
+/// `{ "items": [...] }`, oldest first.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct HistoryList {
+    pub items: Vec<HistoryDto>,
+}
+
+pub async fn history<R: Resource>(
+    state: &AppState,
+    who: &AuthUser,
+    id: Uuid,
+) -> Result<HistoryList, ApiError> {
+    let mut conn = state.conn().await?;
+    let caller = Caller::load(&mut conn, &state.authz, &who.0).await?;
+    let items = transition::history::<R>(&mut conn, &caller, id).await?;
+    Ok(HistoryList {
+        items: items.into_iter().map(HistoryDto::from).collect(),
+    })
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateNote {
+    /// `internal` (staff only) or `partner_visible`.
+    #[schema(value_type = String)]
+    pub visibility: Visibility,
+    pub body: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct NoteDto {
+    pub id: Uuid,
+    pub author_id: Uuid,
+    pub visibility: String,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<Note> for NoteDto {
+    fn from(n: Note) -> Self {
+        NoteDto {
+            id: n.id,
+            author_id: n.author_id,
+            visibility: n.visibility,
+            body: n.body,
+            created_at: n.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct NoteList {
+    pub items: Vec<NoteDto>,
+}
+
+pub async fn list_notes(
+    state: &AppState,
+    who: &AuthUser,
+    kind: Kind,
+    id: Uuid,
+) -> Result<NoteList, ApiError> {
+    let mut conn = state.conn().await?;
+    let caller = Caller::load(&mut conn, &state.authz, &who.0).await?;
+    let items = notes::list(&mut conn, &caller, kind, id).await?;
+    Ok(NoteList {
+        items: items.into_iter().map(NoteDto::from).collect(),
+    })
+}
+
+pub async fn create_note(
+    state: &AppState,
+    who: &AuthUser,
+    meta: &RequestMeta,
+    kind: Kind,
+    id: Uuid,
+    body: CreateNote,
+) -> Result<(StatusCode, axum::Json<NoteDto>), ApiError> {
+    let mut conn = state.conn().await?;
+    let caller = Caller::load(&mut conn, &state.authz, &who.0).await?;
+    let note = notes::create(
+        &mut conn,
+        &caller,
+        &meta.audit(Some(who.0.user_id)),
+        kind,
+        id,
+        body.visibility,
+        &body.body,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, axum::Json(note.into())))
+}
+
+/// `POST …/{id}/reassign`: moves a row to other owning organisations (admins).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Reassign {
+    pub partner_id: Option<Uuid>,
+    pub distributor_id: Option<Uuid>,
+}
+
+impl Reassign {
+    pub fn owners(&self) -> Owners {
+        Owners {
+            partner_id: self.partner_id,
+            distributor_id: self.distributor_id,
+        }
+    }
+}
+
+/// Event names as strings for `allowed_events`.
+pub fn names<E: Serialize + Copy>(events: &[E]) -> Vec<String> {
+    events.iter().map(|e| transition::state_name(*e)).collect()
+}
+
+/// Parses a `state` query parameter into a machine state (422 when unknown).
+pub fn parse_state<S: serde::de::DeserializeOwned>(
+    raw: Option<&str>,
+) -> Result<Option<S>, ApiError> {
+    raw.map(|s| {
+        serde_json::from_value(Value::String(s.to_owned())).map_err(|_| {
+            ApiError::from(tentabo_workflows::error::FieldErrors::single(
+                "state",
+                "unknown_state",
+            ))
+        })
+    })
+    .transpose()
+}

@@ -1,0 +1,11 @@
+DROP TABLE provider_calls;
+DROP TABLE idempotency_keys;
+DROP TABLE notes;
+DROP TABLE lifecycle_history;
+ALTER TABLE leads DROP CONSTRAINT leads_converted_order_fk;
+ALTER TABLE orders DROP CONSTRAINT orders_replaces_contract_fk;
+DROP TABLE contracts;
+DROP TABLE order_lines;
+DROP TABLE orders;
+DROP SEQUENCE orders_reference_seq;
+DROP TABLE leads;

@@ -1,0 +1,64 @@
+//! Schedules (apalis-cron): each tick writes an outbox row whose key is the tick's day,
+//! so every worker process may run the schedule and the job still runs once a day;
+//! the job itself then goes the durable way (relay → Redis → worker → ledger).
+
+use std::str::FromStr;
+
+use apalis_cron::CronScheduler;
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use serde_json::json;
+use tentabo_schema::DbPool;
+use tentabo_workflows::jobs::{self, JobKind, JobRequest};
+use tokio_util::sync::CancellationToken;
+
+use crate::WorkerError;
+
+/// Parses a cron expression (with seconds, UTC).
+pub fn parse(expr: &str) -> Result<cron::Schedule, WorkerError> {
+    cron::Schedule::from_str(expr)
+        .map_err(|e| WorkerError::Schedule(format!("bad cron expression `{expr}`: {e}")))
+}
+
+/// The outbox row of the contract-expiry scan for `day`.
+pub fn expiry_scan_job(day: DateTime<Utc>) -> JobRequest {
+    let day = day.format("%Y-%m-%d").to_string();
+    JobRequest {
+        kind: JobKind::ContractExpiryScan,
+        payload: json!({ "day": day }),
+        idempotency_key: format!("{}:{day}", JobKind::ContractExpiryScan.queue()),
+    }
+}
+
+/// Runs the contract-expiry schedule until `shutdown`.
+pub async fn contract_expiry(schedule: cron::Schedule, db: DbPool, shutdown: CancellationToken) {
+    let mut ticks = Box::pin(CronScheduler::new(schedule).into_stream());
+    loop {
+        let tick = tokio::select! {
+            () = shutdown.cancelled() => return,
+            t = ticks.next() => t,
+        };
+        let Some(tick) = tick else { return };
+        let at = match tick {
+            Ok(t) => i64::try_from(t.get_timestamp())
+                .ok()
+                .and_then(|s| DateTime::<Utc>::from_timestamp(s, 0))
+                .unwrap_or_else(Utc::now),
+            Err(e) => {
+                tracing::warn!(error = %e, "contract expiry schedule tick failed");
+                continue;
+            }
+        };
+        let job = expiry_scan_job(at);
+        let result = async {
+            let mut conn = db.get().await?;
+            jobs::enqueue(&mut conn, std::slice::from_ref(&job)).await
+        }
+        .await;
+        match result {
+            Ok(ids) => tracing::info!(key = %job.idempotency_key, new = !ids.is_empty(),
+                "contract expiry scan scheduled"),
+            Err(e) => tracing::error!(error = %e, "could not schedule the contract expiry scan"),
+        }
+    }
+}

@@ -1,0 +1,292 @@
+//! Contracts: born `active` when an order is fulfilled (the `create_active_contract`
+//! job), ended by `mark_lost`, `upgrade`, `downgrade` through [`super::transition`].
+//! A nightly job flags those whose expiration is near.
+
+use chrono::{DateTime, Utc};
+use diesel::sql_types::{
+    Array, BigInt, Bool, Integer, Nullable, Text, Timestamptz, Uuid as SqlUuid,
+};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{Caller, Kind, Owners, scope_sql};
+use crate::WorkflowError;
+use crate::audit::{self, AuditContext};
+use crate::identity::listing::{Sort, cursor_binds, scope_binds};
+use crate::lifecycle::contract::{ContractEvent, ContractMachine, ContractState};
+use crate::pagination::{Cursor, Page};
+
+#[derive(Debug, Clone, PartialEq, diesel::QueryableByName)]
+pub struct Contract {
+    #[diesel(sql_type = SqlUuid)]
+    pub id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    pub order_id: Uuid,
+    #[diesel(sql_type = Text)]
+    pub state: String,
+    #[diesel(sql_type = Integer)]
+    pub version: i32,
+    #[diesel(sql_type = SqlUuid)]
+    pub user_id: Uuid,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    pub partner_id: Option<Uuid>,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    pub distributor_id: Option<Uuid>,
+    #[diesel(sql_type = Timestamptz)]
+    pub activation_date: DateTime<Utc>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    pub expiration_date: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    pub renewal_due_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    pub replaced_by_order_id: Option<Uuid>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub billing_provider: Option<String>,
+    #[diesel(sql_type = Array<Text>)]
+    pub billing_invoices: Vec<String>,
+    #[diesel(sql_type = Timestamptz)]
+    pub created_at: DateTime<Utc>,
+    #[diesel(sql_type = Timestamptz)]
+    pub updated_at: DateTime<Utc>,
+}
+
+const COLUMNS: &str = "id, order_id, state, version, user_id, partner_id, distributor_id, \
+    activation_date, expiration_date, renewal_due_at, replaced_by_order_id, billing_provider, \
+    billing_invoices, created_at, updated_at";
+
+impl Contract {
+    pub fn owners(&self) -> Owners {
+        Owners {
+            partner_id: self.partner_id,
+            distributor_id: self.distributor_id,
+        }
+    }
+    pub fn allowed_events(&self, caller: &Caller) -> Vec<ContractEvent> {
+        super::transition::allowed::<ContractMachine>(caller, &self.state, self.owners())
+    }
+}
+
+pub const SORTS: &[(&str, &str, &str)] = &[
+    ("created_at", "created_at", "timestamptz"),
+    ("activation_date", "activation_date", "timestamptz"),
+];
+
+#[derive(Debug, Clone, Default)]
+pub struct ContractFilter {
+    pub state: Option<ContractState>,
+    pub partner_id: Option<Uuid>,
+    pub distributor_id: Option<Uuid>,
+    pub order_id: Option<Uuid>,
+    /// Only contracts flagged (or not) as due for renewal.
+    pub renewal_due: Option<bool>,
+}
+
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    filter: &ContractFilter,
+    sort: Sort,
+    cursor: Option<&Cursor>,
+    limit: i64,
+) -> Result<Page<Contract>, WorkflowError> {
+    let scope = caller.view_scope(Kind::Contract)?;
+    let sql = format!(
+        "SELECT {COLUMNS} FROM contracts WHERE {scope} \
+         AND ($3::text IS NULL OR state = $3) \
+         AND ($4::uuid IS NULL OR partner_id = $4) \
+         AND ($5::uuid IS NULL OR distributor_id = $5) \
+         AND ($6::uuid IS NULL OR order_id = $6) \
+         AND ($7::bool IS NULL OR (renewal_due_at IS NOT NULL) = $7) \
+         AND {after} {order} LIMIT $10",
+        scope = scope_sql(1),
+        after = sort.after(8),
+        order = sort.order_by(),
+    );
+    let (scope_kind, scope_id) = scope_binds(scope);
+    let (ck, cid) = cursor_binds(cursor);
+    let rows: Vec<Contract> = diesel::sql_query(sql)
+        .bind::<Text, _>(scope_kind)
+        .bind::<Nullable<SqlUuid>, _>(scope_id)
+        .bind::<Nullable<Text>, _>(filter.state.map(super::transition::state_name))
+        .bind::<Nullable<SqlUuid>, _>(filter.partner_id)
+        .bind::<Nullable<SqlUuid>, _>(filter.distributor_id)
+        .bind::<Nullable<SqlUuid>, _>(filter.order_id)
+        .bind::<Nullable<Bool>, _>(filter.renewal_due)
+        .bind::<Nullable<Text>, _>(ck)
+        .bind::<Nullable<SqlUuid>, _>(cid)
+        .bind::<BigInt, _>(limit + 1)
+        .load(conn)
+        .await?;
+    Ok(Page::from_rows(rows, limit, |c| {
+        sort.cursor(c.created_at, super::timestamp_key(c.activation_date), c.id)
+    }))
+}
+
+/// One contract in the caller's view; outside it, `NotFound`.
+pub async fn get(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    id: Uuid,
+) -> Result<Contract, WorkflowError> {
+    let scope = caller.view_scope(Kind::Contract)?;
+    let (scope_kind, scope_id) = scope_binds(scope);
+    diesel::sql_query(format!(
+        "SELECT {COLUMNS} FROM contracts WHERE {} AND id = $3",
+        scope_sql(1)
+    ))
+    .bind::<Text, _>(scope_kind)
+    .bind::<Nullable<SqlUuid>, _>(scope_id)
+    .bind::<SqlUuid, _>(id)
+    .get_result(conn)
+    .await
+    .map_err(super::not_found)
+}
+
+/// The contract of an order, as a job sees it.
+pub async fn for_order(
+    conn: &mut AsyncPgConnection,
+    order_id: Uuid,
+) -> Result<Option<Contract>, WorkflowError> {
+    diesel::sql_query(format!("SELECT {COLUMNS} FROM contracts WHERE order_id = $1"))
+        .bind::<SqlUuid, _>(order_id)
+        .get_result(conn)
+        .await
+        .map(Some)
+        .or_else(|e| match e {
+            diesel::result::Error::NotFound => Ok(None),
+            e => Err(e.into()),
+        })
+}
+
+/// What creating the contract of an order found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Activation {
+    /// The contract exists (created now or before).
+    Active(Contract),
+    /// The order is gone.
+    NoOrder,
+    /// The order is not fulfilled (it never was, or this job ran before the commit).
+    NotFulfilled(String),
+}
+
+/// Creates the Active contract of a fulfilled order, owned like the order, running for
+/// the order's longest subscription from now. Running it twice creates one contract.
+pub async fn activate_for_order(
+    conn: &mut AsyncPgConnection,
+    order_id: Uuid,
+) -> Result<Activation, WorkflowError> {
+    let Some(order) = super::orders::get_unscoped(conn, order_id).await? else {
+        return Ok(Activation::NoOrder);
+    };
+    if order.state != "fulfilled" {
+        return Ok(Activation::NotFulfilled(order.state));
+    }
+    let id = Uuid::now_v7();
+    let inserted = diesel::sql_query(
+        "INSERT INTO contracts (id, order_id, user_id, partner_id, distributor_id, activation_date, \
+             expiration_date) \
+         VALUES ($1, $2, $3, $4, $5, now(), \
+                 CASE WHEN $6::int IS NULL THEN NULL ELSE now() + make_interval(months => $6) END) \
+         ON CONFLICT (order_id) DO NOTHING",
+    )
+    .bind::<SqlUuid, _>(id)
+    .bind::<SqlUuid, _>(order.id)
+    .bind::<SqlUuid, _>(order.created_by)
+    .bind::<Nullable<SqlUuid>, _>(order.partner_id)
+    .bind::<Nullable<SqlUuid>, _>(order.distributor_id)
+    .bind::<Nullable<Integer>, _>(order.term_months())
+    .execute(conn)
+    .await?;
+    let contract = for_order(conn, order_id)
+        .await?
+        .ok_or_else(|| WorkflowError::Internal("contract vanished after insert".into()))?;
+    if inserted > 0 {
+        audit::record(
+            conn,
+            AuditContext::default().entry(
+                "contract.activate",
+                "contract",
+                contract.id,
+                json!({ "order_id": order_id }),
+            ),
+        )
+        .await?;
+    }
+    Ok(Activation::Active(contract))
+}
+
+/// Records an invoice the billing provider made for a contract (once per id).
+pub async fn add_invoice(
+    conn: &mut AsyncPgConnection,
+    contract_id: Uuid,
+    provider: &str,
+    invoice_id: &str,
+) -> Result<(), WorkflowError> {
+    diesel::sql_query(
+        "UPDATE contracts SET billing_provider = $2, \
+             billing_invoices = CASE WHEN $3 = ANY(billing_invoices) THEN billing_invoices \
+                                     ELSE array_append(billing_invoices, $3) END, \
+             updated_at = now() \
+         WHERE id = $1",
+    )
+    .bind::<SqlUuid, _>(contract_id)
+    .bind::<Text, _>(provider)
+    .bind::<Text, _>(invoice_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Links an upgraded or downgraded contract and the order that replaces it.
+pub async fn link_replacement(
+    conn: &mut AsyncPgConnection,
+    contract_id: Uuid,
+    order_id: Uuid,
+) -> Result<bool, WorkflowError> {
+    let n = diesel::sql_query(
+        "UPDATE contracts SET replaced_by_order_id = $2, updated_at = now() \
+         WHERE id = $1 AND EXISTS (SELECT 1 FROM orders WHERE id = $2)",
+    )
+    .bind::<SqlUuid, _>(contract_id)
+    .bind::<SqlUuid, _>(order_id)
+    .execute(conn)
+    .await?;
+    if n > 0 {
+        diesel::sql_query("UPDATE orders SET replaces_contract_id = $1 WHERE id = $2")
+            .bind::<SqlUuid, _>(contract_id)
+            .bind::<SqlUuid, _>(order_id)
+            .execute(conn)
+            .await?;
+    }
+    Ok(n > 0)
+}
+
+/// Flags the active contracts whose expiration falls within `within_days` and that are
+/// not flagged yet; returns how many. Running it again flags nothing new.
+pub async fn flag_expiring(
+    conn: &mut AsyncPgConnection,
+    within_days: i32,
+) -> Result<usize, WorkflowError> {
+    let n = diesel::sql_query(
+        "UPDATE contracts SET renewal_due_at = now(), updated_at = now() \
+         WHERE state = 'active' AND renewal_due_at IS NULL AND expiration_date IS NOT NULL \
+           AND expiration_date <= now() + make_interval(days => $1)",
+    )
+    .bind::<Integer, _>(within_days)
+    .execute(conn)
+    .await?;
+    if n > 0 {
+        audit::record(
+            conn,
+            AuditContext::default().entry(
+                "contract.flag_expiring",
+                "contract",
+                "*",
+                json!({ "flagged": n, "within_days": within_days }),
+            ),
+        )
+        .await?;
+    }
+    Ok(n)
+}

@@ -1,0 +1,117 @@
+//! What the effect jobs read and write around a provider call: snapshots of the
+//! resource to send (read at run time, so a late or repeated job sends the current
+//! truth) and the provider's answer recorded on the resource.
+
+use diesel::sql_types::{Text, Uuid as SqlUuid};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::WorkflowError;
+use crate::providers::{ExternalRef, LeadSnapshot, OrderLineSnapshot, OrderSnapshot};
+use crate::sales::orders::{self, Order};
+
+#[derive(diesel::QueryableByName)]
+struct LeadRow {
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+    provider_id: Option<String>,
+    #[diesel(sql_type = Text)]
+    title: String,
+    #[diesel(sql_type = Text)]
+    organization: String,
+    #[diesel(sql_type = Text)]
+    contact_email: String,
+    #[diesel(sql_type = Text)]
+    state: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Numeric>)]
+    value: Option<rust_decimal::Decimal>,
+    #[diesel(sql_type = Text)]
+    currency: String,
+}
+
+/// The lead as it is now, or `None` if it was deleted.
+pub async fn lead_snapshot(
+    conn: &mut AsyncPgConnection,
+    lead_id: Uuid,
+) -> Result<Option<LeadSnapshot>, WorkflowError> {
+    let rows: Vec<LeadRow> = diesel::sql_query(
+        "SELECT id, provider_id, title, organization, contact_email, state, value, currency \
+         FROM leads WHERE id = $1",
+    )
+    .bind::<SqlUuid, _>(lead_id)
+    .load(conn)
+    .await?;
+    Ok(rows.into_iter().next().map(|r| LeadSnapshot {
+        lead_id: r.id,
+        external_id: r.provider_id,
+        title: r.title,
+        organization: r.organization,
+        contact_email: r.contact_email,
+        status: r.state,
+        value: r.value,
+        currency: r.currency,
+    }))
+}
+
+/// Remembers where the CRM keeps the lead.
+pub async fn record_crm_push(
+    conn: &mut AsyncPgConnection,
+    lead_id: Uuid,
+    answer: &ExternalRef,
+) -> Result<(), WorkflowError> {
+    diesel::sql_query(
+        "UPDATE leads SET provider_name = $2, provider_id = $3, last_sync_at = now() WHERE id = $1",
+    )
+    .bind::<SqlUuid, _>(lead_id)
+    .bind::<Text, _>(&answer.provider)
+    .bind::<Text, _>(&answer.external_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub fn order_snapshot(order: &Order) -> OrderSnapshot {
+    OrderSnapshot {
+        order_id: order.id,
+        reference: order.reference.clone(),
+        currency: order.currency.clone(),
+        total: order.total,
+        lines: order
+            .lines
+            .iter()
+            .map(|l| OrderLineSnapshot {
+                product_id: l.product_id,
+                quantity: l.quantity,
+                duration_months: l.duration_months,
+                total: l.total,
+            })
+            .collect(),
+    }
+}
+
+/// The order, or `None` if it was deleted.
+pub async fn order(
+    conn: &mut AsyncPgConnection,
+    order_id: Uuid,
+) -> Result<Option<Order>, WorkflowError> {
+    orders::get_unscoped(conn, order_id).await
+}
+
+/// Remembers the billing provider's quote for the order.
+pub async fn record_quote(
+    conn: &mut AsyncPgConnection,
+    order_id: Uuid,
+    answer: &ExternalRef,
+) -> Result<(), WorkflowError> {
+    diesel::sql_query(
+        "UPDATE orders SET billing_provider = $2, billing_quote_id = $3, updated_at = now() \
+         WHERE id = $1",
+    )
+    .bind::<SqlUuid, _>(order_id)
+    .bind::<Text, _>(&answer.provider)
+    .bind::<Text, _>(&answer.external_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}

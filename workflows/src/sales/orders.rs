@@ -1,0 +1,569 @@
+//! Orders: subscription lines (product × duration × quantity) priced by the pricing
+//! engine when written, with the engine's working stored beside the totals. Created
+//! `created`; later states only through [`super::transition`].
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use diesel::sql_types::{
+    Array, BigInt, Integer, Jsonb, Nullable, Numeric, Text, Timestamptz, Uuid as SqlUuid,
+};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use rust_decimal::Decimal;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::{Caller, Kind, Owners, resolve_owners, scope_sql};
+use crate::WorkflowError;
+use crate::audit::{self, AuditContext};
+use crate::authz::Action;
+use crate::catalogue::{self, BasketLine, Quote};
+use crate::identity::listing::{Sort, cursor_binds, like_pattern, scope_binds};
+use crate::lifecycle::order::{OrderEvent, OrderMachine, OrderState};
+use crate::pagination::{Cursor, Page};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Order {
+    pub id: Uuid,
+    pub reference: String,
+    pub state: String,
+    pub version: i32,
+    pub created_by: Uuid,
+    pub partner_id: Option<Uuid>,
+    pub distributor_id: Option<Uuid>,
+    pub lead_id: Option<Uuid>,
+    pub replaces_contract_id: Option<Uuid>,
+    pub currency: String,
+    pub subtotal: Decimal,
+    pub discount: Decimal,
+    pub total: Decimal,
+    /// The pricing engine's working per line when the lines were priced.
+    pub pricing: Value,
+    pub billing_provider: Option<String>,
+    pub billing_quote_id: Option<String>,
+    pub crm_provider: Option<String>,
+    pub crm_deal_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub lines: Vec<OrderLine>,
+}
+
+#[derive(Debug, Clone, PartialEq, diesel::QueryableByName)]
+struct OrderRow {
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
+    #[diesel(sql_type = Text)]
+    reference: String,
+    #[diesel(sql_type = Text)]
+    state: String,
+    #[diesel(sql_type = Integer)]
+    version: i32,
+    #[diesel(sql_type = SqlUuid)]
+    created_by: Uuid,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    partner_id: Option<Uuid>,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    distributor_id: Option<Uuid>,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    lead_id: Option<Uuid>,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    replaces_contract_id: Option<Uuid>,
+    #[diesel(sql_type = Text)]
+    currency: String,
+    #[diesel(sql_type = Numeric)]
+    subtotal: Decimal,
+    #[diesel(sql_type = Numeric)]
+    discount: Decimal,
+    #[diesel(sql_type = Numeric)]
+    total: Decimal,
+    /// The pricing engine's working per line when the lines were priced.
+    #[diesel(sql_type = Jsonb)]
+    pricing: Value,
+    #[diesel(sql_type = Nullable<Text>)]
+    billing_provider: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    billing_quote_id: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    crm_provider: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    crm_deal_id: Option<String>,
+    #[diesel(sql_type = Timestamptz)]
+    created_at: DateTime<Utc>,
+    #[diesel(sql_type = Timestamptz)]
+    updated_at: DateTime<Utc>,
+}
+
+impl From<OrderRow> for Order {
+    fn from(r: OrderRow) -> Order {
+        Order {
+            id: r.id,
+            reference: r.reference,
+            state: r.state,
+            version: r.version,
+            created_by: r.created_by,
+            partner_id: r.partner_id,
+            distributor_id: r.distributor_id,
+            lead_id: r.lead_id,
+            replaces_contract_id: r.replaces_contract_id,
+            currency: r.currency,
+            subtotal: r.subtotal,
+            discount: r.discount,
+            total: r.total,
+            pricing: r.pricing,
+            billing_provider: r.billing_provider,
+            billing_quote_id: r.billing_quote_id,
+            crm_provider: r.crm_provider,
+            crm_deal_id: r.crm_deal_id,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            lines: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, diesel::QueryableByName)]
+pub struct OrderLine {
+    #[diesel(sql_type = SqlUuid)]
+    pub order_id: Uuid,
+    #[diesel(sql_type = Integer)]
+    pub position: i32,
+    #[diesel(sql_type = SqlUuid)]
+    pub product_id: Uuid,
+    #[diesel(sql_type = Integer)]
+    pub duration_months: i32,
+    #[diesel(sql_type = BigInt)]
+    pub quantity: i64,
+    #[diesel(sql_type = Text)]
+    pub billing_period: String,
+    #[diesel(sql_type = Numeric)]
+    pub subtotal: Decimal,
+    #[diesel(sql_type = Numeric)]
+    pub discount: Decimal,
+    #[diesel(sql_type = Numeric)]
+    pub total: Decimal,
+}
+
+const COLUMNS: &str = "id, reference, state, version, created_by, partner_id, distributor_id, \
+    lead_id, replaces_contract_id, currency, subtotal, discount, total, pricing, \
+    billing_provider, billing_quote_id, crm_provider, crm_deal_id, created_at, updated_at";
+
+impl Order {
+    pub fn owners(&self) -> Owners {
+        Owners {
+            partner_id: self.partner_id,
+            distributor_id: self.distributor_id,
+        }
+    }
+    pub fn allowed_events(&self, caller: &Caller) -> Vec<OrderEvent> {
+        super::transition::allowed::<OrderMachine>(caller, &self.state, self.owners())
+    }
+    /// The longest subscription of the order, in months (the contract's term).
+    pub fn term_months(&self) -> Option<i32> {
+        self.lines.iter().map(|l| l.duration_months).max()
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct NewOrder {
+    pub lines: Vec<BasketLine>,
+    pub partner_id: Option<Uuid>,
+    pub distributor_id: Option<Uuid>,
+}
+
+pub const SORTS: &[(&str, &str, &str)] = &[
+    ("created_at", "created_at", "timestamptz"),
+    ("reference", "reference", "text"),
+    ("total", "total", "numeric"),
+];
+
+#[derive(Debug, Clone, Default)]
+pub struct OrderFilter {
+    pub state: Option<OrderState>,
+    pub q: Option<String>,
+    pub partner_id: Option<Uuid>,
+    pub distributor_id: Option<Uuid>,
+    pub lead_id: Option<Uuid>,
+}
+
+/// The engine's working of each line, as stored with the order.
+fn pricing_json(quote: &Quote) -> Value {
+    Value::Array(
+        quote
+            .lines
+            .iter()
+            .map(|l| {
+                json!({
+                    "product_id": l.product_id,
+                    "product_name": l.product_name,
+                    "unit": l.unit,
+                    "quote": l.quote,
+                })
+            })
+            .collect(),
+    )
+}
+
+async fn write_lines(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    basket: &[BasketLine],
+    quote: &Quote,
+) -> Result<(), WorkflowError> {
+    diesel::sql_query("DELETE FROM order_lines WHERE order_id = $1")
+        .bind::<SqlUuid, _>(id)
+        .execute(conn)
+        .await?;
+    for (i, (line, priced)) in basket.iter().zip(&quote.lines).enumerate() {
+        diesel::sql_query(
+            "INSERT INTO order_lines (order_id, position, product_id, duration_months, quantity, \
+                 billing_period, subtotal, discount, total) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind::<SqlUuid, _>(id)
+        .bind::<Integer, _>(i32::try_from(i).unwrap_or(i32::MAX))
+        .bind::<SqlUuid, _>(line.product_id)
+        .bind::<Integer, _>(i32::try_from(line.duration_months).unwrap_or(i32::MAX))
+        .bind::<BigInt, _>(line.quantity)
+        .bind::<Text, _>(super::transition::state_name(line.billing_period))
+        .bind::<Numeric, _>(priced.quote.subtotal)
+        .bind::<Numeric, _>(priced.quote.discount)
+        .bind::<Numeric, _>(priced.quote.total)
+        .execute(conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Creates an order priced by the catalogue of now, in one transaction.
+pub async fn create(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    audit_ctx: &AuditContext,
+    new: NewOrder,
+) -> Result<Order, WorkflowError> {
+    let scope = caller.scope(Kind::Order, Action::Create)?;
+    let quote = catalogue::quote(conn, &new.lines).await?;
+    let owners = resolve_owners(
+        conn,
+        caller,
+        Owners {
+            partner_id: new.partner_id,
+            distributor_id: new.distributor_id,
+        },
+        scope,
+    )
+    .await?;
+    let id = Uuid::now_v7();
+    diesel::sql_query(
+        "INSERT INTO orders (id, reference, created_by, partner_id, distributor_id, currency, \
+             subtotal, discount, total, pricing) \
+         VALUES ($1, 'ORD-' || lpad(nextval('orders_reference_seq')::text, 6, '0'), \
+                 $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind::<SqlUuid, _>(id)
+    .bind::<SqlUuid, _>(caller.who.user_id)
+    .bind::<Nullable<SqlUuid>, _>(owners.partner_id)
+    .bind::<Nullable<SqlUuid>, _>(owners.distributor_id)
+    .bind::<Text, _>(&quote.currency)
+    .bind::<Numeric, _>(quote.totals.subtotal)
+    .bind::<Numeric, _>(quote.totals.discount)
+    .bind::<Numeric, _>(quote.totals.total)
+    .bind::<Jsonb, _>(pricing_json(&quote))
+    .execute(conn)
+    .await?;
+    write_lines(conn, id, &new.lines, &quote).await?;
+    audit::record(
+        conn,
+        audit_ctx.entry(
+            "order.create",
+            "order",
+            id,
+            json!({ "total": quote.totals.total.to_string(), "lines": new.lines.len() }),
+        ),
+    )
+    .await?;
+    get(conn, caller, id).await
+}
+
+/// Replaces the lines of an order that is still `created`, re-priced now.
+pub async fn replace_lines(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    audit_ctx: &AuditContext,
+    id: Uuid,
+    expected_version: Option<i32>,
+    lines: Vec<BasketLine>,
+) -> Result<Order, WorkflowError> {
+    let current = get(conn, caller, id).await?;
+    if !caller.may(Kind::Order, Action::Create, current.owners()) {
+        return Err(WorkflowError::Forbidden);
+    }
+    lock_editable(conn, &current, expected_version).await?;
+    let quote = catalogue::quote(conn, &lines).await?;
+    diesel::sql_query(
+        "UPDATE orders SET currency = $2, subtotal = $3, discount = $4, total = $5, pricing = $6, \
+             version = version + 1, updated_at = now() WHERE id = $1",
+    )
+    .bind::<SqlUuid, _>(id)
+    .bind::<Text, _>(&quote.currency)
+    .bind::<Numeric, _>(quote.totals.subtotal)
+    .bind::<Numeric, _>(quote.totals.discount)
+    .bind::<Numeric, _>(quote.totals.total)
+    .bind::<Jsonb, _>(pricing_json(&quote))
+    .execute(conn)
+    .await?;
+    write_lines(conn, id, &lines, &quote).await?;
+    audit::record(
+        conn,
+        audit_ctx.entry(
+            "order.lines",
+            "order",
+            id,
+            json!({ "total": quote.totals.total.to_string(), "lines": lines.len() }),
+        ),
+    )
+    .await?;
+    get(conn, caller, id).await
+}
+
+#[derive(diesel::QueryableByName)]
+struct StateVersion {
+    #[diesel(sql_type = Text)]
+    state: String,
+    #[diesel(sql_type = Integer)]
+    version: i32,
+}
+
+/// Locks an order whose lines may still change (`created`, at the expected version).
+async fn lock_editable(
+    conn: &mut AsyncPgConnection,
+    order: &Order,
+    expected_version: Option<i32>,
+) -> Result<(), WorkflowError> {
+    let row: StateVersion =
+        diesel::sql_query("SELECT state, version FROM orders WHERE id = $1 FOR UPDATE")
+            .bind::<SqlUuid, _>(order.id)
+            .get_result(conn)
+            .await
+            .map_err(super::not_found)?;
+    let details = json!({ "state": row.state, "version": row.version });
+    if expected_version.is_some_and(|v| v != row.version) {
+        return Err(WorkflowError::Refused {
+            code: "stale_version",
+            details,
+        });
+    }
+    if row.state != "created" {
+        return Err(WorkflowError::Refused {
+            code: "order_not_editable",
+            details,
+        });
+    }
+    Ok(())
+}
+
+async fn attach_lines(
+    conn: &mut AsyncPgConnection,
+    orders: &mut [Order],
+) -> Result<(), WorkflowError> {
+    if orders.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Uuid> = orders.iter().map(|o| o.id).collect();
+    let lines: Vec<OrderLine> = diesel::sql_query(
+        "SELECT order_id, position, product_id, duration_months, quantity, billing_period, \
+             subtotal, discount, total FROM order_lines WHERE order_id = ANY($1) \
+         ORDER BY order_id, position",
+    )
+    .bind::<Array<SqlUuid>, _>(&ids)
+    .load(conn)
+    .await?;
+    let mut by_order: HashMap<Uuid, Vec<OrderLine>> = HashMap::new();
+    for l in lines {
+        by_order.entry(l.order_id).or_default().push(l);
+    }
+    for o in orders {
+        o.lines = by_order.remove(&o.id).unwrap_or_default();
+    }
+    Ok(())
+}
+
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    filter: &OrderFilter,
+    sort: Sort,
+    cursor: Option<&Cursor>,
+    limit: i64,
+) -> Result<Page<Order>, WorkflowError> {
+    let scope = caller.view_scope(Kind::Order)?;
+    let sql = format!(
+        "SELECT {COLUMNS} FROM orders WHERE {scope} \
+         AND ($3::text IS NULL OR state = $3) \
+         AND ($4::text IS NULL OR reference ILIKE $4) \
+         AND ($5::uuid IS NULL OR partner_id = $5) \
+         AND ($6::uuid IS NULL OR distributor_id = $6) \
+         AND ($7::uuid IS NULL OR lead_id = $7) \
+         AND {after} {order} LIMIT $10",
+        scope = scope_sql(1),
+        after = sort.after(8),
+        order = sort.order_by(),
+    );
+    let (scope_kind, scope_id) = scope_binds(scope);
+    let (ck, cid) = cursor_binds(cursor);
+    let rows: Vec<OrderRow> = diesel::sql_query(sql)
+        .bind::<Text, _>(scope_kind)
+        .bind::<Nullable<SqlUuid>, _>(scope_id)
+        .bind::<Nullable<Text>, _>(filter.state.map(super::transition::state_name))
+        .bind::<Nullable<Text>, _>(filter.q.as_deref().map(like_pattern))
+        .bind::<Nullable<SqlUuid>, _>(filter.partner_id)
+        .bind::<Nullable<SqlUuid>, _>(filter.distributor_id)
+        .bind::<Nullable<SqlUuid>, _>(filter.lead_id)
+        .bind::<Nullable<Text>, _>(ck)
+        .bind::<Nullable<SqlUuid>, _>(cid)
+        .bind::<BigInt, _>(limit + 1)
+        .load(conn)
+        .await?;
+    let mut rows: Vec<Order> = rows.into_iter().map(Order::from).collect();
+    attach_lines(conn, &mut rows).await?;
+    Ok(Page::from_rows(rows, limit, |o| {
+        let key = match sort.column {
+            "total" => o.total.to_string(),
+            _ => o.reference.clone(),
+        };
+        sort.cursor(o.created_at, key, o.id)
+    }))
+}
+
+/// One order in the caller's view; outside it, `NotFound`.
+pub async fn get(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    id: Uuid,
+) -> Result<Order, WorkflowError> {
+    let scope = caller.view_scope(Kind::Order)?;
+    let (scope_kind, scope_id) = scope_binds(scope);
+    let order: OrderRow = diesel::sql_query(format!(
+        "SELECT {COLUMNS} FROM orders WHERE {} AND id = $3",
+        scope_sql(1)
+    ))
+    .bind::<Text, _>(scope_kind)
+    .bind::<Nullable<SqlUuid>, _>(scope_id)
+    .bind::<SqlUuid, _>(id)
+    .get_result(conn)
+    .await
+    .map_err(super::not_found)?;
+    let mut one = [Order::from(order)];
+    attach_lines(conn, &mut one).await?;
+    let [order] = one;
+    Ok(order)
+}
+
+/// An order as a job sees it: no caller, no scope.
+pub async fn get_unscoped(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+) -> Result<Option<Order>, WorkflowError> {
+    let found: Option<OrderRow> =
+        diesel::sql_query(format!("SELECT {COLUMNS} FROM orders WHERE id = $1"))
+        .bind::<SqlUuid, _>(id)
+        .get_result(conn)
+        .await
+        .map(Some)
+        .or_else(|e| match e {
+            diesel::result::Error::NotFound => Ok(None),
+            e => Err(e),
+        })?;
+    let Some(order) = found else { return Ok(None) };
+    let mut one = [Order::from(order)];
+    attach_lines(conn, &mut one).await?;
+    let [order] = one;
+    Ok(Some(order))
+}
+
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+pub async fn line_count(conn: &mut AsyncPgConnection, id: Uuid) -> Result<i64, WorkflowError> {
+    let c: Count = diesel::sql_query("SELECT count(*) AS n FROM order_lines WHERE order_id = $1")
+        .bind::<SqlUuid, _>(id)
+        .get_result(conn)
+        .await?;
+    Ok(c.n)
+}
+
+/// Deletes an order (admins). A fulfilled order keeps its contract, so it stays (409).
+pub async fn delete(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    audit_ctx: &AuditContext,
+    id: Uuid,
+) -> Result<(), WorkflowError> {
+    let order = get(conn, caller, id).await?;
+    if !caller.may(Kind::Order, Action::Delete, order.owners()) {
+        return Err(WorkflowError::Forbidden);
+    }
+    diesel::sql_query("UPDATE leads SET converted_order_id = NULL WHERE converted_order_id = $1")
+        .bind::<SqlUuid, _>(id)
+        .execute(conn)
+        .await?;
+    super::delete_row(conn, Kind::Order, id).await?;
+    audit::record(
+        conn,
+        audit_ctx.entry("order.delete", "order", id, json!({ "reference": order.reference })),
+    )
+    .await?;
+    Ok(())
+}
+
+/// The order a converted lead becomes (the `create_order_from_lead` job): owned like
+/// the lead, no lines yet, linked both ways. Creating it twice creates one.
+pub async fn create_from_lead(
+    conn: &mut AsyncPgConnection,
+    lead_id: Uuid,
+) -> Result<Option<Uuid>, WorkflowError> {
+    #[derive(diesel::QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = SqlUuid)]
+        id: Uuid,
+    }
+    let created: Vec<Id> = diesel::sql_query(
+        "INSERT INTO orders (id, reference, created_by, partner_id, distributor_id, lead_id, currency) \
+         SELECT $1, 'ORD-' || lpad(nextval('orders_reference_seq')::text, 6, '0'), \
+                owner_id, partner_id, distributor_id, id, currency \
+         FROM leads WHERE id = $2 \
+         ON CONFLICT (lead_id) WHERE lead_id IS NOT NULL DO NOTHING RETURNING id",
+    )
+    .bind::<SqlUuid, _>(Uuid::now_v7())
+    .bind::<SqlUuid, _>(lead_id)
+    .load(conn)
+    .await?;
+    let existing: Vec<Id> = diesel::sql_query("SELECT id FROM orders WHERE lead_id = $1")
+        .bind::<SqlUuid, _>(lead_id)
+        .load(conn)
+        .await?;
+    let Some(order) = existing.into_iter().next() else {
+        return Ok(None); // the lead is gone
+    };
+    diesel::sql_query("UPDATE leads SET converted_order_id = $2 WHERE id = $1")
+        .bind::<SqlUuid, _>(lead_id)
+        .bind::<SqlUuid, _>(order.id)
+        .execute(conn)
+        .await?;
+    if !created.is_empty() {
+        audit::record(
+            conn,
+            AuditContext::default().entry(
+                "order.create_from_lead",
+                "order",
+                order.id,
+                json!({ "lead_id": lead_id }),
+            ),
+        )
+        .await?;
+    }
+    Ok(Some(order.id))
+}

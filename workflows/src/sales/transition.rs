@@ -1,0 +1,530 @@
+//! The transition service: one Postgres transaction per accepted event.
+//!
+//! Lock the row (in the caller's view, else 404), check the permission for the event
+//! (403), the expected version (409 `stale_version`) and the machine (409
+//! `illegal_transition` with the events allowed now), apply the pure machine, then write
+//! the new state and version, a history row, an audit row and one outbox row per effect.
+//! With an `Idempotency-Key` the first answer is stored in the same transaction and
+//! replayed for the same key; the same key with a different request is refused (422).
+
+use std::future::Future;
+
+use chrono::{DateTime, Utc};
+use diesel::sql_types::{Bytea, Integer, Jsonb, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::{Caller, Kind, Owners, scope_sql};
+use crate::WorkflowError;
+use crate::audit::{self, AuditContext};
+use crate::authz::Action;
+use crate::error::FieldErrors;
+use crate::identity::listing::scope_binds;
+use crate::jobs::{self, JobKind, JobRequest};
+use crate::lifecycle::contract::{ContractEvent, ContractMachine};
+use crate::lifecycle::lead::{LeadEvent, LeadMachine};
+use crate::lifecycle::order::{OrderEvent, OrderMachine};
+use crate::lifecycle::{Effect, Lifecycle};
+
+/// A lifecycle machine bound to its table and to the policy.
+pub trait Resource:
+    Lifecycle<
+        State: Serialize + DeserializeOwned + Send + Sync,
+        Event: Serialize + DeserializeOwned + Send + Sync,
+    >
+{
+    const KIND: Kind;
+    type Record: Send;
+
+    /// The policy action an event needs on the row.
+    fn action(event: Self::Event) -> Action;
+
+    /// Reads the row as the caller sees it (after the change, inside the transaction).
+    fn load(
+        conn: &mut AsyncPgConnection,
+        caller: &Caller,
+        id: Uuid,
+    ) -> impl Future<Output = Result<Self::Record, WorkflowError>> + Send;
+
+    /// Checks what the machine cannot see (a converted lead, an empty order, the order
+    /// named by an upgrade). Runs with the row locked.
+    fn guard(
+        conn: &mut AsyncPgConnection,
+        caller: &Caller,
+        id: Uuid,
+        event: Self::Event,
+        payload: &Value,
+    ) -> impl Future<Output = Result<(), WorkflowError>> + Send;
+}
+
+/// A state or event as its snake_case name.
+pub fn state_name<S: Serialize>(s: S) -> String {
+    match serde_json::to_value(s) {
+        Ok(Value::String(s)) => s,
+        _ => String::new(),
+    }
+}
+
+/// A stored state back into the machine's type (a bad value is a corrupt row).
+pub fn parse_state<S: DeserializeOwned>(s: &str) -> Result<S, WorkflowError> {
+    serde_json::from_value(Value::String(s.to_owned()))
+        .map_err(|_| WorkflowError::Internal(format!("unknown stored state `{s}`")))
+}
+
+/// The events `caller` may send a row in `state` owned by `owners`: the machine's for the
+/// caller's role, and among them those the policy allows on this row.
+pub fn allowed<R: Resource>(caller: &Caller, state: &str, owners: Owners) -> Vec<R::Event> {
+    let Ok(state) = parse_state::<R::State>(state) else {
+        return Vec::new();
+    };
+    R::allowed_events(state, caller.role())
+        .into_iter()
+        .filter(|e| caller.may(R::KIND, R::action(*e), owners))
+        .collect()
+}
+
+/// What the caller asked for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Request {
+    pub id: Uuid,
+    pub event: String,
+    pub expected_version: Option<i32>,
+    pub payload: Option<Value>,
+    /// `Idempotency-Key` and a fingerprint of the whole request (method, path, body).
+    pub idempotency: Option<(String, Vec<u8>)>,
+}
+
+/// The answer: the rendered resource, and whether it was replayed from an earlier
+/// request with the same idempotency key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    pub body: Value,
+    pub replayed: bool,
+}
+
+#[derive(Debug, diesel::QueryableByName)]
+struct Locked {
+    #[diesel(sql_type = Text)]
+    state: String,
+    #[diesel(sql_type = Integer)]
+    version: i32,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    partner_id: Option<Uuid>,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    distributor_id: Option<Uuid>,
+}
+
+#[derive(Debug, diesel::QueryableByName)]
+struct Stored {
+    #[diesel(sql_type = Bytea)]
+    fingerprint: Vec<u8>,
+    #[diesel(sql_type = Jsonb)]
+    response_body: Value,
+}
+
+const IDEMPOTENCY_PKEY: &str = "idempotency_keys_pkey";
+pub const MAX_IDEMPOTENCY_KEY: usize = 255;
+
+/// Applies the event in one transaction and renders the result with `render`.
+pub async fn apply<R: Resource>(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    audit_ctx: &AuditContext,
+    req: &Request,
+    render: &(dyn Fn(&R::Record) -> Value + Sync),
+) -> Result<Answer, WorkflowError> {
+    if let Some((key, _)) = &req.idempotency
+        && (key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY)
+    {
+        return Err(FieldErrors::single("Idempotency-Key", "invalid_idempotency_key"));
+    }
+    let event: R::Event = serde_json::from_value(Value::String(req.event.clone()))
+        .map_err(|_| FieldErrors::single("event", "unknown_event"))?;
+    let payload = match &req.payload {
+        None | Some(Value::Null) => json!({}),
+        Some(p @ Value::Object(_)) => p.clone(),
+        Some(_) => return Err(FieldErrors::single("payload", "must_be_object")),
+    };
+    // Two requests with one new key may race: the loser's insert of the key fails, its
+    // transaction rolls back, and the second pass replays the winner's answer.
+    let mut pass = 0;
+    loop {
+        pass += 1;
+        let result = conn
+            .transaction::<_, WorkflowError, _>(async |conn| {
+                apply_once::<R>(conn, caller, audit_ctx, req, event, &payload, render).await
+            })
+            .await;
+        match result {
+            Err(WorkflowError::Database(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                info,
+            ))) if pass == 1 && info.constraint_name() == Some(IDEMPOTENCY_PKEY) => continue,
+            other => return other,
+        }
+    }
+}
+
+async fn apply_once<R: Resource>(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    audit_ctx: &AuditContext,
+    req: &Request,
+    event: R::Event,
+    payload: &Value,
+    render: &(dyn Fn(&R::Record) -> Value + Sync),
+) -> Result<Answer, WorkflowError> {
+    if let Some((key, fingerprint)) = &req.idempotency {
+        let stored: Option<Stored> = diesel::sql_query(
+            "SELECT fingerprint, response_body FROM idempotency_keys WHERE user_id = $1 AND key = $2",
+        )
+        .bind::<SqlUuid, _>(caller.who.user_id)
+        .bind::<Text, _>(key)
+        .get_result(conn)
+        .await
+        .map(Some)
+        .or_else(|e| match e {
+            diesel::result::Error::NotFound => Ok(None),
+            e => Err(e),
+        })?;
+        if let Some(stored) = stored {
+            if &stored.fingerprint != fingerprint {
+                return Err(WorkflowError::Unprocessable {
+                    code: "idempotency_key_reused",
+                    details: json!({ "idempotency_key": key }),
+                });
+            }
+            return Ok(Answer {
+                body: stored.response_body,
+                replayed: true,
+            });
+        }
+    }
+
+    let kind = R::KIND;
+    let (scope_kind, scope_id) = scope_binds(caller.view_scope(kind)?);
+    let row: Locked = diesel::sql_query(format!(
+        "SELECT state, version, partner_id, distributor_id FROM {} WHERE {} AND id = $3 FOR UPDATE",
+        kind.table(),
+        scope_sql(1)
+    ))
+    .bind::<Text, _>(scope_kind)
+    .bind::<Nullable<SqlUuid>, _>(scope_id)
+    .bind::<SqlUuid, _>(req.id)
+    .get_result(conn)
+    .await
+    .map_err(super::not_found)?;
+    let owners = Owners {
+        partner_id: row.partner_id,
+        distributor_id: row.distributor_id,
+    };
+    if !caller.may(kind, R::action(event), owners) {
+        return Err(WorkflowError::Forbidden);
+    }
+    let from: R::State = parse_state(&row.state)?;
+    let refused = |code: &'static str| WorkflowError::Refused {
+        code,
+        details: json!({
+            "state": row.state,
+            "version": row.version,
+            "allowed_events": allowed::<R>(caller, &row.state, owners),
+        }),
+    };
+    if req.expected_version.is_some_and(|v| v != row.version) {
+        return Err(refused("stale_version"));
+    }
+    let transition = R::apply(from, event, caller.role()).map_err(|_| refused("illegal_transition"))?;
+    R::guard(conn, caller, req.id, event, payload).await?;
+
+    let version = row.version + 1;
+    let to = state_name(transition.to);
+    let event_name = state_name(event);
+    diesel::sql_query(format!(
+        "UPDATE {} SET state = $2, version = $3, updated_at = now() WHERE id = $1",
+        kind.table()
+    ))
+    .bind::<SqlUuid, _>(req.id)
+    .bind::<Text, _>(&to)
+    .bind::<Integer, _>(version)
+    .execute(conn)
+    .await?;
+    diesel::sql_query(
+        "INSERT INTO lifecycle_history (object_type, object_id, version, event, from_state, \
+             to_state, actor_id, payload) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind::<Text, _>(kind.as_str())
+    .bind::<SqlUuid, _>(req.id)
+    .bind::<Integer, _>(version)
+    .bind::<Text, _>(&event_name)
+    .bind::<Text, _>(&row.state)
+    .bind::<Text, _>(&to)
+    .bind::<SqlUuid, _>(caller.who.user_id)
+    .bind::<Jsonb, _>(payload)
+    .execute(conn)
+    .await?;
+    audit::record(
+        conn,
+        audit_ctx.entry(
+            &format!("{}.transition", kind.as_str()),
+            kind.as_str(),
+            req.id,
+            json!({ "event": event_name, "from": row.state, "to": to, "version": version }),
+        ),
+    )
+    .await?;
+    let jobs: Vec<JobRequest> = transition
+        .effects
+        .iter()
+        .map(|e| job_for(kind, *e, req.id, version, payload))
+        .collect();
+    jobs::enqueue(conn, &jobs).await?;
+
+    let record = R::load(conn, caller, req.id).await?;
+    let body = render(&record);
+    if let Some((key, fingerprint)) = &req.idempotency {
+        diesel::sql_query(
+            "INSERT INTO idempotency_keys (user_id, key, fingerprint, response_status, response_body) \
+             VALUES ($1, $2, $3, 200, $4)",
+        )
+        .bind::<SqlUuid, _>(caller.who.user_id)
+        .bind::<Text, _>(key)
+        .bind::<Bytea, _>(fingerprint)
+        .bind::<Jsonb, _>(&body)
+        .execute(conn)
+        .await?;
+    }
+    Ok(Answer {
+        body,
+        replayed: false,
+    })
+}
+
+/// What the jobs of lifecycle effects receive: ids only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeadVersion {
+    pub lead_id: Uuid,
+    /// The lead's version right after the transition that asked for the push.
+    pub version: i32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeadRef {
+    pub lead_id: Uuid,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderRef {
+    pub order_id: Uuid,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Replacement {
+    pub contract_id: Uuid,
+    pub order_id: Uuid,
+}
+
+/// The job of an effect. The idempotency key names the object, the step and the
+/// effect, so a transition can never request the same effect twice.
+pub fn job_for(kind: Kind, effect: Effect, id: Uuid, version: i32, payload: &Value) -> JobRequest {
+    let (job, body) = match effect {
+        Effect::PushLeadStatusToCrm => (
+            JobKind::CrmPushLeadStatus,
+            json!(LeadVersion { lead_id: id, version }),
+        ),
+        Effect::CreateOrderFromLead => (JobKind::CreateOrderFromLead, json!(LeadRef { lead_id: id })),
+        Effect::RequestBillingQuote => (JobKind::BillingRequestQuote, json!(OrderRef { order_id: id })),
+        Effect::CreateActiveContract => (
+            JobKind::CreateActiveContract,
+            json!(OrderRef { order_id: id }),
+        ),
+        Effect::RequestInvoice => (JobKind::BillingRequestInvoice, json!(OrderRef { order_id: id })),
+        Effect::LinkReplacementOrder => (
+            JobKind::LinkReplacementOrder,
+            json!({ "contract_id": id, "order_id": payload.get("order_id") }),
+        ),
+    };
+    JobRequest {
+        kind: job,
+        payload: body,
+        idempotency_key: format!("{}:{id}:v{version}:{}", kind.as_str(), job.queue()),
+    }
+}
+
+/// One step of a resource's history.
+#[derive(Debug, Clone, PartialEq, Serialize, diesel::QueryableByName)]
+pub struct HistoryEntry {
+    #[diesel(sql_type = Integer)]
+    pub version: i32,
+    #[diesel(sql_type = Text)]
+    pub event: String,
+    #[diesel(sql_type = Text)]
+    pub from_state: String,
+    #[diesel(sql_type = Text)]
+    pub to_state: String,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    pub actor_id: Option<Uuid>,
+    #[diesel(sql_type = Timestamptz)]
+    pub occurred_at: DateTime<Utc>,
+    #[diesel(sql_type = Jsonb)]
+    pub payload: Value,
+}
+
+/// The history of a row the caller can see, oldest first.
+pub async fn history<R: Resource>(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    id: Uuid,
+) -> Result<Vec<HistoryEntry>, WorkflowError> {
+    R::load(conn, caller, id).await?;
+    Ok(diesel::sql_query(
+        "SELECT version, event, from_state, to_state, actor_id, occurred_at, payload \
+         FROM lifecycle_history WHERE object_type = $1 AND object_id = $2 ORDER BY version",
+    )
+    .bind::<Text, _>(R::KIND.as_str())
+    .bind::<SqlUuid, _>(id)
+    .load(conn)
+    .await?)
+}
+
+// ── The three resources ─────────────────────────────────────────────────────────────
+
+impl Resource for LeadMachine {
+    const KIND: Kind = Kind::Lead;
+    type Record = super::leads::Lead;
+
+    fn action(_: LeadEvent) -> Action {
+        Action::UpdateStatus
+    }
+
+    fn load(
+        conn: &mut AsyncPgConnection,
+        caller: &Caller,
+        id: Uuid,
+    ) -> impl Future<Output = Result<Self::Record, WorkflowError>> + Send {
+        super::leads::get(conn, caller, id)
+    }
+
+    async fn guard(
+        conn: &mut AsyncPgConnection,
+        _caller: &Caller,
+        id: Uuid,
+        event: LeadEvent,
+        _payload: &Value,
+    ) -> Result<(), WorkflowError> {
+        if event == LeadEvent::Convert && step_taken(conn, Kind::Lead, id, "convert").await? {
+            return Err(WorkflowError::Refused {
+                code: "already_converted",
+                details: json!({}),
+            });
+        }
+        Ok(())
+    }
+}
+
+impl Resource for OrderMachine {
+    const KIND: Kind = Kind::Order;
+    type Record = super::orders::Order;
+
+    /// Those who create orders send and cancel them; fulfilment is the fulfiller's.
+    fn action(event: OrderEvent) -> Action {
+        match event {
+            OrderEvent::Send | OrderEvent::Cancel => Action::Create,
+            OrderEvent::StartFulfillment | OrderEvent::Fulfill => Action::Activate,
+        }
+    }
+
+    fn load(
+        conn: &mut AsyncPgConnection,
+        caller: &Caller,
+        id: Uuid,
+    ) -> impl Future<Output = Result<Self::Record, WorkflowError>> + Send {
+        super::orders::get(conn, caller, id)
+    }
+
+    async fn guard(
+        conn: &mut AsyncPgConnection,
+        _caller: &Caller,
+        id: Uuid,
+        event: OrderEvent,
+        _payload: &Value,
+    ) -> Result<(), WorkflowError> {
+        if event == OrderEvent::Send && super::orders::line_count(conn, id).await? == 0 {
+            return Err(FieldErrors::single("lines", "required"));
+        }
+        Ok(())
+    }
+}
+
+impl Resource for ContractMachine {
+    const KIND: Kind = Kind::Contract;
+    type Record = super::contracts::Contract;
+
+    fn action(_: ContractEvent) -> Action {
+        Action::Manage
+    }
+
+    fn load(
+        conn: &mut AsyncPgConnection,
+        caller: &Caller,
+        id: Uuid,
+    ) -> impl Future<Output = Result<Self::Record, WorkflowError>> + Send {
+        super::contracts::get(conn, caller, id)
+    }
+
+    /// An upgrade or downgrade names the order that replaces the contract: it must be
+    /// another order the caller can see.
+    async fn guard(
+        conn: &mut AsyncPgConnection,
+        caller: &Caller,
+        id: Uuid,
+        event: ContractEvent,
+        payload: &Value,
+    ) -> Result<(), WorkflowError> {
+        if event == ContractEvent::MarkLost {
+            return Ok(());
+        }
+        let Some(order_id) = payload.get("order_id") else {
+            return Err(FieldErrors::single("payload.order_id", "required"));
+        };
+        let order_id: Uuid = serde_json::from_value(order_id.clone())
+            .map_err(|_| FieldErrors::single("payload.order_id", "invalid_uuid"))?;
+        let contract = super::contracts::get(conn, caller, id).await?;
+        if contract.order_id == order_id {
+            return Err(FieldErrors::single("payload.order_id", "same_order"));
+        }
+        match super::orders::get(conn, caller, order_id).await {
+            Ok(_) => Ok(()),
+            Err(WorkflowError::NotFound) => {
+                Err(FieldErrors::single("payload.order_id", "unknown_order"))
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+#[derive(diesel::QueryableByName)]
+struct Taken {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    taken: bool,
+}
+
+async fn step_taken(
+    conn: &mut AsyncPgConnection,
+    kind: Kind,
+    id: Uuid,
+    event: &str,
+) -> Result<bool, WorkflowError> {
+    let t: Taken = diesel::sql_query(
+        "SELECT EXISTS (SELECT 1 FROM lifecycle_history \
+         WHERE object_type = $1 AND object_id = $2 AND event = $3) AS taken",
+    )
+    .bind::<Text, _>(kind.as_str())
+    .bind::<SqlUuid, _>(id)
+    .bind::<Text, _>(event)
+    .get_result(conn)
+    .await?;
+    Ok(t.taken)
+}
