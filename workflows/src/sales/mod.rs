@@ -298,7 +298,7 @@ pub async fn reassign(
     to: Owners,
 ) -> Result<(), WorkflowError> {
     use diesel::sql_types::Text;
-    let scope = caller.scope(kind, Action::Reassign)?;
+    // A row outside the caller's view is 404 whatever the permission: no existence leak.
     let (scope_kind, scope_id) = crate::identity::listing::scope_binds(caller.view_scope(kind)?);
     let row: RowOwners = diesel::sql_query(format!(
         "SELECT partner_id, distributor_id FROM {} WHERE {} AND id = $3 FOR UPDATE",
@@ -315,6 +315,7 @@ pub async fn reassign(
         partner_id: row.partner_id,
         distributor_id: row.distributor_id,
     };
+    let scope = caller.scope(kind, Action::Reassign)?;
     if !contains(scope, from, &caller.attached) {
         return Err(WorkflowError::Forbidden);
     }
