@@ -49,18 +49,20 @@ pub struct WorkerConfig {
         default_value_t = 500
     )]
     pub relay_batch: usize,
-    /// How often the relay looks for due rows when idle (milliseconds).
+    /// How often the relay looks for due rows when idle (milliseconds). An idle round is
+    /// one index-only query, so this can be short: it bounds how long a transition's
+    /// effect waits before it reaches Redis.
     #[arg(
         long = "relay-interval-ms",
         env = "TENTABO_RELAY_INTERVAL_MS",
-        default_value_t = 50
+        default_value_t = 10
     )]
     pub relay_interval_ms: u64,
     /// How often an idle worker asks Redis for jobs (milliseconds).
     #[arg(
         long = "poll-interval-ms",
         env = "TENTABO_POLL_INTERVAL_MS",
-        default_value_t = 50
+        default_value_t = 20
     )]
     pub poll_interval_ms: u64,
     /// A job handed to Redis but not started after this long is handed over again

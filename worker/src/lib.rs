@@ -89,8 +89,10 @@ pub fn start(config: WorkerConfig, shutdown: CancellationToken) -> Result<Worker
     });
     let restarts = Arc::new(AtomicUsize::new(0));
     let mut tasks = JoinSet::new();
+    // The relay has connections of its own: it must not queue behind busy jobs for one.
+    let relay_db = tentabo_schema::db::build_pool(config.database_url.expose_secret(), 2)?;
     let relay = Relay::new(
-        db,
+        relay_db,
         config.redis_url.clone(),
         RelayConfig {
             namespace: config.namespace.clone(),

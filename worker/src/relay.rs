@@ -103,11 +103,19 @@ impl Relay {
         Ok(self.redis.as_mut().expect("set above"))
     }
 
-    /// One pass over every queue. Returns how many rows were handed to Redis.
+    /// One pass over every queue that has due rows. Returns how many rows were handed
+    /// to Redis.
     pub async fn run_once(&mut self) -> Result<usize, RelayError> {
+        let names: Vec<&str> = JobKind::ALL.iter().map(|k| k.queue()).collect();
+        let due = {
+            let mut conn = self.db.get().await.map_err(WorkflowError::from)?;
+            jobs::due_queues(&mut conn, &names).await?
+        };
         let mut moved = 0;
-        for kind in JobKind::ALL {
-            moved += self.relay_queue(*kind).await?;
+        for queue in due {
+            if let Some(kind) = JobKind::from_queue(&queue) {
+                moved += self.relay_queue(kind).await?;
+            }
         }
         Ok(moved)
     }

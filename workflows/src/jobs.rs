@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use diesel::ExpressionMethods;
-use diesel::sql_types::{Array, BigInt, Integer, Interval, Nullable, Text, Timestamptz};
+use diesel::sql_types::{BigInt, Integer, Interval, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
 use tentabo_schema::models::outbox::NewOutboxRow;
@@ -19,6 +19,7 @@ use tentabo_schema::schema::outbox;
 
 use crate::WorkflowError;
 use crate::retry::RetryPolicy;
+use crate::sql::{self, Bind};
 
 /// Every kind of job the platform runs. The worker registers one handler per kind, in
 /// one list; a kind's queue name is stable (it is stored in outbox rows).
@@ -164,6 +165,30 @@ fn interval(d: Duration) -> diesel::pg::data_types::PgInterval {
     )
 }
 
+/// The queues among `queues` that have a due, unclaimed pending row: one index probe per
+/// queue, in one statement, so an idle relay costs one cheap query per round.
+pub async fn due_queues(
+    conn: &mut AsyncPgConnection,
+    queues: &[&str],
+) -> Result<Vec<String>, WorkflowError> {
+    #[derive(diesel::QueryableByName)]
+    struct Due {
+        #[diesel(sql_type = Text)]
+        queue: String,
+    }
+    let names: Vec<String> = queues.iter().map(|q| (*q).to_owned()).collect();
+    let rows: Vec<Due> = sql::query(
+        "SELECT q AS queue FROM unnest($1::text[]) AS q \
+         WHERE EXISTS (SELECT 1 FROM outbox \
+             WHERE queue = q AND status = 'pending' AND available_at <= now() \
+               AND (claimed_until IS NULL OR claimed_until < now()))",
+    )
+    .bind(Bind::Texts(names.clone()))
+    .load(conn)
+    .await?;
+    Ok(rows.into_iter().map(|d| d.queue).collect())
+}
+
 /// Claims up to `limit` due rows of one queue for `relay_id` for `lease`. The claim
 /// commits at once (autocommit statement) so the queue push that follows happens
 /// outside any transaction; a relay that dies keeps its rows only until the lease ends.
@@ -177,7 +202,7 @@ pub async fn claim_due(
     if limit <= 0 {
         return Ok(Vec::new());
     }
-    let rows = diesel::sql_query(
+    let rows = sql::query(
         "UPDATE outbox SET claimed_by = $1, claimed_until = now() + $2 \
          WHERE id IN ( \
              SELECT id FROM outbox \
@@ -188,10 +213,10 @@ pub async fn claim_due(
              FOR UPDATE SKIP LOCKED) \
          RETURNING id, attempts",
     )
-    .bind::<Text, _>(relay_id)
-    .bind::<Interval, _>(interval(lease))
-    .bind::<Text, _>(queue)
-    .bind::<BigInt, _>(limit)
+    .bind(Bind::Text(relay_id.to_string()))
+    .bind(Bind::Interval(interval(lease)))
+    .bind(Bind::Text(queue.to_string()))
+    .bind(Bind::BigInt(limit))
     .load::<Claimed>(conn)
     .await?;
     Ok(rows)
@@ -203,13 +228,13 @@ pub async fn mark_enqueued(
     ids: &[i64],
     relay_id: &str,
 ) -> Result<usize, WorkflowError> {
-    let n = diesel::sql_query(
+    let n = sql::query(
         "UPDATE outbox SET status = 'enqueued', enqueued_at = now(), \
                 claimed_by = NULL, claimed_until = NULL \
          WHERE id = ANY($1) AND claimed_by = $2 AND status = 'pending'",
     )
-    .bind::<Array<BigInt>, _>(ids)
-    .bind::<Text, _>(relay_id)
+    .bind(Bind::BigInts(ids.to_vec()))
+    .bind(Bind::Text(relay_id.to_string()))
     .execute(conn)
     .await?;
     Ok(n)
@@ -285,14 +310,14 @@ pub async fn start_attempt(
     conn: &mut AsyncPgConnection,
     envelope: JobEnvelope,
 ) -> Result<Option<StartedJob>, WorkflowError> {
-    let row = diesel::sql_query(
+    let row = sql::query(
         "UPDATE outbox SET status = 'running', attempts = attempts + 1, started_at = now(), \
                 claimed_by = NULL, claimed_until = NULL \
          WHERE id = $1 AND attempts = $2 AND status IN ('pending', 'enqueued') \
          RETURNING id, queue, payload, attempts, max_attempts, idempotency_key",
     )
-    .bind::<BigInt, _>(envelope.outbox_id)
-    .bind::<Integer, _>(envelope.attempt)
+    .bind(Bind::BigInt(envelope.outbox_id))
+    .bind(Bind::Int(envelope.attempt))
     .get_result::<StartedJob>(conn)
     .await;
     match row {
@@ -341,16 +366,16 @@ pub async fn finish_attempt(
             ("pending", Some(e.as_str()), Some(at), Settled::RetryAt(at))
         }
     };
-    diesel::sql_query(
+    sql::query(
         "UPDATE outbox SET status = $2, last_error = COALESCE($3, last_error), \
                 available_at = COALESCE($4, available_at), \
                 finished_at = CASE WHEN $2 IN ('done', 'dead') THEN now() END \
          WHERE id = $1 AND status = 'running'",
     )
-    .bind::<BigInt, _>(job.id)
-    .bind::<Text, _>(status)
-    .bind::<Nullable<Text>, _>(error)
-    .bind::<Nullable<Timestamptz>, _>(available_at)
+    .bind(Bind::BigInt(job.id))
+    .bind(Bind::Text(status.to_string()))
+    .bind(Bind::OptText(error.map(str::to_owned)))
+    .bind(Bind::OptTime(available_at))
     .execute(conn)
     .await?;
     Ok(settled)

@@ -14,6 +14,7 @@ pub mod pricing;
 pub mod providers;
 pub mod retry;
 pub mod sales;
+pub mod sql;
 pub mod telemetry;
 
 pub use error::WorkflowError;

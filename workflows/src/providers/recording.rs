@@ -4,10 +4,11 @@
 //! nothing new. Tests count its rows to prove an effect ran once.
 
 use async_trait::async_trait;
-use diesel::sql_types::{Jsonb, Text};
+use diesel::sql_types::Text;
 use diesel_async::RunQueryDsl;
 use serde::Serialize;
 use tentabo_schema::DbPool;
+use crate::sql::{self, Bind};
 
 use super::{
     BillingProvider, ContractSnapshot, CrmProvider, ExternalRef, LeadSnapshot, OrderSnapshot,
@@ -44,7 +45,7 @@ impl Recording {
             serde_json::to_value(request).map_err(|e| ProviderError::Permanent(e.to_string()))?;
         let mut conn = self.db.get().await.map_err(|e| transient(e.to_string()))?;
         // The first call with a key stores its answer; a repeat reads it back.
-        let row: External = diesel::sql_query(
+        let row: External = sql::query(
             "WITH ins AS ( \
                  INSERT INTO provider_calls (provider_kind, provider_name, operation, \
                      idempotency_key, request, external_id) \
@@ -56,11 +57,11 @@ impl Recording {
              SELECT external_id FROM provider_calls WHERE provider_name = $2 AND idempotency_key = $4 \
              LIMIT 1",
         )
-        .bind::<Text, _>(kind)
-        .bind::<Text, _>(NAME)
-        .bind::<Text, _>(operation)
-        .bind::<Text, _>(key)
-        .bind::<Jsonb, _>(&request)
+        .bind(Bind::Text(kind.to_string()))
+        .bind(Bind::Text(NAME.to_string()))
+        .bind(Bind::Text(operation.to_string()))
+        .bind(Bind::Text(key.to_string()))
+        .bind(Bind::Json(request.clone()))
         .get_result(&mut conn)
         .await
         .map_err(|e| transient(e.to_string()))?;

@@ -16,6 +16,7 @@ use crate::audit::{self, AuditContext};
 use crate::identity::listing::{Sort, cursor_binds, scope_binds};
 use crate::lifecycle::contract::{ContractEvent, ContractMachine, ContractState};
 use crate::pagination::{Cursor, Page};
+use crate::sql::{self, Bind};
 
 #[derive(Debug, Clone, PartialEq, diesel::QueryableByName)]
 pub struct Contract {
@@ -131,13 +132,13 @@ pub async fn get(
 ) -> Result<Contract, WorkflowError> {
     let scope = caller.view_scope(Kind::Contract)?;
     let (scope_kind, scope_id) = scope_binds(scope);
-    diesel::sql_query(format!(
+    sql::query(format!(
         "SELECT {COLUMNS} FROM contracts WHERE {} AND id = $3",
         scope_sql(1)
     ))
-    .bind::<Text, _>(scope_kind)
-    .bind::<Nullable<SqlUuid>, _>(scope_id)
-    .bind::<SqlUuid, _>(id)
+    .bind(Bind::Text(scope_kind.to_string()))
+    .bind(Bind::OptUuid(scope_id))
+    .bind(Bind::Uuid(id))
     .get_result(conn)
     .await
     .map_err(super::not_found)

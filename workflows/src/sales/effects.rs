@@ -7,6 +7,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::WorkflowError;
+use crate::sql::{self, Bind};
 use crate::providers::{ExternalRef, LeadSnapshot, OrderLineSnapshot, OrderSnapshot};
 use crate::sales::orders::{self, Order};
 
@@ -35,11 +36,11 @@ pub async fn lead_snapshot(
     conn: &mut AsyncPgConnection,
     lead_id: Uuid,
 ) -> Result<Option<LeadSnapshot>, WorkflowError> {
-    let rows: Vec<LeadRow> = diesel::sql_query(
+    let rows: Vec<LeadRow> = sql::query(
         "SELECT id, provider_id, title, organization, contact_email, state, value, currency \
          FROM leads WHERE id = $1",
     )
-    .bind::<SqlUuid, _>(lead_id)
+    .bind(Bind::Uuid(lead_id))
     .load(conn)
     .await?;
     Ok(rows.into_iter().next().map(|r| LeadSnapshot {
@@ -60,12 +61,12 @@ pub async fn record_crm_push(
     lead_id: Uuid,
     answer: &ExternalRef,
 ) -> Result<(), WorkflowError> {
-    diesel::sql_query(
+    sql::query(
         "UPDATE leads SET provider_name = $2, provider_id = $3, last_sync_at = now() WHERE id = $1",
     )
-    .bind::<SqlUuid, _>(lead_id)
-    .bind::<Text, _>(&answer.provider)
-    .bind::<Text, _>(&answer.external_id)
+    .bind(Bind::Uuid(lead_id))
+    .bind(Bind::Text(answer.provider.clone()))
+    .bind(Bind::Text(answer.external_id.clone()))
     .execute(conn)
     .await?;
     Ok(())
@@ -104,13 +105,13 @@ pub async fn record_quote(
     order_id: Uuid,
     answer: &ExternalRef,
 ) -> Result<(), WorkflowError> {
-    diesel::sql_query(
+    sql::query(
         "UPDATE orders SET billing_provider = $2, billing_quote_id = $3, updated_at = now() \
          WHERE id = $1",
     )
-    .bind::<SqlUuid, _>(order_id)
-    .bind::<Text, _>(&answer.provider)
-    .bind::<Text, _>(&answer.external_id)
+    .bind(Bind::Uuid(order_id))
+    .bind(Bind::Text(answer.provider.clone()))
+    .bind(Bind::Text(answer.external_id.clone()))
     .execute(conn)
     .await?;
     Ok(())

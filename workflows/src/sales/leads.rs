@@ -20,6 +20,7 @@ use crate::identity::listing::{Sort, cursor_binds, like_pattern, scope_binds};
 use crate::identity::{Email, Name};
 use crate::lifecycle::lead::{LeadEvent, LeadState};
 use crate::pagination::{Cursor, Page};
+use crate::sql::{self, Bind};
 
 #[derive(Debug, Clone, PartialEq, diesel::QueryableByName)]
 pub struct Lead {
@@ -296,13 +297,13 @@ pub async fn get(
 ) -> Result<Lead, WorkflowError> {
     let scope = caller.view_scope(Kind::Lead)?;
     let (scope_kind, scope_id) = scope_binds(scope);
-    diesel::sql_query(format!(
+    sql::query(format!(
         "SELECT {COLUMNS} FROM leads WHERE {} AND id = $3",
         scope_sql(1)
     ))
-    .bind::<Text, _>(scope_kind)
-    .bind::<Nullable<SqlUuid>, _>(scope_id)
-    .bind::<SqlUuid, _>(id)
+    .bind(Bind::Text(scope_kind.to_string()))
+    .bind(Bind::OptUuid(scope_id))
+    .bind(Bind::Uuid(id))
     .get_result(conn)
     .await
     .map_err(super::not_found)

@@ -18,6 +18,7 @@ use uuid::Uuid;
 use crate::WorkflowError;
 use crate::authz::{Action, Authorizer, Object, RowScope};
 use crate::identity::{Principal, Role};
+use crate::sql::{self, Bind};
 
 /// The three lifecycle resources.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -89,10 +90,10 @@ impl Caller {
         who: &Principal,
     ) -> Result<Caller, WorkflowError> {
         let attached = match who.distributor_id {
-            Some(d) => diesel::sql_query(
+            Some(d) => sql::query(
                 "SELECT partner_id FROM distributor_partners WHERE distributor_id = $1",
             )
-            .bind::<Nullable<SqlUuid>, _>(Some(d))
+            .bind(Bind::OptUuid(Some(d)))
             .load::<Attached>(conn)
             .await?
             .into_iter()

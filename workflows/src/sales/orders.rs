@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use diesel::sql_types::{
-    Array, BigInt, Integer, Jsonb, Nullable, Numeric, Text, Timestamptz, Uuid as SqlUuid,
+    BigInt, Integer, Jsonb, Nullable, Numeric, Text, Timestamptz, Uuid as SqlUuid,
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use rust_decimal::Decimal;
@@ -21,6 +21,7 @@ use crate::catalogue::{self, BasketLine, Quote};
 use crate::identity::listing::{Sort, cursor_binds, like_pattern, scope_binds};
 use crate::lifecycle::order::{OrderEvent, OrderMachine, OrderState};
 use crate::pagination::{Cursor, Page};
+use crate::sql::{self, Bind};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Order {
@@ -370,12 +371,12 @@ async fn attach_lines(
         return Ok(());
     }
     let ids: Vec<Uuid> = orders.iter().map(|o| o.id).collect();
-    let lines: Vec<OrderLine> = diesel::sql_query(
+    let lines: Vec<OrderLine> = sql::query(
         "SELECT order_id, position, product_id, duration_months, quantity, billing_period, \
              subtotal, discount, total FROM order_lines WHERE order_id = ANY($1) \
          ORDER BY order_id, position",
     )
-    .bind::<Array<SqlUuid>, _>(&ids)
+    .bind(Bind::Uuids(ids.to_vec()))
     .load(conn)
     .await?;
     let mut by_order: HashMap<Uuid, Vec<OrderLine>> = HashMap::new();
@@ -443,13 +444,13 @@ pub async fn get(
 ) -> Result<Order, WorkflowError> {
     let scope = caller.view_scope(Kind::Order)?;
     let (scope_kind, scope_id) = scope_binds(scope);
-    let order: OrderRow = diesel::sql_query(format!(
+    let order: OrderRow = sql::query(format!(
         "SELECT {COLUMNS} FROM orders WHERE {} AND id = $3",
         scope_sql(1)
     ))
-    .bind::<Text, _>(scope_kind)
-    .bind::<Nullable<SqlUuid>, _>(scope_id)
-    .bind::<SqlUuid, _>(id)
+    .bind(Bind::Text(scope_kind.to_string()))
+    .bind(Bind::OptUuid(scope_id))
+    .bind(Bind::Uuid(id))
     .get_result(conn)
     .await
     .map_err(super::not_found)?;
@@ -488,8 +489,8 @@ struct Count {
 }
 
 pub async fn line_count(conn: &mut AsyncPgConnection, id: Uuid) -> Result<i64, WorkflowError> {
-    let c: Count = diesel::sql_query("SELECT count(*) AS n FROM order_lines WHERE order_id = $1")
-        .bind::<SqlUuid, _>(id)
+    let c: Count = sql::query("SELECT count(*) AS n FROM order_lines WHERE order_id = $1")
+        .bind(Bind::Uuid(id))
         .get_result(conn)
         .await?;
     Ok(c.n)

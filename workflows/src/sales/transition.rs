@@ -23,6 +23,7 @@ use crate::audit::{self, AuditContext};
 use crate::authz::Action;
 use crate::error::FieldErrors;
 use crate::identity::listing::scope_binds;
+use crate::sql::{self, Bind};
 use crate::jobs::{self, JobKind, JobRequest};
 use crate::lifecycle::contract::{ContractEvent, ContractMachine};
 use crate::lifecycle::lead::{LeadEvent, LeadMachine};
@@ -178,11 +179,11 @@ async fn apply_once<R: Resource>(
     render: &(dyn Fn(&R::Record) -> Value + Sync),
 ) -> Result<Answer, WorkflowError> {
     if let Some((key, fingerprint)) = &req.idempotency {
-        let stored: Option<Stored> = diesel::sql_query(
+        let stored: Option<Stored> = sql::query(
             "SELECT fingerprint, response_body FROM idempotency_keys WHERE user_id = $1 AND key = $2",
         )
-        .bind::<SqlUuid, _>(caller.who.user_id)
-        .bind::<Text, _>(key)
+        .bind(Bind::Uuid(caller.who.user_id))
+        .bind(Bind::Text(key.to_string()))
         .get_result(conn)
         .await
         .map(Some)
@@ -206,14 +207,14 @@ async fn apply_once<R: Resource>(
 
     let kind = R::KIND;
     let (scope_kind, scope_id) = scope_binds(caller.view_scope(kind)?);
-    let row: Locked = diesel::sql_query(format!(
+    let row: Locked = sql::query(format!(
         "SELECT state, version, partner_id, distributor_id FROM {} WHERE {} AND id = $3 FOR UPDATE",
         kind.table(),
         scope_sql(1)
     ))
-    .bind::<Text, _>(scope_kind)
-    .bind::<Nullable<SqlUuid>, _>(scope_id)
-    .bind::<SqlUuid, _>(req.id)
+    .bind(Bind::Text(scope_kind.to_string()))
+    .bind(Bind::OptUuid(scope_id))
+    .bind(Bind::Uuid(req.id))
     .get_result(conn)
     .await
     .map_err(super::not_found)?;
@@ -242,27 +243,27 @@ async fn apply_once<R: Resource>(
     let version = row.version + 1;
     let to = state_name(transition.to);
     let event_name = state_name(event);
-    diesel::sql_query(format!(
+    sql::query(format!(
         "UPDATE {} SET state = $2, version = $3, updated_at = now() WHERE id = $1",
         kind.table()
     ))
-    .bind::<SqlUuid, _>(req.id)
-    .bind::<Text, _>(&to)
-    .bind::<Integer, _>(version)
+    .bind(Bind::Uuid(req.id))
+    .bind(Bind::Text(to.clone()))
+    .bind(Bind::Int(version))
     .execute(conn)
     .await?;
-    diesel::sql_query(
+    sql::query(
         "INSERT INTO lifecycle_history (object_type, object_id, version, event, from_state, \
              to_state, actor_id, payload) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
-    .bind::<Text, _>(kind.as_str())
-    .bind::<SqlUuid, _>(req.id)
-    .bind::<Integer, _>(version)
-    .bind::<Text, _>(&event_name)
-    .bind::<Text, _>(&row.state)
-    .bind::<Text, _>(&to)
-    .bind::<SqlUuid, _>(caller.who.user_id)
-    .bind::<Jsonb, _>(payload)
+    .bind(Bind::Text(kind.as_str().to_string()))
+    .bind(Bind::Uuid(req.id))
+    .bind(Bind::Int(version))
+    .bind(Bind::Text(event_name.clone()))
+    .bind(Bind::Text(row.state.clone()))
+    .bind(Bind::Text(to.clone()))
+    .bind(Bind::Uuid(caller.who.user_id))
+    .bind(Bind::Json(payload.clone()))
     .execute(conn)
     .await?;
     audit::record(
@@ -285,14 +286,14 @@ async fn apply_once<R: Resource>(
     let record = R::load(conn, caller, req.id).await?;
     let body = render(&record);
     if let Some((key, fingerprint)) = &req.idempotency {
-        diesel::sql_query(
+        sql::query(
             "INSERT INTO idempotency_keys (user_id, key, fingerprint, response_status, response_body) \
              VALUES ($1, $2, $3, 200, $4)",
         )
-        .bind::<SqlUuid, _>(caller.who.user_id)
-        .bind::<Text, _>(key)
-        .bind::<Bytea, _>(fingerprint)
-        .bind::<Jsonb, _>(&body)
+        .bind(Bind::Uuid(caller.who.user_id))
+        .bind(Bind::Text(key.to_string()))
+        .bind(Bind::Bytes(fingerprint.clone()))
+        .bind(Bind::Json(body.clone()))
         .execute(conn)
         .await?;
     }
@@ -517,13 +518,13 @@ async fn step_taken(
     id: Uuid,
     event: &str,
 ) -> Result<bool, WorkflowError> {
-    let t: Taken = diesel::sql_query(
+    let t: Taken = sql::query(
         "SELECT EXISTS (SELECT 1 FROM lifecycle_history \
          WHERE object_type = $1 AND object_id = $2 AND event = $3) AS taken",
     )
-    .bind::<Text, _>(kind.as_str())
-    .bind::<SqlUuid, _>(id)
-    .bind::<Text, _>(event)
+    .bind(Bind::Text(kind.as_str().to_string()))
+    .bind(Bind::Uuid(id))
+    .bind(Bind::Text(event.to_string()))
     .get_result(conn)
     .await?;
     Ok(t.taken)
