@@ -169,9 +169,9 @@ SELECT id, title, state, version FROM leads WHERE id = :lid;
 COMMIT;
 ";
 
-fn pgbench(url: &str, clients: usize) -> (f64, f64) {
+fn pgbench(url: &str, clients: usize, sql: &str) -> (f64, f64) {
     let script = std::env::temp_dir().join(format!("tentabo-transition-{}.sql", Uuid::new_v4()));
-    std::fs::write(&script, PGBENCH_SCRIPT).unwrap();
+    std::fs::write(&script, sql).unwrap();
     let out = std::process::Command::new("pgbench")
         .args(["-n", "-M", "prepared", "-c", &clients.to_string(), "-j", "2", "-T"])
         .arg(RUN_FOR.as_secs().to_string())
@@ -190,6 +190,55 @@ fn pgbench(url: &str, clients: usize) -> (f64, f64) {
             .unwrap_or_else(|| panic!("no `{prefix}` in pgbench output:\n{text}"))
     };
     (grab("tps ="), grab("latency average ="))
+}
+
+/// The price of row-level security as a second wall: the same pgbench transaction, once
+/// as a plain role and once with an RLS policy on `leads` and the scope set per
+/// transaction (`set_config(…, true)`, the `SET LOCAL` every request would need).
+async fn rls_cost(db: &TestDb, clients: usize) -> (f64, f64) {
+    // Roles are cluster-wide: one fixed name, dropped again at the end (and before, if
+    // an interrupted run left it).
+    let role = "tentabo_bench_rls";
+    let mut conn = db.conn().await;
+    let _ = diesel::sql_query(format!("DROP ROLE IF EXISTS {role}")).execute(&mut conn).await;
+    for sql in [
+        format!("CREATE ROLE {role} LOGIN"),
+        format!("GRANT USAGE ON SCHEMA public TO {role}"),
+        format!("GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA public TO {role}"),
+        format!("GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role}"),
+    ] {
+        diesel::sql_query(sql).execute(&mut conn).await.unwrap();
+    }
+    let url = match db.url.split_once("://").and_then(|(scheme, rest)| rest.split_once('@').map(|(_, host)| (scheme, host))) {
+        Some((scheme, host)) => format!("{scheme}://{role}@{host}"),
+        None => panic!("DATABASE_URL must name a user for the RLS comparison"),
+    };
+    let (plain, _) = pgbench(&url, clients, PGBENCH_SCRIPT);
+    for sql in [
+        "ALTER TABLE leads ENABLE ROW LEVEL SECURITY",
+        "CREATE POLICY tentabo_scope ON leads USING ( \
+             current_setting('tentabo.scope_kind') = 'all' \
+             OR (current_setting('tentabo.scope_kind') = 'partner' AND partner_id = nullif(current_setting('tentabo.scope_id'), '')::uuid) \
+             OR (current_setting('tentabo.scope_kind') IN ('distributor', 'attached') AND distributor_id = nullif(current_setting('tentabo.scope_id'), '')::uuid) \
+             OR (current_setting('tentabo.scope_kind') = 'attached' AND partner_id IN \
+                 (SELECT partner_id FROM distributor_partners WHERE distributor_id = nullif(current_setting('tentabo.scope_id'), '')::uuid)))",
+    ] {
+        diesel::sql_query(sql).execute(&mut conn).await.unwrap();
+    }
+    let scoped = PGBENCH_SCRIPT.replace(
+        "BEGIN;\n",
+        "BEGIN;\nSELECT set_config('tentabo.scope_kind', 'all', true), set_config('tentabo.scope_id', '', true);\n",
+    );
+    let (rls, _) = pgbench(&url, clients, &scoped);
+    for sql in [
+        "DROP POLICY tentabo_scope ON leads".to_owned(),
+        "ALTER TABLE leads DISABLE ROW LEVEL SECURITY".to_owned(),
+        format!("DROP OWNED BY {role}"),
+        format!("DROP ROLE {role}"),
+    ] {
+        diesel::sql_query(sql).execute(&mut conn).await.unwrap();
+    }
+    (plain, rls)
 }
 
 /// Job-start latency of the effects of the last `phase_start` transitions, from the
@@ -289,7 +338,7 @@ fn main() {
             let (lat, rate) = drive(&pool, &caller, &ids, RUN_FOR, None).await;
             drop(pool);
             let (p50, p99) = (pct(&lat, 0.5), pct(&lat, 0.99));
-            let (tps, avg) = pgbench(&db.url, clients);
+            let (tps, avg) = pgbench(&db.url, clients, PGBENCH_SCRIPT);
             let ratio = rate / tps * 100.0;
             println!(
                 "{clients:>3} connections: tentabo {rate:>7.0} transitions/s  p50 {p50:>6.2} ms  p99 {p99:>6.2} ms | \
@@ -302,6 +351,12 @@ fn main() {
                 p99_16 = p99;
             }
         }
+
+        let (plain, rls) = rls_cost(&db, 16).await;
+        println!(
+            "row-level security, pgbench at 16 connections: plain {plain:.0} tps, with an RLS policy and the scope set per transaction {rls:.0} tps ({:+.1} %)",
+            (rls / plain - 1.0) * 100.0
+        );
 
         // Job start: the worker runs; 16 tasks, each one transition every 160 ms, then
         // every 40 ms (≈ 100 and ≈ 400 transitions/s, each with one CRM push effect).
