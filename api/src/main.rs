@@ -130,9 +130,11 @@ async fn main() -> anyhow::Result<()> {
                 diesel_async::AsyncPgConnection::establish(db.url.expose_secret()).await?;
             let created = tentabo_api::seed::seed_demo(&mut conn).await?;
             let catalogue = tentabo_workflows::catalogue::seed_demo(&mut conn).await?;
+            let sales = tentabo_workflows::sales::seed::seed_demo(&mut conn).await?;
             tracing::info!(
                 users_created = created,
                 catalogue_entries_created = catalogue,
+                leads_and_orders_created = sales,
                 "demo data seeded"
             );
             // The logins, for `./dev up` to print.

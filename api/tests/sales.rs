@@ -16,11 +16,19 @@ use serde_json::{Value, json};
 async fn app() -> TestApp {
     let app = TestApp::seeded().await;
     let mut conn = app.db.conn().await;
-    tentabo_workflows::catalogue::seed_demo(&mut conn).await.unwrap();
+    tentabo_workflows::catalogue::seed_demo(&mut conn)
+        .await
+        .unwrap();
     app
 }
 
-async fn call(app: &TestApp, token: &str, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
+async fn call(
+    app: &TestApp,
+    token: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
     let res = app.send_as(method, token, path, body).await;
     let status = res.status().as_u16();
     (status, res.json().await.unwrap_or(Value::Null))
@@ -32,7 +40,14 @@ fn lead_body(title: &str) -> Value {
 }
 
 async fn new_lead(app: &TestApp, token: &str, title: &str) -> Value {
-    let (status, body) = call(app, token, Method::POST, "/api/v1/leads", Some(lead_body(title))).await;
+    let (status, body) = call(
+        app,
+        token,
+        Method::POST,
+        "/api/v1/leads",
+        Some(lead_body(title)),
+    )
+    .await;
     assert_eq!(status, 201, "{body}");
     body
 }
@@ -47,16 +62,40 @@ async fn a_lead_with_bad_fields_is_refused_with_every_problem_at_once() {
     }))).await;
     assert_eq!(status, 422);
     let fields = &body["error"]["details"]["fields"];
-    for f in ["title", "contact_name", "contact_email", "value", "currency", "probability"] {
+    for f in [
+        "title",
+        "contact_name",
+        "contact_email",
+        "value",
+        "currency",
+        "probability",
+    ] {
         assert!(fields.get(f).is_some(), "{f} reported: {body}");
     }
-    let (status, body) = call(&app, &admin, Method::POST, "/api/v1/leads", Some(json!({
-        "title": "T", "organization": "O", "contact_name": "N", "contact_email": "a@b.test",
-        "partner_id": uuid::Uuid::new_v4()
-    }))).await;
+    let (status, body) = call(
+        &app,
+        &admin,
+        Method::POST,
+        "/api/v1/leads",
+        Some(json!({
+            "title": "T", "organization": "O", "contact_name": "N", "contact_email": "a@b.test",
+            "partner_id": uuid::Uuid::new_v4()
+        })),
+    )
+    .await;
     assert_eq!(status, 422);
-    assert_eq!(body["error"]["details"]["fields"]["partner_id"], json!(["unknown_partner"]));
-    let (status, _) = call(&app, &admin, Method::POST, "/api/v1/leads", Some(json!({ "title": "T" }))).await;
+    assert_eq!(
+        body["error"]["details"]["fields"]["partner_id"],
+        json!(["unknown_partner"])
+    );
+    let (status, _) = call(
+        &app,
+        &admin,
+        Method::POST,
+        "/api/v1/leads",
+        Some(json!({ "title": "T" })),
+    )
+    .await;
     assert_eq!(status, 422, "missing fields");
     let (status, _) = call(&app, &admin, Method::POST, "/api/v1/leads", Some(json!({
         "title": "T", "organization": "O", "contact_name": "N", "contact_email": "a@b.test", "colour": "red"
@@ -70,7 +109,11 @@ async fn a_lead_with_bad_fields_is_refused_with_every_problem_at_once() {
             n: i64,
         }
         let mut conn = app.db.conn().await;
-        diesel::sql_query("SELECT count(*) AS n FROM leads").get_result::<N>(&mut conn).await.unwrap().n
+        diesel::sql_query("SELECT count(*) AS n FROM leads")
+            .get_result::<N>(&mut conn)
+            .await
+            .unwrap()
+            .n
     };
     assert_eq!(count, 0, "nothing was written");
 }
@@ -82,9 +125,19 @@ async fn a_distributor_may_only_name_its_attached_partners() {
     let gamma = app.id_of("partners", "name", "Gamma Partner").await;
     let mut body = lead_body("For Gamma");
     body["partner_id"] = json!(gamma);
-    let (status, body) = call(&app, &distributor, Method::POST, "/api/v1/leads", Some(body)).await;
+    let (status, body) = call(
+        &app,
+        &distributor,
+        Method::POST,
+        "/api/v1/leads",
+        Some(body),
+    )
+    .await;
     assert_eq!(status, 422);
-    assert_eq!(body["error"]["details"]["fields"]["partner_id"], json!(["partner_not_attached"]));
+    assert_eq!(
+        body["error"]["details"]["fields"]["partner_id"],
+        json!(["partner_not_attached"])
+    );
 }
 
 #[tokio::test]
@@ -93,17 +146,34 @@ async fn leads_are_edited_filtered_sorted_and_paged() {
     let partner = app.token("am1@salescommand.com").await;
     let mut ids = Vec::new();
     for title in ["Delta", "alpha", "Charlie", "bravo", "Echo"] {
-        ids.push(new_lead(&app, &partner, title).await["id"].as_str().unwrap().to_owned());
+        ids.push(
+            new_lead(&app, &partner, title).await["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
     }
-    let (status, edited) = call(&app, &partner, Method::PATCH, &format!("/api/v1/leads/{}", ids[0]),
-        Some(json!({ "probability": 70, "value": null, "source": "fair" }))).await;
+    let (status, edited) = call(
+        &app,
+        &partner,
+        Method::PATCH,
+        &format!("/api/v1/leads/{}", ids[0]),
+        Some(json!({ "probability": 70, "value": null, "source": "fair" })),
+    )
+    .await;
     assert_eq!(status, 200, "{edited}");
     assert_eq!(edited["probability"], 70);
     assert_eq!(edited["value"], Value::Null, "null clears");
     assert_eq!(edited["source"], "fair");
     assert_eq!(edited["title"], "Delta", "absent fields stay");
-    let (status, body) = call(&app, &partner, Method::PATCH, &format!("/api/v1/leads/{}", ids[0]),
-        Some(json!({ "probability": -1 }))).await;
+    let (status, body) = call(
+        &app,
+        &partner,
+        Method::PATCH,
+        &format!("/api/v1/leads/{}", ids[0]),
+        Some(json!({ "probability": -1 })),
+    )
+    .await;
     assert_eq!(status, 422, "{body}");
 
     // Titles sorted case-insensitively, two per page, the cursor chaining the pages.
@@ -126,18 +196,45 @@ async fn leads_are_edited_filtered_sorted_and_paged() {
     }
     assert_eq!(titles, ["alpha", "bravo", "Charlie", "Delta", "Echo"]);
 
-    let (_, contacted) = call(&app, &partner, Method::POST, &format!("/api/v1/leads/{}/transitions", ids[1]),
-        Some(json!({ "event": "contact" }))).await;
+    let (_, contacted) = call(
+        &app,
+        &partner,
+        Method::POST,
+        &format!("/api/v1/leads/{}/transitions", ids[1]),
+        Some(json!({ "event": "contact" })),
+    )
+    .await;
     assert_eq!(contacted["state"], "contacted");
-    let (_, page) = call(&app, &partner, Method::GET, "/api/v1/leads?state=contacted", None).await;
+    let (_, page) = call(
+        &app,
+        &partner,
+        Method::GET,
+        "/api/v1/leads?state=contacted",
+        None,
+    )
+    .await;
     assert_eq!(page["items"].as_array().unwrap().len(), 1);
     assert_eq!(page["items"][0]["title"], "alpha");
     let (_, page) = call(&app, &partner, Method::GET, "/api/v1/leads?q=CHAR", None).await;
     assert_eq!(page["items"][0]["title"], "Charlie");
-    let (_, page) = call(&app, &partner, Method::GET, "/api/v1/leads?sort=-created_at&limit=1", None).await;
+    let (_, page) = call(
+        &app,
+        &partner,
+        Method::GET,
+        "/api/v1/leads?sort=-created_at&limit=1",
+        None,
+    )
+    .await;
     assert_eq!(page["items"][0]["title"], "Echo");
     for bad in ["state=open", "sort=value", "limit=0", "cursor=zzz"] {
-        let (status, body) = call(&app, &partner, Method::GET, &format!("/api/v1/leads?{bad}"), None).await;
+        let (status, body) = call(
+            &app,
+            &partner,
+            Method::GET,
+            &format!("/api/v1/leads?{bad}"),
+            None,
+        )
+        .await;
         assert_eq!(status, 422, "{bad}: {body}");
     }
 }
@@ -152,36 +249,108 @@ async fn the_transition_endpoint_explains_every_refusal() {
     let id = lead["id"].as_str().unwrap();
     let path = format!("/api/v1/leads/{id}/transitions");
 
-    let (status, body) = call(&app, &partner, Method::POST, &path, Some(json!({ "event": "win" }))).await;
+    let (status, body) = call(
+        &app,
+        &partner,
+        Method::POST,
+        &path,
+        Some(json!({ "event": "win" })),
+    )
+    .await;
     assert_eq!(status, 409);
     assert_eq!(body["error"]["code"], "illegal_transition");
     assert_eq!(body["error"]["details"]["state"], "new");
-    assert_eq!(body["error"]["details"]["allowed_events"], json!(["contact", "lose"]));
+    assert_eq!(
+        body["error"]["details"]["allowed_events"],
+        json!(["contact", "lose"])
+    );
 
-    let (status, body) = call(&app, &partner, Method::POST, &path,
-        Some(json!({ "event": "contact", "expected_version": 7 }))).await;
+    let (status, body) = call(
+        &app,
+        &partner,
+        Method::POST,
+        &path,
+        Some(json!({ "event": "contact", "expected_version": 7 })),
+    )
+    .await;
     assert_eq!(status, 409);
     assert_eq!(body["error"]["code"], "stale_version");
     assert_eq!(body["error"]["details"]["version"], 1);
 
-    let (status, body) = call(&app, &partner, Method::POST, &path, Some(json!({ "event": "explode" }))).await;
+    let (status, body) = call(
+        &app,
+        &partner,
+        Method::POST,
+        &path,
+        Some(json!({ "event": "explode" })),
+    )
+    .await;
     assert_eq!(status, 422);
-    assert_eq!(body["error"]["details"]["fields"]["event"], json!(["unknown_event"]));
-    let (status, _) = call(&app, &partner, Method::POST, &path,
-        Some(json!({ "event": "contact", "payload": [1, 2] }))).await;
+    assert_eq!(
+        body["error"]["details"]["fields"]["event"],
+        json!(["unknown_event"])
+    );
+    let (status, _) = call(
+        &app,
+        &partner,
+        Method::POST,
+        &path,
+        Some(json!({ "event": "contact", "payload": [1, 2] })),
+    )
+    .await;
     assert_eq!(status, 422, "payload must be an object");
-    let (status, _) = call(&app, &partner, Method::POST,
-        &format!("/api/v1/leads/{}/transitions", uuid::Uuid::new_v4()), Some(json!({ "event": "contact" }))).await;
+    let (status, _) = call(
+        &app,
+        &partner,
+        Method::POST,
+        &format!("/api/v1/leads/{}/transitions", uuid::Uuid::new_v4()),
+        Some(json!({ "event": "contact" })),
+    )
+    .await;
     assert_eq!(status, 404);
 
     // A lost lead can be reopened by an admin only.
-    let (status, _) = call(&app, &partner, Method::POST, &path, Some(json!({ "event": "lose" }))).await;
+    let (status, _) = call(
+        &app,
+        &partner,
+        Method::POST,
+        &path,
+        Some(json!({ "event": "lose" })),
+    )
+    .await;
     assert_eq!(status, 200);
-    let (status, body) = call(&app, &partner, Method::POST, &path, Some(json!({ "event": "reopen" }))).await;
-    assert_eq!((status, body["error"]["details"]["allowed_events"].clone()), (409, json!([])));
-    let (status, body) = call(&app, &admin, Method::GET, &format!("/api/v1/leads/{id}"), None).await;
-    assert_eq!((status, body["allowed_events"].clone()), (200, json!(["reopen"])));
-    let (status, body) = call(&app, &admin, Method::POST, &path, Some(json!({ "event": "reopen" }))).await;
+    let (status, body) = call(
+        &app,
+        &partner,
+        Method::POST,
+        &path,
+        Some(json!({ "event": "reopen" })),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["details"]["allowed_events"].clone()),
+        (409, json!([]))
+    );
+    let (status, body) = call(
+        &app,
+        &admin,
+        Method::GET,
+        &format!("/api/v1/leads/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, body["allowed_events"].clone()),
+        (200, json!(["reopen"]))
+    );
+    let (status, body) = call(
+        &app,
+        &admin,
+        Method::POST,
+        &path,
+        Some(json!({ "event": "reopen" })),
+    )
+    .await;
     assert_eq!((status, body["state"].clone()), (200, json!("new")));
 
     // French messages for the new codes.
@@ -195,7 +364,10 @@ async fn the_transition_endpoint_explains_every_refusal() {
         .await
         .unwrap();
     let body: Value = res.json().await.unwrap();
-    assert_eq!(body["error"]["message"], "Cet événement n'est pas permis dans l'état actuel");
+    assert_eq!(
+        body["error"]["message"],
+        "Cet événement n'est pas permis dans l'état actuel"
+    );
 }
 
 #[tokio::test]
@@ -203,13 +375,25 @@ async fn an_idempotency_key_replays_the_first_answer_and_refuses_another_request
     let app = app().await;
     let partner = app.token("am1@salescommand.com").await;
     let lead = new_lead(&app, &partner, "Idempotent").await;
-    let path = app.url(&format!("/api/v1/leads/{}/transitions", lead["id"].as_str().unwrap()));
+    let path = app.url(&format!(
+        "/api/v1/leads/{}/transitions",
+        lead["id"].as_str().unwrap()
+    ));
     let send = |body: Value, key: &'static str| {
-        let req = app.client.post(&path).bearer_auth(&partner).header("idempotency-key", key).json(&body);
+        let req = app
+            .client
+            .post(&path)
+            .bearer_auth(&partner)
+            .header("idempotency-key", key)
+            .json(&body);
         async move {
             let res = req.send().await.unwrap();
             let replayed = res.headers().get("idempotent-replayed").is_some();
-            (res.status().as_u16(), replayed, res.json::<Value>().await.unwrap())
+            (
+                res.status().as_u16(),
+                replayed,
+                res.json::<Value>().await.unwrap(),
+            )
         }
     };
     let (s1, r1, first) = send(json!({ "event": "contact" }), "k-1").await;
@@ -223,18 +407,42 @@ async fn an_idempotency_key_replays_the_first_answer_and_refuses_another_request
     assert_eq!(body["error"]["code"], "idempotency_key_reused");
     let (status, _, body) = send(json!({ "event": "qualify" }), "k-2").await;
     assert_eq!((status, body["state"].clone()), (200, json!("qualified")));
-    let (_, history) = call(&app, &partner, Method::GET,
-        &format!("/api/v1/leads/{}/history", lead["id"].as_str().unwrap()), None).await;
-    assert_eq!(history["items"].as_array().unwrap().len(), 2, "contact once, qualify once");
+    let (_, history) = call(
+        &app,
+        &partner,
+        Method::GET,
+        &format!("/api/v1/leads/{}/history", lead["id"].as_str().unwrap()),
+        None,
+    )
+    .await;
+    assert_eq!(
+        history["items"].as_array().unwrap().len(),
+        2,
+        "contact once, qualify once"
+    );
 
     // Another user's identical key is theirs alone.
     let admin = app.token("superadmin@salescommand.com").await;
-    let res = app.client.post(&path).bearer_auth(&admin).header("idempotency-key", "k-1")
-        .json(&json!({ "event": "propose" })).send().await.unwrap();
+    let res = app
+        .client
+        .post(&path)
+        .bearer_auth(&admin)
+        .header("idempotency-key", "k-1")
+        .json(&json!({ "event": "propose" }))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
     let long = "k".repeat(300);
-    let res = app.client.post(&path).bearer_auth(&admin).header("idempotency-key", long)
-        .json(&json!({ "event": "negotiate" })).send().await.unwrap();
+    let res = app
+        .client
+        .post(&path)
+        .bearer_auth(&admin)
+        .header("idempotency-key", long)
+        .json(&json!({ "event": "negotiate" }))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 422, "an over-long key is refused");
 }
 
@@ -244,24 +452,53 @@ async fn orders_are_priced_validated_and_editable_until_sent() {
     let partner = app.token("am1@salescommand.com").await;
     let admin = app.token("superadmin@salescommand.com").await;
     let storage = app.id_of("products", "name", "Backup Storage").await;
-    let (status, body) = call(&app, &partner, Method::POST, "/api/v1/orders", Some(json!({ "lines": [] }))).await;
+    let (status, body) = call(
+        &app,
+        &partner,
+        Method::POST,
+        "/api/v1/orders",
+        Some(json!({ "lines": [] })),
+    )
+    .await;
     assert_eq!(status, 422, "{body}");
-    let (status, body) = call(&app, &partner, Method::POST, "/api/v1/orders", Some(json!({ "lines": [
+    let (status, body) = call(
+        &app,
+        &partner,
+        Method::POST,
+        "/api/v1/orders",
+        Some(json!({ "lines": [
         { "product_id": uuid::Uuid::new_v4(), "duration_months": 12, "quantity": 1 },
         { "product_id": storage, "duration_months": 7, "quantity": 0 }
-    ] }))).await;
+    ] })),
+    )
+    .await;
     assert_eq!(status, 422);
     let fields = &body["error"]["details"]["fields"];
-    assert!(fields["lines[0].product_id"].is_array() && fields["lines[1].duration_months"].is_array()
-        && fields["lines[1].quantity"].is_array(), "{body}");
+    assert!(
+        fields["lines[0].product_id"].is_array()
+            && fields["lines[1].duration_months"].is_array()
+            && fields["lines[1].quantity"].is_array(),
+        "{body}"
+    );
 
     // The same basket priced by the preview and by the order agree.
-    let basket = json!({ "lines": [{ "product_id": storage, "duration_months": 36, "quantity": 25 }] });
-    let (_, preview) = call(&app, &partner, Method::POST, "/api/v1/quotes/preview", Some(basket.clone())).await;
+    let basket =
+        json!({ "lines": [{ "product_id": storage, "duration_months": 36, "quantity": 25 }] });
+    let (_, preview) = call(
+        &app,
+        &partner,
+        Method::POST,
+        "/api/v1/quotes/preview",
+        Some(basket.clone()),
+    )
+    .await;
     let (status, order) = call(&app, &partner, Method::POST, "/api/v1/orders", Some(basket)).await;
     assert_eq!(status, 201);
     assert_eq!(order["total"], preview["total"]);
-    assert_eq!(order["reference"].as_str().unwrap().len(), "ORD-000001".len());
+    assert_eq!(
+        order["reference"].as_str().unwrap().len(),
+        "ORD-000001".len()
+    );
     let id = order["id"].as_str().unwrap();
 
     let (status, edited) = call(&app, &partner, Method::PUT, &format!("/api/v1/orders/{id}/lines"), Some(json!({
@@ -273,21 +510,54 @@ async fn orders_are_priced_validated_and_editable_until_sent() {
     let (status, body) = call(&app, &partner, Method::PUT, &format!("/api/v1/orders/{id}/lines"), Some(json!({
         "lines": [{ "product_id": storage, "duration_months": 12, "quantity": 6 }], "expected_version": 1
     }))).await;
-    assert_eq!((status, body["error"]["code"].clone()), (409, json!("stale_version")));
-    let (status, _) = call(&app, &partner, Method::POST, &format!("/api/v1/orders/{id}/transitions"),
-        Some(json!({ "event": "send" }))).await;
+    assert_eq!(
+        (status, body["error"]["code"].clone()),
+        (409, json!("stale_version"))
+    );
+    let (status, _) = call(
+        &app,
+        &partner,
+        Method::POST,
+        &format!("/api/v1/orders/{id}/transitions"),
+        Some(json!({ "event": "send" })),
+    )
+    .await;
     assert_eq!(status, 200);
-    let (status, body) = call(&app, &partner, Method::PUT, &format!("/api/v1/orders/{id}/lines"), Some(json!({
-        "lines": [{ "product_id": storage, "duration_months": 12, "quantity": 6 }]
-    }))).await;
-    assert_eq!((status, body["error"]["code"].clone()), (409, json!("order_not_editable")));
+    let (status, body) = call(
+        &app,
+        &partner,
+        Method::PUT,
+        &format!("/api/v1/orders/{id}/lines"),
+        Some(json!({
+            "lines": [{ "product_id": storage, "duration_months": 12, "quantity": 6 }]
+        })),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].clone()),
+        (409, json!("order_not_editable"))
+    );
 
     // Filters and sorting.
     let (_, page) = call(&app, &admin, Method::GET, "/api/v1/orders?state=sent", None).await;
     assert_eq!(page["items"].as_array().unwrap().len(), 1);
-    let (_, page) = call(&app, &admin, Method::GET, "/api/v1/orders?state=created", None).await;
+    let (_, page) = call(
+        &app,
+        &admin,
+        Method::GET,
+        "/api/v1/orders?state=created",
+        None,
+    )
+    .await;
     assert_eq!(page["items"].as_array().unwrap().len(), 0);
-    let (status, _) = call(&app, &admin, Method::GET, "/api/v1/orders?sort=-total&limit=5", None).await;
+    let (status, _) = call(
+        &app,
+        &admin,
+        Method::GET,
+        "/api/v1/orders?sort=-total&limit=5",
+        None,
+    )
+    .await;
     assert_eq!(status, 200);
 }
 
@@ -297,37 +567,96 @@ async fn contracts_refuse_upgrades_without_a_valid_replacement_and_fulfilled_ord
     let admin = app.token("superadmin@salescommand.com").await;
     let fulfiller = app.token("fulfiller@salescommand.com").await;
     let storage = app.id_of("products", "name", "Backup Storage").await;
-    let (_, order) = call(&app, &admin, Method::POST, "/api/v1/orders", Some(json!({
-        "lines": [{ "product_id": storage, "duration_months": 12, "quantity": 5 }] }))).await;
+    let (_, order) = call(
+        &app,
+        &admin,
+        Method::POST,
+        "/api/v1/orders",
+        Some(json!({
+        "lines": [{ "product_id": storage, "duration_months": 12, "quantity": 5 }] })),
+    )
+    .await;
     let id = order["id"].as_str().unwrap().to_owned();
     let path = format!("/api/v1/orders/{id}/transitions");
-    for (token, e) in [(&admin, "send"), (&fulfiller, "start_fulfillment"), (&fulfiller, "fulfill")] {
-        let (status, body) = call(&app, token, Method::POST, &path, Some(json!({ "event": e }))).await;
+    for (token, e) in [
+        (&admin, "send"),
+        (&fulfiller, "start_fulfillment"),
+        (&fulfiller, "fulfill"),
+    ] {
+        let (status, body) = call(
+            &app,
+            token,
+            Method::POST,
+            &path,
+            Some(json!({ "event": e })),
+        )
+        .await;
         assert_eq!(status, 200, "{e}: {body}");
     }
     // The worker is not running here: create the contract as its job would.
     {
         let mut conn = app.db.conn().await;
-        tentabo_workflows::sales::contracts::activate_for_order(&mut conn, id.parse().unwrap()).await.unwrap();
+        tentabo_workflows::sales::contracts::activate_for_order(&mut conn, id.parse().unwrap())
+            .await
+            .unwrap();
     }
-    let (_, list) = call(&app, &admin, Method::GET, &format!("/api/v1/contracts?order_id={id}"), None).await;
+    let (_, list) = call(
+        &app,
+        &admin,
+        Method::GET,
+        &format!("/api/v1/contracts?order_id={id}"),
+        None,
+    )
+    .await;
     let contract = &list["items"][0];
-    assert_eq!(contract["allowed_events"], json!(["mark_lost", "upgrade", "downgrade"]));
-    let cpath = format!("/api/v1/contracts/{}/transitions", contract["id"].as_str().unwrap());
+    assert_eq!(
+        contract["allowed_events"],
+        json!(["mark_lost", "upgrade", "downgrade"])
+    );
+    let cpath = format!(
+        "/api/v1/contracts/{}/transitions",
+        contract["id"].as_str().unwrap()
+    );
     for (payload, code) in [
         (json!({}), "required"),
         (json!({ "order_id": "nope" }), "invalid_uuid"),
         (json!({ "order_id": uuid::Uuid::new_v4() }), "unknown_order"),
         (json!({ "order_id": id }), "same_order"),
     ] {
-        let (status, body) = call(&app, &admin, Method::POST, &cpath,
-            Some(json!({ "event": "upgrade", "payload": payload }))).await;
+        let (status, body) = call(
+            &app,
+            &admin,
+            Method::POST,
+            &cpath,
+            Some(json!({ "event": "upgrade", "payload": payload })),
+        )
+        .await;
         assert_eq!(status, 422, "{body}");
-        assert_eq!(body["error"]["details"]["fields"]["payload.order_id"], json!([code]));
+        assert_eq!(
+            body["error"]["details"]["fields"]["payload.order_id"],
+            json!([code])
+        );
     }
-    let (status, body) = call(&app, &admin, Method::DELETE, &format!("/api/v1/orders/{id}"), None).await;
-    assert_eq!((status, body["error"]["code"].clone()), (409, json!("still_referenced")));
-    let (status, _) = call(&app, &admin, Method::GET, &format!("/api/v1/orders/{id}"), None).await;
+    let (status, body) = call(
+        &app,
+        &admin,
+        Method::DELETE,
+        &format!("/api/v1/orders/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].clone()),
+        (409, json!("still_referenced"))
+    );
+    let (status, _) = call(
+        &app,
+        &admin,
+        Method::GET,
+        &format!("/api/v1/orders/{id}"),
+        None,
+    )
+    .await;
     assert_eq!(status, 200, "the refused delete changed nothing");
 }
 
@@ -339,34 +668,84 @@ async fn internal_notes_are_for_staff_only() {
     let other = app.token("am3@salescommand.com").await;
     let lead = new_lead(&app, &partner, "Notes").await;
     let notes = format!("/api/v1/leads/{}/notes", lead["id"].as_str().unwrap());
-    let (status, _) = call(&app, &admin, Method::POST, &notes,
-        Some(json!({ "visibility": "internal", "body": "Margin is thin" }))).await;
+    let (status, _) = call(
+        &app,
+        &admin,
+        Method::POST,
+        &notes,
+        Some(json!({ "visibility": "internal", "body": "Margin is thin" })),
+    )
+    .await;
     assert_eq!(status, 201);
-    let (status, _) = call(&app, &admin, Method::POST, &notes,
-        Some(json!({ "visibility": "partner_visible", "body": "Call them Monday" }))).await;
+    let (status, _) = call(
+        &app,
+        &admin,
+        Method::POST,
+        &notes,
+        Some(json!({ "visibility": "partner_visible", "body": "Call them Monday" })),
+    )
+    .await;
     assert_eq!(status, 201);
-    let (status, body) = call(&app, &partner, Method::POST, &notes,
-        Some(json!({ "visibility": "internal", "body": "sneaky" }))).await;
+    let (status, body) = call(
+        &app,
+        &partner,
+        Method::POST,
+        &notes,
+        Some(json!({ "visibility": "internal", "body": "sneaky" })),
+    )
+    .await;
     assert_eq!(status, 422);
-    assert_eq!(body["error"]["details"]["fields"]["visibility"], json!(["not_allowed"]));
-    let (status, body) = call(&app, &partner, Method::POST, &notes,
-        Some(json!({ "visibility": "partner_visible", "body": "   " }))).await;
-    assert_eq!((status, body["error"]["details"]["fields"]["body"].clone()), (422, json!(["required"])));
-    let (status, _) = call(&app, &partner, Method::POST, &notes,
-        Some(json!({ "visibility": "partner_visible", "body": "Done" }))).await;
+    assert_eq!(
+        body["error"]["details"]["fields"]["visibility"],
+        json!(["not_allowed"])
+    );
+    let (status, body) = call(
+        &app,
+        &partner,
+        Method::POST,
+        &notes,
+        Some(json!({ "visibility": "partner_visible", "body": "   " })),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["details"]["fields"]["body"].clone()),
+        (422, json!(["required"]))
+    );
+    let (status, _) = call(
+        &app,
+        &partner,
+        Method::POST,
+        &notes,
+        Some(json!({ "visibility": "partner_visible", "body": "Done" })),
+    )
+    .await;
     assert_eq!(status, 201);
 
     let bodies = |v: &Value| -> Vec<String> {
-        v["items"].as_array().unwrap().iter().map(|n| n["body"].as_str().unwrap().to_owned()).collect()
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["body"].as_str().unwrap().to_owned())
+            .collect()
     };
     let (_, seen) = call(&app, &admin, Method::GET, &notes, None).await;
-    assert_eq!(bodies(&seen), ["Margin is thin", "Call them Monday", "Done"]);
+    assert_eq!(
+        bodies(&seen),
+        ["Margin is thin", "Call them Monday", "Done"]
+    );
     let (_, seen) = call(&app, &partner, Method::GET, &notes, None).await;
     assert_eq!(bodies(&seen), ["Call them Monday", "Done"]);
     let (status, _) = call(&app, &other, Method::GET, &notes, None).await;
     assert_eq!(status, 404, "another partner's lead");
-    let (status, _) = call(&app, &other, Method::POST, &notes,
-        Some(json!({ "visibility": "partner_visible", "body": "hi" }))).await;
+    let (status, _) = call(
+        &app,
+        &other,
+        Method::POST,
+        &notes,
+        Some(json!({ "visibility": "partner_visible", "body": "hi" })),
+    )
+    .await;
     assert_eq!(status, 404);
 }
 
@@ -375,12 +754,58 @@ async fn the_openapi_document_describes_the_lifecycle_endpoints() {
     let app = app().await;
     let doc: Value = app.get("/api/v1/openapi.json").await.json().await.unwrap();
     for path in [
-        "/api/v1/leads", "/api/v1/leads/{id}", "/api/v1/leads/{id}/transitions",
-        "/api/v1/leads/{id}/history", "/api/v1/leads/{id}/notes", "/api/v1/leads/analytics",
-        "/api/v1/orders", "/api/v1/orders/{id}", "/api/v1/orders/{id}/lines",
-        "/api/v1/orders/{id}/transitions", "/api/v1/orders/{id}/reassign",
-        "/api/v1/contracts", "/api/v1/contracts/{id}/transitions", "/api/v1/contracts/{id}/history",
+        "/api/v1/leads",
+        "/api/v1/leads/{id}",
+        "/api/v1/leads/{id}/transitions",
+        "/api/v1/leads/{id}/history",
+        "/api/v1/leads/{id}/notes",
+        "/api/v1/leads/analytics",
+        "/api/v1/orders",
+        "/api/v1/orders/{id}",
+        "/api/v1/orders/{id}/lines",
+        "/api/v1/orders/{id}/transitions",
+        "/api/v1/orders/{id}/reassign",
+        "/api/v1/contracts",
+        "/api/v1/contracts/{id}/transitions",
+        "/api/v1/contracts/{id}/history",
     ] {
         assert!(doc["paths"].get(path).is_some(), "{path} documented");
     }
+}
+
+#[tokio::test]
+async fn demo_sales_data_is_seeded_once_and_scoped_like_any_other() {
+    let app = app().await;
+    let mut conn = app.db.conn().await;
+    assert_eq!(
+        tentabo_workflows::sales::seed::seed_demo(&mut conn)
+            .await
+            .unwrap(),
+        4
+    );
+    assert_eq!(
+        tentabo_workflows::sales::seed::seed_demo(&mut conn)
+            .await
+            .unwrap(),
+        0
+    );
+    let partner = app.token("am1@salescommand.com").await;
+    let (_, leads) = call(&app, &partner, Method::GET, "/api/v1/leads", None).await;
+    assert_eq!(
+        leads["items"].as_array().unwrap().len(),
+        1,
+        "am1 sees its own lead only"
+    );
+    let distributor = app.token("distributor@salescommand.com").await;
+    let (_, leads) = call(&app, &distributor, Method::GET, "/api/v1/leads", None).await;
+    assert_eq!(
+        leads["items"].as_array().unwrap().len(),
+        3,
+        "its own and its attached partners'"
+    );
+    let (_, orders) = call(&app, &partner, Method::GET, "/api/v1/orders", None).await;
+    assert_eq!(
+        orders["items"][0]["allowed_events"],
+        json!(["send", "cancel"])
+    );
 }

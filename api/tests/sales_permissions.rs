@@ -104,7 +104,9 @@ async fn fixture() -> Fixture {
     let app = TestApp::seeded().await;
     {
         let mut conn = app.db.conn().await;
-        tentabo_workflows::catalogue::seed_demo(&mut conn).await.unwrap();
+        tentabo_workflows::catalogue::seed_demo(&mut conn)
+            .await
+            .unwrap();
     }
     let orgs = Orgs {
         acme: app.id_of("partners", "name", "Acme Partner").await,
@@ -112,7 +114,9 @@ async fn fixture() -> Fixture {
         gamma: app.id_of("partners", "name", "Gamma Partner").await,
     };
     let product = app.id_of("products", "name", "Backup Storage").await;
-    let admin_id = app.id_of("users", "email", "superadmin@salescommand.com").await;
+    let admin_id = app
+        .id_of("users", "email", "superadmin@salescommand.com")
+        .await;
     let mut tokens = Vec::new();
     for (role, email) in ROLES {
         tokens.push((role, app.token(email).await));
@@ -239,44 +243,86 @@ async fn orders_every_role_action_and_ownership() {
             let fulfils = matches!(role, Role::Admin | Role::Fulfiller);
             let admin = role == Role::Admin;
             let checks: Vec<(&str, u16, u16)> = vec![
-                ("view", {
-                    let id = f.order(owner, "created").await;
-                    f.call(token, Method::GET, &format!("/api/v1/orders/{id}"), None).await
-                }, expect(visible, true, 200)),
-                ("send", {
-                    let id = f.order(owner, "created").await;
-                    f.event(token, "orders", id, "send", json!({})).await
-                }, expect(visible, creates, 200)),
-                ("cancel", {
-                    let id = f.order(owner, "sent").await;
-                    f.event(token, "orders", id, "cancel", json!({})).await
-                }, expect(visible, creates, 200)),
-                ("start_fulfillment", {
-                    let id = f.order(owner, "sent").await;
-                    f.event(token, "orders", id, "start_fulfillment", json!({})).await
-                }, expect(visible, fulfils, 200)),
-                ("fulfill (activate contract)", {
-                    let id = f.order(owner, "in_fulfillment").await;
-                    f.event(token, "orders", id, "fulfill", json!({})).await
-                }, expect(visible, fulfils, 200)),
-                ("edit lines", {
-                    let id = f.order(owner, "created").await;
-                    f.call(token, Method::PUT, &format!("/api/v1/orders/{id}/lines"),
+                (
+                    "view",
+                    {
+                        let id = f.order(owner, "created").await;
+                        f.call(token, Method::GET, &format!("/api/v1/orders/{id}"), None)
+                            .await
+                    },
+                    expect(visible, true, 200),
+                ),
+                (
+                    "send",
+                    {
+                        let id = f.order(owner, "created").await;
+                        f.event(token, "orders", id, "send", json!({})).await
+                    },
+                    expect(visible, creates, 200),
+                ),
+                (
+                    "cancel",
+                    {
+                        let id = f.order(owner, "sent").await;
+                        f.event(token, "orders", id, "cancel", json!({})).await
+                    },
+                    expect(visible, creates, 200),
+                ),
+                (
+                    "start_fulfillment",
+                    {
+                        let id = f.order(owner, "sent").await;
+                        f.event(token, "orders", id, "start_fulfillment", json!({}))
+                            .await
+                    },
+                    expect(visible, fulfils, 200),
+                ),
+                (
+                    "fulfill (activate contract)",
+                    {
+                        let id = f.order(owner, "in_fulfillment").await;
+                        f.event(token, "orders", id, "fulfill", json!({})).await
+                    },
+                    expect(visible, fulfils, 200),
+                ),
+                (
+                    "edit lines",
+                    {
+                        let id = f.order(owner, "created").await;
+                        f.call(token, Method::PUT, &format!("/api/v1/orders/{id}/lines"),
                         Some(json!({ "lines": [{ "product_id": f.product, "duration_months": 12, "quantity": 2 }] }))).await
-                }, expect(visible, creates, 200)),
-                ("delete", {
-                    let id = f.order(owner, "created").await;
-                    f.call(token, Method::DELETE, &format!("/api/v1/orders/{id}"), None).await
-                }, expect(visible, admin, 204)),
-                ("reassign", {
-                    let id = f.order(owner, "created").await;
-                    f.call(token, Method::POST, &format!("/api/v1/orders/{id}/reassign"),
-                        Some(json!({ "partner_id": f.orgs.gamma }))).await
-                }, expect(visible, admin, 200)),
+                    },
+                    expect(visible, creates, 200),
+                ),
+                (
+                    "delete",
+                    {
+                        let id = f.order(owner, "created").await;
+                        f.call(token, Method::DELETE, &format!("/api/v1/orders/{id}"), None)
+                            .await
+                    },
+                    expect(visible, admin, 204),
+                ),
+                (
+                    "reassign",
+                    {
+                        let id = f.order(owner, "created").await;
+                        f.call(
+                            token,
+                            Method::POST,
+                            &format!("/api/v1/orders/{id}/reassign"),
+                            Some(json!({ "partner_id": f.orgs.gamma })),
+                        )
+                        .await
+                    },
+                    expect(visible, admin, 200),
+                ),
             ];
             for (action, got, want) in checks {
                 if got != want {
-                    failures.push(format!("{role:?} {action} order of {owner:?}: got {got}, want {want}"));
+                    failures.push(format!(
+                        "{role:?} {action} order of {owner:?}: got {got}, want {want}"
+                    ));
                 }
             }
         }
@@ -294,28 +340,60 @@ async fn contracts_every_role_action_and_ownership() {
         for owner in OWNERS {
             let visible = sees_order(role, owner);
             let checks: Vec<(&str, u16, u16)> = vec![
-                ("view", {
-                    let id = f.contract(owner).await;
-                    f.call(token, Method::GET, &format!("/api/v1/contracts/{id}"), None).await
-                }, expect(visible, true, 200)),
-                ("mark_lost (manage)", {
-                    let id = f.contract(owner).await;
-                    f.event(token, "contracts", id, "mark_lost", json!({})).await
-                }, expect(visible, admin, 200)),
-                ("upgrade (manage)", {
-                    let id = f.contract(owner).await;
-                    let replacement = f.order(owner, "created").await;
-                    f.event(token, "contracts", id, "upgrade", json!({ "order_id": replacement })).await
-                }, expect(visible, admin, 200)),
-                ("reassign", {
-                    let id = f.contract(owner).await;
-                    f.call(token, Method::POST, &format!("/api/v1/contracts/{id}/reassign"),
-                        Some(json!({ "partner_id": f.orgs.acme }))).await
-                }, expect(visible, admin, 200)),
+                (
+                    "view",
+                    {
+                        let id = f.contract(owner).await;
+                        f.call(token, Method::GET, &format!("/api/v1/contracts/{id}"), None)
+                            .await
+                    },
+                    expect(visible, true, 200),
+                ),
+                (
+                    "mark_lost (manage)",
+                    {
+                        let id = f.contract(owner).await;
+                        f.event(token, "contracts", id, "mark_lost", json!({}))
+                            .await
+                    },
+                    expect(visible, admin, 200),
+                ),
+                (
+                    "upgrade (manage)",
+                    {
+                        let id = f.contract(owner).await;
+                        let replacement = f.order(owner, "created").await;
+                        f.event(
+                            token,
+                            "contracts",
+                            id,
+                            "upgrade",
+                            json!({ "order_id": replacement }),
+                        )
+                        .await
+                    },
+                    expect(visible, admin, 200),
+                ),
+                (
+                    "reassign",
+                    {
+                        let id = f.contract(owner).await;
+                        f.call(
+                            token,
+                            Method::POST,
+                            &format!("/api/v1/contracts/{id}/reassign"),
+                            Some(json!({ "partner_id": f.orgs.acme })),
+                        )
+                        .await
+                    },
+                    expect(visible, admin, 200),
+                ),
             ];
             for (action, got, want) in checks {
                 if got != want {
-                    failures.push(format!("{role:?} {action} contract of {owner:?}: got {got}, want {want}"));
+                    failures.push(format!(
+                        "{role:?} {action} contract of {owner:?}: got {got}, want {want}"
+                    ));
                 }
             }
         }
@@ -334,8 +412,10 @@ async fn leads_every_role_action_and_ownership() {
                 token,
                 Method::POST,
                 "/api/v1/leads",
-                Some(json!({ "title": "New deal", "organization": "Client", "contact_name": "Carl",
-                             "contact_email": "carl@client.test", "value": "1000.00" })),
+                Some(
+                    json!({ "title": "New deal", "organization": "Client", "contact_name": "Carl",
+                             "contact_email": "carl@client.test", "value": "1000.00" }),
+                ),
             )
             .await;
         let want = if role == Role::Fulfiller { 403 } else { 201 };
@@ -350,27 +430,52 @@ async fn leads_every_role_action_and_ownership() {
             };
             let admin = role == Role::Admin;
             let checks: Vec<(&str, u16, u16)> = vec![
-                ("view", {
-                    let id = f.lead(owner).await;
-                    f.call(token, Method::GET, &format!("/api/v1/leads/{id}"), None).await
-                }, expect(visible, !forbidden, 200)),
-                ("update status", {
-                    let id = f.lead(owner).await;
-                    f.event(token, "leads", id, "contact", json!({})).await
-                }, expect(visible, !forbidden, 200)),
-                ("edit", {
-                    let id = f.lead(owner).await;
-                    f.call(token, Method::PATCH, &format!("/api/v1/leads/{id}"),
-                        Some(json!({ "probability": 40 }))).await
-                }, expect(visible, !forbidden, 200)),
-                ("delete", {
-                    let id = f.lead(owner).await;
-                    f.call(token, Method::DELETE, &format!("/api/v1/leads/{id}"), None).await
-                }, expect(visible, admin, 204)),
+                (
+                    "view",
+                    {
+                        let id = f.lead(owner).await;
+                        f.call(token, Method::GET, &format!("/api/v1/leads/{id}"), None)
+                            .await
+                    },
+                    expect(visible, !forbidden, 200),
+                ),
+                (
+                    "update status",
+                    {
+                        let id = f.lead(owner).await;
+                        f.event(token, "leads", id, "contact", json!({})).await
+                    },
+                    expect(visible, !forbidden, 200),
+                ),
+                (
+                    "edit",
+                    {
+                        let id = f.lead(owner).await;
+                        f.call(
+                            token,
+                            Method::PATCH,
+                            &format!("/api/v1/leads/{id}"),
+                            Some(json!({ "probability": 40 })),
+                        )
+                        .await
+                    },
+                    expect(visible, !forbidden, 200),
+                ),
+                (
+                    "delete",
+                    {
+                        let id = f.lead(owner).await;
+                        f.call(token, Method::DELETE, &format!("/api/v1/leads/{id}"), None)
+                            .await
+                    },
+                    expect(visible, admin, 204),
+                ),
             ];
             for (action, got, want) in checks {
                 if got != want {
-                    failures.push(format!("{role:?} {action} lead of {owner:?}: got {got}, want {want}"));
+                    failures.push(format!(
+                        "{role:?} {action} lead of {owner:?}: got {got}, want {want}"
+                    ));
                 }
             }
         }

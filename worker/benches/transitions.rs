@@ -37,7 +37,14 @@ use tentabo_workflows::sales::transition::{self, Request};
 use uuid::Uuid;
 
 const RUN_FOR: Duration = Duration::from_secs(8);
-const CYCLE: [&str; 6] = ["contact", "qualify", "propose", "negotiate", "lose", "reopen"];
+const CYCLE: [&str; 6] = [
+    "contact",
+    "qualify",
+    "propose",
+    "negotiate",
+    "lose",
+    "reopen",
+];
 
 fn pct(sorted: &[Duration], p: f64) -> f64 {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
@@ -51,7 +58,9 @@ async fn admin(db: &TestDb) -> Principal {
         id: Uuid,
     }
     let mut conn = db.conn().await;
-    tentabo_workflows::identity::seed::seed_demo(&mut conn).await.unwrap();
+    tentabo_workflows::identity::seed::seed_demo(&mut conn)
+        .await
+        .unwrap();
     let id = diesel::sql_query("SELECT id FROM users WHERE email = 'superadmin@salescommand.com'")
         .get_result::<Id>(&mut conn)
         .await
@@ -75,7 +84,10 @@ async fn leads(db: &TestDb, owner: Uuid, n: usize) -> Vec<Uuid> {
         id: Uuid,
     }
     let mut conn = db.conn().await;
-    diesel::sql_query("DROP TABLE IF EXISTS bench_leads").execute(&mut conn).await.unwrap();
+    diesel::sql_query("DROP TABLE IF EXISTS bench_leads")
+        .execute(&mut conn)
+        .await
+        .unwrap();
     diesel::sql_query("CREATE TABLE bench_leads (n INTEGER PRIMARY KEY, id UUID NOT NULL)")
         .execute(&mut conn)
         .await
@@ -135,9 +147,11 @@ async fn drive(
                 };
                 let t = Instant::now();
                 let mut conn = pool.get().await.unwrap();
-                transition::apply::<LeadMachine>(&mut conn, &caller, &audit, &req, &|_| Value::Null)
-                    .await
-                    .unwrap();
+                transition::apply::<LeadMachine>(&mut conn, &caller, &audit, &req, &|_| {
+                    Value::Null
+                })
+                .await
+                .unwrap();
                 lat.push(t.elapsed());
                 step += 1;
             }
@@ -173,7 +187,16 @@ fn pgbench(url: &str, clients: usize, sql: &str) -> (f64, f64) {
     let script = std::env::temp_dir().join(format!("tentabo-transition-{}.sql", Uuid::new_v4()));
     std::fs::write(&script, sql).unwrap();
     let out = std::process::Command::new("pgbench")
-        .args(["-n", "-M", "prepared", "-c", &clients.to_string(), "-j", "2", "-T"])
+        .args([
+            "-n",
+            "-M",
+            "prepared",
+            "-c",
+            &clients.to_string(),
+            "-j",
+            "2",
+            "-T",
+        ])
         .arg(RUN_FOR.as_secs().to_string())
         .arg("-f")
         .arg(&script)
@@ -182,7 +205,12 @@ fn pgbench(url: &str, clients: usize, sql: &str) -> (f64, f64) {
         .expect("pgbench (postgresql-contrib / the server package) must be installed");
     let _ = std::fs::remove_file(&script);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "pgbench failed: {}{}", text, String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "pgbench failed: {}{}",
+        text,
+        String::from_utf8_lossy(&out.stderr)
+    );
     let grab = |prefix: &str| -> f64 {
         text.lines()
             .find(|l| l.starts_with(prefix))
@@ -200,7 +228,9 @@ async fn rls_cost(db: &TestDb, clients: usize) -> (f64, f64) {
     // an interrupted run left it).
     let role = "tentabo_bench_rls";
     let mut conn = db.conn().await;
-    let _ = diesel::sql_query(format!("DROP ROLE IF EXISTS {role}")).execute(&mut conn).await;
+    let _ = diesel::sql_query(format!("DROP ROLE IF EXISTS {role}"))
+        .execute(&mut conn)
+        .await;
     for sql in [
         format!("CREATE ROLE {role} LOGIN"),
         format!("GRANT USAGE ON SCHEMA public TO {role}"),
@@ -209,7 +239,11 @@ async fn rls_cost(db: &TestDb, clients: usize) -> (f64, f64) {
     ] {
         diesel::sql_query(sql).execute(&mut conn).await.unwrap();
     }
-    let url = match db.url.split_once("://").and_then(|(scheme, rest)| rest.split_once('@').map(|(_, host)| (scheme, host))) {
+    let url = match db
+        .url
+        .split_once("://")
+        .and_then(|(scheme, rest)| rest.split_once('@').map(|(_, host)| (scheme, host)))
+    {
         Some((scheme, host)) => format!("{scheme}://{role}@{host}"),
         None => panic!("DATABASE_URL must name a user for the RLS comparison"),
     };
@@ -300,7 +334,11 @@ async fn job_start_phase(
     }
     let since = {
         let mut conn = db.conn().await;
-        diesel::sql_query("SELECT now() AS now").get_result::<Now>(&mut conn).await.unwrap().now
+        diesel::sql_query("SELECT now() AS now")
+            .get_result::<Now>(&mut conn)
+            .await
+            .unwrap()
+            .now
     };
     let (_, rate) = drive(pool, caller, ids, Duration::from_secs(5), Some(every)).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -316,11 +354,22 @@ async fn job_start_phase(
     .get_result(&mut conn)
     .await
     .unwrap();
-    Phase { rate, n, p50, p99, relay: s.relay, queue: s.queue, attempts: s.attempts }
+    Phase {
+        rate,
+        n,
+        p50,
+        p99,
+        relay: s.relay,
+        queue: s.queue,
+        attempts: s.attempts,
+    }
 }
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let db = TestDb::new().await;
         let who = admin(&db).await;

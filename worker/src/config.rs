@@ -104,7 +104,11 @@ pub struct WorkerConfig {
     pub metrics_bind: Option<std::net::SocketAddr>,
     /// The CRM provider lead statuses are pushed to (`recording` until real providers
     /// are configured).
-    #[arg(long = "crm-provider", env = "TENTABO_CRM_PROVIDER", default_value = "recording")]
+    #[arg(
+        long = "crm-provider",
+        env = "TENTABO_CRM_PROVIDER",
+        default_value = "recording"
+    )]
     pub crm_provider: String,
     /// The billing provider quotes and invoices are requested from.
     #[arg(

@@ -70,7 +70,10 @@ pub fn serve_metrics(addr: std::net::SocketAddr) -> Result<(), String> {
 
 /// Starts the relay, the workers and the schedules; they run until `shutdown` is
 /// cancelled.
-pub fn start(config: WorkerConfig, shutdown: CancellationToken) -> Result<WorkerHandle, WorkerError> {
+pub fn start(
+    config: WorkerConfig,
+    shutdown: CancellationToken,
+) -> Result<WorkerHandle, WorkerError> {
     let db = tentabo_schema::db::build_pool(
         config.database_url.expose_secret(),
         config.database_pool_size,

@@ -29,7 +29,9 @@ const WAIT: Duration = Duration::from_secs(30);
 async fn app_with_catalogue() -> TestApp {
     let app = TestApp::seeded().await;
     let mut conn = app.db.conn().await;
-    tentabo_workflows::catalogue::seed_demo(&mut conn).await.unwrap();
+    tentabo_workflows::catalogue::seed_demo(&mut conn)
+        .await
+        .unwrap();
     app
 }
 
@@ -61,14 +63,27 @@ async fn provider_calls(app: &TestApp, operation: &str) -> i64 {
     .await
 }
 
-async fn call(app: &TestApp, token: &str, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
+async fn call(
+    app: &TestApp,
+    token: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
     let res = app.send_as(method, token, path, body).await;
     let status = res.status().as_u16();
     (status, res.json().await.unwrap_or(Value::Null))
 }
 
 async fn event(app: &TestApp, token: &str, path: &str, event: &str) -> (u16, Value) {
-    call(app, token, Method::POST, path, Some(json!({ "event": event }))).await
+    call(
+        app,
+        token,
+        Method::POST,
+        path,
+        Some(json!({ "event": event })),
+    )
+    .await
 }
 
 #[tokio::test]
@@ -80,35 +95,63 @@ async fn an_order_goes_from_created_to_an_active_invoiced_contract() {
     let storage = app.id_of("products", "name", "Backup Storage").await;
     let seats = app.id_of("products", "name", "Collaboration Seats").await;
 
-    let (status, order) = call(&app, &partner, Method::POST, "/api/v1/orders", Some(json!({
-        "lines": [
-            { "product_id": storage, "duration_months": 24, "quantity": 15 },
-            { "product_id": seats, "duration_months": 12, "quantity": 3 }
-        ]
-    }))).await;
+    let (status, order) = call(
+        &app,
+        &partner,
+        Method::POST,
+        "/api/v1/orders",
+        Some(json!({
+            "lines": [
+                { "product_id": storage, "duration_months": 24, "quantity": 15 },
+                { "product_id": seats, "duration_months": 12, "quantity": 3 }
+            ]
+        })),
+    )
+    .await;
     assert_eq!(status, 201, "{order}");
     assert_eq!(order["state"], "created");
     assert_eq!(order["version"], 1);
     assert_eq!(order["allowed_events"], json!(["send", "cancel"]));
     assert_eq!(order["lines"].as_array().unwrap().len(), 2);
-    assert_eq!(order["pricing"].as_array().unwrap().len(), 2, "the engine's working is stored");
+    assert_eq!(
+        order["pricing"].as_array().unwrap().len(),
+        2,
+        "the engine's working is stored"
+    );
     let total: rust_decimal::Decimal = order["total"].as_str().unwrap().parse().unwrap();
     assert!(total > rust_decimal::Decimal::ZERO);
     let id = order["id"].as_str().unwrap().to_owned();
     let path = format!("/api/v1/orders/{id}/transitions");
 
-    let (status, sent) = call(&app, &partner, Method::POST, &path,
-        Some(json!({ "event": "send", "expected_version": 1 }))).await;
+    let (status, sent) = call(
+        &app,
+        &partner,
+        Method::POST,
+        &path,
+        Some(json!({ "event": "send", "expected_version": 1 })),
+    )
+    .await;
     assert_eq!(status, 200, "{sent}");
     assert_eq!(sent["state"], "sent");
     assert_eq!(sent["version"], 2);
-    assert_eq!(sent["allowed_events"], json!(["cancel"]), "fulfilment is not the partner's");
+    assert_eq!(
+        sent["allowed_events"],
+        json!(["cancel"]),
+        "fulfilment is not the partner's"
+    );
     eventually(WAIT, "the quote is requested", || async {
         provider_calls(&app, "create_quote").await == 1
     })
     .await;
     eventually(WAIT, "the quote id is recorded", || async {
-        let (_, o) = call(&app, &partner, Method::GET, &format!("/api/v1/orders/{id}"), None).await;
+        let (_, o) = call(
+            &app,
+            &partner,
+            Method::GET,
+            &format!("/api/v1/orders/{id}"),
+            None,
+        )
+        .await;
         o["billing_quote_id"].is_string()
     })
     .await;
@@ -117,7 +160,10 @@ async fn an_order_goes_from_created_to_an_active_invoiced_contract() {
     assert_eq!(status, 200, "{started}");
     assert_eq!(started["allowed_events"], json!(["fulfill"]));
     let (status, cancel) = event(&app, &partner, &path, "cancel").await;
-    assert_eq!(status, 409, "cancel is refused once fulfilment started: {cancel}");
+    assert_eq!(
+        status, 409,
+        "cancel is refused once fulfilment started: {cancel}"
+    );
     assert_eq!(cancel["error"]["code"], "illegal_transition");
     assert_eq!(cancel["error"]["details"]["state"], "in_fulfillment");
     let (status, fulfilled) = event(&app, &fulfiller, &path, "fulfill").await;
@@ -126,17 +172,30 @@ async fn an_order_goes_from_created_to_an_active_invoiced_contract() {
     assert_eq!(fulfilled["allowed_events"], json!([]));
 
     let contract_of = || async {
-        let (_, list) = call(&app, &partner, Method::GET, &format!("/api/v1/contracts?order_id={id}"), None).await;
+        let (_, list) = call(
+            &app,
+            &partner,
+            Method::GET,
+            &format!("/api/v1/contracts?order_id={id}"),
+            None,
+        )
+        .await;
         list["items"].as_array().cloned().unwrap_or_default()
     };
     eventually(WAIT, "the contract is active and invoiced", || async {
         let items = contract_of().await;
-        items.len() == 1 && items[0]["billing_invoices"].as_array().is_some_and(|i| i.len() == 1)
+        items.len() == 1
+            && items[0]["billing_invoices"]
+                .as_array()
+                .is_some_and(|i| i.len() == 1)
     })
     .await;
     let contract = contract_of().await.remove(0);
     assert_eq!(contract["state"], "active");
-    assert!(contract["expiration_date"].is_string(), "runs for the longest line (24 months)");
+    assert!(
+        contract["expiration_date"].is_string(),
+        "runs for the longest line (24 months)"
+    );
     assert_eq!(provider_calls(&app, "create_invoice").await, 1);
 
     // Deliver every effect again, as a lost acknowledgement would: nothing happens twice.
@@ -151,27 +210,71 @@ async fn an_order_goes_from_created_to_an_active_invoiced_contract() {
         .unwrap();
     }
     eventually(WAIT, "the replayed effects finish", || async {
-        count(&app, "SELECT count(*) AS n FROM outbox WHERE status <> $1", "done").await == 0
+        count(
+            &app,
+            "SELECT count(*) AS n FROM outbox WHERE status <> $1",
+            "done",
+        )
+        .await
+            == 0
     })
     .await;
-    assert_eq!(provider_calls(&app, "create_quote").await, 1, "quote requested once");
-    assert_eq!(provider_calls(&app, "create_invoice").await, 1, "invoice requested once");
-    assert_eq!(count(&app, "SELECT count(*) AS n FROM contracts WHERE order_id::text = $1", &id).await, 1);
-    assert_eq!(contract_of().await[0]["billing_invoices"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        provider_calls(&app, "create_quote").await,
+        1,
+        "quote requested once"
+    );
+    assert_eq!(
+        provider_calls(&app, "create_invoice").await,
+        1,
+        "invoice requested once"
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) AS n FROM contracts WHERE order_id::text = $1",
+            &id
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        contract_of().await[0]["billing_invoices"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
 
-    let (_, history) = call(&app, &partner, Method::GET, &format!("/api/v1/orders/{id}/history"), None).await;
+    let (_, history) = call(
+        &app,
+        &partner,
+        Method::GET,
+        &format!("/api/v1/orders/{id}/history"),
+        None,
+    )
+    .await;
     let steps: Vec<(i64, &str, &str, &str)> = history["items"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|h| (h["version"].as_i64().unwrap(), h["event"].as_str().unwrap(),
-                  h["from_state"].as_str().unwrap(), h["to_state"].as_str().unwrap()))
+        .map(|h| {
+            (
+                h["version"].as_i64().unwrap(),
+                h["event"].as_str().unwrap(),
+                h["from_state"].as_str().unwrap(),
+                h["to_state"].as_str().unwrap(),
+            )
+        })
         .collect();
-    assert_eq!(steps, vec![
-        (2, "send", "created", "sent"),
-        (3, "start_fulfillment", "sent", "in_fulfillment"),
-        (4, "fulfill", "in_fulfillment", "fulfilled"),
-    ]);
+    assert_eq!(
+        steps,
+        vec![
+            (2, "send", "created", "sent"),
+            (3, "start_fulfillment", "sent", "in_fulfillment"),
+            (4, "fulfill", "in_fulfillment", "fulfilled"),
+        ]
+    );
     assert_eq!(worker.stop().await, 0, "no worker restarts");
 }
 
@@ -205,26 +308,76 @@ async fn a_won_lead_converts_into_an_order_and_every_status_reaches_the_crm() {
     assert_eq!(status, 409);
     assert_eq!(again["error"]["code"], "already_converted");
 
-    eventually(WAIT, "the order of the lead exists and is linked", || async {
-        let (_, l) = call(&app, &partner, Method::GET, &format!("/api/v1/leads/{id}"), None).await;
-        l["converted_order_id"].is_string()
-    })
+    eventually(
+        WAIT,
+        "the order of the lead exists and is linked",
+        || async {
+            let (_, l) = call(
+                &app,
+                &partner,
+                Method::GET,
+                &format!("/api/v1/leads/{id}"),
+                None,
+            )
+            .await;
+            l["converted_order_id"].is_string()
+        },
+    )
     .await;
-    let (_, l) = call(&app, &partner, Method::GET, &format!("/api/v1/leads/{id}"), None).await;
+    let (_, l) = call(
+        &app,
+        &partner,
+        Method::GET,
+        &format!("/api/v1/leads/{id}"),
+        None,
+    )
+    .await;
     let order_id = l["converted_order_id"].as_str().unwrap();
-    let (status, order) = call(&app, &partner, Method::GET, &format!("/api/v1/orders/{order_id}"), None).await;
-    assert_eq!(status, 200, "the partner owns the order of its lead: {order}");
+    let (status, order) = call(
+        &app,
+        &partner,
+        Method::GET,
+        &format!("/api/v1/orders/{order_id}"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        status, 200,
+        "the partner owns the order of its lead: {order}"
+    );
     assert_eq!(order["lead_id"], id.as_str());
     assert_eq!(order["state"], "created");
-    let (status, refused) = event(&app, &partner, &format!("/api/v1/orders/{order_id}/transitions"), "send").await;
-    assert_eq!(status, 422, "an order without lines cannot be sent: {refused}");
+    let (status, refused) = event(
+        &app,
+        &partner,
+        &format!("/api/v1/orders/{order_id}/transitions"),
+        "send",
+    )
+    .await;
+    assert_eq!(
+        status, 422,
+        "an order without lines cannot be sent: {refused}"
+    );
 
     eventually(WAIT, "five status pushes reach the CRM", || async {
         provider_calls(&app, "push_lead_status").await == 5
-            && count(&app, "SELECT count(*) AS n FROM outbox WHERE status <> $1", "done").await == 0
+            && count(
+                &app,
+                "SELECT count(*) AS n FROM outbox WHERE status <> $1",
+                "done",
+            )
+            .await
+                == 0
     })
     .await;
-    let (_, l) = call(&app, &partner, Method::GET, &format!("/api/v1/leads/{id}"), None).await;
+    let (_, l) = call(
+        &app,
+        &partner,
+        Method::GET,
+        &format!("/api/v1/leads/{id}"),
+        None,
+    )
+    .await;
     assert_eq!(l["provider_name"], "recording");
     assert!(l["provider_id"].is_string());
     worker.stop().await;
@@ -232,7 +385,9 @@ async fn a_won_lead_converts_into_an_order_and_every_status_reaches_the_crm() {
 
 async fn insert_order(app: &TestApp, state: &str) -> Uuid {
     let id = Uuid::now_v7();
-    let admin = app.id_of("users", "email", "superadmin@salescommand.com").await;
+    let admin = app
+        .id_of("users", "email", "superadmin@salescommand.com")
+        .await;
     let product = app.id_of("products", "name", "Backup Storage").await;
     let mut conn = app.db.conn().await;
     diesel::sql_query(
@@ -275,33 +430,74 @@ async fn a_hundred_concurrent_conflicting_transitions_make_one_change_each() {
                 .await
         }
     };
-    let events: Vec<_> = (0..100).map(|i| (if i % 2 == 0 { "send" } else { "cancel" }, Some(1))).collect();
+    let events: Vec<_> = (0..100)
+        .map(|i| (if i % 2 == 0 { "send" } else { "cancel" }, Some(1)))
+        .collect();
     let results = round(events).await;
-    let ok: Vec<&Value> = results.iter().filter(|(s, _)| *s == 200).map(|(_, b)| b).collect();
+    let ok: Vec<&Value> = results
+        .iter()
+        .filter(|(s, _)| *s == 200)
+        .map(|(_, b)| b)
+        .collect();
     assert_eq!(ok.len(), 1, "exactly one wins");
-    assert!(results.iter().all(|(s, b)| *s == 200
-        || (*s == 409 && b["error"]["code"] == "stale_version")), "the others see a stale version");
+    assert!(
+        results
+            .iter()
+            .all(|(s, b)| *s == 200 || (*s == 409 && b["error"]["code"] == "stale_version")),
+        "the others see a stale version"
+    );
     let first = ok[0]["state"].as_str().unwrap().to_owned();
 
     // Round 2: no expected version; 100 of the same event. One applies, the rest are
     // illegal in the new state.
-    let next = if first == "sent" { "start_fulfillment" } else { "send" };
+    let next = if first == "sent" {
+        "start_fulfillment"
+    } else {
+        "send"
+    };
     let results = round((0..100).map(|_| (next, None)).collect()).await;
     let wins = results.iter().filter(|(s, _)| *s == 200).count();
     if first == "sent" {
         assert_eq!(wins, 1, "one start_fulfillment");
-        assert!(results.iter().all(|(s, b)| *s == 200 || b["error"]["code"] == "illegal_transition"));
+        assert!(
+            results
+                .iter()
+                .all(|(s, b)| *s == 200 || b["error"]["code"] == "illegal_transition")
+        );
     } else {
         assert_eq!(wins, 0, "a cancelled order stays cancelled");
     }
 
     let id_text = id.to_string();
-    let history = count(&app, "SELECT count(*) AS n FROM lifecycle_history WHERE object_id::text = $1", &id_text).await;
-    let distinct = count(&app, "SELECT count(DISTINCT version) AS n FROM lifecycle_history WHERE object_id::text = $1", &id_text).await;
-    assert_eq!(history, 1 + i64::try_from(wins).unwrap(), "one history row per change");
+    let history = count(
+        &app,
+        "SELECT count(*) AS n FROM lifecycle_history WHERE object_id::text = $1",
+        &id_text,
+    )
+    .await;
+    let distinct = count(
+        &app,
+        "SELECT count(DISTINCT version) AS n FROM lifecycle_history WHERE object_id::text = $1",
+        &id_text,
+    )
+    .await;
+    assert_eq!(
+        history,
+        1 + i64::try_from(wins).unwrap(),
+        "one history row per change"
+    );
     assert_eq!(distinct, history, "a linear history");
-    let effects = count(&app, "SELECT count(*) AS n FROM outbox WHERE idempotency_key LIKE $1", &format!("order:{id}:%")).await;
-    assert_eq!(effects, if first == "sent" { 1 } else { 0 }, "one quote request at most, never two");
+    let effects = count(
+        &app,
+        "SELECT count(*) AS n FROM outbox WHERE idempotency_key LIKE $1",
+        &format!("order:{id}:%"),
+    )
+    .await;
+    assert_eq!(
+        effects,
+        if first == "sent" { 1 } else { 0 },
+        "one quote request at most, never two"
+    );
 }
 
 #[tokio::test]
@@ -310,7 +506,9 @@ async fn redis_down_during_a_thousand_transitions_loses_and_doubles_nothing() {
     let mut redis = PrivateRedis::start().await;
     let worker = start_worker(&app, &redis.url());
     let admin = app.token("superadmin@salescommand.com").await;
-    let owner = app.id_of("users", "email", "superadmin@salescommand.com").await;
+    let owner = app
+        .id_of("users", "email", "superadmin@salescommand.com")
+        .await;
     {
         let mut conn = app.db.conn().await;
         diesel::sql_query(
@@ -330,8 +528,13 @@ async fn redis_down_during_a_thousand_transitions_loses_and_doubles_nothing() {
     }
     let ids: Vec<Uuid> = {
         let mut conn = app.db.conn().await;
-        diesel::sql_query("SELECT id FROM leads").load::<Id>(&mut conn).await.unwrap()
-            .into_iter().map(|i| i.id).collect()
+        diesel::sql_query("SELECT id FROM leads")
+            .load::<Id>(&mut conn)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|i| i.id)
+            .collect()
     };
     assert_eq!(ids.len(), 1000);
 
@@ -347,22 +550,49 @@ async fn redis_down_during_a_thousand_transitions_loses_and_doubles_nothing() {
         .buffer_unordered(16)
         .collect()
         .await;
-    assert!(statuses.iter().all(|s| *s == 200), "transitions do not need Redis");
+    assert!(
+        statuses.iter().all(|s| *s == 200),
+        "transitions do not need Redis"
+    );
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(provider_calls(&app, "push_lead_status").await, 0, "nothing ran while Redis was down");
+    assert_eq!(
+        provider_calls(&app, "push_lead_status").await,
+        0,
+        "nothing ran while Redis was down"
+    );
 
     redis.start_again().await;
     eventually(Duration::from_secs(120), "every push ran", || async {
-        count(&app, "SELECT count(*) AS n FROM outbox WHERE status = $1", "done").await == 1000
+        count(
+            &app,
+            "SELECT count(*) AS n FROM outbox WHERE status = $1",
+            "done",
+        )
+        .await
+            == 1000
     })
     .await;
-    assert_eq!(provider_calls(&app, "push_lead_status").await, 1000, "each effect ran once");
     assert_eq!(
-        count(&app, "SELECT count(DISTINCT idempotency_key) AS n FROM provider_calls WHERE operation = $1", "push_lead_status").await,
+        provider_calls(&app, "push_lead_status").await,
+        1000,
+        "each effect ran once"
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(DISTINCT idempotency_key) AS n FROM provider_calls WHERE operation = $1",
+            "push_lead_status"
+        )
+        .await,
         1000
     );
     assert_eq!(
-        count(&app, "SELECT count(*) AS n FROM leads WHERE provider_id IS NOT NULL AND state = $1", "contacted").await,
+        count(
+            &app,
+            "SELECT count(*) AS n FROM leads WHERE provider_id IS NOT NULL AND state = $1",
+            "contacted"
+        )
+        .await,
         1000
     );
     worker.stop().await;
@@ -375,7 +605,9 @@ async fn the_nightly_scan_flags_contracts_expiring_soon_once() {
     let admin = app.token("superadmin@salescommand.com").await;
     let soon = insert_order(&app, "fulfilled").await;
     let later = insert_order(&app, "fulfilled").await;
-    let admin_id = app.id_of("users", "email", "superadmin@salescommand.com").await;
+    let admin_id = app
+        .id_of("users", "email", "superadmin@salescommand.com")
+        .await;
     {
         let mut conn = app.db.conn().await;
         for (order, days) in [(soon, 10), (later, 90)] {
@@ -394,20 +626,50 @@ async fn the_nightly_scan_flags_contracts_expiring_soon_once() {
     let job = tentabo_worker::schedule::expiry_scan_job(chrono::Utc::now());
     for _ in 0..2 {
         let mut conn = app.db.conn().await;
-        tentabo_workflows::jobs::enqueue(&mut conn, std::slice::from_ref(&job)).await.unwrap();
+        tentabo_workflows::jobs::enqueue(&mut conn, std::slice::from_ref(&job))
+            .await
+            .unwrap();
     }
-    assert_eq!(count(&app, "SELECT count(*) AS n FROM outbox WHERE queue = $1", "contract_expiry_scan").await, 1,
-        "one scan per day however often it is scheduled");
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) AS n FROM outbox WHERE queue = $1",
+            "contract_expiry_scan"
+        )
+        .await,
+        1,
+        "one scan per day however often it is scheduled"
+    );
     eventually(WAIT, "the scan ran", || async {
-        count(&app, "SELECT count(*) AS n FROM outbox WHERE status = $1", "done").await == 1
+        count(
+            &app,
+            "SELECT count(*) AS n FROM outbox WHERE status = $1",
+            "done",
+        )
+        .await
+            == 1
     })
     .await;
-    let (_, due) = call(&app, &admin, Method::GET, "/api/v1/contracts?renewal_due=true", None).await;
+    let (_, due) = call(
+        &app,
+        &admin,
+        Method::GET,
+        "/api/v1/contracts?renewal_due=true",
+        None,
+    )
+    .await;
     let due = due["items"].as_array().unwrap().clone();
     assert_eq!(due.len(), 1);
     assert_eq!(due[0]["order_id"], soon.to_string().as_str());
     assert_eq!(due[0]["renewal_due"], true);
-    let (_, not_due) = call(&app, &admin, Method::GET, "/api/v1/contracts?renewal_due=false", None).await;
+    let (_, not_due) = call(
+        &app,
+        &admin,
+        Method::GET,
+        "/api/v1/contracts?renewal_due=false",
+        None,
+    )
+    .await;
     assert_eq!(not_due["items"][0]["order_id"], later.to_string().as_str());
     worker.stop().await;
 }

@@ -66,7 +66,6 @@ impl Query for Cached {
     type SqlType = Untyped;
 }
 
-
 impl QueryFragment<Pg> for Cached {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> diesel::QueryResult<()> {
         let bytes = self.sql.as_bytes();
@@ -80,11 +79,14 @@ impl QueryFragment<Pg> for Cached {
                 }
                 out.push_sql(&self.sql[start..i]);
                 let n: usize = self.sql[i + 1..j].parse().unwrap_or(0);
-                let bind = n.checked_sub(1).and_then(|k| self.binds.get(k)).ok_or_else(|| {
-                    diesel::result::Error::QueryBuilderError(
-                        format!("placeholder ${n} has no bind value").into(),
-                    )
-                })?;
+                let bind = n
+                    .checked_sub(1)
+                    .and_then(|k| self.binds.get(k))
+                    .ok_or_else(|| {
+                        diesel::result::Error::QueryBuilderError(
+                            format!("placeholder ${n} has no bind value").into(),
+                        )
+                    })?;
                 push(&mut out, bind)?;
                 start = j;
                 i = j;
@@ -127,7 +129,10 @@ mod tests {
             .bind(Bind::Int(1))
             .bind(Bind::Int(2));
         let sql = diesel::debug_query::<Pg, _>(&q).to_string();
-        assert!(sql.starts_with("SELECT $1 = $2 OR $3 IS NULL, '$x'"), "{sql}");
+        assert!(
+            sql.starts_with("SELECT $1 = $2 OR $3 IS NULL, '$x'"),
+            "{sql}"
+        );
     }
 
     #[test]

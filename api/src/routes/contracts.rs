@@ -122,7 +122,11 @@ async fn list_contracts(
     let caller = Caller::load(&mut conn, &s.authz, &who.0).await?;
     let page = contracts::list(&mut conn, &caller, &filter, sort, cursor.as_ref(), limit).await?;
     Ok(Json(List {
-        items: page.items.iter().map(|c| ContractDto::new(c, &caller)).collect(),
+        items: page
+            .items
+            .iter()
+            .map(|c| ContractDto::new(c, &caller))
+            .collect(),
         next_cursor: page.next_cursor,
     }))
 }
@@ -153,13 +157,14 @@ async fn reassign_contract(
     let mut conn = s.conn().await?;
     let caller = Caller::load(&mut conn, &s.authz, &who.0).await?;
     let audit = meta.audit(Some(who.0.user_id));
-    let contract = diesel_async::AsyncConnection::transaction::<_, tentabo_workflows::WorkflowError, _>(
-        &mut *conn,
-        async |conn| {
-            sales::reassign(conn, &caller, &audit, Kind::Contract, id, b.owners()).await?;
-            Ok(contracts::get(conn, &caller, id).await?)
-        },
-    )
+    let contract = diesel_async::AsyncConnection::transaction::<
+        _,
+        tentabo_workflows::WorkflowError,
+        _,
+    >(&mut *conn, async |conn| {
+        sales::reassign(conn, &caller, &audit, Kind::Contract, id, b.owners()).await?;
+        contracts::get(conn, &caller, id).await
+    })
     .await?;
     Ok(Json(ContractDto::new(&contract, &caller)))
 }
@@ -189,7 +194,9 @@ async fn contract_history(
     who: AuthUser,
     Path(id): Path<Uuid>,
 ) -> Result<Json<HistoryList>, ApiError> {
-    Ok(Json(super::sales::history::<ContractMachine>(&s, &who, id).await?))
+    Ok(Json(
+        super::sales::history::<ContractMachine>(&s, &who, id).await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/contracts/{id}/notes", tag = "contracts", security(("bearer" = [])),
@@ -199,7 +206,9 @@ async fn list_contract_notes(
     who: AuthUser,
     Path(id): Path<Uuid>,
 ) -> Result<Json<NoteList>, ApiError> {
-    Ok(Json(super::sales::list_notes(&s, &who, Kind::Contract, id).await?))
+    Ok(Json(
+        super::sales::list_notes(&s, &who, Kind::Contract, id).await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/api/v1/contracts/{id}/notes", tag = "contracts", request_body = CreateNote, security(("bearer" = [])),

@@ -200,7 +200,11 @@ async fn list_leads(
     let caller = Caller::load(&mut conn, &s.authz, &who.0).await?;
     let page = leads::list(&mut conn, &caller, &filter, sort, cursor.as_ref(), limit).await?;
     Ok(Json(List {
-        items: page.items.iter().map(|l| LeadDto::new(l, &caller)).collect(),
+        items: page
+            .items
+            .iter()
+            .map(|l| LeadDto::new(l, &caller))
+            .collect(),
         next_cursor: page.next_cursor,
     }))
 }
@@ -362,7 +366,9 @@ async fn lead_history(
     who: AuthUser,
     Path(id): Path<Uuid>,
 ) -> Result<Json<HistoryList>, ApiError> {
-    Ok(Json(super::sales::history::<LeadMachine>(&s, &who, id).await?))
+    Ok(Json(
+        super::sales::history::<LeadMachine>(&s, &who, id).await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/leads/{id}/notes", tag = "leads", security(("bearer" = [])),
@@ -372,7 +378,9 @@ async fn list_lead_notes(
     who: AuthUser,
     Path(id): Path<Uuid>,
 ) -> Result<Json<NoteList>, ApiError> {
-    Ok(Json(super::sales::list_notes(&s, &who, Kind::Lead, id).await?))
+    Ok(Json(
+        super::sales::list_notes(&s, &who, Kind::Lead, id).await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/api/v1/leads/{id}/notes", tag = "leads", request_body = CreateNote, security(("bearer" = [])),

@@ -204,7 +204,11 @@ async fn list_orders(
     let caller = Caller::load(&mut conn, &s.authz, &who.0).await?;
     let page = orders::list(&mut conn, &caller, &filter, sort, cursor.as_ref(), limit).await?;
     Ok(Json(List {
-        items: page.items.iter().map(|o| OrderDto::new(o, &caller)).collect(),
+        items: page
+            .items
+            .iter()
+            .map(|o| OrderDto::new(o, &caller))
+            .collect(),
         next_cursor: page.next_cursor,
     }))
 }
@@ -226,11 +230,12 @@ async fn create_order(
         partner_id: b.partner_id,
         distributor_id: b.distributor_id,
     };
-    let order = diesel_async::AsyncConnection::transaction::<_, tentabo_workflows::WorkflowError, _>(
-        &mut *conn,
-        async |conn| Ok(orders::create(conn, &caller, &audit, new).await?),
-    )
-    .await?;
+    let order =
+        diesel_async::AsyncConnection::transaction::<_, tentabo_workflows::WorkflowError, _>(
+            &mut *conn,
+            async |conn| Ok(orders::create(conn, &caller, &audit, new).await?),
+        )
+        .await?;
     Ok((StatusCode::CREATED, Json(OrderDto::new(&order, &caller))))
 }
 
@@ -259,9 +264,10 @@ async fn delete_order(
     let mut conn = s.conn().await?;
     let caller = Caller::load(&mut conn, &s.authz, &who.0).await?;
     let audit = meta.audit(Some(who.0.user_id));
-    diesel_async::AsyncConnection::transaction::<_, tentabo_workflows::WorkflowError, _>(&mut *conn, async |conn| {
-        Ok(orders::delete(conn, &caller, &audit, id).await?)
-    })
+    diesel_async::AsyncConnection::transaction::<_, tentabo_workflows::WorkflowError, _>(
+        &mut *conn,
+        async |conn| orders::delete(conn, &caller, &audit, id).await,
+    )
     .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -281,13 +287,14 @@ async fn replace_order_lines(
     let caller = Caller::load(&mut conn, &s.authz, &who.0).await?;
     let audit = meta.audit(Some(who.0.user_id));
     let lines = basket(&b.lines);
-    let order = diesel_async::AsyncConnection::transaction::<_, tentabo_workflows::WorkflowError, _>(
-        &mut *conn,
-        async |conn| {
-            Ok(orders::replace_lines(conn, &caller, &audit, id, b.expected_version, lines).await?)
-        },
-    )
-    .await?;
+    let order =
+        diesel_async::AsyncConnection::transaction::<_, tentabo_workflows::WorkflowError, _>(
+            &mut *conn,
+            async |conn| {
+                orders::replace_lines(conn, &caller, &audit, id, b.expected_version, lines).await
+            },
+        )
+        .await?;
     Ok(Json(OrderDto::new(&order, &caller)))
 }
 
@@ -304,14 +311,15 @@ async fn reassign_order(
     let mut conn = s.conn().await?;
     let caller = Caller::load(&mut conn, &s.authz, &who.0).await?;
     let audit = meta.audit(Some(who.0.user_id));
-    let order = diesel_async::AsyncConnection::transaction::<_, tentabo_workflows::WorkflowError, _>(
-        &mut *conn,
-        async |conn| {
-            sales::reassign(conn, &caller, &audit, Kind::Order, id, b.owners()).await?;
-            Ok(orders::get(conn, &caller, id).await?)
-        },
-    )
-    .await?;
+    let order =
+        diesel_async::AsyncConnection::transaction::<_, tentabo_workflows::WorkflowError, _>(
+            &mut *conn,
+            async |conn| {
+                sales::reassign(conn, &caller, &audit, Kind::Order, id, b.owners()).await?;
+                orders::get(conn, &caller, id).await
+            },
+        )
+        .await?;
     Ok(Json(OrderDto::new(&order, &caller)))
 }
 
@@ -340,7 +348,9 @@ async fn order_history(
     who: AuthUser,
     Path(id): Path<Uuid>,
 ) -> Result<Json<HistoryList>, ApiError> {
-    Ok(Json(super::sales::history::<OrderMachine>(&s, &who, id).await?))
+    Ok(Json(
+        super::sales::history::<OrderMachine>(&s, &who, id).await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/orders/{id}/notes", tag = "orders", security(("bearer" = [])),
@@ -350,7 +360,9 @@ async fn list_order_notes(
     who: AuthUser,
     Path(id): Path<Uuid>,
 ) -> Result<Json<NoteList>, ApiError> {
-    Ok(Json(super::sales::list_notes(&s, &who, Kind::Order, id).await?))
+    Ok(Json(
+        super::sales::list_notes(&s, &who, Kind::Order, id).await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/api/v1/orders/{id}/notes", tag = "orders", request_body = CreateNote, security(("bearer" = [])),

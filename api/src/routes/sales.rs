@@ -40,7 +40,9 @@ fn fingerprint(path: &str, body: &TransitionRequest) -> Vec<u8> {
     h.update(b" ");
     h.update(path.as_bytes());
     h.update(b"\n");
-    h.update(serde_json::to_vec(&serde_json::to_value(body).unwrap_or_default()).unwrap_or_default());
+    h.update(
+        serde_json::to_vec(&serde_json::to_value(body).unwrap_or_default()).unwrap_or_default(),
+    );
     h.finalize().to_vec()
 }
 
@@ -79,8 +81,8 @@ pub async fn transition<R: Resource>(
     let mut conn = state.conn().await?;
     let caller = Caller::load(&mut conn, &state.authz, &who.0).await?;
     let audit = meta.audit(Some(who.0.user_id));
-    let answer = transition::apply::<R>(&mut conn, &caller, &audit, &req, &|r| render(r, &caller))
-        .await?;
+    let answer =
+        transition::apply::<R>(&mut conn, &caller, &audit, &req, &|r| render(r, &caller)).await?;
     let mut response = (StatusCode::OK, axum::Json(answer.body)).into_response();
     if answer.replayed {
         response

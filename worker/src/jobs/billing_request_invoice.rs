@@ -60,8 +60,13 @@ impl Job for BillingRequestInvoice {
         try_db!(
             async {
                 let mut conn = ctx.db.get().await?;
-                contracts::add_invoice(&mut conn, contract.id, &answer.provider, &answer.external_id)
-                    .await
+                contracts::add_invoice(
+                    &mut conn,
+                    contract.id,
+                    &answer.provider,
+                    &answer.external_id,
+                )
+                .await
             }
             .await
         );

@@ -119,10 +119,7 @@ pub fn crm(name: &str, db: &DbPool) -> Result<Arc<dyn CrmProvider>, crate::Workf
     }
 }
 
-pub fn billing(
-    name: &str,
-    db: &DbPool,
-) -> Result<Arc<dyn BillingProvider>, crate::WorkflowError> {
+pub fn billing(name: &str, db: &DbPool) -> Result<Arc<dyn BillingProvider>, crate::WorkflowError> {
     match name {
         recording::NAME => Ok(Arc::new(recording::Recording::new(db.clone()))),
         other => Err(crate::WorkflowError::Invalid(format!(

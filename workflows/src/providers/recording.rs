@@ -3,12 +3,12 @@
 //! provider must: a call with a key already seen returns the first answer and records
 //! nothing new. Tests count its rows to prove an effect ran once.
 
+use crate::sql::{self, Bind};
 use async_trait::async_trait;
 use diesel::sql_types::Text;
 use diesel_async::RunQueryDsl;
 use serde::Serialize;
 use tentabo_schema::DbPool;
-use crate::sql::{self, Bind};
 
 use super::{
     BillingProvider, ContractSnapshot, CrmProvider, ExternalRef, LeadSnapshot, OrderSnapshot,
@@ -103,6 +103,7 @@ impl BillingProvider for Recording {
         contract: &ContractSnapshot,
         key: &str,
     ) -> Result<ExternalRef, ProviderError> {
-        self.record("billing", "create_invoice", key, contract).await
+        self.record("billing", "create_invoice", key, contract)
+            .await
     }
 }

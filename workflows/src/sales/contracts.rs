@@ -149,22 +149,24 @@ pub async fn for_order(
     conn: &mut AsyncPgConnection,
     order_id: Uuid,
 ) -> Result<Option<Contract>, WorkflowError> {
-    diesel::sql_query(format!("SELECT {COLUMNS} FROM contracts WHERE order_id = $1"))
-        .bind::<SqlUuid, _>(order_id)
-        .get_result(conn)
-        .await
-        .map(Some)
-        .or_else(|e| match e {
-            diesel::result::Error::NotFound => Ok(None),
-            e => Err(e.into()),
-        })
+    diesel::sql_query(format!(
+        "SELECT {COLUMNS} FROM contracts WHERE order_id = $1"
+    ))
+    .bind::<SqlUuid, _>(order_id)
+    .get_result(conn)
+    .await
+    .map(Some)
+    .or_else(|e| match e {
+        diesel::result::Error::NotFound => Ok(None),
+        e => Err(e.into()),
+    })
 }
 
 /// What creating the contract of an order found.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Activation {
     /// The contract exists (created now or before).
-    Active(Contract),
+    Active(Box<Contract>),
     /// The order is gone.
     NoOrder,
     /// The order is not fulfilled (it never was, or this job ran before the commit).
@@ -214,7 +216,7 @@ pub async fn activate_for_order(
         )
         .await?;
     }
-    Ok(Activation::Active(contract))
+    Ok(Activation::Active(Box::new(contract)))
 }
 
 /// Records an invoice the billing provider made for a contract (once per id).

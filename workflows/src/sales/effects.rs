@@ -7,9 +7,9 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::WorkflowError;
-use crate::sql::{self, Bind};
 use crate::providers::{ExternalRef, LeadSnapshot, OrderLineSnapshot, OrderSnapshot};
 use crate::sales::orders::{self, Order};
+use crate::sql::{self, Bind};
 
 #[derive(diesel::QueryableByName)]
 struct LeadRow {

@@ -153,7 +153,9 @@ fn email(errors: &mut FieldErrors, raw: &str) -> String {
 }
 
 fn optional_text(raw: Option<&str>) -> Option<String> {
-    raw.map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned)
+    raw.map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
 }
 
 pub(crate) fn check_currency(errors: &mut FieldErrors, currency: &str) {
@@ -322,7 +324,10 @@ pub async fn update(
         return Err(WorkflowError::Forbidden);
     }
     let mut errors = FieldErrors::default();
-    let title = patch.title.as_deref().map(|t| text(&mut errors, "title", t));
+    let title = patch
+        .title
+        .as_deref()
+        .map(|t| text(&mut errors, "title", t));
     let organization = patch
         .organization
         .as_deref()
@@ -331,7 +336,10 @@ pub async fn update(
         .contact_name
         .as_deref()
         .map(|t| text(&mut errors, "contact_name", t));
-    let contact_email = patch.contact_email.as_deref().map(|e| email(&mut errors, e));
+    let contact_email = patch
+        .contact_email
+        .as_deref()
+        .map(|e| email(&mut errors, e));
     if let Some(c) = &patch.currency {
         check_currency(&mut errors, c);
     }

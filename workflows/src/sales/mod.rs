@@ -8,6 +8,7 @@ pub mod effects;
 pub mod leads;
 pub mod notes;
 pub mod orders;
+pub mod seed;
 pub mod transition;
 
 use diesel::sql_types::{Nullable, Uuid as SqlUuid};
@@ -90,15 +91,15 @@ impl Caller {
         who: &Principal,
     ) -> Result<Caller, WorkflowError> {
         let attached = match who.distributor_id {
-            Some(d) => sql::query(
-                "SELECT partner_id FROM distributor_partners WHERE distributor_id = $1",
-            )
-            .bind(Bind::OptUuid(Some(d)))
-            .load::<Attached>(conn)
-            .await?
-            .into_iter()
-            .map(|a| a.partner_id)
-            .collect(),
+            Some(d) => {
+                sql::query("SELECT partner_id FROM distributor_partners WHERE distributor_id = $1")
+                    .bind(Bind::OptUuid(Some(d)))
+                    .load::<Attached>(conn)
+                    .await?
+                    .into_iter()
+                    .map(|a| a.partner_id)
+                    .collect()
+            }
             None => Vec::new(),
         };
         Ok(Caller {
@@ -184,10 +185,10 @@ pub(crate) async fn resolve_owners(
             errors.add("partner_id", "partner_not_attached");
         }
     }
-    if let Some(d) = owners.distributor_id {
-        if !org_exists(conn, "distributors", d).await? {
-            errors.add("distributor_id", "unknown_distributor");
-        }
+    if let Some(d) = owners.distributor_id
+        && !org_exists(conn, "distributors", d).await?
+    {
+        errors.add("distributor_id", "unknown_distributor");
     }
     errors.into_result()?;
     Ok(owners)
@@ -228,9 +229,21 @@ mod tests {
         assert!(contains(RowScope::Partner(p), row(Some(p), Some(d)), &[]));
         assert!(!contains(RowScope::Partner(p), row(Some(q), Some(d)), &[]));
         assert!(contains(RowScope::Distributor(d), row(None, Some(d)), &[]));
-        assert!(!contains(RowScope::Distributor(d), row(Some(p), None), &[p]));
-        assert!(contains(RowScope::DistributorAndAttached(d), row(Some(p), None), &[p]));
-        assert!(!contains(RowScope::DistributorAndAttached(d), row(Some(q), None), &[p]));
+        assert!(!contains(
+            RowScope::Distributor(d),
+            row(Some(p), None),
+            &[p]
+        ));
+        assert!(contains(
+            RowScope::DistributorAndAttached(d),
+            row(Some(p), None),
+            &[p]
+        ));
+        assert!(!contains(
+            RowScope::DistributorAndAttached(d),
+            row(Some(q), None),
+            &[p]
+        ));
     }
 }
 

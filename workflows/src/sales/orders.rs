@@ -467,14 +467,14 @@ pub async fn get_unscoped(
 ) -> Result<Option<Order>, WorkflowError> {
     let found: Option<OrderRow> =
         diesel::sql_query(format!("SELECT {COLUMNS} FROM orders WHERE id = $1"))
-        .bind::<SqlUuid, _>(id)
-        .get_result(conn)
-        .await
-        .map(Some)
-        .or_else(|e| match e {
-            diesel::result::Error::NotFound => Ok(None),
-            e => Err(e),
-        })?;
+            .bind::<SqlUuid, _>(id)
+            .get_result(conn)
+            .await
+            .map(Some)
+            .or_else(|e| match e {
+                diesel::result::Error::NotFound => Ok(None),
+                e => Err(e),
+            })?;
     let Some(order) = found else { return Ok(None) };
     let mut one = [Order::from(order)];
     attach_lines(conn, &mut one).await?;
@@ -514,7 +514,12 @@ pub async fn delete(
     super::delete_row(conn, Kind::Order, id).await?;
     audit::record(
         conn,
-        audit_ctx.entry("order.delete", "order", id, json!({ "reference": order.reference })),
+        audit_ctx.entry(
+            "order.delete",
+            "order",
+            id,
+            json!({ "reference": order.reference }),
+        ),
     )
     .await?;
     Ok(())

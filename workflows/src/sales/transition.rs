@@ -23,12 +23,12 @@ use crate::audit::{self, AuditContext};
 use crate::authz::Action;
 use crate::error::FieldErrors;
 use crate::identity::listing::scope_binds;
-use crate::sql::{self, Bind};
 use crate::jobs::{self, JobKind, JobRequest};
 use crate::lifecycle::contract::{ContractEvent, ContractMachine};
 use crate::lifecycle::lead::{LeadEvent, LeadMachine};
 use crate::lifecycle::order::{OrderEvent, OrderMachine};
 use crate::lifecycle::{Effect, Lifecycle};
+use crate::sql::{self, Bind};
 
 /// A lifecycle machine bound to its table and to the policy.
 pub trait Resource:
@@ -140,7 +140,10 @@ pub async fn apply<R: Resource>(
     if let Some((key, _)) = &req.idempotency
         && (key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY)
     {
-        return Err(FieldErrors::single("Idempotency-Key", "invalid_idempotency_key"));
+        return Err(FieldErrors::single(
+            "Idempotency-Key",
+            "invalid_idempotency_key",
+        ));
     }
     let event: R::Event = serde_json::from_value(Value::String(req.event.clone()))
         .map_err(|_| FieldErrors::single("event", "unknown_event"))?;
@@ -237,7 +240,8 @@ async fn apply_once<R: Resource>(
     if req.expected_version.is_some_and(|v| v != row.version) {
         return Err(refused("stale_version"));
     }
-    let transition = R::apply(from, event, caller.role()).map_err(|_| refused("illegal_transition"))?;
+    let transition =
+        R::apply(from, event, caller.role()).map_err(|_| refused("illegal_transition"))?;
     R::guard(conn, caller, req.id, event, payload).await?;
 
     let version = row.version + 1;
@@ -333,15 +337,26 @@ pub fn job_for(kind: Kind, effect: Effect, id: Uuid, version: i32, payload: &Val
     let (job, body) = match effect {
         Effect::PushLeadStatusToCrm => (
             JobKind::CrmPushLeadStatus,
-            json!(LeadVersion { lead_id: id, version }),
+            json!(LeadVersion {
+                lead_id: id,
+                version
+            }),
         ),
-        Effect::CreateOrderFromLead => (JobKind::CreateOrderFromLead, json!(LeadRef { lead_id: id })),
-        Effect::RequestBillingQuote => (JobKind::BillingRequestQuote, json!(OrderRef { order_id: id })),
+        Effect::CreateOrderFromLead => {
+            (JobKind::CreateOrderFromLead, json!(LeadRef { lead_id: id }))
+        }
+        Effect::RequestBillingQuote => (
+            JobKind::BillingRequestQuote,
+            json!(OrderRef { order_id: id }),
+        ),
         Effect::CreateActiveContract => (
             JobKind::CreateActiveContract,
             json!(OrderRef { order_id: id }),
         ),
-        Effect::RequestInvoice => (JobKind::BillingRequestInvoice, json!(OrderRef { order_id: id })),
+        Effect::RequestInvoice => (
+            JobKind::BillingRequestInvoice,
+            json!(OrderRef { order_id: id }),
+        ),
         Effect::LinkReplacementOrder => (
             JobKind::LinkReplacementOrder,
             json!({ "contract_id": id, "order_id": payload.get("order_id") }),
