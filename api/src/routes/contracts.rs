@@ -8,9 +8,7 @@ use axum::response::Response;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use tentabo_workflows::identity::listing::Sort;
 use tentabo_workflows::lifecycle::contract::ContractMachine;
-use tentabo_workflows::pagination::{self, Cursor};
 use tentabo_workflows::sales::contracts::{self, Contract, ContractFilter};
 use tentabo_workflows::sales::{self, Caller, Kind};
 use utoipa_axum::router::OpenApiRouter;
@@ -18,7 +16,8 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::sales::{
-    CreateNote, HistoryList, NoteDto, NoteList, Reassign, TransitionRequest, names, parse_state,
+    CreateNote, HistoryList, NoteDto, NoteList, Reassign, TransitionRequest, caller, names, paging,
+    parse_state,
 };
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{AuthUser, Json, Query, RequestMeta};
@@ -108,9 +107,12 @@ async fn list_contracts(
     who: AuthUser,
     Query(p): Query<ContractParams>,
 ) -> Result<Json<List<ContractDto>>, ApiError> {
-    let sort = Sort::parse(p.sort.as_deref(), contracts::SORTS)?;
-    let cursor = p.cursor.as_deref().map(Cursor::decode).transpose()?;
-    let limit = pagination::limit(p.limit)?;
+    let (sort, cursor, limit) = paging(
+        p.sort.as_deref(),
+        p.cursor.as_deref(),
+        p.limit,
+        contracts::SORTS,
+    )?;
     let filter = ContractFilter {
         state: parse_state(p.state.as_deref())?,
         partner_id: p.partner_id,
@@ -118,8 +120,7 @@ async fn list_contracts(
         order_id: p.order_id,
         renewal_due: p.renewal_due,
     };
-    let mut conn = s.conn().await?;
-    let caller = Caller::load(&mut conn, &s.authz, &who.0).await?;
+    let (mut conn, caller) = caller(&s, &who).await?;
     let page = contracts::list(&mut conn, &caller, &filter, sort, cursor.as_ref(), limit).await?;
     Ok(Json(List {
         items: page
@@ -138,8 +139,7 @@ async fn get_contract(
     who: AuthUser,
     Path(id): Path<Uuid>,
 ) -> Result<Json<ContractDto>, ApiError> {
-    let mut conn = s.conn().await?;
-    let caller = Caller::load(&mut conn, &s.authz, &who.0).await?;
+    let (mut conn, caller) = caller(&s, &who).await?;
     let contract = contracts::get(&mut conn, &caller, id).await?;
     Ok(Json(ContractDto::new(&contract, &caller)))
 }
@@ -154,8 +154,7 @@ async fn reassign_contract(
     Path(id): Path<Uuid>,
     Json(b): Json<Reassign>,
 ) -> Result<Json<ContractDto>, ApiError> {
-    let mut conn = s.conn().await?;
-    let caller = Caller::load(&mut conn, &s.authz, &who.0).await?;
+    let (mut conn, caller) = caller(&s, &who).await?;
     let audit = meta.audit(Some(who.0.user_id));
     let contract = diesel_async::AsyncConnection::transaction::<
         _,

@@ -8,9 +8,7 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use tentabo_workflows::identity::listing::Sort;
 use tentabo_workflows::lifecycle::lead::LeadMachine;
-use tentabo_workflows::pagination::{self, Cursor};
 use tentabo_workflows::sales::leads::{self, Lead, LeadFilter, LeadPatch, NewLead};
 use tentabo_workflows::sales::{self, Caller, Kind};
 use utoipa_axum::router::OpenApiRouter;
@@ -18,7 +16,8 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::sales::{
-    CreateNote, HistoryList, NoteDto, NoteList, TransitionRequest, caller, names, parse_state,
+    CreateNote, HistoryList, NoteDto, NoteList, TransitionRequest, caller, names, paging,
+    parse_state,
 };
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{AuthUser, Json, Query, RequestMeta};
@@ -186,9 +185,12 @@ async fn list_leads(
     who: AuthUser,
     Query(p): Query<LeadParams>,
 ) -> Result<Json<List<LeadDto>>, ApiError> {
-    let sort = Sort::parse(p.sort.as_deref(), leads::SORTS)?;
-    let cursor = p.cursor.as_deref().map(Cursor::decode).transpose()?;
-    let limit = pagination::limit(p.limit)?;
+    let (sort, cursor, limit) = paging(
+        p.sort.as_deref(),
+        p.cursor.as_deref(),
+        p.limit,
+        leads::SORTS,
+    )?;
     let filter = LeadFilter {
         state: parse_state(p.state.as_deref())?,
         q: p.q.filter(|q| !q.trim().is_empty()),
@@ -196,8 +198,7 @@ async fn list_leads(
         partner_id: p.partner_id,
         distributor_id: p.distributor_id,
     };
-    let mut conn = s.conn().await?;
-    let caller = Caller::load(&mut conn, &s.authz, &who.0).await?;
+    let (mut conn, caller) = caller(&s, &who).await?;
     let page = leads::list(&mut conn, &caller, &filter, sort, cursor.as_ref(), limit).await?;
     Ok(Json(List {
         items: page
@@ -217,8 +218,7 @@ async fn create_lead(
     meta: RequestMeta,
     Json(b): Json<CreateLead>,
 ) -> Result<(StatusCode, Json<LeadDto>), ApiError> {
-    let mut conn = s.conn().await?;
-    let caller = Caller::load(&mut conn, &s.authz, &who.0).await?;
+    let (mut conn, caller) = caller(&s, &who).await?;
     let lead = leads::create(
         &mut conn,
         &caller,
@@ -264,8 +264,7 @@ async fn lead_analytics(
     State(s): State<AppState>,
     who: AuthUser,
 ) -> Result<Json<LeadAnalytics>, ApiError> {
-    let c = caller(&s, &who).await?;
-    let mut conn = s.conn().await?;
+    let (mut conn, c) = caller(&s, &who).await?;
     let rows = sales::lead_analytics(&mut conn, &c).await?;
     Ok(Json(LeadAnalytics {
         by_state: rows
@@ -286,8 +285,7 @@ async fn get_lead(
     who: AuthUser,
     Path(id): Path<Uuid>,
 ) -> Result<Json<LeadDto>, ApiError> {
-    let mut conn = s.conn().await?;
-    let caller = Caller::load(&mut conn, &s.authz, &who.0).await?;
+    let (mut conn, caller) = caller(&s, &who).await?;
     let lead = leads::get(&mut conn, &caller, id).await?;
     Ok(Json(LeadDto::new(&lead, &caller)))
 }
@@ -302,8 +300,7 @@ async fn update_lead(
     Path(id): Path<Uuid>,
     Json(b): Json<UpdateLead>,
 ) -> Result<Json<LeadDto>, ApiError> {
-    let mut conn = s.conn().await?;
-    let caller = Caller::load(&mut conn, &s.authz, &who.0).await?;
+    let (mut conn, caller) = caller(&s, &who).await?;
     let lead = leads::update(
         &mut conn,
         &caller,
@@ -335,8 +332,7 @@ async fn delete_lead(
     meta: RequestMeta,
     Path(id): Path<Uuid>,
 ) -> Result<StatusCode, ApiError> {
-    let mut conn = s.conn().await?;
-    let caller = Caller::load(&mut conn, &s.authz, &who.0).await?;
+    let (mut conn, caller) = caller(&s, &who).await?;
     leads::delete(&mut conn, &caller, &meta.audit(Some(who.0.user_id)), id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -9,9 +9,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tentabo_workflows::catalogue::BasketLine;
-use tentabo_workflows::identity::listing::Sort;
 use tentabo_workflows::lifecycle::order::OrderMachine;
-use tentabo_workflows::pagination::{self, Cursor};
 use tentabo_workflows::pricing::Period;
 use tentabo_workflows::sales::orders::{self, NewOrder, Order, OrderFilter, OrderLine};
 use tentabo_workflows::sales::{self, Caller, Kind};
@@ -20,7 +18,8 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::sales::{
-    CreateNote, HistoryList, NoteDto, NoteList, Reassign, TransitionRequest, names, parse_state,
+    CreateNote, HistoryList, NoteDto, NoteList, Reassign, TransitionRequest, caller, names, paging,
+    parse_state,
 };
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{AuthUser, Json, Query, RequestMeta};
@@ -190,9 +189,12 @@ async fn list_orders(
     who: AuthUser,
     Query(p): Query<OrderParams>,
 ) -> Result<Json<List<OrderDto>>, ApiError> {
-    let sort = Sort::parse(p.sort.as_deref(), orders::SORTS)?;
-    let cursor = p.cursor.as_deref().map(Cursor::decode).transpose()?;
-    let limit = pagination::limit(p.limit)?;
+    let (sort, cursor, limit) = paging(
+        p.sort.as_deref(),
+        p.cursor.as_deref(),
+        p.limit,
+        orders::SORTS,
+    )?;
     let filter = OrderFilter {
         state: parse_state(p.state.as_deref())?,
         q: p.q.filter(|q| !q.trim().is_empty()),
@@ -200,8 +202,7 @@ async fn list_orders(
         distributor_id: p.distributor_id,
         lead_id: p.lead_id,
     };
-    let mut conn = s.conn().await?;
-    let caller = Caller::load(&mut conn, &s.authz, &who.0).await?;
+    let (mut conn, caller) = caller(&s, &who).await?;
     let page = orders::list(&mut conn, &caller, &filter, sort, cursor.as_ref(), limit).await?;
     Ok(Json(List {
         items: page
@@ -222,8 +223,7 @@ async fn create_order(
     meta: RequestMeta,
     Json(b): Json<CreateOrder>,
 ) -> Result<(StatusCode, Json<OrderDto>), ApiError> {
-    let mut conn = s.conn().await?;
-    let caller = Caller::load(&mut conn, &s.authz, &who.0).await?;
+    let (mut conn, caller) = caller(&s, &who).await?;
     let audit = meta.audit(Some(who.0.user_id));
     let new = NewOrder {
         lines: basket(&b.lines),
@@ -246,8 +246,7 @@ async fn get_order(
     who: AuthUser,
     Path(id): Path<Uuid>,
 ) -> Result<Json<OrderDto>, ApiError> {
-    let mut conn = s.conn().await?;
-    let caller = Caller::load(&mut conn, &s.authz, &who.0).await?;
+    let (mut conn, caller) = caller(&s, &who).await?;
     let order = orders::get(&mut conn, &caller, id).await?;
     Ok(Json(OrderDto::new(&order, &caller)))
 }
@@ -261,8 +260,7 @@ async fn delete_order(
     meta: RequestMeta,
     Path(id): Path<Uuid>,
 ) -> Result<StatusCode, ApiError> {
-    let mut conn = s.conn().await?;
-    let caller = Caller::load(&mut conn, &s.authz, &who.0).await?;
+    let (mut conn, caller) = caller(&s, &who).await?;
     let audit = meta.audit(Some(who.0.user_id));
     diesel_async::AsyncConnection::transaction::<_, tentabo_workflows::WorkflowError, _>(
         &mut *conn,
@@ -283,8 +281,7 @@ async fn replace_order_lines(
     Path(id): Path<Uuid>,
     Json(b): Json<ReplaceLines>,
 ) -> Result<Json<OrderDto>, ApiError> {
-    let mut conn = s.conn().await?;
-    let caller = Caller::load(&mut conn, &s.authz, &who.0).await?;
+    let (mut conn, caller) = caller(&s, &who).await?;
     let audit = meta.audit(Some(who.0.user_id));
     let lines = basket(&b.lines);
     let order =
@@ -308,8 +305,7 @@ async fn reassign_order(
     Path(id): Path<Uuid>,
     Json(b): Json<Reassign>,
 ) -> Result<Json<OrderDto>, ApiError> {
-    let mut conn = s.conn().await?;
-    let caller = Caller::load(&mut conn, &s.authz, &who.0).await?;
+    let (mut conn, caller) = caller(&s, &who).await?;
     let audit = meta.audit(Some(who.0.user_id));
     let order =
         diesel_async::AsyncConnection::transaction::<_, tentabo_workflows::WorkflowError, _>(

@@ -7,6 +7,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use tentabo_workflows::identity::listing::Sort;
+use tentabo_workflows::pagination::{self, Cursor};
 use tentabo_workflows::sales::notes::{self, Note, Visibility};
 use tentabo_workflows::sales::transition::{self, HistoryEntry, Resource};
 use tentabo_workflows::sales::{Caller, Kind, Owners};
@@ -46,10 +48,28 @@ fn fingerprint(path: &str, body: &TransitionRequest) -> Vec<u8> {
     h.finalize().to_vec()
 }
 
-/// Loads the caller's permissions for lifecycle rows.
-pub async fn caller(state: &AppState, who: &AuthUser) -> Result<Caller, ApiError> {
+/// A connection and the caller's permissions for lifecycle rows.
+pub async fn caller(
+    state: &AppState,
+    who: &AuthUser,
+) -> Result<(tentabo_schema::DbConn, Caller), ApiError> {
     let mut conn = state.conn().await?;
-    Ok(Caller::load(&mut conn, &state.authz, &who.0).await?)
+    let caller = Caller::load(&mut conn, &state.authz, &who.0).await?;
+    Ok((conn, caller))
+}
+
+/// A list's sort, cursor and page size, checked.
+pub fn paging(
+    sort: Option<&str>,
+    cursor: Option<&str>,
+    limit: Option<i64>,
+    sorts: &[(&str, &'static str, &'static str)],
+) -> Result<(Sort, Option<Cursor>, i64), ApiError> {
+    Ok((
+        Sort::parse(sort, sorts)?,
+        cursor.map(Cursor::decode).transpose()?,
+        pagination::limit(limit)?,
+    ))
 }
 
 /// Applies an event; the answer is the updated resource rendered by `render`.
@@ -78,8 +98,7 @@ pub async fn transition<R: Resource>(
         payload: body.payload.clone(),
         idempotency: key.map(|k| (k, fingerprint(&path, &body))),
     };
-    let mut conn = state.conn().await?;
-    let caller = Caller::load(&mut conn, &state.authz, &who.0).await?;
+    let (mut conn, caller) = caller(state, who).await?;
     let audit = meta.audit(Some(who.0.user_id));
     let answer =
         transition::apply::<R>(&mut conn, &caller, &audit, &req, &|r| render(r, &caller)).await?;
@@ -129,8 +148,7 @@ pub async fn history<R: Resource>(
     who: &AuthUser,
     id: Uuid,
 ) -> Result<HistoryList, ApiError> {
-    let mut conn = state.conn().await?;
-    let caller = Caller::load(&mut conn, &state.authz, &who.0).await?;
+    let (mut conn, caller) = caller(state, who).await?;
     let items = transition::history::<R>(&mut conn, &caller, id).await?;
     Ok(HistoryList {
         items: items.into_iter().map(HistoryDto::from).collect(),
@@ -178,8 +196,7 @@ pub async fn list_notes(
     kind: Kind,
     id: Uuid,
 ) -> Result<NoteList, ApiError> {
-    let mut conn = state.conn().await?;
-    let caller = Caller::load(&mut conn, &state.authz, &who.0).await?;
+    let (mut conn, caller) = caller(state, who).await?;
     let items = notes::list(&mut conn, &caller, kind, id).await?;
     Ok(NoteList {
         items: items.into_iter().map(NoteDto::from).collect(),
@@ -194,8 +211,7 @@ pub async fn create_note(
     id: Uuid,
     body: CreateNote,
 ) -> Result<(StatusCode, axum::Json<NoteDto>), ApiError> {
-    let mut conn = state.conn().await?;
-    let caller = Caller::load(&mut conn, &state.authz, &who.0).await?;
+    let (mut conn, caller) = caller(state, who).await?;
     let note = notes::create(
         &mut conn,
         &caller,

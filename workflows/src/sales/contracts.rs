@@ -3,6 +3,7 @@
 //! A nightly job flags those whose expiration is near.
 
 use chrono::{DateTime, Utc};
+use diesel::OptionalExtension;
 use diesel::sql_types::{
     Array, BigInt, Bool, Integer, Nullable, Text, Timestamptz, Uuid as SqlUuid,
 };
@@ -16,7 +17,6 @@ use crate::audit::{self, AuditContext};
 use crate::identity::listing::{Sort, cursor_binds, scope_binds};
 use crate::lifecycle::contract::{ContractEvent, ContractMachine, ContractState};
 use crate::pagination::{Cursor, Page};
-use crate::sql::{self, Bind};
 
 #[derive(Debug, Clone, PartialEq, diesel::QueryableByName)]
 pub struct Contract {
@@ -130,18 +130,7 @@ pub async fn get(
     caller: &Caller,
     id: Uuid,
 ) -> Result<Contract, WorkflowError> {
-    let scope = caller.view_scope(Kind::Contract)?;
-    let (scope_kind, scope_id) = scope_binds(scope);
-    sql::query(format!(
-        "SELECT {COLUMNS} FROM contracts WHERE {} AND id = $3",
-        scope_sql(1)
-    ))
-    .bind(Bind::Text(scope_kind.to_string()))
-    .bind(Bind::OptUuid(scope_id))
-    .bind(Bind::Uuid(id))
-    .get_result(conn)
-    .await
-    .map_err(super::not_found)
+    super::fetch_in_view(conn, caller, Kind::Contract, COLUMNS, id).await
 }
 
 /// The contract of an order, as a job sees it.
@@ -155,11 +144,8 @@ pub async fn for_order(
     .bind::<SqlUuid, _>(order_id)
     .get_result(conn)
     .await
-    .map(Some)
-    .or_else(|e| match e {
-        diesel::result::Error::NotFound => Ok(None),
-        e => Err(e.into()),
-    })
+    .optional()
+    .map_err(WorkflowError::from)
 }
 
 /// What creating the contract of an order found.

@@ -20,7 +20,6 @@ use crate::identity::listing::{Sort, cursor_binds, like_pattern, scope_binds};
 use crate::identity::{Email, Name};
 use crate::lifecycle::lead::{LeadEvent, LeadState};
 use crate::pagination::{Cursor, Page};
-use crate::sql::{self, Bind};
 
 #[derive(Debug, Clone, PartialEq, diesel::QueryableByName)]
 pub struct Lead {
@@ -297,18 +296,7 @@ pub async fn get(
     caller: &Caller,
     id: Uuid,
 ) -> Result<Lead, WorkflowError> {
-    let scope = caller.view_scope(Kind::Lead)?;
-    let (scope_kind, scope_id) = scope_binds(scope);
-    sql::query(format!(
-        "SELECT {COLUMNS} FROM leads WHERE {} AND id = $3",
-        scope_sql(1)
-    ))
-    .bind(Bind::Text(scope_kind.to_string()))
-    .bind(Bind::OptUuid(scope_id))
-    .bind(Bind::Uuid(id))
-    .get_result(conn)
-    .await
-    .map_err(super::not_found)
+    super::fetch_in_view(conn, caller, Kind::Lead, COLUMNS, id).await
 }
 
 /// Edits a lead's fields: the callers who may update its status may edit it.

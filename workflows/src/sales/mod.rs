@@ -247,6 +247,31 @@ mod tests {
     }
 }
 
+/// One row of `kind` in the caller's view; outside it (or missing), `NotFound`.
+pub(crate) async fn fetch_in_view<T>(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    kind: Kind,
+    columns: &str,
+    id: Uuid,
+) -> Result<T, WorkflowError>
+where
+    T: diesel::deserialize::FromSqlRow<diesel::sql_types::Untyped, diesel::pg::Pg> + Send + 'static,
+{
+    let (scope_kind, scope_id) = crate::identity::listing::scope_binds(caller.view_scope(kind)?);
+    sql::query(format!(
+        "SELECT {columns} FROM {} WHERE {} AND id = $3",
+        kind.table(),
+        scope_sql(1)
+    ))
+    .bind(Bind::Text(scope_kind.to_owned()))
+    .bind(Bind::OptUuid(scope_id))
+    .bind(Bind::Uuid(id))
+    .get_result(conn)
+    .await
+    .map_err(not_found)
+}
+
 /// A missing row is `NotFound`; other database errors pass through.
 pub(crate) fn not_found(e: diesel::result::Error) -> WorkflowError {
     match e {

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
+use diesel::OptionalExtension;
 use diesel::sql_types::{
     BigInt, Integer, Jsonb, Nullable, Numeric, Text, Timestamptz, Uuid as SqlUuid,
 };
@@ -442,18 +443,7 @@ pub async fn get(
     caller: &Caller,
     id: Uuid,
 ) -> Result<Order, WorkflowError> {
-    let scope = caller.view_scope(Kind::Order)?;
-    let (scope_kind, scope_id) = scope_binds(scope);
-    let order: OrderRow = sql::query(format!(
-        "SELECT {COLUMNS} FROM orders WHERE {} AND id = $3",
-        scope_sql(1)
-    ))
-    .bind(Bind::Text(scope_kind.to_string()))
-    .bind(Bind::OptUuid(scope_id))
-    .bind(Bind::Uuid(id))
-    .get_result(conn)
-    .await
-    .map_err(super::not_found)?;
+    let order: OrderRow = super::fetch_in_view(conn, caller, Kind::Order, COLUMNS, id).await?;
     let mut one = [Order::from(order)];
     attach_lines(conn, &mut one).await?;
     let [order] = one;
@@ -465,16 +455,11 @@ pub async fn get_unscoped(
     conn: &mut AsyncPgConnection,
     id: Uuid,
 ) -> Result<Option<Order>, WorkflowError> {
-    let found: Option<OrderRow> =
-        diesel::sql_query(format!("SELECT {COLUMNS} FROM orders WHERE id = $1"))
-            .bind::<SqlUuid, _>(id)
-            .get_result(conn)
-            .await
-            .map(Some)
-            .or_else(|e| match e {
-                diesel::result::Error::NotFound => Ok(None),
-                e => Err(e),
-            })?;
+    let found: Option<OrderRow> = sql::query(format!("SELECT {COLUMNS} FROM orders WHERE id = $1"))
+        .bind(Bind::Uuid(id))
+        .get_result(conn)
+        .await
+        .optional()?;
     let Some(order) = found else { return Ok(None) };
     let mut one = [Order::from(order)];
     attach_lines(conn, &mut one).await?;

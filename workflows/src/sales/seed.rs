@@ -2,6 +2,7 @@
 //! priced order, created through the same functions as the API (so they are valid and
 //! audited). Runs once: nothing is added when leads already exist.
 
+use diesel::OptionalExtension;
 use diesel::sql_types::{BigInt, Nullable, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use rust_decimal::Decimal;
@@ -130,11 +131,7 @@ pub async fn seed_demo(conn: &mut AsyncPgConnection) -> Result<usize, WorkflowEr
         diesel::sql_query("SELECT id FROM products WHERE name = 'Backup Storage'")
             .get_result(conn)
             .await
-            .map(Some)
-            .or_else(|e| match e {
-                diesel::result::Error::NotFound => Ok(None),
-                e => Err(e),
-            })?;
+            .optional()?;
     if let Some(p) = product {
         let c = caller(conn, &authz, "am1@salescommand.com").await?;
         orders::create(

@@ -10,6 +10,7 @@
 use std::future::Future;
 
 use chrono::{DateTime, Utc};
+use diesel::OptionalExtension;
 use diesel::sql_types::{Bytea, Integer, Jsonb, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde::de::DeserializeOwned;
@@ -189,11 +190,7 @@ async fn apply_once<R: Resource>(
         .bind(Bind::Text(key.to_string()))
         .get_result(conn)
         .await
-        .map(Some)
-        .or_else(|e| match e {
-            diesel::result::Error::NotFound => Ok(None),
-            e => Err(e),
-        })?;
+        .optional()?;
         if let Some(stored) = stored {
             if &stored.fingerprint != fingerprint {
                 return Err(WorkflowError::Unprocessable {
