@@ -5,6 +5,7 @@
 //! real Pipedrive and Pennylane clients exist, `recording` stores every call in
 //! `provider_calls` and answers with a stable external id.
 
+pub mod odoo;
 pub mod recording;
 
 use std::sync::Arc;

@@ -1,0 +1,267 @@
+//! A test peer that speaks Odoo's external JSON-RPC (`POST /jsonrpc`), on 127.0.0.1:0:
+//! `common.login` (uid, or `false` for a wrong password), `object.execute_kw` with
+//! `search_read` (prefix-notation domains with `|`, `&` and comparisons, `order`,
+//! `limit`, `fields`) and `fields_get`; an `AccessDenied` error for bad credentials.
+//! Records are plain JSON objects a test can edit at any time (between page fetches).
+//! Faults can be injected on a share of calls: 429 with `Retry-After`, 500, a stall
+//! longer than the client's timeout, a malformed body.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    TooManyRequests,
+    ServerError,
+    Stall,
+    Malformed,
+}
+
+#[derive(Default)]
+pub struct Peer {
+    pub database: String,
+    pub login: String,
+    pub password: String,
+    /// model → records (each with at least `id` and `write_date`).
+    pub models: Mutex<BTreeMap<String, Vec<Map<String, Value>>>>,
+    /// Inject a fault on every n-th call (cycling through `faults`).
+    pub fault_every: Mutex<Option<(u64, Vec<Fault>)>>,
+    pub stall: Duration,
+    pub calls: AtomicU64,
+    pub faults_sent: AtomicU64,
+    /// `search_read` calls answered (pages served).
+    pub pages: AtomicU64,
+}
+
+pub struct OdooPeer {
+    pub addr: SocketAddr,
+    pub state: Arc<Peer>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for OdooPeer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl OdooPeer {
+    pub async fn start(state: Peer) -> OdooPeer {
+        let state = Arc::new(state);
+        let app = axum::Router::new()
+            .route("/jsonrpc", axum::routing::post(rpc))
+            .with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        OdooPeer { addr, state, task }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn set(&self, model: &str, records: Vec<Map<String, Value>>) {
+        self.state
+            .models
+            .lock()
+            .unwrap()
+            .insert(model.to_owned(), records);
+    }
+
+    /// Applies `edit` to the record `id` of `model`.
+    pub fn edit(&self, model: &str, id: i64, edit: impl FnOnce(&mut Map<String, Value>)) {
+        let mut models = self.state.models.lock().unwrap();
+        let rec = models
+            .get_mut(model)
+            .and_then(|rs| rs.iter_mut().find(|r| r["id"] == json!(id)))
+            .expect("record to edit");
+        edit(rec);
+    }
+}
+
+fn rpc_error(id: &Value, name: &str, message: &str) -> Response {
+    axum::Json(json!({
+        "jsonrpc": "2.0", "id": id,
+        "error": { "code": 200, "message": "Odoo Server Error",
+                   "data": { "name": name, "message": message, "debug": "Traceback …" } }
+    }))
+    .into_response()
+}
+
+fn ok(id: &Value, result: Value) -> Response {
+    axum::Json(json!({ "jsonrpc": "2.0", "id": id, "result": result })).into_response()
+}
+
+async fn rpc(State(peer): State<Arc<Peer>>, _headers: HeaderMap, body: String) -> Response {
+    let n = peer.calls.fetch_add(1, Ordering::SeqCst) + 1;
+    let fault = peer
+        .fault_every
+        .lock()
+        .unwrap()
+        .as_ref()
+        .filter(|(every, faults)| *every > 0 && n % *every == 0 && !faults.is_empty())
+        .map(|(every, faults)| faults[((n / every) as usize) % faults.len()]);
+    if let Some(f) = fault {
+        peer.faults_sent.fetch_add(1, Ordering::SeqCst);
+        match f {
+            Fault::TooManyRequests => {
+                let mut r = (StatusCode::TOO_MANY_REQUESTS, "slow down").into_response();
+                r.headers_mut()
+                    .insert("retry-after", HeaderValue::from_static("1"));
+                return r;
+            }
+            Fault::ServerError => return (StatusCode::BAD_GATEWAY, "upstream").into_response(),
+            Fault::Stall => {
+                tokio::time::sleep(peer.stall).await;
+            }
+            Fault::Malformed => {
+                return (
+                    StatusCode::OK,
+                    "{\"jsonrpc\": \"2.0\", \"result\": [{\"id\": ",
+                )
+                    .into_response();
+            }
+        }
+    }
+    let Ok(req) = serde_json::from_str::<Value>(&body) else {
+        return (StatusCode::BAD_REQUEST, "not JSON").into_response();
+    };
+    let id = req["id"].clone();
+    let params = &req["params"];
+    let args = params["args"].as_array().cloned().unwrap_or_default();
+    match (params["service"].as_str(), params["method"].as_str()) {
+        (Some("common"), Some("login")) => {
+            let good = args.first() == Some(&json!(peer.database))
+                && args.get(1) == Some(&json!(peer.login))
+                && args.get(2) == Some(&json!(peer.password));
+            ok(&id, if good { json!(2) } else { json!(false) })
+        }
+        (Some("object"), Some("execute_kw")) => {
+            if args.get(2) != Some(&json!(peer.password)) || args.get(1) != Some(&json!(2)) {
+                return rpc_error(&id, "odoo.exceptions.AccessDenied", "Access Denied");
+            }
+            let model = args.get(3).and_then(Value::as_str).unwrap_or_default();
+            let method = args.get(4).and_then(Value::as_str).unwrap_or_default();
+            let call_args = args.get(5).cloned().unwrap_or(json!([]));
+            let kwargs = args.get(6).cloned().unwrap_or(json!({}));
+            let models = peer.models.lock().unwrap();
+            let Some(records) = models.get(model) else {
+                return rpc_error(&id, "builtins.KeyError", &format!("unknown model {model}"));
+            };
+            match method {
+                "search_read" => {
+                    peer.pages.fetch_add(1, Ordering::SeqCst);
+                    let domain = call_args.get(0).cloned().unwrap_or(json!([]));
+                    let mut hits: Vec<&Map<String, Value>> =
+                        records.iter().filter(|r| matches(&domain, r)).collect();
+                    hits.sort_by(|a, b| {
+                        (a["write_date"].as_str(), a["id"].as_i64())
+                            .cmp(&(b["write_date"].as_str(), b["id"].as_i64()))
+                    });
+                    let limit = kwargs["limit"].as_u64().map_or(usize::MAX, |l| l as usize);
+                    let fields: Option<Vec<String>> = kwargs["fields"].as_array().map(|f| {
+                        f.iter()
+                            .filter_map(|x| x.as_str().map(str::to_owned))
+                            .collect()
+                    });
+                    let page: Vec<Value> = hits
+                        .into_iter()
+                        .take(limit)
+                        .map(|r| match &fields {
+                            None => Value::Object(r.clone()),
+                            Some(fs) => Value::Object(
+                                r.iter()
+                                    .filter(|(k, _)| *k == "id" || fs.contains(k))
+                                    .map(|(k, v)| (k.clone(), v.clone()))
+                                    .collect(),
+                            ),
+                        })
+                        .collect();
+                    ok(&id, Value::Array(page))
+                }
+                "fields_get" => {
+                    let mut fields = Map::new();
+                    for r in records.iter().take(1) {
+                        for (k, v) in r {
+                            let ty = match v {
+                                Value::Number(_) => "integer",
+                                Value::Array(_) => "many2one",
+                                Value::Bool(_) => "boolean",
+                                _ => "char",
+                            };
+                            fields.insert(k.clone(), json!({ "string": k, "type": ty }));
+                        }
+                    }
+                    ok(&id, Value::Object(fields))
+                }
+                other => rpc_error(
+                    &id,
+                    "builtins.AttributeError",
+                    &format!("no method {other}"),
+                ),
+            }
+        }
+        _ => rpc_error(&id, "werkzeug.exceptions.NotFound", "unknown service"),
+    }
+}
+
+/// Evaluates an Odoo prefix-notation domain (`|`, `&`, implicit `&`, leaves).
+fn matches(domain: &Value, record: &Map<String, Value>) -> bool {
+    let items = domain.as_array().cloned().unwrap_or_default();
+    let mut pos = 0;
+    let mut results = Vec::new();
+    while pos < items.len() {
+        results.push(eval(&items, &mut pos, record));
+    }
+    results.into_iter().all(|b| b)
+}
+
+fn eval(items: &[Value], pos: &mut usize, record: &Map<String, Value>) -> bool {
+    let item = items[*pos].clone();
+    *pos += 1;
+    match item.as_str() {
+        Some("|") => {
+            let a = eval(items, pos, record);
+            let b = eval(items, pos, record);
+            a || b
+        }
+        Some("&") => {
+            let a = eval(items, pos, record);
+            let b = eval(items, pos, record);
+            a && b
+        }
+        Some("!") => !eval(items, pos, record),
+        _ => {
+            let leaf = item.as_array().cloned().unwrap_or_default();
+            let field = leaf.first().and_then(Value::as_str).unwrap_or_default();
+            let op = leaf.get(1).and_then(Value::as_str).unwrap_or_default();
+            let want = leaf.get(2).cloned().unwrap_or(Value::Null);
+            let have = record.get(field).cloned().unwrap_or(Value::Null);
+            let ord = match (&have, &want) {
+                (Value::Number(a), Value::Number(b)) => a.as_f64().partial_cmp(&b.as_f64()),
+                (Value::String(a), Value::String(b)) => Some(a.cmp(b)),
+                _ => None,
+            };
+            match (op, ord) {
+                ("=", Some(o)) => o.is_eq(),
+                ("!=", Some(o)) => !o.is_eq(),
+                (">", Some(o)) => o.is_gt(),
+                (">=", Some(o)) => o.is_ge(),
+                ("<", Some(o)) => o.is_lt(),
+                ("<=", Some(o)) => o.is_le(),
+                _ => false,
+            }
+        }
+    }
+}
