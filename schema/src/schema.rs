@@ -14,6 +14,160 @@ diesel::table! {
 }
 
 diesel::table! {
+    canonical_contacts (provider, external_id) {
+        provider -> Text,
+        external_id -> Text,
+        name -> Text,
+        first_name -> Nullable<Text>,
+        last_name -> Nullable<Text>,
+        email -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        mobile -> Nullable<Text>,
+        job_title -> Nullable<Text>,
+        organization_external_id -> Nullable<Text>,
+        country_code -> Nullable<Text>,
+        created_at -> Nullable<Timestamptz>,
+        updated_at -> Nullable<Timestamptz>,
+        raw_record_id -> Nullable<Int8>,
+        content_hash -> Bytea,
+        first_seen_at -> Timestamptz,
+        last_synced_at -> Timestamptz,
+        local_modified_at -> Nullable<Timestamptz>,
+        deleted_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    canonical_invoices (provider, external_id) {
+        provider -> Text,
+        external_id -> Text,
+        number -> Text,
+        customer_external_id -> Nullable<Text>,
+        status -> Nullable<Text>,
+        issue_date -> Nullable<Date>,
+        due_date -> Nullable<Date>,
+        currency -> Nullable<Text>,
+        amount_untaxed -> Nullable<Numeric>,
+        amount_tax -> Nullable<Numeric>,
+        amount_total -> Nullable<Numeric>,
+        amount_due -> Nullable<Numeric>,
+        paid_at -> Nullable<Timestamptz>,
+        raw_record_id -> Nullable<Int8>,
+        content_hash -> Bytea,
+        first_seen_at -> Timestamptz,
+        last_synced_at -> Timestamptz,
+        local_modified_at -> Nullable<Timestamptz>,
+        deleted_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    canonical_leads (provider, external_id) {
+        provider -> Text,
+        external_id -> Text,
+        title -> Text,
+        organization -> Nullable<Text>,
+        contact_name -> Nullable<Text>,
+        contact_email -> Nullable<Text>,
+        contact_phone -> Nullable<Text>,
+        value -> Nullable<Numeric>,
+        currency -> Nullable<Text>,
+        status -> Nullable<Text>,
+        probability -> Nullable<Numeric>,
+        expected_close_date -> Nullable<Date>,
+        owner -> Nullable<Text>,
+        source -> Nullable<Text>,
+        lost_reason -> Nullable<Text>,
+        created_at -> Nullable<Timestamptz>,
+        updated_at -> Nullable<Timestamptz>,
+        raw_record_id -> Nullable<Int8>,
+        content_hash -> Bytea,
+        first_seen_at -> Timestamptz,
+        last_synced_at -> Timestamptz,
+        local_modified_at -> Nullable<Timestamptz>,
+        deleted_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    canonical_orders (provider, external_id) {
+        provider -> Text,
+        external_id -> Text,
+        reference -> Text,
+        customer_external_id -> Nullable<Text>,
+        status -> Nullable<Text>,
+        order_date -> Nullable<Timestamptz>,
+        currency -> Nullable<Text>,
+        amount_untaxed -> Nullable<Numeric>,
+        amount_tax -> Nullable<Numeric>,
+        amount_total -> Nullable<Numeric>,
+        owner -> Nullable<Text>,
+        created_at -> Nullable<Timestamptz>,
+        updated_at -> Nullable<Timestamptz>,
+        raw_record_id -> Nullable<Int8>,
+        content_hash -> Bytea,
+        first_seen_at -> Timestamptz,
+        last_synced_at -> Timestamptz,
+        local_modified_at -> Nullable<Timestamptz>,
+        deleted_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    canonical_organizations (provider, external_id) {
+        provider -> Text,
+        external_id -> Text,
+        name -> Text,
+        legal_name -> Nullable<Text>,
+        vat_number -> Nullable<Text>,
+        email -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        website -> Nullable<Text>,
+        street -> Nullable<Text>,
+        street2 -> Nullable<Text>,
+        city -> Nullable<Text>,
+        postal_code -> Nullable<Text>,
+        state -> Nullable<Text>,
+        country_code -> Nullable<Text>,
+        industry -> Nullable<Text>,
+        is_customer -> Bool,
+        is_supplier -> Bool,
+        created_at -> Nullable<Timestamptz>,
+        updated_at -> Nullable<Timestamptz>,
+        raw_record_id -> Nullable<Int8>,
+        content_hash -> Bytea,
+        first_seen_at -> Timestamptz,
+        last_synced_at -> Timestamptz,
+        local_modified_at -> Nullable<Timestamptz>,
+        deleted_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    canonical_products (provider, external_id) {
+        provider -> Text,
+        external_id -> Text,
+        name -> Text,
+        sku -> Nullable<Text>,
+        barcode -> Nullable<Text>,
+        unit -> Nullable<Text>,
+        list_price -> Nullable<Numeric>,
+        cost_price -> Nullable<Numeric>,
+        product_type -> Nullable<Text>,
+        active -> Bool,
+        description -> Nullable<Text>,
+        created_at -> Nullable<Timestamptz>,
+        updated_at -> Nullable<Timestamptz>,
+        raw_record_id -> Nullable<Int8>,
+        content_hash -> Bytea,
+        first_seen_at -> Timestamptz,
+        last_synced_at -> Timestamptz,
+        local_modified_at -> Nullable<Timestamptz>,
+        deleted_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     contracts (id) {
         id -> Uuid,
         order_id -> Uuid,
@@ -251,6 +405,44 @@ diesel::table! {
 }
 
 diesel::table! {
+    provider_sync_logs (id) {
+        id -> Int8,
+        sync_run_id -> Uuid,
+        at -> Timestamptz,
+        level -> Text,
+        message -> Text,
+        details -> Jsonb,
+    }
+}
+
+diesel::table! {
+    quarantine (id) {
+        id -> Int8,
+        sync_run_id -> Nullable<Uuid>,
+        provider -> Text,
+        entity -> Text,
+        external_id -> Nullable<Text>,
+        stage -> Text,
+        reasons -> Jsonb,
+        body -> Nullable<Json>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    raw_records (id) {
+        id -> Int8,
+        provider -> Text,
+        entity -> Text,
+        external_id -> Text,
+        sync_run_id -> Nullable<Uuid>,
+        fetched_at -> Timestamptz,
+        content_hash -> Bytea,
+        body -> Json,
+    }
+}
+
+diesel::table! {
     refresh_tokens (id) {
         id -> Uuid,
         session_id -> Uuid,
@@ -258,6 +450,29 @@ diesel::table! {
         created_at -> Timestamptz,
         expires_at -> Timestamptz,
         used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    serving_pipeline (provider, status, owner, currency) {
+        provider -> Text,
+        status -> Text,
+        owner -> Text,
+        currency -> Text,
+        lead_count -> Int8,
+        value -> Numeric,
+        refreshed_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    serving_won_revenue (provider, month, currency) {
+        provider -> Text,
+        month -> Date,
+        currency -> Text,
+        won_count -> Int8,
+        revenue -> Numeric,
+        refreshed_at -> Timestamptz,
     }
 }
 
@@ -273,6 +488,57 @@ diesel::table! {
         revoked_reason -> Nullable<Text>,
         client_ip -> Nullable<Text>,
         user_agent -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    sync_checkpoints (provider, entity) {
+        provider -> Text,
+        entity -> Text,
+        cursor_value -> Nullable<Text>,
+        cursor_id -> Nullable<Text>,
+        last_run_id -> Nullable<Uuid>,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    sync_conflicts (id) {
+        id -> Int8,
+        sync_run_id -> Nullable<Uuid>,
+        provider -> Text,
+        entity -> Text,
+        external_id -> Text,
+        policy -> Text,
+        local -> Jsonb,
+        remote -> Jsonb,
+        resolution -> Text,
+        resolved_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    sync_runs (id) {
+        id -> Uuid,
+        provider -> Text,
+        entity -> Text,
+        mode -> Text,
+        status -> Text,
+        requested_by -> Nullable<Uuid>,
+        started_at -> Nullable<Timestamptz>,
+        finished_at -> Nullable<Timestamptz>,
+        estimate -> Nullable<Int8>,
+        fetched -> Int8,
+        unchanged -> Int8,
+        loaded -> Int8,
+        quarantined -> Int8,
+        deleted -> Int8,
+        conflicts -> Int8,
+        cursor_value -> Nullable<Text>,
+        cursor_id -> Nullable<Text>,
+        error -> Nullable<Text>,
+        created_at -> Timestamptz,
     }
 }
 
@@ -312,13 +578,25 @@ diesel::joinable!(orders -> users (created_by));
 diesel::joinable!(product_price_history -> products (product_id));
 diesel::joinable!(product_price_history -> users (changed_by));
 diesel::joinable!(product_price_tiers -> products (product_id));
+diesel::joinable!(provider_sync_logs -> sync_runs (sync_run_id));
+diesel::joinable!(quarantine -> sync_runs (sync_run_id));
+diesel::joinable!(raw_records -> sync_runs (sync_run_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(sync_checkpoints -> sync_runs (last_run_id));
+diesel::joinable!(sync_conflicts -> sync_runs (sync_run_id));
+diesel::joinable!(sync_runs -> users (requested_by));
 diesel::joinable!(users -> distributors (distributor_id));
 diesel::joinable!(users -> partners (partner_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     audit_logs,
+    canonical_contacts,
+    canonical_invoices,
+    canonical_leads,
+    canonical_orders,
+    canonical_organizations,
+    canonical_products,
     contracts,
     distributor_partners,
     distributors,
@@ -335,7 +613,15 @@ diesel::allow_tables_to_appear_in_same_query!(
     product_price_tiers,
     products,
     provider_calls,
+    provider_sync_logs,
+    quarantine,
+    raw_records,
     refresh_tokens,
+    serving_pipeline,
+    serving_won_revenue,
     sessions,
+    sync_checkpoints,
+    sync_conflicts,
+    sync_runs,
     users,
 );

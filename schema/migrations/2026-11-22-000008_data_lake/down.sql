@@ -1,0 +1,14 @@
+DROP TABLE serving_won_revenue;
+DROP TABLE serving_pipeline;
+DROP TABLE canonical_invoices;
+DROP TABLE canonical_products;
+DROP TABLE canonical_orders;
+DROP TABLE canonical_leads;
+DROP TABLE canonical_contacts;
+DROP TABLE canonical_organizations;
+DROP TABLE sync_conflicts;
+DROP TABLE provider_sync_logs;
+DROP TABLE quarantine;
+DROP TABLE raw_records;
+DROP TABLE sync_checkpoints;
+DROP TABLE sync_runs;
