@@ -10,6 +10,7 @@ pub mod identity;
 pub mod jobs;
 pub mod lifecycle;
 pub mod pagination;
+pub mod pipeline;
 pub mod pricing;
 pub mod providers;
 pub mod retry;

@@ -1,0 +1,194 @@
+//! The sync pipeline's record types and pure stages (SPEC §6, §10).
+//!
+//! A record changes type at every stage, so the compiler checks their order:
+//! [`RawRecord`] (connector: bytes as received) → [`Mapped`] (mapper: canonical field
+//! names) → [`Validated`] (validator: declarative rules passed; only the validator makes
+//! one) → [`Normalized`] (normalizer: Decimal money with currency, UTC timestamps,
+//! lower-cased emails, E.164 phones, ISO-3166 countries, trimmed text) → loader.
+//! Mapper, validator and normalizer are pure and synchronous; a record that fails one
+//! goes to quarantine with its [`Reason`]s and the run goes on.
+
+pub mod normalize;
+pub mod odoo;
+pub mod validate;
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use serde::Serialize;
+use serde_json::value::RawValue;
+use sha2::{Digest, Sha256};
+
+pub use normalize::normalize;
+pub use validate::{Rule, validate};
+
+/// The canonical entities (SPEC §10).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Entity {
+    Organization,
+    Contact,
+    Lead,
+    Order,
+    Product,
+    Invoice,
+}
+
+impl Entity {
+    pub const ALL: [Entity; 6] = [
+        Entity::Organization,
+        Entity::Contact,
+        Entity::Lead,
+        Entity::Order,
+        Entity::Product,
+        Entity::Invoice,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Entity::Organization => "organization",
+            Entity::Contact => "contact",
+            Entity::Lead => "lead",
+            Entity::Order => "order",
+            Entity::Product => "product",
+            Entity::Invoice => "invoice",
+        }
+    }
+    pub fn table(self) -> &'static str {
+        match self {
+            Entity::Organization => "canonical_organizations",
+            Entity::Contact => "canonical_contacts",
+            Entity::Lead => "canonical_leads",
+            Entity::Order => "canonical_orders",
+            Entity::Product => "canonical_products",
+            Entity::Invoice => "canonical_invoices",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Entity> {
+        Entity::ALL.into_iter().find(|e| e.as_str() == s)
+    }
+}
+
+/// A record as the connector received it: the bytes untouched, and their SHA-256.
+#[derive(Debug, Clone)]
+pub struct RawRecord {
+    pub provider: String,
+    pub entity: Entity,
+    pub external_id: String,
+    pub body: Box<RawValue>,
+    pub hash: [u8; 32],
+}
+
+impl RawRecord {
+    pub fn new(provider: &str, entity: Entity, external_id: String, body: Box<RawValue>) -> Self {
+        let hash = Sha256::digest(body.get().as_bytes()).into();
+        RawRecord {
+            provider: provider.to_owned(),
+            entity,
+            external_id,
+            body,
+            hash,
+        }
+    }
+}
+
+/// A field value in canonical form, before or after normalisation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Field {
+    Null,
+    Text(String),
+    Bool(bool),
+    Int(i64),
+    #[serde(with = "rust_decimal::serde::str")]
+    Decimal(Decimal),
+    Time(DateTime<Utc>),
+    Date(NaiveDate),
+    /// The external id of another record (a referential field).
+    Ref(String),
+}
+
+impl Field {
+    pub fn is_null(&self) -> bool {
+        match self {
+            Field::Null => true,
+            Field::Text(t) => t.trim().is_empty(),
+            _ => false,
+        }
+    }
+    pub fn text(&self) -> Option<&str> {
+        match self {
+            Field::Text(t) => Some(t),
+            _ => None,
+        }
+    }
+}
+
+/// Canonical field name → value.
+pub type Fields = BTreeMap<&'static str, Field>;
+
+/// Why a record was quarantined: the field (if any) and a stable code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Reason {
+    pub field: Option<&'static str>,
+    pub code: &'static str,
+    pub detail: Option<String>,
+}
+
+impl Reason {
+    pub fn field(field: &'static str, code: &'static str) -> Reason {
+        Reason {
+            field: Some(field),
+            code,
+            detail: None,
+        }
+    }
+    pub fn record(code: &'static str, detail: impl Into<String>) -> Reason {
+        Reason {
+            field: None,
+            code,
+            detail: Some(detail.into()),
+        }
+    }
+}
+
+/// Mapper output: canonical names, source values converted to canonical types.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mapped {
+    pub entity: Entity,
+    pub external_id: String,
+    pub hash: [u8; 32],
+    pub fields: Fields,
+}
+
+/// A mapped record that passed its entity's rules. Only [`validate`] makes one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Validated(Mapped);
+
+impl Validated {
+    pub fn record(&self) -> &Mapped {
+        &self.0
+    }
+}
+
+/// Ready for the loader: every value in its canonical format.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Normalized {
+    pub entity: Entity,
+    pub external_id: String,
+    pub hash: [u8; 32],
+    pub fields: Fields,
+}
+
+/// A record a stage refused, with the reasons (all of them, not the first).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rejected {
+    pub stage: &'static str,
+    pub external_id: Option<String>,
+    pub reasons: Vec<Reason>,
+}
+
+/// A mapper: a source record → canonical fields. Pure and synchronous.
+pub trait Mapper {
+    fn map(&self, raw: &RawRecord) -> Result<Mapped, Rejected>;
+}

@@ -1,0 +1,251 @@
+//! The validator: declarative rules per canonical entity (required, type, format,
+//! referential). Every failing rule is reported, not only the first.
+
+use std::collections::HashSet;
+
+use super::{Entity, Field, Mapped, Reason, Rejected, Validated};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Text,
+    Bool,
+    Int,
+    Decimal,
+    Time,
+    Date,
+    Ref,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Email,
+    /// ISO 4217: three capital letters.
+    Currency,
+    /// ISO 3166-1 alpha-2.
+    Country,
+    /// A phone number the normalizer can put in E.164 (checked there, with the country).
+    Phone,
+    /// 0–100.
+    Percentage,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    Required(&'static str),
+    Type(&'static str, Kind),
+    Format(&'static str, Format),
+    /// The field names a record of this entity that must be known (loaded before or in
+    /// the same run).
+    References(&'static str, Entity),
+}
+
+/// The rules of each canonical entity.
+pub fn rules(entity: Entity) -> &'static [Rule] {
+    use self::Format as F;
+    use self::Kind as K;
+    use Rule::{Format, References, Required, Type};
+    match entity {
+        Entity::Organization => &[
+            Required("name"),
+            Type("name", K::Text),
+            Format("email", F::Email),
+            Format("country_code", F::Country),
+            Type("is_customer", K::Bool),
+            Type("updated_at", K::Time),
+        ],
+        Entity::Contact => &[
+            Required("name"),
+            Format("email", F::Email),
+            Format("country_code", F::Country),
+            References("organization", Entity::Organization),
+            Type("updated_at", K::Time),
+        ],
+        Entity::Lead => &[
+            Required("title"),
+            Type("value", K::Decimal),
+            Format("currency", F::Currency),
+            Format("contact_email", F::Email),
+            Format("probability", F::Percentage),
+            Type("expected_close_date", K::Date),
+            Type("updated_at", K::Time),
+        ],
+        Entity::Order => &[
+            Required("reference"),
+            Required("currency"),
+            Format("currency", F::Currency),
+            Type("amount_total", K::Decimal),
+            References("customer", Entity::Organization),
+            Type("updated_at", K::Time),
+        ],
+        Entity::Product => &[
+            Required("name"),
+            Type("list_price", K::Decimal),
+            Type("active", K::Bool),
+            Type("updated_at", K::Time),
+        ],
+        Entity::Invoice => &[
+            Required("number"),
+            Required("currency"),
+            Format("currency", F::Currency),
+            Type("amount_total", K::Decimal),
+            References("customer", Entity::Organization),
+        ],
+    }
+}
+
+fn kind_of(f: &Field) -> Option<Kind> {
+    match f {
+        Field::Null => None,
+        Field::Text(_) => Some(Kind::Text),
+        Field::Bool(_) => Some(Kind::Bool),
+        Field::Int(_) => Some(Kind::Int),
+        Field::Decimal(_) => Some(Kind::Decimal),
+        Field::Time(_) => Some(Kind::Time),
+        Field::Date(_) => Some(Kind::Date),
+        Field::Ref(_) => Some(Kind::Ref),
+    }
+}
+
+fn format_ok(format: Format, f: &Field) -> bool {
+    match (format, f) {
+        (Format::Email, Field::Text(t)) => {
+            let t = t.trim();
+            matches!(t.split_once('@'), Some((l, d)) if !l.is_empty() && d.contains('.') && !d.starts_with('.') && !t.contains(char::is_whitespace))
+        }
+        (Format::Currency, Field::Text(t)) => {
+            let t = t.trim();
+            t.len() == 3 && t.bytes().all(|b| b.is_ascii_alphabetic())
+        }
+        (Format::Country, Field::Text(t)) => {
+            isocountry::CountryCode::for_alpha2_caseless(t.trim()).is_ok()
+        }
+        (Format::Phone, Field::Text(t)) => t.chars().filter(char::is_ascii_digit).count() >= 4,
+        (Format::Percentage, Field::Decimal(d)) => {
+            *d >= rust_decimal::Decimal::ZERO && *d <= rust_decimal::Decimal::ONE_HUNDRED
+        }
+        (Format::Percentage, Field::Int(i)) => (0..=100).contains(i),
+        _ => false,
+    }
+}
+
+/// Checks `record` against its entity's rules. `known(entity, external_id)` answers
+/// referential rules (records already loaded, or in the same run).
+pub fn validate(
+    record: Mapped,
+    known: &dyn Fn(Entity, &str) -> bool,
+) -> Result<Validated, Rejected> {
+    let mut reasons = Vec::new();
+    for rule in rules(record.entity) {
+        match *rule {
+            Rule::Required(field) => {
+                if record.fields.get(field).is_none_or(Field::is_null) {
+                    reasons.push(Reason::field(field, "required"));
+                }
+            }
+            Rule::Type(field, kind) => {
+                if let Some(f) = record.fields.get(field).filter(|f| !f.is_null())
+                    && kind_of(f) != Some(kind)
+                {
+                    reasons.push(Reason::field(field, "wrong_type"));
+                }
+            }
+            Rule::Format(field, format) => {
+                if let Some(f) = record.fields.get(field).filter(|f| !f.is_null())
+                    && !format_ok(format, f)
+                {
+                    reasons.push(Reason::field(field, "bad_format"));
+                }
+            }
+            Rule::References(field, entity) => match record.fields.get(field) {
+                Some(Field::Ref(id)) if !known(entity, id) => {
+                    reasons.push(Reason {
+                        field: Some(field),
+                        code: "unknown_reference",
+                        detail: Some(format!("{} {id}", entity.as_str())),
+                    });
+                }
+                Some(f) if !f.is_null() && !matches!(f, Field::Ref(_)) => {
+                    reasons.push(Reason::field(field, "wrong_type"));
+                }
+                _ => {}
+            },
+        }
+    }
+    if reasons.is_empty() {
+        Ok(Validated(record))
+    } else {
+        Err(Rejected {
+            stage: "validator",
+            external_id: Some(record.external_id),
+            reasons,
+        })
+    }
+}
+
+/// A `known` that accepts references to the given set (for tests and single runs).
+pub fn known_in(set: &HashSet<(Entity, String)>) -> impl Fn(Entity, &str) -> bool + '_ {
+    move |e, id| set.contains(&(e, id.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::Fields;
+
+    fn mapped(entity: Entity, fields: Fields) -> Mapped {
+        Mapped {
+            entity,
+            external_id: "42".into(),
+            hash: [0; 32],
+            fields,
+        }
+    }
+
+    #[test]
+    fn every_failing_rule_is_reported() {
+        let mut f = Fields::new();
+        f.insert("title", Field::Text("  ".into()));
+        f.insert("currency", Field::Text("EURO".into()));
+        f.insert("contact_email", Field::Text("not an email".into()));
+        f.insert("probability", Field::Int(140));
+        f.insert("value", Field::Text("12".into()));
+        let Err(rejected) = validate(mapped(Entity::Lead, f), &|_, _| true) else {
+            panic!("must be rejected");
+        };
+        let got: Vec<(Option<&str>, &str)> =
+            rejected.reasons.iter().map(|r| (r.field, r.code)).collect();
+        assert_eq!(
+            got,
+            vec![
+                (Some("title"), "required"),
+                (Some("value"), "wrong_type"),
+                (Some("currency"), "bad_format"),
+                (Some("contact_email"), "bad_format"),
+                (Some("probability"), "bad_format"),
+            ]
+        );
+    }
+
+    #[test]
+    fn references_must_be_known() {
+        let mut f = Fields::new();
+        f.insert("name", Field::Text("Ann".into()));
+        f.insert("organization", Field::Ref("7".into()));
+        f.insert("country_code", Field::Text("fr".into()));
+        let set: HashSet<(Entity, String)> = [(Entity::Organization, "7".to_owned())].into();
+        assert!(validate(mapped(Entity::Contact, f.clone()), &known_in(&set)).is_ok());
+        let Err(r) = validate(mapped(Entity::Contact, f), &|_, _| false) else {
+            panic!("unknown organization");
+        };
+        assert_eq!(r.reasons[0].code, "unknown_reference");
+    }
+
+    #[test]
+    fn empty_optional_fields_pass() {
+        let mut f = Fields::new();
+        f.insert("name", Field::Text("Acme".into()));
+        f.insert("email", Field::Null);
+        f.insert("country_code", Field::Text(String::new()));
+        assert!(validate(mapped(Entity::Organization, f), &|_, _| true).is_ok());
+    }
+}
