@@ -5,6 +5,7 @@
 //! Records are plain JSON objects a test can edit at any time (between page fetches).
 //! Faults can be injected on a share of calls: 429 with `Retry-After`, 500, a stall
 //! longer than the client's timeout, a malformed body.
+#![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

@@ -33,6 +33,10 @@ pub enum Bind {
     Texts(Vec<String>),
     BigInts(Vec<i64>),
     Interval(diesel::pg::data_types::PgInterval),
+    OptBool(Option<bool>),
+    OptDecimal(Option<rust_decimal::Decimal>),
+    OptDate(Option<chrono::NaiveDate>),
+    OptBigInt(Option<i64>),
 }
 
 /// A statement with `$1 … $n` placeholders and their values.
@@ -116,6 +120,10 @@ fn push<'b>(out: &mut AstPass<'_, 'b, Pg>, bind: &'b Bind) -> diesel::QueryResul
         Bind::Texts(v) => out.push_bind_param::<diesel::sql_types::Array<Text>, _>(v),
         Bind::BigInts(v) => out.push_bind_param::<diesel::sql_types::Array<BigInt>, _>(v),
         Bind::Interval(v) => out.push_bind_param::<diesel::sql_types::Interval, _>(v),
+        Bind::OptBool(v) => out.push_bind_param::<Nullable<Bool>, _>(v),
+        Bind::OptDecimal(v) => out.push_bind_param::<Nullable<diesel::sql_types::Numeric>, _>(v),
+        Bind::OptDate(v) => out.push_bind_param::<Nullable<diesel::sql_types::Date>, _>(v),
+        Bind::OptBigInt(v) => out.push_bind_param::<Nullable<BigInt>, _>(v),
     }
 }
 

@@ -8,8 +8,10 @@
 //! Mapper, validator and normalizer are pure and synchronous; a record that fails one
 //! goes to quarantine with its [`Reason`]s and the run goes on.
 
+pub mod load;
 pub mod normalize;
 pub mod odoo;
+pub mod run;
 pub mod validate;
 
 use std::collections::BTreeMap;
@@ -69,22 +71,24 @@ impl Entity {
     }
 }
 
-/// A record as the connector received it: the bytes untouched, and their SHA-256.
+/// A record as the connector received it: the bytes untouched, and their SHA-256. The
+/// raw zone speaks the source's vocabulary: `source` is the source's object (Odoo's
+/// model), the canonical entity is the mapper's decision.
 #[derive(Debug, Clone)]
 pub struct RawRecord {
     pub provider: String,
-    pub entity: Entity,
+    pub source: String,
     pub external_id: String,
     pub body: Box<RawValue>,
     pub hash: [u8; 32],
 }
 
 impl RawRecord {
-    pub fn new(provider: &str, entity: Entity, external_id: String, body: Box<RawValue>) -> Self {
+    pub fn new(provider: &str, source: &str, external_id: String, body: Box<RawValue>) -> Self {
         let hash = Sha256::digest(body.get().as_bytes()).into();
         RawRecord {
             provider: provider.to_owned(),
-            entity,
+            source: source.to_owned(),
             external_id,
             body,
             hash,

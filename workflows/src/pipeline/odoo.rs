@@ -332,7 +332,7 @@ mod tests {
 
     fn raw(text: &str) -> RawRecord {
         let body = serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}"));
-        RawRecord::new("odoo", Entity::Lead, "9".into(), body)
+        RawRecord::new("odoo", "crm.lead", "9".into(), body)
     }
 
     #[test]

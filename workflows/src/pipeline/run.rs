@@ -1,0 +1,424 @@
+//! A sync run from Odoo: connector → mapper → validator → normalizer → loader → logger,
+//! page by page. Memory holds one page. Each page commits in one transaction with the
+//! run's counts and its checkpoint, so a killed run resumes after the last committed
+//! page: nothing lost (the keyset restarts strictly after what committed), nothing
+//! doubled (every write is an upsert keyed by external id).
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::sql_types::{Nullable, Text};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use serde::Serialize;
+use tentabo_schema::DbPool;
+use uuid::Uuid;
+
+use super::load::{self, PageCounts};
+use super::odoo::{OdooMapper, fields_of};
+use super::validate::validate;
+use super::{Entity, Mapper, Normalized, RawRecord, Rejected, normalize};
+use crate::WorkflowError;
+use crate::providers::odoo::{DATETIME_FORMAT, Keyset, OdooClient, OdooError};
+use crate::sql::{self, Bind};
+
+pub const PROVIDER: &str = "odoo";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    Full,
+    Incremental,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Full => "full",
+            Mode::Incremental => "incremental",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct Totals {
+    pub fetched: i64,
+    pub unchanged: i64,
+    pub loaded: i64,
+    pub quarantined: i64,
+    pub deleted: i64,
+    pub pages: i64,
+}
+
+impl Totals {
+    fn add(&mut self, c: PageCounts) {
+        self.fetched += c.fetched;
+        self.unchanged += c.unchanged;
+        self.loaded += c.loaded;
+        self.quarantined += c.quarantined;
+        self.pages += 1;
+    }
+}
+
+/// Creates a queued run of `model` (one active run per model: a second is refused).
+pub async fn create(
+    conn: &mut AsyncPgConnection,
+    model: &str,
+    mode: Mode,
+    requested_by: Option<Uuid>,
+) -> Result<Uuid, WorkflowError> {
+    let id = Uuid::now_v7();
+    sql::query(
+        "INSERT INTO sync_runs (id, provider, entity, mode, requested_by) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(Bind::Uuid(id))
+    .bind(Bind::Text(PROVIDER.to_owned()))
+    .bind(Bind::Text(model.to_owned()))
+    .bind(Bind::Text(mode.as_str().to_owned()))
+    .bind(Bind::OptUuid(requested_by))
+    .execute(conn)
+    .await
+    .map_err(|e| {
+        crate::error::map_unique(
+            e,
+            &[("sync_runs_one_active", "sync_already_running", "a run of this entity is already queued or running")],
+        )
+    })?;
+    Ok(id)
+}
+
+#[derive(diesel::QueryableByName)]
+struct Cursor {
+    #[diesel(sql_type = Nullable<Text>)]
+    cursor_value: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    cursor_id: Option<String>,
+}
+
+fn keyset(c: Option<Cursor>) -> Keyset {
+    let Some(c) = c else { return Keyset::default() };
+    Keyset {
+        write_date: c
+            .cursor_value
+            .and_then(|v| NaiveDateTime::parse_from_str(&v, DATETIME_FORMAT).ok())
+            .map(|t| t.and_utc()),
+        id: c.cursor_id.and_then(|i| i.parse().ok()).unwrap_or(0),
+    }
+}
+
+#[derive(diesel::QueryableByName)]
+struct RunRow {
+    #[diesel(sql_type = Text)]
+    entity: String,
+    #[diesel(sql_type = Text)]
+    mode: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    cursor_value: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    cursor_id: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>)]
+    started_at: Option<DateTime<Utc>>,
+}
+
+/// Where a run starts: a resumed run from its own cursor; a new incremental run from
+/// the model's checkpoint; a new full run from the beginning.
+async fn start_point(conn: &mut AsyncPgConnection, run: &RunRow) -> Result<Keyset, WorkflowError> {
+    if run.cursor_value.is_some() {
+        return Ok(keyset(Some(Cursor {
+            cursor_value: run.cursor_value.clone(),
+            cursor_id: run.cursor_id.clone(),
+        })));
+    }
+    if run.mode == "full" {
+        return Ok(Keyset::default());
+    }
+    let c: Option<Cursor> = diesel::OptionalExtension::optional(
+        sql::query(
+            "SELECT cursor_value, cursor_id FROM sync_checkpoints WHERE provider = $1 AND entity = $2",
+        )
+        .bind(Bind::Text(PROVIDER.to_owned()))
+        .bind(Bind::Text(run.entity.clone()))
+        .get_result(conn)
+        .await,
+    )?;
+    Ok(keyset(c))
+}
+
+/// Runs (or resumes) run `run_id` to its end. The run row records the outcome:
+/// `succeeded`, `partial` (some records quarantined) or `failed` (with the error).
+pub async fn execute(
+    db: &DbPool,
+    client: &mut OdooClient,
+    run_id: Uuid,
+    page_size: usize,
+) -> Result<Totals, WorkflowError> {
+    let mut conn = db.get().await?;
+    let run: RunRow = sql::query(
+        "UPDATE sync_runs SET status = 'running', started_at = COALESCE(started_at, now()) \
+         WHERE id = $1 RETURNING entity, mode, cursor_value, cursor_id, started_at",
+    )
+    .bind(Bind::Uuid(run_id))
+    .get_result(&mut conn)
+    .await
+    .map_err(|e| match e {
+        diesel::result::Error::NotFound => WorkflowError::NotFound,
+        e => e.into(),
+    })?;
+    let model: &'static str = super::odoo::MODELS
+        .iter()
+        .map(|(m, _)| *m)
+        .find(|m| *m == run.entity)
+        .ok_or_else(|| WorkflowError::Invalid(format!("no Odoo mapping for `{}`", run.entity)))?;
+    let mut after = start_point(&mut conn, &run).await?;
+    let mapper = OdooMapper { model };
+    let mut totals = Totals::default();
+    let result: Result<(), WorkflowError> = async {
+        loop {
+            let page = client
+                .page(model, fields_of(model), after, page_size)
+                .await
+                .map_err(connector_error)?;
+            let Some(last) = page.last() else { break };
+            let next = Keyset {
+                write_date: Some(last.write_date),
+                id: last.id,
+            };
+            let raws: Vec<RawRecord> = page
+                .into_iter()
+                .map(|r| RawRecord::new(PROVIDER, model, r.id.to_string(), r.raw))
+                .collect();
+            let counts = load_page(&mut conn, run_id, model, &mapper, &raws, next).await?;
+            totals.add(counts);
+            after = next;
+            if raws.len() < page_size {
+                break;
+            }
+        }
+        if run.mode == "full" {
+            totals.deleted = soft_delete_unseen(&mut conn, model, run.started_at).await?;
+        }
+        Ok(())
+    }
+    .await;
+    let (status, error) = match &result {
+        Ok(()) if totals.quarantined > 0 => ("partial", None),
+        Ok(()) => ("succeeded", None),
+        Err(e) => ("failed", Some(e.to_string())),
+    };
+    sql::query(
+        "UPDATE sync_runs SET status = $2, error = $3, deleted = $4, finished_at = now() WHERE id = $1",
+    )
+    .bind(Bind::Uuid(run_id))
+    .bind(Bind::Text(status.to_owned()))
+    .bind(Bind::OptText(error.clone()))
+    .bind(Bind::BigInt(totals.deleted))
+    .execute(&mut conn)
+    .await?;
+    log(
+        &mut conn,
+        run_id,
+        if error.is_some() { "error" } else { "info" },
+        &format!("run {status}"),
+        serde_json::to_value(totals)?,
+    )
+    .await?;
+    result.map(|()| totals)
+}
+
+fn connector_error(e: OdooError) -> WorkflowError {
+    WorkflowError::Invalid(format!("connector: {e}"))
+}
+
+/// Maps, validates, normalizes and loads one page in one transaction.
+async fn load_page(
+    conn: &mut AsyncPgConnection,
+    run_id: Uuid,
+    model: &'static str,
+    mapper: &OdooMapper,
+    raws: &[RawRecord],
+    next: Keyset,
+) -> Result<PageCounts, WorkflowError> {
+    conn.transaction::<_, WorkflowError, _>(async |conn| {
+        let changed: HashSet<String> = load::upsert_raw(conn, run_id, raws).await?.into_iter().collect();
+        let fresh: Vec<&RawRecord> = raws.iter().filter(|r| changed.contains(&r.external_id)).collect();
+        let unchanged: Vec<String> = raws
+            .iter()
+            .filter(|r| !changed.contains(&r.external_id))
+            .map(|r| r.external_id.clone())
+            .collect();
+        let mapped: Vec<(&RawRecord, Result<super::Mapped, Rejected>)> =
+            fresh.iter().map(|r| (*r, mapper.map(r))).collect();
+        let refs: Vec<String> = mapped
+            .iter()
+            .filter_map(|(_, m)| m.as_ref().ok())
+            .flat_map(|m| m.fields.values())
+            .filter_map(|f| match f {
+                super::Field::Ref(id) => Some(id.clone()),
+                _ => None,
+            })
+            .collect();
+        let known = known_refs(conn, refs).await?;
+        let mut good: Vec<Normalized> = Vec::new();
+        let mut refused: Vec<(&RawRecord, Rejected)> = Vec::new();
+        for (raw, m) in mapped {
+            let out = m
+                .and_then(|m| validate(m, &|e, id| known.contains(&(e, id.to_owned()))))
+                .and_then(normalize);
+            match out {
+                Ok(n) => good.push(n),
+                Err(r) => refused.push((raw, r)),
+            }
+        }
+        let mut loaded = 0;
+        for entity in Entity::ALL {
+            let batch: Vec<&Normalized> = good.iter().filter(|n| n.entity == entity).collect();
+            loaded += load::upsert_canonical(conn, PROVIDER, entity, &batch).await?;
+        }
+        touch_unchanged(conn, model, &unchanged).await?;
+        load::quarantine(conn, run_id, &refused).await?;
+        let counts = PageCounts {
+            fetched: raws.len() as i64,
+            unchanged: unchanged.len() as i64,
+            loaded: loaded as i64,
+            quarantined: refused.len() as i64,
+        };
+        let cursor_value = next.write_date.map(|t| t.format(DATETIME_FORMAT).to_string());
+        let cursor_id = next.id.to_string();
+        sql::query(
+            "UPDATE sync_runs SET fetched = fetched + $2, unchanged = unchanged + $3, \
+                 loaded = loaded + $4, quarantined = quarantined + $5, \
+                 cursor_value = $6, cursor_id = $7 WHERE id = $1",
+        )
+        .bind(Bind::Uuid(run_id))
+        .bind(Bind::BigInt(counts.fetched))
+        .bind(Bind::BigInt(counts.unchanged))
+        .bind(Bind::BigInt(counts.loaded))
+        .bind(Bind::BigInt(counts.quarantined))
+        .bind(Bind::OptText(cursor_value.clone()))
+        .bind(Bind::Text(cursor_id.clone()))
+        .execute(conn)
+        .await?;
+        // The model's watermark only moves forward.
+        sql::query(
+            "INSERT INTO sync_checkpoints (provider, entity, cursor_value, cursor_id, last_run_id) \
+             VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (provider, entity) DO UPDATE SET cursor_value = EXCLUDED.cursor_value, \
+                 cursor_id = EXCLUDED.cursor_id, last_run_id = EXCLUDED.last_run_id, updated_at = now() \
+             WHERE sync_checkpoints.cursor_value IS NULL \
+                   OR (sync_checkpoints.cursor_value, lpad(sync_checkpoints.cursor_id, 20, '0')) \
+                      < (EXCLUDED.cursor_value, lpad(EXCLUDED.cursor_id, 20, '0'))",
+        )
+        .bind(Bind::Text(PROVIDER.to_owned()))
+        .bind(Bind::Text(model.to_owned()))
+        .bind(Bind::OptText(cursor_value))
+        .bind(Bind::Text(cursor_id))
+        .bind(Bind::Uuid(run_id))
+        .execute(conn)
+        .await?;
+        Ok(counts)
+    })
+    .await
+}
+
+#[derive(diesel::QueryableByName)]
+struct Known {
+    #[diesel(sql_type = Text)]
+    external_id: String,
+}
+
+/// Which of the organizations a page refers to are known: in the canonical zone, or in
+/// the raw zone (fetched — this page included, its raw rows are written first).
+async fn known_refs(
+    conn: &mut AsyncPgConnection,
+    refs: Vec<String>,
+) -> Result<HashSet<(Entity, String)>, WorkflowError> {
+    if refs.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let rows: Vec<Known> = sql::query(
+        "SELECT external_id FROM canonical_organizations \
+             WHERE provider = $1 AND external_id = ANY($2) AND deleted_at IS NULL \
+         UNION SELECT external_id FROM raw_records \
+             WHERE provider = $1 AND entity = 'res.partner' AND external_id = ANY($2)",
+    )
+    .bind(Bind::Text(PROVIDER.to_owned()))
+    .bind(Bind::Texts(refs))
+    .load(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|k| (Entity::Organization, k.external_id))
+        .collect())
+}
+
+/// Unchanged records were seen by this run: a full run must not soft-delete them.
+async fn touch_unchanged(
+    conn: &mut AsyncPgConnection,
+    model: &str,
+    ids: &[String],
+) -> Result<(), WorkflowError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    for entity in entities_of(model) {
+        sql::query(format!(
+            "UPDATE {} SET last_synced_at = now() WHERE provider = $1 AND external_id = ANY($2)",
+            entity.table()
+        ))
+        .bind(Bind::Text(PROVIDER.to_owned()))
+        .bind(Bind::Texts(ids.to_vec()))
+        .execute(conn)
+        .await?;
+    }
+    Ok(())
+}
+
+fn entities_of(model: &str) -> &'static [Entity] {
+    super::odoo::MODELS
+        .iter()
+        .find(|(m, _)| *m == model)
+        .map_or(&[], |(_, es)| *es)
+}
+
+/// After a full run: rows of the model's entities not seen since the run started are
+/// gone from the source.
+async fn soft_delete_unseen(
+    conn: &mut AsyncPgConnection,
+    model: &str,
+    started_at: Option<DateTime<Utc>>,
+) -> Result<i64, WorkflowError> {
+    let Some(started) = started_at else {
+        return Ok(0);
+    };
+    let mut n = 0;
+    for entity in entities_of(model) {
+        n += sql::query(format!(
+            "UPDATE {} SET deleted_at = now() WHERE provider = $1 AND deleted_at IS NULL \
+             AND last_synced_at < $2",
+            entity.table()
+        ))
+        .bind(Bind::Text(PROVIDER.to_owned()))
+        .bind(Bind::Time(started))
+        .execute(conn)
+        .await? as i64;
+    }
+    Ok(n)
+}
+
+async fn log(
+    conn: &mut AsyncPgConnection,
+    run_id: Uuid,
+    level: &str,
+    message: &str,
+    details: serde_json::Value,
+) -> Result<(), WorkflowError> {
+    sql::query(
+        "INSERT INTO provider_sync_logs (sync_run_id, level, message, details) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(Bind::Uuid(run_id))
+    .bind(Bind::Text(level.to_owned()))
+    .bind(Bind::Text(message.to_owned()))
+    .bind(Bind::Json(details))
+    .execute(conn)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,281 @@
+//! Sync runs from the Odoo test peer into the data lake, against real Postgres: a full
+//! run loads exactly the source; an incremental run after 3 edits loads exactly those 3;
+//! a bad record is quarantined with its reasons while the rest load (run `partial`); an
+//! authentication failure fails the run with a clear error and moves no watermark; a
+//! record gone from the source is soft-deleted by the next full run.
+
+#![allow(clippy::unwrap_used)]
+
+#[path = "../../tests/support/db.rs"]
+#[allow(dead_code)]
+mod db;
+#[path = "../../tests/support/odoo.rs"]
+mod odoo;
+
+use std::time::Duration;
+
+use db::TestDb;
+use diesel::sql_types::{BigInt, Nullable, Text};
+use diesel_async::RunQueryDsl;
+use odoo::{OdooPeer, Peer};
+use secrecy::SecretString;
+use serde_json::{Map, Value, json};
+use tentabo_workflows::pipeline::run::{self, Mode};
+use tentabo_workflows::providers::odoo::{OdooClient, OdooConfig};
+use tentabo_workflows::retry::RetryPolicy;
+
+/// 250 companies and, for each, one contact; write_dates tie in blocks of 40.
+fn partners() -> Vec<Map<String, Value>> {
+    let mut out = Vec::new();
+    for i in 1..=250_i64 {
+        let wd = format!("2026-01-01 00:{:02}:00", i / 40);
+        out.push(json!({
+            "id": i, "name": format!("Company {i}"), "is_company": true, "customer_rank": 1,
+            "supplier_rank": 0, "email": format!("INFO@company{i}.example"), "phone": "+33 1 42 68 53 00",
+            "country_code": "fr", "parent_id": false, "write_date": wd, "create_date": "2025-12-01 09:00:00"
+        }).as_object().unwrap().clone());
+        out.push(json!({
+            "id": 1000 + i, "name": format!("Contact {i}"), "is_company": false,
+            "parent_id": [i, format!("Company {i}")], "email": false, "phone": false,
+            "function": "Buyer", "country_code": false, "write_date": wd, "create_date": "2025-12-01 09:00:00"
+        }).as_object().unwrap().clone());
+    }
+    out
+}
+
+async fn setup() -> (TestDb, OdooPeer) {
+    let db = TestDb::new().await;
+    let peer = OdooPeer::start(Peer {
+        database: "prod".into(),
+        login: "sync@example.com".into(),
+        password: "s3cret".into(),
+        stall: Duration::from_secs(2),
+        ..Default::default()
+    })
+    .await;
+    peer.set("res.partner", partners());
+    (db, peer)
+}
+
+fn client(peer: &OdooPeer, password: &str) -> OdooClient {
+    OdooClient::new(OdooConfig {
+        url: peer.url(),
+        database: "prod".into(),
+        login: "sync@example.com".into(),
+        password: SecretString::from(password.to_owned()),
+        timeout: Duration::from_secs(2),
+        retry: RetryPolicy {
+            initial: Duration::from_millis(10),
+            max: Duration::from_millis(50),
+            multiplier: 2.0,
+            randomization: 0.0,
+        },
+        max_attempts: 5,
+    })
+    .unwrap()
+}
+
+async fn count(db: &TestDb, sql: &str) -> i64 {
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let mut conn = db.conn().await;
+    diesel::sql_query(sql)
+        .get_result::<N>(&mut conn)
+        .await
+        .unwrap()
+        .n
+}
+
+async fn sync(
+    db: &TestDb,
+    peer: &OdooPeer,
+    mode: Mode,
+) -> (uuid::Uuid, Result<run::Totals, String>) {
+    let pool = db.pool(2);
+    let id = {
+        let mut conn = db.conn().await;
+        run::create(&mut conn, "res.partner", mode, None)
+            .await
+            .unwrap()
+    };
+    let mut c = client(peer, "s3cret");
+    let result = run::execute(&pool, &mut c, id, 100)
+        .await
+        .map_err(|e| e.to_string());
+    (id, result)
+}
+
+#[tokio::test]
+async fn a_full_run_then_an_incremental_run_load_exactly_what_changed() {
+    let (db, peer) = setup().await;
+    let (_, full) = sync(&db, &peer, Mode::Full).await;
+    let full = full.unwrap();
+    assert_eq!((full.fetched, full.loaded, full.quarantined), (500, 500, 0));
+    assert_eq!(
+        count(&db, "SELECT count(*) AS n FROM canonical_organizations").await,
+        250
+    );
+    assert_eq!(
+        count(&db, "SELECT count(*) AS n FROM canonical_contacts").await,
+        250
+    );
+    assert_eq!(
+        count(&db, "SELECT count(*) AS n FROM raw_records").await,
+        500
+    );
+    // Normalized on the way in; the raw zone keeps Odoo's bytes.
+    assert_eq!(
+        count(&db, "SELECT count(*) AS n FROM canonical_organizations WHERE email LIKE 'info@%' AND phone = '+33142685300' AND country_code = 'FR'").await,
+        250
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) AS n FROM raw_records WHERE body::text LIKE '%\"INFO@%'"
+        )
+        .await,
+        250
+    );
+    assert_eq!(count(&db, "SELECT count(*) AS n FROM canonical_contacts WHERE organization_external_id IS NOT NULL").await, 250);
+
+    for id in [3, 120, 1200] {
+        peer.edit("res.partner", id, |r| {
+            r.insert("write_date".into(), json!("2026-02-01 00:00:00"));
+            r.insert("name".into(), json!(format!("Renamed {id}")));
+        });
+    }
+    let (_, inc) = sync(&db, &peer, Mode::Incremental).await;
+    let inc = inc.unwrap();
+    assert_eq!(
+        (inc.fetched, inc.loaded, inc.unchanged),
+        (3, 3, 0),
+        "exactly the 3 edits"
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) AS n FROM canonical_organizations WHERE name LIKE 'Renamed%'"
+        )
+        .await,
+        2
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) AS n FROM canonical_contacts WHERE name LIKE 'Renamed%'"
+        )
+        .await,
+        1
+    );
+    let (_, nothing) = sync(&db, &peer, Mode::Incremental).await;
+    assert_eq!(nothing.unwrap().fetched, 0, "the watermark moved past them");
+}
+
+#[tokio::test]
+async fn a_bad_record_is_quarantined_with_its_reasons_and_the_rest_loads() {
+    let (db, peer) = setup().await;
+    peer.edit("res.partner", 7, |r| {
+        r.insert("email".into(), json!("not-an-email"));
+        r.insert("name".into(), json!(false));
+    });
+    peer.edit("res.partner", 8, |r| {
+        r.insert("write_date".into(), json!("2026-01-01 00:00:00"));
+        r.insert("phone".into(), json!("12"));
+    });
+    let (id, totals) = sync(&db, &peer, Mode::Full).await;
+    let totals = totals.unwrap();
+    assert_eq!((totals.loaded, totals.quarantined), (498, 2));
+    #[derive(diesel::QueryableByName)]
+    struct Q {
+        #[diesel(sql_type = Nullable<Text>)]
+        external_id: Option<String>,
+        #[diesel(sql_type = Text)]
+        stage: String,
+        #[diesel(sql_type = Text)]
+        reasons: String,
+    }
+    let mut conn = db.conn().await;
+    let q: Vec<Q> = diesel::sql_query(
+        "SELECT external_id, stage, reasons::text AS reasons FROM quarantine ORDER BY external_id",
+    )
+    .load(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(q.len(), 2);
+    assert_eq!(
+        (q[0].external_id.as_deref(), q[0].stage.as_str()),
+        (Some("7"), "validator")
+    );
+    assert!(
+        q[0].reasons.contains("\"required\"") && q[0].reasons.contains("bad_format"),
+        "{}",
+        q[0].reasons
+    );
+    assert_eq!(
+        (q[1].external_id.as_deref(), q[1].stage.as_str()),
+        (Some("8"), "normalizer")
+    );
+    let status = count(
+        &db,
+        &format!("SELECT count(*) AS n FROM sync_runs WHERE id = '{id}' AND status = 'partial'"),
+    )
+    .await;
+    assert_eq!(status, 1, "the run ends partial");
+}
+
+#[tokio::test]
+async fn an_authentication_failure_fails_the_run_and_moves_no_watermark() {
+    let (db, peer) = setup().await;
+    let pool = db.pool(2);
+    let id = {
+        let mut conn = db.conn().await;
+        run::create(&mut conn, "res.partner", Mode::Incremental, None)
+            .await
+            .unwrap()
+    };
+    let mut bad = client(&peer, "wrong");
+    let err = run::execute(&pool, &mut bad, id, 100)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("refused the credentials"), "{err}");
+    assert_eq!(
+        count(&db, "SELECT count(*) AS n FROM sync_checkpoints").await,
+        0
+    );
+    assert_eq!(count(&db, "SELECT count(*) AS n FROM raw_records").await, 0);
+    assert_eq!(
+        count(&db, &format!("SELECT count(*) AS n FROM sync_runs WHERE id = '{id}' AND status = 'failed' AND error LIKE '%credentials%'")).await,
+        1
+    );
+    // The failed run no longer blocks the next one.
+    let (_, ok) = sync(&db, &peer, Mode::Incremental).await;
+    assert_eq!(ok.unwrap().loaded, 500);
+}
+
+#[tokio::test]
+async fn a_full_run_soft_deletes_what_the_source_no_longer_has() {
+    let (db, peer) = setup().await;
+    sync(&db, &peer, Mode::Full).await.1.unwrap();
+    let mut records = partners();
+    records.retain(|r| r["id"] != json!(42));
+    peer.set("res.partner", records);
+    let (_, again) = sync(&db, &peer, Mode::Full).await;
+    let again = again.unwrap();
+    assert_eq!((again.unchanged, again.loaded, again.deleted), (499, 0, 1));
+    assert_eq!(count(&db, "SELECT count(*) AS n FROM canonical_organizations WHERE deleted_at IS NOT NULL AND external_id = '42'").await, 1);
+    let (_, busy) = {
+        let mut conn = db.conn().await;
+        let first = run::create(&mut conn, "res.partner", Mode::Full, None)
+            .await
+            .unwrap();
+        (
+            first,
+            run::create(&mut conn, "res.partner", Mode::Full, None).await,
+        )
+    };
+    assert!(busy.is_err(), "one queued or running run per entity");
+}
