@@ -123,6 +123,9 @@ impl ApiError {
             ApiError::Workflow(WorkflowError::Pool(_)) | ApiError::Schema(SchemaError::Pool(_)) => {
                 (S::SERVICE_UNAVAILABLE, "unavailable", json!({}))
             }
+            ApiError::Workflow(WorkflowError::Upstream(_)) => {
+                (S::BAD_GATEWAY, "upstream_unavailable", json!({}))
+            }
             ApiError::Workflow(_) | ApiError::Schema(_) => {
                 (S::INTERNAL_SERVER_ERROR, "internal_error", json!({}))
             }
@@ -272,6 +275,11 @@ mod tests {
             ApiError::Workflow(WorkflowError::Unprocessable {
                 code: "idempotency_key_reused",
                 details: json!({}),
+            }),
+            ApiError::Workflow(WorkflowError::Upstream(String::new())),
+            ApiError::Workflow(WorkflowError::Conflict {
+                code: "sync_already_running",
+                message: String::new(),
             }),
         ];
         let failures = [

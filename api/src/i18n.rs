@@ -160,6 +160,16 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
         "Cette clé d'idempotence a déjà servi pour une autre requête",
     ),
     (
+        "upstream_unavailable",
+        "A connected system did not answer; try again later",
+        "Un système connecté n'a pas répondu ; réessayez plus tard",
+    ),
+    (
+        "sync_already_running",
+        "A sync of this entity is already queued or running",
+        "Une synchronisation de cette entité est déjà en attente ou en cours",
+    ),
+    (
         "duration_exists",
         "A duration of this length already exists",
         "Une durée de cette longueur existe déjà",

@@ -29,6 +29,12 @@ pub fn worker_config(database_url: &str, redis_url: &str, namespace: &str) -> Wo
         billing_provider: "recording".to_owned(),
         contract_expiry_days: 30,
         contract_expiry_schedule: "0 0 2 * * *".to_owned(),
+        odoo_url: None,
+        odoo_database: String::new(),
+        odoo_login: String::new(),
+        odoo_password: None,
+        sync_page_size: 500,
+        sync_schedule: "0 30 1 * * *".to_owned(),
         shutdown_grace_secs: 10,
     }
 }

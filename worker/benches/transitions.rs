@@ -429,6 +429,12 @@ fn main() {
             billing_provider: "recording".into(),
             contract_expiry_days: 30,
             contract_expiry_schedule: "0 0 2 * * *".into(),
+            odoo_url: None,
+            odoo_database: String::new(),
+            odoo_login: String::new(),
+            odoo_password: None,
+            sync_page_size: 500,
+            sync_schedule: "0 30 1 * * *".into(),
             shutdown_grace_secs: 10,
         };
         // The throughput runs left their effects (and pgbench's rows) in the outbox; start

@@ -132,6 +132,38 @@ pub struct WorkerConfig {
         default_value = "0 0 2 * * *"
     )]
     pub contract_expiry_schedule: String,
+    /// The Odoo server sync runs read (`https://erp.example.com`); none → no Odoo syncs.
+    #[arg(long = "odoo-url", env = "TENTABO_ODOO_URL")]
+    pub odoo_url: Option<String>,
+    #[arg(
+        long = "odoo-database",
+        env = "TENTABO_ODOO_DATABASE",
+        default_value = ""
+    )]
+    pub odoo_database: String,
+    #[arg(long = "odoo-login", env = "TENTABO_ODOO_LOGIN", default_value = "")]
+    pub odoo_login: String,
+    /// The Odoo password or API key (a secret: never printed).
+    #[arg(
+        long = "odoo-password",
+        env = "TENTABO_ODOO_PASSWORD",
+        hide_env_values = true
+    )]
+    pub odoo_password: Option<SecretString>,
+    /// Records per sync page.
+    #[arg(
+        long = "sync-page-size",
+        env = "TENTABO_SYNC_PAGE_SIZE",
+        default_value_t = 500
+    )]
+    pub sync_page_size: usize,
+    /// When the nightly incremental syncs run: a cron expression with seconds, in UTC.
+    #[arg(
+        long = "sync-schedule",
+        env = "TENTABO_SYNC_SCHEDULE",
+        default_value = "0 30 1 * * *"
+    )]
+    pub sync_schedule: String,
     /// Grace period for in-flight jobs at shutdown (seconds).
     #[arg(
         long = "shutdown-grace-secs",
@@ -157,6 +189,22 @@ impl WorkerConfig {
             max: Duration::from_secs(self.retry_max_secs),
             ..Default::default()
         }
+    }
+    /// The Odoo connection, when one is configured.
+    pub fn odoo(&self) -> Option<tentabo_workflows::providers::odoo::OdooConfig> {
+        let url = self.odoo_url.clone()?;
+        Some(tentabo_workflows::providers::odoo::OdooConfig {
+            url,
+            database: self.odoo_database.clone(),
+            login: self.odoo_login.clone(),
+            password: self
+                .odoo_password
+                .clone()
+                .unwrap_or_else(|| SecretString::from(String::new())),
+            timeout: Duration::from_secs(30),
+            retry: tentabo_workflows::retry::RetryPolicy::reconnect(),
+            max_attempts: 6,
+        })
     }
     pub fn run_timeout(&self) -> Duration {
         Duration::from_secs(self.run_timeout_secs)

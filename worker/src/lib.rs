@@ -83,12 +83,15 @@ pub fn start(
         billing: providers::billing(&config.billing_provider, &db)?,
     };
     let expiry_schedule = schedule::parse(&config.contract_expiry_schedule)?;
+    let sync_schedule = schedule::parse(&config.sync_schedule)?;
     let config = Arc::new(config);
     let ctx = Arc::new(JobContext {
         db: db.clone(),
         retry: config.retry_policy(),
         providers,
         contract_expiry_days: config.contract_expiry_days,
+        odoo: config.odoo(),
+        sync_page_size: config.sync_page_size,
     });
     let restarts = Arc::new(AtomicUsize::new(0));
     let mut tasks = JoinSet::new();
@@ -111,6 +114,13 @@ pub fn start(
         ctx.db.clone(),
         shutdown.clone(),
     ));
+    if config.odoo_url.is_some() {
+        tasks.spawn(schedule::nightly_sync(
+            sync_schedule,
+            ctx.db.clone(),
+            shutdown.clone(),
+        ));
+    }
     tasks.spawn(relay.run(shutdown.clone()));
     for kind in JobKind::ALL {
         tasks.spawn(supervisor::supervise(

@@ -21,6 +21,9 @@ pub struct JobContext {
     pub providers: Providers,
     /// The contract-expiry scan's window (days).
     pub contract_expiry_days: i32,
+    /// The Odoo source of sync runs, if configured.
+    pub odoo: Option<tentabo_workflows::providers::odoo::OdooConfig>,
+    pub sync_page_size: usize,
 }
 
 pub async fn handle(envelope: JobEnvelope, ctx: Data<Arc<JobContext>>) -> Result<(), BoxDynError> {

@@ -32,6 +32,58 @@ pub fn expiry_scan_job(day: DateTime<Utc>) -> JobRequest {
 
 /// Runs the contract-expiry schedule until `shutdown`.
 pub async fn contract_expiry(schedule: cron::Schedule, db: DbPool, shutdown: CancellationToken) {
+    on_ticks(schedule, shutdown, move |at| {
+        let db = db.clone();
+        async move {
+        let job = expiry_scan_job(at);
+        let mut conn = db.get().await?;
+        let ids = jobs::enqueue(&mut conn, std::slice::from_ref(&job)).await?;
+        tracing::info!(key = %job.idempotency_key, new = !ids.is_empty(), "contract expiry scan scheduled");
+        Ok(())
+        }
+    })
+    .await;
+}
+
+/// The nightly incremental sync of every Odoo model: one run per model per day (the
+/// outbox key is the model and the date, so several workers schedule it once).
+pub async fn nightly_sync(schedule: cron::Schedule, db: DbPool, shutdown: CancellationToken) {
+    on_ticks(schedule, shutdown, move |at| {
+        let db = db.clone();
+        async move {
+            let day = at.format("%Y-%m-%d");
+            let mut conn = db.get().await?;
+            for (model, _) in tentabo_workflows::pipeline::odoo::MODELS {
+                let key = format!("sync_run:odoo:{model}:{day}");
+                match tentabo_workflows::pipeline::run::request(
+                    &mut conn,
+                    model,
+                    tentabo_workflows::pipeline::run::Mode::Incremental,
+                    None,
+                    Some(key),
+                )
+                .await
+                {
+                    Ok(id) => tracing::info!(%model, run_id = %id, "nightly sync scheduled"),
+                    Err(tentabo_workflows::WorkflowError::Conflict { .. }) => {
+                        tracing::info!(%model, "a sync of this model is already queued or running");
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(())
+        }
+    })
+    .await;
+}
+
+/// Calls `on_tick` at every tick of `schedule` (UTC) until `shutdown`; a failed tick is
+/// logged and the schedule goes on.
+async fn on_ticks<F, Fut>(schedule: cron::Schedule, shutdown: CancellationToken, on_tick: F)
+where
+    F: Fn(DateTime<Utc>) -> Fut,
+    Fut: std::future::Future<Output = Result<(), tentabo_workflows::WorkflowError>> + Send,
+{
     let mut ticks = Box::pin(CronScheduler::new(schedule).into_stream());
     loop {
         let tick = tokio::select! {
@@ -49,16 +101,8 @@ pub async fn contract_expiry(schedule: cron::Schedule, db: DbPool, shutdown: Can
                 continue;
             }
         };
-        let job = expiry_scan_job(at);
-        let result = async {
-            let mut conn = db.get().await?;
-            jobs::enqueue(&mut conn, std::slice::from_ref(&job)).await
-        }
-        .await;
-        match result {
-            Ok(ids) => tracing::info!(key = %job.idempotency_key, new = !ids.is_empty(),
-                "contract expiry scan scheduled"),
-            Err(e) => tracing::error!(error = %e, "could not schedule the contract expiry scan"),
+        if let Err(e) = on_tick(at).await {
+            tracing::error!(error = %e, "a scheduled job could not be enqueued");
         }
     }
 }

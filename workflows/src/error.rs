@@ -87,6 +87,10 @@ pub enum WorkflowError {
         code: &'static str,
         details: serde_json::Value,
     },
+    /// A source or provider failed in a way that may pass (timeouts, 5xx, 429 after the
+    /// retries): the job that met it retries later.
+    #[error("upstream unavailable: {0}")]
+    Upstream(String),
     #[error("invalid input: {0}")]
     Invalid(String),
     #[error("unknown job queue `{0}`")]

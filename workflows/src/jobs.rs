@@ -43,6 +43,8 @@ pub enum JobKind {
     LinkReplacementOrder,
     /// Flag the contracts whose expiration is near (nightly).
     ContractExpiryScan,
+    /// Run (or resume) one sync run.
+    SyncRun,
 }
 
 impl JobKind {
@@ -55,6 +57,7 @@ impl JobKind {
         JobKind::BillingRequestInvoice,
         JobKind::LinkReplacementOrder,
         JobKind::ContractExpiryScan,
+        JobKind::SyncRun,
     ];
 
     pub fn queue(self) -> &'static str {
@@ -67,6 +70,7 @@ impl JobKind {
             JobKind::BillingRequestInvoice => "billing_request_invoice",
             JobKind::LinkReplacementOrder => "link_replacement_order",
             JobKind::ContractExpiryScan => "contract_expiry_scan",
+            JobKind::SyncRun => "sync_run",
         }
     }
 
@@ -86,6 +90,8 @@ impl JobKind {
             | JobKind::CreateActiveContract
             | JobKind::LinkReplacementOrder
             | JobKind::ContractExpiryScan => 10,
+            // A run resumes from its last committed page on every attempt.
+            JobKind::SyncRun => 8,
         }
     }
 }

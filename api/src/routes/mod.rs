@@ -19,6 +19,7 @@ pub mod leads;
 pub mod orders;
 pub mod organisations;
 pub mod sales;
+pub mod sync;
 pub mod users;
 
 #[derive(OpenApi)]
@@ -43,6 +44,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(leads::router())
         .merge(orders::router())
         .merge(contracts::router())
+        .merge(sync::router())
         .split_for_parts()
 }
 

@@ -224,8 +224,13 @@ pub async fn execute(
     result.map(|()| totals)
 }
 
+/// Bad credentials or an Odoo-side error will not pass by retrying; an unreachable
+/// source may.
 fn connector_error(e: OdooError) -> WorkflowError {
-    WorkflowError::Invalid(format!("connector: {e}"))
+    match e {
+        OdooError::Unavailable { .. } => WorkflowError::Upstream(format!("connector: {e}")),
+        _ => WorkflowError::Invalid(format!("connector: {e}")),
+    }
 }
 
 /// Maps, validates, normalizes and loads one page in one transaction.
@@ -421,4 +426,122 @@ async fn log(
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// Asks for a run: the run row and its job's outbox row commit together.
+pub async fn request(
+    conn: &mut AsyncPgConnection,
+    model: &str,
+    mode: Mode,
+    requested_by: Option<Uuid>,
+    key: Option<String>,
+) -> Result<Uuid, WorkflowError> {
+    conn.transaction::<_, WorkflowError, _>(async |conn| {
+        let id = create(conn, model, mode, requested_by).await?;
+        crate::jobs::enqueue(
+            conn,
+            &[crate::jobs::JobRequest {
+                kind: crate::jobs::JobKind::SyncRun,
+                payload: serde_json::json!({ "run_id": id }),
+                idempotency_key: key.unwrap_or_else(|| format!("sync_run:{id}")),
+            }],
+        )
+        .await?;
+        Ok(id)
+    })
+    .await
+}
+
+/// A sync run as ops see it.
+#[derive(Debug, Clone, PartialEq, Serialize, diesel::QueryableByName)]
+pub struct RunView {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub id: Uuid,
+    #[diesel(sql_type = Text)]
+    pub provider: String,
+    #[diesel(sql_type = Text)]
+    pub entity: String,
+    #[diesel(sql_type = Text)]
+    pub mode: String,
+    #[diesel(sql_type = Text)]
+    pub status: String,
+    #[diesel(sql_type = Nullable<diesel::sql_types::Timestamptz>)]
+    pub started_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<diesel::sql_types::Timestamptz>)]
+    pub finished_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<diesel::sql_types::BigInt>)]
+    pub estimate: Option<i64>,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub fetched: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub unchanged: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub loaded: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub quarantined: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub deleted: i64,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub error: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Timestamptz)]
+    pub created_at: DateTime<Utc>,
+}
+
+const RUN_COLUMNS: &str = "id, provider, entity, mode, status, started_at, finished_at, estimate, \
+    fetched, unchanged, loaded, quarantined, deleted, error, created_at";
+
+/// The most recent runs, newest first.
+pub async fn recent(
+    conn: &mut AsyncPgConnection,
+    limit: i64,
+) -> Result<Vec<RunView>, WorkflowError> {
+    Ok(sql::query(format!(
+        "SELECT {RUN_COLUMNS} FROM sync_runs ORDER BY created_at DESC, id DESC LIMIT $1"
+    ))
+    .bind(Bind::BigInt(limit))
+    .load(conn)
+    .await?)
+}
+
+pub async fn get(conn: &mut AsyncPgConnection, id: Uuid) -> Result<RunView, WorkflowError> {
+    sql::query(format!("SELECT {RUN_COLUMNS} FROM sync_runs WHERE id = $1"))
+        .bind(Bind::Uuid(id))
+        .get_result(conn)
+        .await
+        .map_err(|e| match e {
+            diesel::result::Error::NotFound => WorkflowError::NotFound,
+            e => e.into(),
+        })
+}
+
+/// Per zone: how many rows, and when the newest arrived.
+#[derive(Debug, Clone, PartialEq, Serialize, diesel::QueryableByName)]
+pub struct ZoneHealth {
+    #[diesel(sql_type = Text)]
+    pub zone: String,
+    #[diesel(sql_type = Text)]
+    pub table: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub rows: i64,
+    #[diesel(sql_type = Nullable<diesel::sql_types::Timestamptz>)]
+    pub newest: Option<DateTime<Utc>>,
+}
+
+pub async fn lake_health(conn: &mut AsyncPgConnection) -> Result<Vec<ZoneHealth>, WorkflowError> {
+    let mut parts = vec![
+        "SELECT 'raw' AS zone, 'raw_records' AS \"table\", count(*) AS rows, max(fetched_at) AS newest FROM raw_records".to_owned(),
+        "SELECT 'quarantine', 'quarantine', count(*), max(created_at) FROM quarantine".to_owned(),
+    ];
+    for e in Entity::ALL {
+        parts.push(format!(
+            "SELECT 'canonical', '{t}', count(*) FILTER (WHERE deleted_at IS NULL), max(last_synced_at) FROM {t}",
+            t = e.table()
+        ));
+    }
+    parts.push(
+        "SELECT 'serving', 'serving_pipeline', count(*), max(refreshed_at) FROM serving_pipeline"
+            .to_owned(),
+    );
+    parts.push("SELECT 'serving', 'serving_won_revenue', count(*), max(refreshed_at) FROM serving_won_revenue".to_owned());
+    Ok(sql::query(parts.join(" UNION ALL ")).load(conn).await?)
 }

@@ -1,0 +1,47 @@
+//! `sync_run`: runs (or resumes) one sync run. Each attempt restarts from the run's
+//! last committed page, so a retry after a crash or an unreachable source loses and
+//! doubles nothing. Bad credentials or an Odoo-side error fail at once (retrying will
+//! not help); an unreachable source is retried with backoff.
+
+use serde::Deserialize;
+use tentabo_workflows::WorkflowError;
+use tentabo_workflows::jobs::{JobKind, JobOutcome, StartedJob};
+use tentabo_workflows::pipeline::run;
+use tentabo_workflows::providers::odoo::OdooClient;
+use uuid::Uuid;
+
+use super::Job;
+use crate::runner::JobContext;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncRunPayload {
+    pub run_id: Uuid,
+}
+
+pub struct SyncRun;
+
+impl Job for SyncRun {
+    const KIND: JobKind = JobKind::SyncRun;
+    type Payload = SyncRunPayload;
+
+    async fn run(ctx: &JobContext, _job: &StartedJob, p: SyncRunPayload) -> JobOutcome {
+        let Some(config) = ctx.odoo.clone() else {
+            return JobOutcome::Fail("no Odoo source is configured (TENTABO_ODOO_URL)".into());
+        };
+        let mut client = match OdooClient::new(config) {
+            Ok(c) => c,
+            Err(e) => return JobOutcome::Fail(e.to_string()),
+        };
+        match run::execute(&ctx.db, &mut client, p.run_id, ctx.sync_page_size).await {
+            Ok(totals) => {
+                tracing::info!(run_id = %p.run_id, ?totals, "sync run finished");
+                JobOutcome::Done
+            }
+            Err(e @ (WorkflowError::Invalid(_) | WorkflowError::NotFound)) => {
+                JobOutcome::Fail(e.to_string())
+            }
+            Err(e) => JobOutcome::Retry(e.to_string()),
+        }
+    }
+}
