@@ -279,3 +279,42 @@ async fn a_full_run_soft_deletes_what_the_source_no_longer_has() {
     };
     assert!(busy.is_err(), "one queued or running run per entity");
 }
+
+#[tokio::test]
+async fn a_run_that_cannot_start_ends_failed_and_blocks_nothing() {
+    let (db, peer) = setup().await;
+    let pool = db.pool(2);
+    let mut conn = db.conn().await;
+    let id = run::create(&mut conn, "res.unknown", Mode::Full, None)
+        .await
+        .unwrap();
+    let err = run::execute(&pool, &mut client(&peer, "s3cret"), id, 100)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("no Odoo mapping"), "{err}");
+    assert_eq!(
+        count(
+            &db,
+            &format!("SELECT count(*) AS n FROM sync_runs WHERE id = '{id}' AND status = 'failed'")
+        )
+        .await,
+        1
+    );
+    assert!(
+        run::create(&mut conn, "res.unknown", Mode::Full, None)
+            .await
+            .is_ok(),
+        "not blocked"
+    );
+    let missing = run::execute(
+        &pool,
+        &mut client(&peer, "s3cret"),
+        uuid::Uuid::new_v4(),
+        100,
+    )
+    .await;
+    assert!(matches!(
+        missing,
+        Err(tentabo_workflows::WorkflowError::NotFound)
+    ));
+}

@@ -163,15 +163,18 @@ pub async fn execute(
         diesel::result::Error::NotFound => WorkflowError::NotFound,
         e => e.into(),
     })?;
-    let model: &'static str = super::odoo::MODELS
-        .iter()
-        .map(|(m, _)| *m)
-        .find(|m| *m == run.entity)
-        .ok_or_else(|| WorkflowError::Invalid(format!("no Odoo mapping for `{}`", run.entity)))?;
-    let mut after = start_point(&mut conn, &run).await?;
-    let mapper = OdooMapper { model };
     let mut totals = Totals::default();
+    // Whatever fails from here on ends the run `failed`, so it never blocks the next one.
     let result: Result<(), WorkflowError> = async {
+        let model: &'static str = super::odoo::MODELS
+            .iter()
+            .map(|(m, _)| *m)
+            .find(|m| *m == run.entity)
+            .ok_or_else(|| {
+                WorkflowError::Invalid(format!("no Odoo mapping for `{}`", run.entity))
+            })?;
+        let mut after = start_point(&mut conn, &run).await?;
+        let mapper = OdooMapper { model };
         loop {
             let page = client
                 .page(model, fields_of(model), after, page_size)
