@@ -318,3 +318,56 @@ async fn a_run_that_cannot_start_ends_failed_and_blocks_nothing() {
         Err(tentabo_workflows::WorkflowError::NotFound)
     ));
 }
+
+#[tokio::test]
+async fn a_run_rides_out_faults_on_one_call_in_ten() {
+    let (db, peer) = setup().await;
+    *peer.state.fault_every.lock().unwrap() = Some((
+        10,
+        vec![
+            odoo::Fault::TooManyRequests,
+            odoo::Fault::ServerError,
+            odoo::Fault::Stall,
+            odoo::Fault::Malformed,
+        ],
+    ));
+    let pool = db.pool(2);
+    let id = {
+        let mut conn = db.conn().await;
+        run::create(&mut conn, "res.partner", Mode::Full, None)
+            .await
+            .unwrap()
+    };
+    let mut c = OdooClient::new(OdooConfig {
+        url: peer.url(),
+        database: "prod".into(),
+        login: "sync@example.com".into(),
+        password: SecretString::from("s3cret".to_owned()),
+        timeout: Duration::from_millis(300),
+        retry: RetryPolicy {
+            initial: Duration::from_millis(10),
+            max: Duration::from_millis(50),
+            multiplier: 2.0,
+            randomization: 0.0,
+        },
+        max_attempts: 6,
+    })
+    .unwrap();
+    let started = std::time::Instant::now();
+    // Pages of 10: ~55 calls, so each kind of fault comes up.
+    let totals = run::execute(&pool, &mut c, id, 10).await.unwrap();
+    assert_eq!((totals.fetched, totals.loaded), (500, 500));
+    let faults = std::sync::atomic::AtomicU64::load(
+        &peer.state.faults_sent,
+        std::sync::atomic::Ordering::SeqCst,
+    );
+    assert!(faults >= 4, "every kind of fault was served ({faults})");
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "the 429's Retry-After was waited"
+    );
+    assert_eq!(
+        count(&db, "SELECT count(*) AS n FROM canonical_organizations").await,
+        250
+    );
+}
