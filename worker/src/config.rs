@@ -157,6 +157,13 @@ pub struct WorkerConfig {
         default_value_t = 500
     )]
     pub sync_page_size: usize,
+    /// How far an incremental sync re-reads behind the watermark (seconds).
+    #[arg(
+        long = "sync-look-back-secs",
+        env = "TENTABO_SYNC_LOOK_BACK_SECS",
+        default_value_t = 300
+    )]
+    pub sync_look_back_secs: u64,
     /// When the nightly incremental syncs run: a cron expression with seconds, in UTC.
     #[arg(
         long = "sync-schedule",

@@ -92,6 +92,7 @@ pub fn start(
         contract_expiry_days: config.contract_expiry_days,
         odoo: config.odoo(),
         sync_page_size: config.sync_page_size,
+        sync_look_back: Duration::from_secs(config.sync_look_back_secs),
     });
     let restarts = Arc::new(AtomicUsize::new(0));
     let mut tasks = JoinSet::new();

@@ -24,6 +24,8 @@ pub struct JobContext {
     /// The Odoo source of sync runs, if configured.
     pub odoo: Option<tentabo_workflows::providers::odoo::OdooConfig>,
     pub sync_page_size: usize,
+    /// How far an incremental run re-reads behind the watermark.
+    pub sync_look_back: Duration,
 }
 
 pub async fn handle(envelope: JobEnvelope, ctx: Data<Arc<JobContext>>) -> Result<(), BoxDynError> {

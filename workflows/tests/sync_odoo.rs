@@ -75,6 +75,14 @@ fn client(peer: &OdooPeer, password: &str) -> OdooClient {
     .unwrap()
 }
 
+/// Pages of `page_size`, and a one-minute look-back window.
+fn options(page_size: usize) -> run::Options {
+    run::Options {
+        page_size,
+        look_back: Duration::from_secs(60),
+    }
+}
+
 async fn count(db: &TestDb, sql: &str) -> i64 {
     #[derive(diesel::QueryableByName)]
     struct N {
@@ -102,7 +110,7 @@ async fn sync(
             .unwrap()
     };
     let mut c = client(peer, "s3cret");
-    let result = run::execute(&pool, &mut c, id, 100)
+    let result = run::execute(&pool, &mut c, id, options(100))
         .await
         .map_err(|e| e.to_string());
     (id, result)
@@ -149,10 +157,13 @@ async fn a_full_run_then_an_incremental_run_load_exactly_what_changed() {
     }
     let (_, inc) = sync(&db, &peer, Mode::Incremental).await;
     let inc = inc.unwrap();
+    // The minute before the watermark (00:05:00–00:06:00: companies 200–250 and their
+    // contacts, less contact 1200 which moved) is read again and skipped by hash; only
+    // the 3 edits load.
     assert_eq!(
         (inc.fetched, inc.loaded, inc.unchanged),
-        (3, 3, 0),
-        "exactly the 3 edits"
+        (104, 3, 101),
+        "exactly the 3 edits loaded"
     );
     assert_eq!(
         count(
@@ -171,7 +182,12 @@ async fn a_full_run_then_an_incremental_run_load_exactly_what_changed() {
         1
     );
     let (_, nothing) = sync(&db, &peer, Mode::Incremental).await;
-    assert_eq!(nothing.unwrap().fetched, 0, "the watermark moved past them");
+    let nothing = nothing.unwrap();
+    assert_eq!(
+        (nothing.loaded, nothing.unchanged),
+        (0, 3),
+        "the watermark moved past them; the look-back re-reads only them"
+    );
 }
 
 #[tokio::test]
@@ -237,7 +253,7 @@ async fn an_authentication_failure_fails_the_run_and_moves_no_watermark() {
             .unwrap()
     };
     let mut bad = client(&peer, "wrong");
-    let err = run::execute(&pool, &mut bad, id, 100)
+    let err = run::execute(&pool, &mut bad, id, options(100))
         .await
         .unwrap_err()
         .to_string();
@@ -288,7 +304,7 @@ async fn a_run_that_cannot_start_ends_failed_and_blocks_nothing() {
     let id = run::create(&mut conn, "res.unknown", Mode::Full, None)
         .await
         .unwrap();
-    let err = run::execute(&pool, &mut client(&peer, "s3cret"), id, 100)
+    let err = run::execute(&pool, &mut client(&peer, "s3cret"), id, options(100))
         .await
         .unwrap_err();
     assert!(err.to_string().contains("no Odoo mapping"), "{err}");
@@ -310,7 +326,7 @@ async fn a_run_that_cannot_start_ends_failed_and_blocks_nothing() {
         &pool,
         &mut client(&peer, "s3cret"),
         uuid::Uuid::new_v4(),
-        100,
+        options(100),
     )
     .await;
     assert!(matches!(
@@ -355,7 +371,7 @@ async fn a_run_rides_out_faults_on_one_call_in_ten() {
     .unwrap();
     let started = std::time::Instant::now();
     // Pages of 10: ~55 calls, so each kind of fault comes up.
-    let totals = run::execute(&pool, &mut c, id, 10).await.unwrap();
+    let totals = run::execute(&pool, &mut c, id, options(10)).await.unwrap();
     assert_eq!((totals.fetched, totals.loaded), (500, 500));
     let faults = std::sync::atomic::AtomicU64::load(
         &peer.state.faults_sent,

@@ -33,7 +33,11 @@ impl Job for SyncRun {
             Ok(c) => c,
             Err(e) => return JobOutcome::Fail(e.to_string()),
         };
-        match run::execute(&ctx.db, &mut client, p.run_id, ctx.sync_page_size).await {
+        let options = run::Options {
+            page_size: ctx.sync_page_size,
+            look_back: ctx.sync_look_back,
+        };
+        match run::execute(&ctx.db, &mut client, p.run_id, options).await {
             Ok(totals) => {
                 tracing::info!(run_id = %p.run_id, ?totals, "sync run finished");
                 JobOutcome::Done

@@ -119,9 +119,33 @@ struct RunRow {
     started_at: Option<DateTime<Utc>>,
 }
 
+/// How a run reads its source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Options {
+    /// Records per page (one transaction each).
+    pub page_size: usize,
+    /// An incremental run re-reads this much before the watermark: a source transaction
+    /// can commit after a later one with an older `write_date`. Unchanged records cost
+    /// a hash comparison.
+    pub look_back: std::time::Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            page_size: 500,
+            look_back: std::time::Duration::from_secs(300),
+        }
+    }
+}
+
 /// Where a run starts: a resumed run from its own cursor; a new incremental run from
-/// the model's checkpoint; a new full run from the beginning.
-async fn start_point(conn: &mut AsyncPgConnection, run: &RunRow) -> Result<Keyset, WorkflowError> {
+/// the model's checkpoint less the look-back window; a new full run from the beginning.
+async fn start_point(
+    conn: &mut AsyncPgConnection,
+    run: &RunRow,
+    look_back: std::time::Duration,
+) -> Result<Keyset, WorkflowError> {
     if run.cursor_value.is_some() {
         return Ok(keyset(Some(Cursor {
             cursor_value: run.cursor_value.clone(),
@@ -140,7 +164,15 @@ async fn start_point(conn: &mut AsyncPgConnection, run: &RunRow) -> Result<Keyse
         .get_result(conn)
         .await,
     )?;
-    Ok(keyset(c))
+    let mut from = keyset(c);
+    if let Some(wm) = from.write_date {
+        let back = chrono::Duration::from_std(look_back).unwrap_or(chrono::Duration::zero());
+        from = Keyset {
+            write_date: Some(wm - back),
+            id: 0,
+        };
+    }
+    Ok(from)
 }
 
 /// Runs (or resumes) run `run_id` to its end. The run row records the outcome:
@@ -149,8 +181,9 @@ pub async fn execute(
     db: &DbPool,
     client: &mut OdooClient,
     run_id: Uuid,
-    page_size: usize,
+    options: Options,
 ) -> Result<Totals, WorkflowError> {
+    let page_size = options.page_size.max(1);
     let mut conn = db.get().await?;
     let run: RunRow = sql::query(
         "UPDATE sync_runs SET status = 'running', started_at = COALESCE(started_at, now()) \
@@ -173,7 +206,7 @@ pub async fn execute(
             .ok_or_else(|| {
                 WorkflowError::Invalid(format!("no Odoo mapping for `{}`", run.entity))
             })?;
-        let mut after = start_point(&mut conn, &run).await?;
+        let mut after = start_point(&mut conn, &run, options.look_back).await?;
         let mapper = OdooMapper { model };
         loop {
             let page = client
