@@ -809,3 +809,43 @@ async fn demo_sales_data_is_seeded_once_and_scoped_like_any_other() {
         json!(["send", "cancel"])
     );
 }
+
+#[tokio::test]
+async fn concurrent_requests_with_one_idempotency_key_apply_once_and_replay() {
+    let app = app().await;
+    let partner = app.token("am1@salescommand.com").await;
+    let lead = new_lead(&app, &partner, "Racing").await;
+    let url = app.url(&format!(
+        "/api/v1/leads/{}/transitions",
+        lead["id"].as_str().unwrap()
+    ));
+    let requests = (0..10).map(|_| {
+        let req = app
+            .client
+            .post(&url)
+            .bearer_auth(&partner)
+            .header("idempotency-key", "race-1")
+            .json(&json!({ "event": "contact" }));
+        async move {
+            let res = req.send().await.unwrap();
+            let replayed = res.headers().get("idempotent-replayed").is_some();
+            (res.status().as_u16(), replayed)
+        }
+    });
+    let results = futures::future::join_all(requests).await;
+    assert!(results.iter().all(|(s, _)| *s == 200), "{results:?}");
+    assert_eq!(
+        results.iter().filter(|(_, r)| !r).count(),
+        1,
+        "applied once: {results:?}"
+    );
+    let (_, history) = call(
+        &app,
+        &partner,
+        Method::GET,
+        &format!("/api/v1/leads/{}/history", lead["id"].as_str().unwrap()),
+        None,
+    )
+    .await;
+    assert_eq!(history["items"].as_array().unwrap().len(), 1);
+}

@@ -182,6 +182,21 @@ async fn apply_once<R: Resource>(
     payload: &Value,
     render: &(dyn Fn(&R::Record) -> Value + Sync),
 ) -> Result<Answer, WorkflowError> {
+    let kind = R::KIND;
+    let (scope_kind, scope_id) = scope_binds(caller.view_scope(kind)?);
+    let row: Locked = sql::query(format!(
+        "SELECT state, version, partner_id, distributor_id FROM {} WHERE {} AND id = $3 FOR UPDATE",
+        kind.table(),
+        scope_sql(1)
+    ))
+    .bind(Bind::Text(scope_kind.to_string()))
+    .bind(Bind::OptUuid(scope_id))
+    .bind(Bind::Uuid(req.id))
+    .get_result(conn)
+    .await
+    .map_err(super::not_found)?;
+    // The key is looked up with the row locked: a second request with the same key waits
+    // for the first to commit, then replays its answer instead of meeting the new state.
     if let Some((key, fingerprint)) = &req.idempotency {
         let stored: Option<Stored> = sql::query(
             "SELECT fingerprint, response_body FROM idempotency_keys WHERE user_id = $1 AND key = $2",
@@ -205,19 +220,6 @@ async fn apply_once<R: Resource>(
         }
     }
 
-    let kind = R::KIND;
-    let (scope_kind, scope_id) = scope_binds(caller.view_scope(kind)?);
-    let row: Locked = sql::query(format!(
-        "SELECT state, version, partner_id, distributor_id FROM {} WHERE {} AND id = $3 FOR UPDATE",
-        kind.table(),
-        scope_sql(1)
-    ))
-    .bind(Bind::Text(scope_kind.to_string()))
-    .bind(Bind::OptUuid(scope_id))
-    .bind(Bind::Uuid(req.id))
-    .get_result(conn)
-    .await
-    .map_err(super::not_found)?;
     let owners = Owners {
         partner_id: row.partner_id,
         distributor_id: row.distributor_id,
