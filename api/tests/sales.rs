@@ -22,32 +22,15 @@ async fn app() -> TestApp {
     app
 }
 
-async fn call(
-    app: &TestApp,
-    token: &str,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let res = app.send_as(method, token, path, body).await;
-    let status = res.status().as_u16();
-    (status, res.json().await.unwrap_or(Value::Null))
-}
-
 fn lead_body(title: &str) -> Value {
     json!({ "title": title, "organization": "Client SA", "contact_name": "Carla",
             "contact_email": "carla@client.test", "value": "1500.50", "currency": "EUR" })
 }
 
 async fn new_lead(app: &TestApp, token: &str, title: &str) -> Value {
-    let (status, body) = call(
-        app,
-        token,
-        Method::POST,
-        "/api/v1/leads",
-        Some(lead_body(title)),
-    )
-    .await;
+    let (status, body) = app
+        .call(token, Method::POST, "/api/v1/leads", Some(lead_body(title)))
+        .await;
     assert_eq!(status, 201, "{body}");
     body
 }
@@ -56,7 +39,7 @@ async fn new_lead(app: &TestApp, token: &str, title: &str) -> Value {
 async fn a_lead_with_bad_fields_is_refused_with_every_problem_at_once() {
     let app = app().await;
     let admin = app.token("superadmin@salescommand.com").await;
-    let (status, body) = call(&app, &admin, Method::POST, "/api/v1/leads", Some(json!({
+    let (status, body) = app.call(&admin, Method::POST, "/api/v1/leads", Some(json!({
         "title": "  ", "organization": "Org", "contact_name": "", "contact_email": "not-an-email",
         "value": "-3.00", "currency": "euro", "probability": 101
     }))).await;
@@ -72,32 +55,32 @@ async fn a_lead_with_bad_fields_is_refused_with_every_problem_at_once() {
     ] {
         assert!(fields.get(f).is_some(), "{f} reported: {body}");
     }
-    let (status, body) = call(
-        &app,
-        &admin,
-        Method::POST,
-        "/api/v1/leads",
-        Some(json!({
-            "title": "T", "organization": "O", "contact_name": "N", "contact_email": "a@b.test",
-            "partner_id": uuid::Uuid::new_v4()
-        })),
-    )
-    .await;
+    let (status, body) = app
+        .call(
+            &admin,
+            Method::POST,
+            "/api/v1/leads",
+            Some(json!({
+                "title": "T", "organization": "O", "contact_name": "N", "contact_email": "a@b.test",
+                "partner_id": uuid::Uuid::new_v4()
+            })),
+        )
+        .await;
     assert_eq!(status, 422);
     assert_eq!(
         body["error"]["details"]["fields"]["partner_id"],
         json!(["unknown_partner"])
     );
-    let (status, _) = call(
-        &app,
-        &admin,
-        Method::POST,
-        "/api/v1/leads",
-        Some(json!({ "title": "T" })),
-    )
-    .await;
+    let (status, _) = app
+        .call(
+            &admin,
+            Method::POST,
+            "/api/v1/leads",
+            Some(json!({ "title": "T" })),
+        )
+        .await;
     assert_eq!(status, 422, "missing fields");
-    let (status, _) = call(&app, &admin, Method::POST, "/api/v1/leads", Some(json!({
+    let (status, _) = app.call(&admin, Method::POST, "/api/v1/leads", Some(json!({
         "title": "T", "organization": "O", "contact_name": "N", "contact_email": "a@b.test", "colour": "red"
     }))).await;
     assert_eq!(status, 422, "unknown fields");
@@ -125,14 +108,9 @@ async fn a_distributor_may_only_name_its_attached_partners() {
     let gamma = app.id_of("partners", "name", "Gamma Partner").await;
     let mut body = lead_body("For Gamma");
     body["partner_id"] = json!(gamma);
-    let (status, body) = call(
-        &app,
-        &distributor,
-        Method::POST,
-        "/api/v1/leads",
-        Some(body),
-    )
-    .await;
+    let (status, body) = app
+        .call(&distributor, Method::POST, "/api/v1/leads", Some(body))
+        .await;
     assert_eq!(status, 422);
     assert_eq!(
         body["error"]["details"]["fields"]["partner_id"],
@@ -153,27 +131,27 @@ async fn leads_are_edited_filtered_sorted_and_paged() {
                 .to_owned(),
         );
     }
-    let (status, edited) = call(
-        &app,
-        &partner,
-        Method::PATCH,
-        &format!("/api/v1/leads/{}", ids[0]),
-        Some(json!({ "probability": 70, "value": null, "source": "fair" })),
-    )
-    .await;
+    let (status, edited) = app
+        .call(
+            &partner,
+            Method::PATCH,
+            &format!("/api/v1/leads/{}", ids[0]),
+            Some(json!({ "probability": 70, "value": null, "source": "fair" })),
+        )
+        .await;
     assert_eq!(status, 200, "{edited}");
     assert_eq!(edited["probability"], 70);
     assert_eq!(edited["value"], Value::Null, "null clears");
     assert_eq!(edited["source"], "fair");
     assert_eq!(edited["title"], "Delta", "absent fields stay");
-    let (status, body) = call(
-        &app,
-        &partner,
-        Method::PATCH,
-        &format!("/api/v1/leads/{}", ids[0]),
-        Some(json!({ "probability": -1 })),
-    )
-    .await;
+    let (status, body) = app
+        .call(
+            &partner,
+            Method::PATCH,
+            &format!("/api/v1/leads/{}", ids[0]),
+            Some(json!({ "probability": -1 })),
+        )
+        .await;
     assert_eq!(status, 422, "{body}");
 
     // Titles sorted case-insensitively, two per page, the cursor chaining the pages.
@@ -184,7 +162,7 @@ async fn leads_are_edited_filtered_sorted_and_paged() {
             None => "/api/v1/leads?sort=title&limit=2".to_owned(),
             Some(c) => format!("/api/v1/leads?sort=title&limit=2&cursor={c}"),
         };
-        let (status, page) = call(&app, &partner, Method::GET, &path, None).await;
+        let (status, page) = app.call(&partner, Method::GET, &path, None).await;
         assert_eq!(status, 200, "{page}");
         for i in page["items"].as_array().unwrap() {
             titles.push(i["title"].as_str().unwrap().to_owned());
@@ -196,45 +174,37 @@ async fn leads_are_edited_filtered_sorted_and_paged() {
     }
     assert_eq!(titles, ["alpha", "bravo", "Charlie", "Delta", "Echo"]);
 
-    let (_, contacted) = call(
-        &app,
-        &partner,
-        Method::POST,
-        &format!("/api/v1/leads/{}/transitions", ids[1]),
-        Some(json!({ "event": "contact" })),
-    )
-    .await;
+    let (_, contacted) = app
+        .call(
+            &partner,
+            Method::POST,
+            &format!("/api/v1/leads/{}/transitions", ids[1]),
+            Some(json!({ "event": "contact" })),
+        )
+        .await;
     assert_eq!(contacted["state"], "contacted");
-    let (_, page) = call(
-        &app,
-        &partner,
-        Method::GET,
-        "/api/v1/leads?state=contacted",
-        None,
-    )
-    .await;
+    let (_, page) = app
+        .call(&partner, Method::GET, "/api/v1/leads?state=contacted", None)
+        .await;
     assert_eq!(page["items"].as_array().unwrap().len(), 1);
     assert_eq!(page["items"][0]["title"], "alpha");
-    let (_, page) = call(&app, &partner, Method::GET, "/api/v1/leads?q=CHAR", None).await;
+    let (_, page) = app
+        .call(&partner, Method::GET, "/api/v1/leads?q=CHAR", None)
+        .await;
     assert_eq!(page["items"][0]["title"], "Charlie");
-    let (_, page) = call(
-        &app,
-        &partner,
-        Method::GET,
-        "/api/v1/leads?sort=-created_at&limit=1",
-        None,
-    )
-    .await;
-    assert_eq!(page["items"][0]["title"], "Echo");
-    for bad in ["state=open", "sort=value", "limit=0", "cursor=zzz"] {
-        let (status, body) = call(
-            &app,
+    let (_, page) = app
+        .call(
             &partner,
             Method::GET,
-            &format!("/api/v1/leads?{bad}"),
+            "/api/v1/leads?sort=-created_at&limit=1",
             None,
         )
         .await;
+    assert_eq!(page["items"][0]["title"], "Echo");
+    for bad in ["state=open", "sort=value", "limit=0", "cursor=zzz"] {
+        let (status, body) = app
+            .call(&partner, Method::GET, &format!("/api/v1/leads?{bad}"), None)
+            .await;
         assert_eq!(status, 422, "{bad}: {body}");
     }
 }
@@ -249,14 +219,14 @@ async fn the_transition_endpoint_explains_every_refusal() {
     let id = lead["id"].as_str().unwrap();
     let path = format!("/api/v1/leads/{id}/transitions");
 
-    let (status, body) = call(
-        &app,
-        &partner,
-        Method::POST,
-        &path,
-        Some(json!({ "event": "win" })),
-    )
-    .await;
+    let (status, body) = app
+        .call(
+            &partner,
+            Method::POST,
+            &path,
+            Some(json!({ "event": "win" })),
+        )
+        .await;
     assert_eq!(status, 409);
     assert_eq!(body["error"]["code"], "illegal_transition");
     assert_eq!(body["error"]["details"]["state"], "new");
@@ -265,92 +235,87 @@ async fn the_transition_endpoint_explains_every_refusal() {
         json!(["contact", "lose"])
     );
 
-    let (status, body) = call(
-        &app,
-        &partner,
-        Method::POST,
-        &path,
-        Some(json!({ "event": "contact", "expected_version": 7 })),
-    )
-    .await;
+    let (status, body) = app
+        .call(
+            &partner,
+            Method::POST,
+            &path,
+            Some(json!({ "event": "contact", "expected_version": 7 })),
+        )
+        .await;
     assert_eq!(status, 409);
     assert_eq!(body["error"]["code"], "stale_version");
     assert_eq!(body["error"]["details"]["version"], 1);
 
-    let (status, body) = call(
-        &app,
-        &partner,
-        Method::POST,
-        &path,
-        Some(json!({ "event": "explode" })),
-    )
-    .await;
+    let (status, body) = app
+        .call(
+            &partner,
+            Method::POST,
+            &path,
+            Some(json!({ "event": "explode" })),
+        )
+        .await;
     assert_eq!(status, 422);
     assert_eq!(
         body["error"]["details"]["fields"]["event"],
         json!(["unknown_event"])
     );
-    let (status, _) = call(
-        &app,
-        &partner,
-        Method::POST,
-        &path,
-        Some(json!({ "event": "contact", "payload": [1, 2] })),
-    )
-    .await;
+    let (status, _) = app
+        .call(
+            &partner,
+            Method::POST,
+            &path,
+            Some(json!({ "event": "contact", "payload": [1, 2] })),
+        )
+        .await;
     assert_eq!(status, 422, "payload must be an object");
-    let (status, _) = call(
-        &app,
-        &partner,
-        Method::POST,
-        &format!("/api/v1/leads/{}/transitions", uuid::Uuid::new_v4()),
-        Some(json!({ "event": "contact" })),
-    )
-    .await;
+    let (status, _) = app
+        .call(
+            &partner,
+            Method::POST,
+            &format!("/api/v1/leads/{}/transitions", uuid::Uuid::new_v4()),
+            Some(json!({ "event": "contact" })),
+        )
+        .await;
     assert_eq!(status, 404);
 
     // A lost lead can be reopened by an admin only.
-    let (status, _) = call(
-        &app,
-        &partner,
-        Method::POST,
-        &path,
-        Some(json!({ "event": "lose" })),
-    )
-    .await;
+    let (status, _) = app
+        .call(
+            &partner,
+            Method::POST,
+            &path,
+            Some(json!({ "event": "lose" })),
+        )
+        .await;
     assert_eq!(status, 200);
-    let (status, body) = call(
-        &app,
-        &partner,
-        Method::POST,
-        &path,
-        Some(json!({ "event": "reopen" })),
-    )
-    .await;
+    let (status, body) = app
+        .call(
+            &partner,
+            Method::POST,
+            &path,
+            Some(json!({ "event": "reopen" })),
+        )
+        .await;
     assert_eq!(
         (status, body["error"]["details"]["allowed_events"].clone()),
         (409, json!([]))
     );
-    let (status, body) = call(
-        &app,
-        &admin,
-        Method::GET,
-        &format!("/api/v1/leads/{id}"),
-        None,
-    )
-    .await;
+    let (status, body) = app
+        .call(&admin, Method::GET, &format!("/api/v1/leads/{id}"), None)
+        .await;
     assert_eq!(
         (status, body["allowed_events"].clone()),
         (200, json!(["reopen"]))
     );
-    let (status, body) = call(
-        &app,
-        &admin,
-        Method::POST,
-        &path,
-        Some(json!({ "event": "reopen" })),
-    )
-    .await;
+    let (status, body) = app
+        .call(
+            &admin,
+            Method::POST,
+            &path,
+            Some(json!({ "event": "reopen" })),
+        )
+        .await;
     assert_eq!((status, body["state"].clone()), (200, json!("new")));
 
     // French messages for the new codes.
@@ -407,14 +372,14 @@ async fn an_idempotency_key_replays_the_first_answer_and_refuses_another_request
     assert_eq!(body["error"]["code"], "idempotency_key_reused");
     let (status, _, body) = send(json!({ "event": "qualify" }), "k-2").await;
     assert_eq!((status, body["state"].clone()), (200, json!("qualified")));
-    let (_, history) = call(
-        &app,
-        &partner,
-        Method::GET,
-        &format!("/api/v1/leads/{}/history", lead["id"].as_str().unwrap()),
-        None,
-    )
-    .await;
+    let (_, history) = app
+        .call(
+            &partner,
+            Method::GET,
+            &format!("/api/v1/leads/{}/history", lead["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
     assert_eq!(
         history["items"].as_array().unwrap().len(),
         2,
@@ -452,26 +417,26 @@ async fn orders_are_priced_validated_and_editable_until_sent() {
     let partner = app.token("am1@salescommand.com").await;
     let admin = app.token("superadmin@salescommand.com").await;
     let storage = app.id_of("products", "name", "Backup Storage").await;
-    let (status, body) = call(
-        &app,
-        &partner,
-        Method::POST,
-        "/api/v1/orders",
-        Some(json!({ "lines": [] })),
-    )
-    .await;
+    let (status, body) = app
+        .call(
+            &partner,
+            Method::POST,
+            "/api/v1/orders",
+            Some(json!({ "lines": [] })),
+        )
+        .await;
     assert_eq!(status, 422, "{body}");
-    let (status, body) = call(
-        &app,
-        &partner,
-        Method::POST,
-        "/api/v1/orders",
-        Some(json!({ "lines": [
+    let (status, body) = app
+        .call(
+            &partner,
+            Method::POST,
+            "/api/v1/orders",
+            Some(json!({ "lines": [
         { "product_id": uuid::Uuid::new_v4(), "duration_months": 12, "quantity": 1 },
         { "product_id": storage, "duration_months": 7, "quantity": 0 }
     ] })),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(status, 422);
     let fields = &body["error"]["details"]["fields"];
     assert!(
@@ -484,15 +449,17 @@ async fn orders_are_priced_validated_and_editable_until_sent() {
     // The same basket priced by the preview and by the order agree.
     let basket =
         json!({ "lines": [{ "product_id": storage, "duration_months": 36, "quantity": 25 }] });
-    let (_, preview) = call(
-        &app,
-        &partner,
-        Method::POST,
-        "/api/v1/quotes/preview",
-        Some(basket.clone()),
-    )
-    .await;
-    let (status, order) = call(&app, &partner, Method::POST, "/api/v1/orders", Some(basket)).await;
+    let (_, preview) = app
+        .call(
+            &partner,
+            Method::POST,
+            "/api/v1/quotes/preview",
+            Some(basket.clone()),
+        )
+        .await;
+    let (status, order) = app
+        .call(&partner, Method::POST, "/api/v1/orders", Some(basket))
+        .await;
     assert_eq!(status, 201);
     assert_eq!(order["total"], preview["total"]);
     assert_eq!(
@@ -501,63 +468,60 @@ async fn orders_are_priced_validated_and_editable_until_sent() {
     );
     let id = order["id"].as_str().unwrap();
 
-    let (status, edited) = call(&app, &partner, Method::PUT, &format!("/api/v1/orders/{id}/lines"), Some(json!({
+    let (status, edited) = app.call(&partner, Method::PUT, &format!("/api/v1/orders/{id}/lines"), Some(json!({
         "lines": [{ "product_id": storage, "duration_months": 12, "quantity": 5 }], "expected_version": 1
     }))).await;
     assert_eq!(status, 200, "{edited}");
     assert_eq!(edited["version"], 2);
     assert_ne!(edited["total"], order["total"]);
-    let (status, body) = call(&app, &partner, Method::PUT, &format!("/api/v1/orders/{id}/lines"), Some(json!({
+    let (status, body) = app.call(&partner, Method::PUT, &format!("/api/v1/orders/{id}/lines"), Some(json!({
         "lines": [{ "product_id": storage, "duration_months": 12, "quantity": 6 }], "expected_version": 1
     }))).await;
     assert_eq!(
         (status, body["error"]["code"].clone()),
         (409, json!("stale_version"))
     );
-    let (status, _) = call(
-        &app,
-        &partner,
-        Method::POST,
-        &format!("/api/v1/orders/{id}/transitions"),
-        Some(json!({ "event": "send" })),
-    )
-    .await;
+    let (status, _) = app
+        .call(
+            &partner,
+            Method::POST,
+            &format!("/api/v1/orders/{id}/transitions"),
+            Some(json!({ "event": "send" })),
+        )
+        .await;
     assert_eq!(status, 200);
-    let (status, body) = call(
-        &app,
-        &partner,
-        Method::PUT,
-        &format!("/api/v1/orders/{id}/lines"),
-        Some(json!({
-            "lines": [{ "product_id": storage, "duration_months": 12, "quantity": 6 }]
-        })),
-    )
-    .await;
+    let (status, body) = app
+        .call(
+            &partner,
+            Method::PUT,
+            &format!("/api/v1/orders/{id}/lines"),
+            Some(json!({
+                "lines": [{ "product_id": storage, "duration_months": 12, "quantity": 6 }]
+            })),
+        )
+        .await;
     assert_eq!(
         (status, body["error"]["code"].clone()),
         (409, json!("order_not_editable"))
     );
 
     // Filters and sorting.
-    let (_, page) = call(&app, &admin, Method::GET, "/api/v1/orders?state=sent", None).await;
+    let (_, page) = app
+        .call(&admin, Method::GET, "/api/v1/orders?state=sent", None)
+        .await;
     assert_eq!(page["items"].as_array().unwrap().len(), 1);
-    let (_, page) = call(
-        &app,
-        &admin,
-        Method::GET,
-        "/api/v1/orders?state=created",
-        None,
-    )
-    .await;
+    let (_, page) = app
+        .call(&admin, Method::GET, "/api/v1/orders?state=created", None)
+        .await;
     assert_eq!(page["items"].as_array().unwrap().len(), 0);
-    let (status, _) = call(
-        &app,
-        &admin,
-        Method::GET,
-        "/api/v1/orders?sort=-total&limit=5",
-        None,
-    )
-    .await;
+    let (status, _) = app
+        .call(
+            &admin,
+            Method::GET,
+            "/api/v1/orders?sort=-total&limit=5",
+            None,
+        )
+        .await;
     assert_eq!(status, 200);
 }
 
@@ -567,15 +531,15 @@ async fn contracts_refuse_upgrades_without_a_valid_replacement_and_fulfilled_ord
     let admin = app.token("superadmin@salescommand.com").await;
     let fulfiller = app.token("fulfiller@salescommand.com").await;
     let storage = app.id_of("products", "name", "Backup Storage").await;
-    let (_, order) = call(
-        &app,
-        &admin,
-        Method::POST,
-        "/api/v1/orders",
-        Some(json!({
+    let (_, order) = app
+        .call(
+            &admin,
+            Method::POST,
+            "/api/v1/orders",
+            Some(json!({
         "lines": [{ "product_id": storage, "duration_months": 12, "quantity": 5 }] })),
-    )
-    .await;
+        )
+        .await;
     let id = order["id"].as_str().unwrap().to_owned();
     let path = format!("/api/v1/orders/{id}/transitions");
     for (token, e) in [
@@ -583,14 +547,9 @@ async fn contracts_refuse_upgrades_without_a_valid_replacement_and_fulfilled_ord
         (&fulfiller, "start_fulfillment"),
         (&fulfiller, "fulfill"),
     ] {
-        let (status, body) = call(
-            &app,
-            token,
-            Method::POST,
-            &path,
-            Some(json!({ "event": e })),
-        )
-        .await;
+        let (status, body) = app
+            .call(token, Method::POST, &path, Some(json!({ "event": e })))
+            .await;
         assert_eq!(status, 200, "{e}: {body}");
     }
     // The worker is not running here: create the contract as its job would.
@@ -600,14 +559,14 @@ async fn contracts_refuse_upgrades_without_a_valid_replacement_and_fulfilled_ord
             .await
             .unwrap();
     }
-    let (_, list) = call(
-        &app,
-        &admin,
-        Method::GET,
-        &format!("/api/v1/contracts?order_id={id}"),
-        None,
-    )
-    .await;
+    let (_, list) = app
+        .call(
+            &admin,
+            Method::GET,
+            &format!("/api/v1/contracts?order_id={id}"),
+            None,
+        )
+        .await;
     let contract = &list["items"][0];
     assert_eq!(
         contract["allowed_events"],
@@ -623,40 +582,35 @@ async fn contracts_refuse_upgrades_without_a_valid_replacement_and_fulfilled_ord
         (json!({ "order_id": uuid::Uuid::new_v4() }), "unknown_order"),
         (json!({ "order_id": id }), "same_order"),
     ] {
-        let (status, body) = call(
-            &app,
-            &admin,
-            Method::POST,
-            &cpath,
-            Some(json!({ "event": "upgrade", "payload": payload })),
-        )
-        .await;
+        let (status, body) = app
+            .call(
+                &admin,
+                Method::POST,
+                &cpath,
+                Some(json!({ "event": "upgrade", "payload": payload })),
+            )
+            .await;
         assert_eq!(status, 422, "{body}");
         assert_eq!(
             body["error"]["details"]["fields"]["payload.order_id"],
             json!([code])
         );
     }
-    let (status, body) = call(
-        &app,
-        &admin,
-        Method::DELETE,
-        &format!("/api/v1/orders/{id}"),
-        None,
-    )
-    .await;
+    let (status, body) = app
+        .call(
+            &admin,
+            Method::DELETE,
+            &format!("/api/v1/orders/{id}"),
+            None,
+        )
+        .await;
     assert_eq!(
         (status, body["error"]["code"].clone()),
         (409, json!("still_referenced"))
     );
-    let (status, _) = call(
-        &app,
-        &admin,
-        Method::GET,
-        &format!("/api/v1/orders/{id}"),
-        None,
-    )
-    .await;
+    let (status, _) = app
+        .call(&admin, Method::GET, &format!("/api/v1/orders/{id}"), None)
+        .await;
     assert_eq!(status, 200, "the refused delete changed nothing");
 }
 
@@ -668,57 +622,57 @@ async fn internal_notes_are_for_staff_only() {
     let other = app.token("am3@salescommand.com").await;
     let lead = new_lead(&app, &partner, "Notes").await;
     let notes = format!("/api/v1/leads/{}/notes", lead["id"].as_str().unwrap());
-    let (status, _) = call(
-        &app,
-        &admin,
-        Method::POST,
-        &notes,
-        Some(json!({ "visibility": "internal", "body": "Margin is thin" })),
-    )
-    .await;
+    let (status, _) = app
+        .call(
+            &admin,
+            Method::POST,
+            &notes,
+            Some(json!({ "visibility": "internal", "body": "Margin is thin" })),
+        )
+        .await;
     assert_eq!(status, 201);
-    let (status, _) = call(
-        &app,
-        &admin,
-        Method::POST,
-        &notes,
-        Some(json!({ "visibility": "partner_visible", "body": "Call them Monday" })),
-    )
-    .await;
+    let (status, _) = app
+        .call(
+            &admin,
+            Method::POST,
+            &notes,
+            Some(json!({ "visibility": "partner_visible", "body": "Call them Monday" })),
+        )
+        .await;
     assert_eq!(status, 201);
-    let (status, body) = call(
-        &app,
-        &partner,
-        Method::POST,
-        &notes,
-        Some(json!({ "visibility": "internal", "body": "sneaky" })),
-    )
-    .await;
+    let (status, body) = app
+        .call(
+            &partner,
+            Method::POST,
+            &notes,
+            Some(json!({ "visibility": "internal", "body": "sneaky" })),
+        )
+        .await;
     assert_eq!(status, 422);
     assert_eq!(
         body["error"]["details"]["fields"]["visibility"],
         json!(["not_allowed"])
     );
-    let (status, body) = call(
-        &app,
-        &partner,
-        Method::POST,
-        &notes,
-        Some(json!({ "visibility": "partner_visible", "body": "   " })),
-    )
-    .await;
+    let (status, body) = app
+        .call(
+            &partner,
+            Method::POST,
+            &notes,
+            Some(json!({ "visibility": "partner_visible", "body": "   " })),
+        )
+        .await;
     assert_eq!(
         (status, body["error"]["details"]["fields"]["body"].clone()),
         (422, json!(["required"]))
     );
-    let (status, _) = call(
-        &app,
-        &partner,
-        Method::POST,
-        &notes,
-        Some(json!({ "visibility": "partner_visible", "body": "Done" })),
-    )
-    .await;
+    let (status, _) = app
+        .call(
+            &partner,
+            Method::POST,
+            &notes,
+            Some(json!({ "visibility": "partner_visible", "body": "Done" })),
+        )
+        .await;
     assert_eq!(status, 201);
 
     let bodies = |v: &Value| -> Vec<String> {
@@ -729,23 +683,23 @@ async fn internal_notes_are_for_staff_only() {
             .map(|n| n["body"].as_str().unwrap().to_owned())
             .collect()
     };
-    let (_, seen) = call(&app, &admin, Method::GET, &notes, None).await;
+    let (_, seen) = app.call(&admin, Method::GET, &notes, None).await;
     assert_eq!(
         bodies(&seen),
         ["Margin is thin", "Call them Monday", "Done"]
     );
-    let (_, seen) = call(&app, &partner, Method::GET, &notes, None).await;
+    let (_, seen) = app.call(&partner, Method::GET, &notes, None).await;
     assert_eq!(bodies(&seen), ["Call them Monday", "Done"]);
-    let (status, _) = call(&app, &other, Method::GET, &notes, None).await;
+    let (status, _) = app.call(&other, Method::GET, &notes, None).await;
     assert_eq!(status, 404, "another partner's lead");
-    let (status, _) = call(
-        &app,
-        &other,
-        Method::POST,
-        &notes,
-        Some(json!({ "visibility": "partner_visible", "body": "hi" })),
-    )
-    .await;
+    let (status, _) = app
+        .call(
+            &other,
+            Method::POST,
+            &notes,
+            Some(json!({ "visibility": "partner_visible", "body": "hi" })),
+        )
+        .await;
     assert_eq!(status, 404);
 }
 
@@ -790,20 +744,24 @@ async fn demo_sales_data_is_seeded_once_and_scoped_like_any_other() {
         0
     );
     let partner = app.token("am1@salescommand.com").await;
-    let (_, leads) = call(&app, &partner, Method::GET, "/api/v1/leads", None).await;
+    let (_, leads) = app.call(&partner, Method::GET, "/api/v1/leads", None).await;
     assert_eq!(
         leads["items"].as_array().unwrap().len(),
         1,
         "am1 sees its own lead only"
     );
     let distributor = app.token("distributor@salescommand.com").await;
-    let (_, leads) = call(&app, &distributor, Method::GET, "/api/v1/leads", None).await;
+    let (_, leads) = app
+        .call(&distributor, Method::GET, "/api/v1/leads", None)
+        .await;
     assert_eq!(
         leads["items"].as_array().unwrap().len(),
         3,
         "its own and its attached partners'"
     );
-    let (_, orders) = call(&app, &partner, Method::GET, "/api/v1/orders", None).await;
+    let (_, orders) = app
+        .call(&partner, Method::GET, "/api/v1/orders", None)
+        .await;
     assert_eq!(
         orders["items"][0]["allowed_events"],
         json!(["send", "cancel"])
@@ -839,13 +797,13 @@ async fn concurrent_requests_with_one_idempotency_key_apply_once_and_replay() {
         1,
         "applied once: {results:?}"
     );
-    let (_, history) = call(
-        &app,
-        &partner,
-        Method::GET,
-        &format!("/api/v1/leads/{}/history", lead["id"].as_str().unwrap()),
-        None,
-    )
-    .await;
+    let (_, history) = app
+        .call(
+            &partner,
+            Method::GET,
+            &format!("/api/v1/leads/{}/history", lead["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
     assert_eq!(history["items"].as_array().unwrap().len(), 1);
 }

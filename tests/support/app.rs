@@ -136,6 +136,19 @@ impl TestApp {
         req.send().await.unwrap()
     }
 
+    /// Sends a request as `token`; returns the status and the JSON body (null if none).
+    pub async fn call(
+        &self,
+        token: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let res = self.send_as(method, token, path, body).await;
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
     /// Id of a seeded row by name / email.
     pub async fn id_of(&self, table: &str, column: &str, value: &str) -> uuid::Uuid {
         use diesel_async::RunQueryDsl;

@@ -63,27 +63,9 @@ async fn provider_calls(app: &TestApp, operation: &str) -> i64 {
     .await
 }
 
-async fn call(
-    app: &TestApp,
-    token: &str,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let res = app.send_as(method, token, path, body).await;
-    let status = res.status().as_u16();
-    (status, res.json().await.unwrap_or(Value::Null))
-}
-
 async fn event(app: &TestApp, token: &str, path: &str, event: &str) -> (u16, Value) {
-    call(
-        app,
-        token,
-        Method::POST,
-        path,
-        Some(json!({ "event": event })),
-    )
-    .await
+    app.call(token, Method::POST, path, Some(json!({ "event": event })))
+        .await
 }
 
 #[tokio::test]
@@ -95,19 +77,19 @@ async fn an_order_goes_from_created_to_an_active_invoiced_contract() {
     let storage = app.id_of("products", "name", "Backup Storage").await;
     let seats = app.id_of("products", "name", "Collaboration Seats").await;
 
-    let (status, order) = call(
-        &app,
-        &partner,
-        Method::POST,
-        "/api/v1/orders",
-        Some(json!({
-            "lines": [
-                { "product_id": storage, "duration_months": 24, "quantity": 15 },
-                { "product_id": seats, "duration_months": 12, "quantity": 3 }
-            ]
-        })),
-    )
-    .await;
+    let (status, order) = app
+        .call(
+            &partner,
+            Method::POST,
+            "/api/v1/orders",
+            Some(json!({
+                "lines": [
+                    { "product_id": storage, "duration_months": 24, "quantity": 15 },
+                    { "product_id": seats, "duration_months": 12, "quantity": 3 }
+                ]
+            })),
+        )
+        .await;
     assert_eq!(status, 201, "{order}");
     assert_eq!(order["state"], "created");
     assert_eq!(order["version"], 1);
@@ -123,14 +105,14 @@ async fn an_order_goes_from_created_to_an_active_invoiced_contract() {
     let id = order["id"].as_str().unwrap().to_owned();
     let path = format!("/api/v1/orders/{id}/transitions");
 
-    let (status, sent) = call(
-        &app,
-        &partner,
-        Method::POST,
-        &path,
-        Some(json!({ "event": "send", "expected_version": 1 })),
-    )
-    .await;
+    let (status, sent) = app
+        .call(
+            &partner,
+            Method::POST,
+            &path,
+            Some(json!({ "event": "send", "expected_version": 1 })),
+        )
+        .await;
     assert_eq!(status, 200, "{sent}");
     assert_eq!(sent["state"], "sent");
     assert_eq!(sent["version"], 2);
@@ -144,14 +126,9 @@ async fn an_order_goes_from_created_to_an_active_invoiced_contract() {
     })
     .await;
     eventually(WAIT, "the quote id is recorded", || async {
-        let (_, o) = call(
-            &app,
-            &partner,
-            Method::GET,
-            &format!("/api/v1/orders/{id}"),
-            None,
-        )
-        .await;
+        let (_, o) = app
+            .call(&partner, Method::GET, &format!("/api/v1/orders/{id}"), None)
+            .await;
         o["billing_quote_id"].is_string()
     })
     .await;
@@ -172,14 +149,14 @@ async fn an_order_goes_from_created_to_an_active_invoiced_contract() {
     assert_eq!(fulfilled["allowed_events"], json!([]));
 
     let contract_of = || async {
-        let (_, list) = call(
-            &app,
-            &partner,
-            Method::GET,
-            &format!("/api/v1/contracts?order_id={id}"),
-            None,
-        )
-        .await;
+        let (_, list) = app
+            .call(
+                &partner,
+                Method::GET,
+                &format!("/api/v1/contracts?order_id={id}"),
+                None,
+            )
+            .await;
         list["items"].as_array().cloned().unwrap_or_default()
     };
     eventually(WAIT, "the contract is active and invoiced", || async {
@@ -246,14 +223,14 @@ async fn an_order_goes_from_created_to_an_active_invoiced_contract() {
         1
     );
 
-    let (_, history) = call(
-        &app,
-        &partner,
-        Method::GET,
-        &format!("/api/v1/orders/{id}/history"),
-        None,
-    )
-    .await;
+    let (_, history) = app
+        .call(
+            &partner,
+            Method::GET,
+            &format!("/api/v1/orders/{id}/history"),
+            None,
+        )
+        .await;
     let steps: Vec<(i64, &str, &str, &str)> = history["items"]
         .as_array()
         .unwrap()
@@ -286,7 +263,7 @@ async fn a_won_lead_converts_into_an_order_and_every_status_reaches_the_crm() {
     let partner = app.token("am1@salescommand.com").await;
     let acme = app.id_of("partners", "name", "Acme Partner").await;
 
-    let (status, lead) = call(&app, &distributor, Method::POST, "/api/v1/leads", Some(json!({
+    let (status, lead) = app.call(&distributor, Method::POST, "/api/v1/leads", Some(json!({
         "title": "Backup for 40 sites", "organization": "Client SA", "contact_name": "Carla Client",
         "contact_email": "Carla@Client.test", "value": "12000.00", "probability": 30,
         "partner_id": acme
@@ -312,35 +289,25 @@ async fn a_won_lead_converts_into_an_order_and_every_status_reaches_the_crm() {
         WAIT,
         "the order of the lead exists and is linked",
         || async {
-            let (_, l) = call(
-                &app,
-                &partner,
-                Method::GET,
-                &format!("/api/v1/leads/{id}"),
-                None,
-            )
-            .await;
+            let (_, l) = app
+                .call(&partner, Method::GET, &format!("/api/v1/leads/{id}"), None)
+                .await;
             l["converted_order_id"].is_string()
         },
     )
     .await;
-    let (_, l) = call(
-        &app,
-        &partner,
-        Method::GET,
-        &format!("/api/v1/leads/{id}"),
-        None,
-    )
-    .await;
+    let (_, l) = app
+        .call(&partner, Method::GET, &format!("/api/v1/leads/{id}"), None)
+        .await;
     let order_id = l["converted_order_id"].as_str().unwrap();
-    let (status, order) = call(
-        &app,
-        &partner,
-        Method::GET,
-        &format!("/api/v1/orders/{order_id}"),
-        None,
-    )
-    .await;
+    let (status, order) = app
+        .call(
+            &partner,
+            Method::GET,
+            &format!("/api/v1/orders/{order_id}"),
+            None,
+        )
+        .await;
     assert_eq!(
         status, 200,
         "the partner owns the order of its lead: {order}"
@@ -370,14 +337,9 @@ async fn a_won_lead_converts_into_an_order_and_every_status_reaches_the_crm() {
                 == 0
     })
     .await;
-    let (_, l) = call(
-        &app,
-        &partner,
-        Method::GET,
-        &format!("/api/v1/leads/{id}"),
-        None,
-    )
-    .await;
+    let (_, l) = app
+        .call(&partner, Method::GET, &format!("/api/v1/leads/{id}"), None)
+        .await;
     assert_eq!(l["provider_name"], "recording");
     assert!(l["provider_id"].is_string());
     worker.stop().await;
@@ -650,26 +612,26 @@ async fn the_nightly_scan_flags_contracts_expiring_soon_once() {
             == 1
     })
     .await;
-    let (_, due) = call(
-        &app,
-        &admin,
-        Method::GET,
-        "/api/v1/contracts?renewal_due=true",
-        None,
-    )
-    .await;
+    let (_, due) = app
+        .call(
+            &admin,
+            Method::GET,
+            "/api/v1/contracts?renewal_due=true",
+            None,
+        )
+        .await;
     let due = due["items"].as_array().unwrap().clone();
     assert_eq!(due.len(), 1);
     assert_eq!(due[0]["order_id"], soon.to_string().as_str());
     assert_eq!(due[0]["renewal_due"], true);
-    let (_, not_due) = call(
-        &app,
-        &admin,
-        Method::GET,
-        "/api/v1/contracts?renewal_due=false",
-        None,
-    )
-    .await;
+    let (_, not_due) = app
+        .call(
+            &admin,
+            Method::GET,
+            "/api/v1/contracts?renewal_due=false",
+            None,
+        )
+        .await;
     assert_eq!(not_due["items"][0]["order_id"], later.to_string().as_str());
     worker.stop().await;
 }

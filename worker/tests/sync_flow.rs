@@ -22,18 +22,6 @@ use serde_json::{Value, json};
 use support::eventually;
 use worker::{RunningWorker, worker_config};
 
-async fn call(
-    app: &TestApp,
-    token: &str,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let res = app.send_as(method, token, path, body).await;
-    let status = res.status().as_u16();
-    (status, res.json().await.unwrap_or(Value::Null))
-}
-
 #[tokio::test]
 async fn an_admin_asks_for_a_sync_and_watches_it_finish() {
     let app = TestApp::seeded().await;
@@ -60,67 +48,67 @@ async fn an_admin_asks_for_a_sync_and_watches_it_finish() {
     let admin = app.token("superadmin@salescommand.com").await;
     let partner = app.token("am1@salescommand.com").await;
 
-    let (status, _) = call(
-        &app,
-        &partner,
-        Method::POST,
-        "/api/v1/sync/odoo/lead",
-        Some(json!({})),
-    )
-    .await;
+    let (status, _) = app
+        .call(
+            &partner,
+            Method::POST,
+            "/api/v1/sync/odoo/lead",
+            Some(json!({})),
+        )
+        .await;
     assert_eq!(status, 403);
-    let (status, body) = call(
-        &app,
-        &admin,
-        Method::POST,
-        "/api/v1/sync/odoo/unicorn",
-        Some(json!({})),
-    )
-    .await;
+    let (status, body) = app
+        .call(
+            &admin,
+            Method::POST,
+            "/api/v1/sync/odoo/unicorn",
+            Some(json!({})),
+        )
+        .await;
     assert_eq!(
         (status, body["error"]["details"]["fields"]["entity"].clone()),
         (422, json!(["unknown_entity"]))
     );
-    let (status, _) = call(
-        &app,
-        &admin,
-        Method::POST,
-        "/api/v1/sync/salesforce/lead",
-        Some(json!({})),
-    )
-    .await;
+    let (status, _) = app
+        .call(
+            &admin,
+            Method::POST,
+            "/api/v1/sync/salesforce/lead",
+            Some(json!({})),
+        )
+        .await;
     assert_eq!(status, 404);
-    let (status, body) = call(
-        &app,
-        &admin,
-        Method::POST,
-        "/api/v1/sync/odoo/lead",
-        Some(json!({ "mode": "sideways" })),
-    )
-    .await;
+    let (status, body) = app
+        .call(
+            &admin,
+            Method::POST,
+            "/api/v1/sync/odoo/lead",
+            Some(json!({ "mode": "sideways" })),
+        )
+        .await;
     assert_eq!(status, 422, "{body}");
 
-    let (status, run) = call(
-        &app,
-        &admin,
-        Method::POST,
-        "/api/v1/sync/odoo/lead",
-        Some(json!({ "mode": "full" })),
-    )
-    .await;
+    let (status, run) = app
+        .call(
+            &admin,
+            Method::POST,
+            "/api/v1/sync/odoo/lead",
+            Some(json!({ "mode": "full" })),
+        )
+        .await;
     assert_eq!(status, 202, "{run}");
     assert_eq!(
         (run["status"].as_str(), run["entity"].as_str()),
         (Some("queued"), Some("crm.lead"))
     );
-    let (status, busy) = call(
-        &app,
-        &admin,
-        Method::POST,
-        "/api/v1/sync/odoo/lead",
-        Some(json!({})),
-    )
-    .await;
+    let (status, busy) = app
+        .call(
+            &admin,
+            Method::POST,
+            "/api/v1/sync/odoo/lead",
+            Some(json!({})),
+        )
+        .await;
     assert_eq!(
         (status, busy["error"]["code"].clone()),
         (409, json!("sync_already_running"))
@@ -135,17 +123,21 @@ async fn an_admin_asks_for_a_sync_and_watches_it_finish() {
     let worker = RunningWorker::start(cfg);
     let path = format!("/api/v1/sync/runs/{}", run["id"].as_str().unwrap());
     eventually(Duration::from_secs(30), "the run succeeds", || async {
-        call(&app, &admin, Method::GET, &path, None).await.1["status"] == "succeeded"
+        app.call(&admin, Method::GET, &path, None).await.1["status"] == "succeeded"
     })
     .await;
-    let (_, done) = call(&app, &admin, Method::GET, &path, None).await;
+    let (_, done) = app.call(&admin, Method::GET, &path, None).await;
     assert_eq!(done["counts"]["fetched"], 120);
     assert_eq!(done["counts"]["loaded"], 120);
     assert_eq!(done["progress"]["done"], 120);
 
-    let (_, runs) = call(&app, &admin, Method::GET, "/api/v1/sync/runs", None).await;
+    let (_, runs) = app
+        .call(&admin, Method::GET, "/api/v1/sync/runs", None)
+        .await;
     assert_eq!(runs["items"][0]["id"], run["id"]);
-    let (status, health) = call(&app, &admin, Method::GET, "/api/v1/data-lake/health", None).await;
+    let (status, health) = app
+        .call(&admin, Method::GET, "/api/v1/data-lake/health", None)
+        .await;
     assert_eq!(status, 200);
     let zone = |table: &str| {
         health["zones"]
@@ -159,14 +151,9 @@ async fn an_admin_asks_for_a_sync_and_watches_it_finish() {
     assert_eq!(zone("raw_records")["rows"], 120);
     assert_eq!(zone("canonical_leads")["rows"], 120);
     assert!(zone("canonical_leads")["newest"].is_string());
-    let (status, _) = call(
-        &app,
-        &partner,
-        Method::GET,
-        "/api/v1/data-lake/health",
-        None,
-    )
-    .await;
+    let (status, _) = app
+        .call(&partner, Method::GET, "/api/v1/data-lake/health", None)
+        .await;
     assert_eq!(status, 403);
     worker.stop().await;
 }
