@@ -18,7 +18,7 @@ use app::TestApp;
 use odoo::{OdooPeer, Peer};
 use reqwest::Method;
 use secrecy::SecretString;
-use serde_json::{Value, json};
+use serde_json::json;
 use support::eventually;
 use worker::{RunningWorker, worker_config};
 
