@@ -283,6 +283,15 @@ async fn a_full_run_soft_deletes_what_the_source_no_longer_has() {
     let again = again.unwrap();
     assert_eq!((again.unchanged, again.loaded, again.deleted), (499, 0, 1));
     assert_eq!(count(&db, "SELECT count(*) AS n FROM canonical_organizations WHERE deleted_at IS NOT NULL AND external_id = '42'").await, 1);
+    // A record the source still has but that now fails validation is quarantined; the
+    // version loaded before stays, not deleted.
+    peer.edit("res.partner", 7, |r| {
+        r.insert("name".into(), json!(false));
+    });
+    let (_, third) = sync(&db, &peer, Mode::Full).await;
+    let third = third.unwrap();
+    assert_eq!((third.quarantined, third.deleted), (1, 0));
+    assert_eq!(count(&db, "SELECT count(*) AS n FROM canonical_organizations WHERE external_id = '7' AND deleted_at IS NULL AND name = 'Company 7'").await, 1);
     let (_, busy) = {
         let mut conn = db.conn().await;
         let first = run::create(&mut conn, "res.partner", Mode::Full, None)

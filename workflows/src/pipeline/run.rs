@@ -314,7 +314,14 @@ async fn load_page(
             let batch: Vec<&Normalized> = good.iter().filter(|n| n.entity == entity).collect();
             loaded += load::upsert_canonical(conn, PROVIDER, entity, &batch).await?;
         }
-        touch_unchanged(conn, model, &unchanged).await?;
+        // Refused records are still in the source: a full run must not soft-delete the
+        // version loaded earlier.
+        let seen: Vec<String> = unchanged
+            .iter()
+            .cloned()
+            .chain(refused.iter().map(|(r, _)| r.external_id.clone()))
+            .collect();
+        touch_unchanged(conn, model, &seen).await?;
         load::quarantine(conn, run_id, &refused).await?;
         let counts = PageCounts {
             fetched: raws.len() as i64,
@@ -391,7 +398,8 @@ async fn known_refs(
         .collect())
 }
 
-/// Unchanged records were seen by this run: a full run must not soft-delete them.
+/// Records seen by this run but not written (unchanged, or refused): a full run must not
+/// soft-delete them.
 async fn touch_unchanged(
     conn: &mut AsyncPgConnection,
     model: &str,
