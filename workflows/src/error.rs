@@ -113,6 +113,14 @@ impl From<diesel_async::pooled_connection::deadpool::PoolError> for WorkflowErro
     }
 }
 
+/// A missing row is `NotFound`; other database errors pass through.
+pub fn not_found(e: diesel::result::Error) -> WorkflowError {
+    match e {
+        diesel::result::Error::NotFound => WorkflowError::NotFound,
+        e => e.into(),
+    }
+}
+
 /// Maps a unique-constraint violation on one of `constraints` to a conflict with the
 /// given code; other errors pass through.
 pub fn map_unique(

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use crate::WorkflowError;
 use crate::audit::{self, AuditContext};
 use crate::authz::RowScope;
-use crate::error::{FieldErrors, map_unique};
+use crate::error::{FieldErrors, map_unique, not_found};
 use crate::identity::Name;
 use crate::identity::listing::{Sort, cursor_binds, like_pattern, scope_binds};
 use crate::pagination::{Cursor, Page};
@@ -134,13 +134,6 @@ pub async fn get(
         .get_result(conn)
         .await
         .map_err(not_found)
-}
-
-fn not_found(e: diesel::result::Error) -> WorkflowError {
-    match e {
-        diesel::result::Error::NotFound => WorkflowError::NotFound,
-        e => e.into(),
-    }
 }
 
 pub async fn create(

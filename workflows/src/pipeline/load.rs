@@ -116,7 +116,7 @@ fn column(entity: Entity, field: &str) -> String {
 }
 
 /// The bind of a field, typed by the column it goes to.
-fn bind(entity: Entity, field: &str, value: Option<&Field>) -> Bind {
+fn bind(field: &str, value: Option<&Field>) -> Bind {
     let v = value.cloned().unwrap_or(Field::Null);
     let boolean = matches!(field, "is_customer" | "is_supplier" | "active");
     let decimal = matches!(
@@ -135,7 +135,6 @@ fn bind(entity: Entity, field: &str, value: Option<&Field>) -> Bind {
         field,
         "created_at" | "updated_at" | "order_date" | "paid_at"
     );
-    let _ = entity;
     match v {
         Field::Bool(b) if boolean => Bind::OptBool(Some(b)),
         Field::Null if boolean => Bind::OptBool(Some(false)),
@@ -253,7 +252,7 @@ pub async fn upsert_canonical(
         binds.push(Bind::Text(r.external_id.clone()));
         binds.push(Bind::Bytes(r.hash.to_vec()));
         for c in cols {
-            binds.push(bind(entity, c, r.fields.get(c)));
+            binds.push(bind(c, r.fields.get(c)));
         }
     }
     let updates: Vec<String> = sql_cols

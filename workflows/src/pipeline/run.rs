@@ -192,10 +192,7 @@ pub async fn execute(
     .bind(Bind::Uuid(run_id))
     .get_result(&mut conn)
     .await
-    .map_err(|e| match e {
-        diesel::result::Error::NotFound => WorkflowError::NotFound,
-        e => e.into(),
-    })?;
+    .map_err(crate::error::not_found)?;
     let mut totals = Totals::default();
     // Whatever fails from here on ends the run `failed`, so it never blocks the next one.
     let result: Result<(), WorkflowError> = async {
@@ -552,10 +549,7 @@ pub async fn get(conn: &mut AsyncPgConnection, id: Uuid) -> Result<RunView, Work
         .bind(Bind::Uuid(id))
         .get_result(conn)
         .await
-        .map_err(|e| match e {
-            diesel::result::Error::NotFound => WorkflowError::NotFound,
-            e => e.into(),
-        })
+        .map_err(crate::error::not_found)
 }
 
 /// Per zone: how many rows, and when the newest arrived.

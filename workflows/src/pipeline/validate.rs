@@ -1,8 +1,6 @@
 //! The validator: declarative rules per canonical entity (required, type, format,
 //! referential). Every failing rule is reported, not only the first.
 
-use std::collections::HashSet;
-
 use super::{Entity, Field, Mapped, Reason, Rejected, Validated};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -182,15 +180,16 @@ pub fn validate(
     }
 }
 
-/// A `known` that accepts references to the given set (for tests and single runs).
-pub fn known_in(set: &HashSet<(Entity, String)>) -> impl Fn(Entity, &str) -> bool + '_ {
-    move |e, id| set.contains(&(e, id.to_owned()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::pipeline::Fields;
+    use std::collections::HashSet;
+
+    /// A `known` that accepts references to the given set (for tests and single runs).
+    fn known_in(set: &HashSet<(Entity, String)>) -> impl Fn(Entity, &str) -> bool + '_ {
+        move |e, id| set.contains(&(e, id.to_owned()))
+    }
 
     fn mapped(entity: Entity, fields: Fields) -> Mapped {
         Mapped {

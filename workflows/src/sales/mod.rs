@@ -272,13 +272,7 @@ where
     .map_err(not_found)
 }
 
-/// A missing row is `NotFound`; other database errors pass through.
-pub(crate) fn not_found(e: diesel::result::Error) -> WorkflowError {
-    match e {
-        diesel::result::Error::NotFound => WorkflowError::NotFound,
-        e => e.into(),
-    }
-}
+pub(crate) use crate::error::not_found;
 
 /// A timestamp as a cursor key, in the form Postgres casts back exactly.
 pub(crate) fn timestamp_key(t: chrono::DateTime<chrono::Utc>) -> String {
