@@ -277,6 +277,14 @@ mod tests {
                 details: json!({}),
             }),
             ApiError::Workflow(WorkflowError::Upstream(String::new())),
+            ApiError::Workflow(WorkflowError::Unprocessable {
+                code: "invalid_value",
+                details: json!({}),
+            }),
+            ApiError::Workflow(WorkflowError::Refused {
+                code: "conflict_already_resolved",
+                details: json!({}),
+            }),
             ApiError::Workflow(WorkflowError::Conflict {
                 code: "sync_already_running",
                 message: String::new(),

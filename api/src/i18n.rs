@@ -170,6 +170,16 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
         "Une synchronisation de cette entité est déjà en attente ou en cours",
     ),
     (
+        "invalid_value",
+        "A value cannot be stored in its field",
+        "Une valeur ne peut pas être enregistrée dans son champ",
+    ),
+    (
+        "conflict_already_resolved",
+        "This conflict has already been resolved",
+        "Ce conflit a déjà été résolu",
+    ),
+    (
         "duration_exists",
         "A duration of this length already exists",
         "Une durée de cette longueur existe déjà",

@@ -86,6 +86,8 @@ diesel::table! {
         last_synced_at -> Timestamptz,
         local_modified_at -> Nullable<Timestamptz>,
         deleted_at -> Nullable<Timestamptz>,
+        owner_external_id -> Nullable<Text>,
+        closed_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -110,6 +112,7 @@ diesel::table! {
         last_synced_at -> Timestamptz,
         local_modified_at -> Nullable<Timestamptz>,
         deleted_at -> Nullable<Timestamptz>,
+        owner_external_id -> Nullable<Text>,
     }
 }
 
@@ -405,6 +408,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    provider_owner_links (provider, owner_external_id) {
+        provider -> Text,
+        owner_external_id -> Text,
+        partner_id -> Nullable<Uuid>,
+        distributor_id -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     provider_sync_logs (id) {
         id -> Int8,
         sync_run_id -> Uuid,
@@ -454,21 +467,26 @@ diesel::table! {
 }
 
 diesel::table! {
-    serving_pipeline (provider, status, owner, currency) {
+    serving_pipeline (provider, status, owner_external_id, currency) {
         provider -> Text,
         status -> Text,
-        owner -> Text,
+        owner_external_id -> Text,
+        owner -> Nullable<Text>,
         currency -> Text,
         lead_count -> Int8,
+        won_count -> Int8,
+        lost_count -> Int8,
         value -> Numeric,
         refreshed_at -> Timestamptz,
     }
 }
 
 diesel::table! {
-    serving_won_revenue (provider, month, currency) {
+    serving_won_revenue (provider, month, owner_external_id, currency) {
         provider -> Text,
         month -> Date,
+        owner_external_id -> Text,
+        owner -> Nullable<Text>,
         currency -> Text,
         won_count -> Int8,
         revenue -> Numeric,
@@ -515,6 +533,7 @@ diesel::table! {
         resolution -> Text,
         resolved_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
+        resolved_by -> Nullable<Uuid>,
     }
 }
 
@@ -539,6 +558,7 @@ diesel::table! {
         cursor_id -> Nullable<Text>,
         error -> Nullable<Text>,
         created_at -> Timestamptz,
+        timings -> Jsonb,
     }
 }
 
@@ -578,6 +598,8 @@ diesel::joinable!(orders -> users (created_by));
 diesel::joinable!(product_price_history -> products (product_id));
 diesel::joinable!(product_price_history -> users (changed_by));
 diesel::joinable!(product_price_tiers -> products (product_id));
+diesel::joinable!(provider_owner_links -> distributors (distributor_id));
+diesel::joinable!(provider_owner_links -> partners (partner_id));
 diesel::joinable!(provider_sync_logs -> sync_runs (sync_run_id));
 diesel::joinable!(quarantine -> sync_runs (sync_run_id));
 diesel::joinable!(raw_records -> sync_runs (sync_run_id));
@@ -585,6 +607,7 @@ diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(sync_checkpoints -> sync_runs (last_run_id));
 diesel::joinable!(sync_conflicts -> sync_runs (sync_run_id));
+diesel::joinable!(sync_conflicts -> users (resolved_by));
 diesel::joinable!(sync_runs -> users (requested_by));
 diesel::joinable!(users -> distributors (distributor_id));
 diesel::joinable!(users -> partners (partner_id));
@@ -613,6 +636,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     product_price_tiers,
     products,
     provider_calls,
+    provider_owner_links,
     provider_sync_logs,
     quarantine,
     raw_records,

@@ -1,7 +1,7 @@
 //! A test peer that speaks Odoo's external JSON-RPC (`POST /jsonrpc`), on 127.0.0.1:0:
 //! `common.login` (uid, or `false` for a wrong password), `object.execute_kw` with
 //! `search_read` (prefix-notation domains with `|`, `&` and comparisons, `order`,
-//! `limit`, `fields`) and `fields_get`; an `AccessDenied` error for bad credentials.
+//! `limit`, `fields`), `search_count` and `fields_get`; an `AccessDenied` error for bad credentials.
 //! Records are plain JSON objects a test can edit at any time (between page fetches).
 //! Faults can be injected on a share of calls: 429 with `Retry-After`, 500, a stall
 //! longer than the client's timeout, a malformed body.
@@ -40,6 +40,144 @@ pub struct Peer {
     pub faults_sent: AtomicU64,
     /// `search_read` calls answered (pages served).
     pub pages: AtomicU64,
+    /// Models whose records are computed on demand (see [`Generated`]).
+    pub generated: Mutex<BTreeMap<String, Generated>>,
+}
+
+/// A `crm.lead` model of `count` records computed on demand, so a million records cost
+/// the peer no memory. Record `id` (1..=count) has a `write_date` shared with its block
+/// of 7 (ties across page boundaries); with `edited_every: Some(n)` (n ≥ 2) every n-th
+/// record was edited after all the others: another name, a later `write_date`. The
+/// peer serves the keyset domain the connector sends (`[]` or
+/// `write_date > wm OR (write_date = wm AND id > last_id)`), ordered by `write_date, id`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Generated {
+    pub count: i64,
+    pub edited_every: Option<i64>,
+}
+
+const GENERATED_EPOCH: i64 = 1_735_689_600; // 2025-01-01 00:00:00 UTC
+
+impl Generated {
+    fn edited(&self) -> i64 {
+        self.edited_every.map_or(0, |n| self.count / n)
+    }
+
+    pub fn is_edited(&self, id: i64) -> bool {
+        self.edited_every.is_some_and(|n| id % n == 0)
+    }
+
+    /// The id at position `pos` of the (write_date, id) order.
+    fn id_at(&self, pos: i64) -> i64 {
+        let kept = self.count - self.edited();
+        match self.edited_every {
+            None => pos + 1,
+            Some(n) if pos < kept => pos + pos / (n - 1) + 1,
+            Some(n) => (pos - kept + 1) * n,
+        }
+    }
+
+    /// Seconds after the epoch of record `id`'s `write_date`.
+    fn secs(&self, id: i64) -> i64 {
+        match self.edited_every {
+            Some(n) if self.is_edited(id) => 10_000_000 + (id / n) / 7,
+            _ => id / 7,
+        }
+    }
+
+    pub fn write_date(&self, id: i64) -> String {
+        chrono::DateTime::from_timestamp(GENERATED_EPOCH + self.secs(id), 0)
+            .unwrap()
+            .format("%Y-%m-%d %H:%M:%S")
+            .to_string()
+    }
+
+    /// The record's title as the canonical zone must hold it.
+    pub fn title(&self, id: i64) -> String {
+        if self.is_edited(id) {
+            format!("Lead {id} (edited)")
+        } else {
+            format!("Lead {id}")
+        }
+    }
+
+    /// The expected revenue, in cents.
+    pub fn revenue_cents(id: i64) -> i64 {
+        (id * 7919) % 5_000_000 + 100
+    }
+
+    /// Record `id` as Odoo sends it (about 740 bytes).
+    pub fn record(&self, id: i64) -> String {
+        let cents = Self::revenue_cents(id);
+        let user = id % 23 + 2;
+        let (stage_id, stage) =
+            [(1, "New"), (2, "Qualified"), (3, "Proposition"), (4, "Won")][(id % 4) as usize];
+        format!(
+            r#"{{"id": {id}, "name": "{title}", "partner_name": "Client {id} Industries SARL", "contact_name": "Camille Martin-{id}", "email_from": "Camille.Martin{id}@Client{id}-Industries.example", "phone": "+33 1 42 68 {a:02} {b:02}", "expected_revenue": {eur}.{c:02}, "company_currency": [1, "EUR"], "probability": {p}.0, "date_deadline": "2026-{m:02}-{d:02}", "user_id": [{user}, "Sales Representative {user}"], "source_id": [{src}, "Website contact form"], "lost_reason_id": false, "stage_id": [{stage_id}, "{stage}"], "date_closed": {closed}, "create_date": "2024-12-{d:02} 09:15:00", "write_date": "{wd}", "description": "Inbound request for a three-year subscription with onboarding and premium support, {id}."}}"#,
+            title = self.title(id),
+            a = id % 97,
+            b = id % 89,
+            eur = cents / 100,
+            c = cents % 100,
+            p = id % 100,
+            m = id % 12 + 1,
+            d = id % 28 + 1,
+            src = id % 5 + 1,
+            closed = if stage == "Won" {
+                format!("\"2025-{:02}-{:02} 10:00:00\"", id % 12 + 1, id % 28 + 1)
+            } else {
+                "false".to_owned()
+            },
+            wd = self.write_date(id),
+        )
+    }
+
+    /// Position of the first record strictly after `(write_date, id)`.
+    fn first_after(&self, after: Option<(String, i64)>) -> i64 {
+        let Some((wm, last)) = after else { return 0 };
+        let (mut lo, mut hi) = (0, self.count);
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            let id = self.id_at(mid);
+            if (self.write_date(id), id) > (wm.clone(), last) {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        lo
+    }
+
+    /// The keyset of a domain the connector sends, if it is one.
+    fn keyset(domain: &Value) -> Result<Option<(String, i64)>, String> {
+        let items = domain.as_array().cloned().unwrap_or_default();
+        if items.is_empty() {
+            return Ok(None);
+        }
+        let wm = items.get(1).and_then(|l| l.get(2)).and_then(Value::as_str);
+        let id = items.get(4).and_then(|l| l.get(2)).and_then(Value::as_i64);
+        match (wm, id) {
+            (Some(wm), Some(id)) => Ok(Some((wm.to_owned(), id))),
+            _ => Err(format!(
+                "unsupported domain for a generated model: {domain}"
+            )),
+        }
+    }
+
+    fn page(&self, domain: &Value, limit: usize) -> Result<String, String> {
+        let from = self.first_after(Self::keyset(domain)?);
+        let to = (from + limit as i64).min(self.count);
+        let mut out = String::with_capacity((to - from).max(0) as usize * 800 + 2);
+        out.push('[');
+        for pos in from..to {
+            if pos > from {
+                out.push_str(", ");
+            }
+            out.push_str(&self.record(self.id_at(pos)));
+        }
+        out.push(']');
+        Ok(out)
+    }
 }
 
 pub struct OdooPeer {
@@ -78,6 +216,15 @@ impl OdooPeer {
             .lock()
             .unwrap()
             .insert(model.to_owned(), records);
+    }
+
+    /// Serves `model` from a generator instead of stored records.
+    pub fn generate(&self, model: &str, g: Generated) {
+        self.state
+            .generated
+            .lock()
+            .unwrap()
+            .insert(model.to_owned(), g);
     }
 
     /// Applies `edit` to the record `id` of `model`.
@@ -156,6 +303,10 @@ async fn rpc(State(peer): State<Arc<Peer>>, _headers: HeaderMap, body: String) -
             let method = args.get(4).and_then(Value::as_str).unwrap_or_default();
             let call_args = args.get(5).cloned().unwrap_or(json!([]));
             let kwargs = args.get(6).cloned().unwrap_or(json!({}));
+            let generated = peer.generated.lock().unwrap().get(model).copied();
+            if let Some(g) = generated {
+                return serve_generated(&id, g, method, &call_args, &kwargs);
+            }
             let models = peer.models.lock().unwrap();
             let Some(records) = models.get(model) else {
                 return rpc_error(&id, "builtins.KeyError", &format!("unknown model {model}"));
@@ -191,6 +342,13 @@ async fn rpc(State(peer): State<Arc<Peer>>, _headers: HeaderMap, body: String) -
                         .collect();
                     ok(&id, Value::Array(page))
                 }
+                "search_count" => {
+                    let domain = call_args.get(0).cloned().unwrap_or(json!([]));
+                    ok(
+                        &id,
+                        json!(records.iter().filter(|r| matches(&domain, r)).count()),
+                    )
+                }
                 "fields_get" => {
                     let mut fields = Map::new();
                     for r in records.iter().take(1) {
@@ -214,6 +372,35 @@ async fn rpc(State(peer): State<Arc<Peer>>, _headers: HeaderMap, body: String) -
             }
         }
         _ => rpc_error(&id, "werkzeug.exceptions.NotFound", "unknown service"),
+    }
+}
+
+fn serve_generated(
+    id: &Value,
+    g: Generated,
+    method: &str,
+    args: &Value,
+    kwargs: &Value,
+) -> Response {
+    let domain = args.get(0).cloned().unwrap_or(json!([]));
+    let answer = match method {
+        "search_read" => g.page(
+            &domain,
+            kwargs["limit"].as_u64().map_or(usize::MAX, |l| l as usize),
+        ),
+        "search_count" => {
+            Generated::keyset(&domain).map(|k| (g.count - g.first_after(k)).to_string())
+        }
+        other => Err(format!("no method {other} on a generated model")),
+    };
+    match answer {
+        // The page is assembled as text: a million records never become a JSON tree.
+        Ok(result) => (
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            format!(r#"{{"jsonrpc": "2.0", "id": {id}, "result": {result}}}"#),
+        )
+            .into_response(),
+        Err(message) => rpc_error(id, "builtins.ValueError", &message),
     }
 }
 

@@ -1,6 +1,7 @@
 //! Typed worker configuration from the environment / flags.
 
 use std::time::Duration;
+use tentabo_workflows::pipeline::load::ConflictPolicy;
 
 use secrecy::SecretString;
 
@@ -164,6 +165,15 @@ pub struct WorkerConfig {
         default_value_t = 300
     )]
     pub sync_look_back_secs: u64,
+    /// What a sync does with a record changed in the source and edited locally since:
+    /// `source_wins`, `local_wins` or `manual` (kept local, pending a decision).
+    #[arg(
+        long = "sync-conflict-policy",
+        env = "TENTABO_SYNC_CONFLICT_POLICY",
+        default_value = "source_wins",
+        value_parser = parse_conflict_policy
+    )]
+    pub sync_conflict_policy: ConflictPolicy,
     /// When the nightly incremental syncs run: a cron expression with seconds, in UTC.
     #[arg(
         long = "sync-schedule",
@@ -180,7 +190,21 @@ pub struct WorkerConfig {
     pub shutdown_grace_secs: u64,
 }
 
+fn parse_conflict_policy(s: &str) -> Result<ConflictPolicy, String> {
+    ConflictPolicy::parse(s)
+        .ok_or_else(|| format!("`{s}`: expected source_wins, local_wins or manual"))
+}
+
 impl WorkerConfig {
+    /// How sync runs read and load.
+    pub fn sync_options(&self) -> tentabo_workflows::pipeline::run::Options {
+        tentabo_workflows::pipeline::run::Options {
+            page_size: self.sync_page_size,
+            look_back: Duration::from_secs(self.sync_look_back_secs),
+            conflicts: self.sync_conflict_policy,
+        }
+    }
+
     pub fn relay_interval(&self) -> Duration {
         Duration::from_millis(self.relay_interval_ms)
     }

@@ -91,8 +91,7 @@ pub fn start(
         providers,
         contract_expiry_days: config.contract_expiry_days,
         odoo: config.odoo(),
-        sync_page_size: config.sync_page_size,
-        sync_look_back: Duration::from_secs(config.sync_look_back_secs),
+        sync: config.sync_options(),
     });
     let restarts = Arc::new(AtomicUsize::new(0));
     let mut tasks = JoinSet::new();

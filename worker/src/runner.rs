@@ -23,9 +23,8 @@ pub struct JobContext {
     pub contract_expiry_days: i32,
     /// The Odoo source of sync runs, if configured.
     pub odoo: Option<tentabo_workflows::providers::odoo::OdooConfig>,
-    pub sync_page_size: usize,
-    /// How far an incremental run re-reads behind the watermark.
-    pub sync_look_back: Duration,
+    /// How sync runs page, look back and resolve conflicts.
+    pub sync: tentabo_workflows::pipeline::run::Options,
 }
 
 pub async fn handle(envelope: JobEnvelope, ctx: Data<Arc<JobContext>>) -> Result<(), BoxDynError> {

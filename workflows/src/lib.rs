@@ -8,6 +8,7 @@ pub mod catalogue;
 pub mod error;
 pub mod identity;
 pub mod jobs;
+pub mod lake;
 pub mod lifecycle;
 pub mod pagination;
 pub mod pipeline;

@@ -225,3 +225,54 @@ async fn fields_get_lists_a_models_fields() {
     assert_eq!(fields["country_id"]["type"], "many2one");
     assert!(fields.get("write_date").is_some());
 }
+
+/// The generated model the crash test and the bench page through: every record once, in
+/// `(write_date, id)` order, edited records last, counts that match, ~740-byte records.
+#[tokio::test]
+async fn a_generated_model_pages_like_a_stored_one() {
+    let peer = peer(Vec::new()).await;
+    let g = odoo::Generated {
+        count: 10_000,
+        edited_every: Some(100),
+    };
+    peer.generate("crm.lead", g);
+    let mut client = OdooClient::new(config(&peer, "s3cret")).unwrap();
+    assert_eq!(
+        client.count("crm.lead", Keyset::default()).await.unwrap(),
+        10_000
+    );
+    let mut after = Keyset::default();
+    let mut ids = Vec::new();
+    loop {
+        let page = client
+            .page("crm.lead", &["name"], after, 333)
+            .await
+            .unwrap();
+        let Some(last) = page.last() else { break };
+        after = Keyset {
+            write_date: Some(last.write_date),
+            id: last.id,
+        };
+        ids.extend(page.iter().map(|r| r.id));
+        if ids.len() == 5_000 {
+            assert_eq!(client.count("crm.lead", after).await.unwrap(), 5_000);
+        }
+    }
+    assert_eq!(ids.len(), 10_000);
+    let edited: Vec<i64> = ids.iter().copied().filter(|i| i % 100 == 0).collect();
+    assert_eq!(
+        &ids[9_900..],
+        &edited[..],
+        "the 100 edited records come last"
+    );
+    let mut sorted = ids.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, (1..=10_000).collect::<Vec<_>>());
+    let size = g.record(123_456).len();
+    assert!(
+        (650..=850).contains(&size),
+        "a record is ~740 bytes: {size}"
+    );
+    let parsed: Value = serde_json::from_str(&g.record(7)).unwrap();
+    assert_eq!(parsed["write_date"], json!(g.write_date(7)));
+}

@@ -80,6 +80,7 @@ fn options(page_size: usize) -> run::Options {
     run::Options {
         page_size,
         look_back: Duration::from_secs(60),
+        ..Default::default()
     }
 }
 

@@ -15,6 +15,7 @@ pub mod contracts;
 pub mod dto;
 pub mod health;
 pub mod jobs;
+pub mod lake;
 pub mod leads;
 pub mod orders;
 pub mod organisations;
@@ -45,6 +46,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(orders::router())
         .merge(contracts::router())
         .merge(sync::router())
+        .merge(lake::router())
         .split_for_parts()
 }
 

@@ -48,6 +48,10 @@ pub struct RunDto {
     /// Records read so far and, when known, the estimate.
     pub progress: Progress,
     pub counts: Counts,
+    /// Microseconds spent per stage (connector, mapper, validator, normalizer, loader)
+    /// by the last attempt, once it ended.
+    #[schema(value_type = Object)]
+    pub timings: serde_json::Value,
     pub error: Option<String>,
     pub created_at: DateTime<Utc>,
 }
@@ -65,6 +69,8 @@ pub struct Counts {
     pub loaded: i64,
     pub quarantined: i64,
     pub deleted: i64,
+    /// Records changed in the source while edited locally (see `/sync/conflicts`).
+    pub conflicts: i64,
 }
 
 impl From<RunView> for RunDto {
@@ -87,7 +93,9 @@ impl From<RunView> for RunDto {
                 loaded: r.loaded,
                 quarantined: r.quarantined,
                 deleted: r.deleted,
+                conflicts: r.conflicts,
             },
+            timings: r.timings,
             error: r.error,
             created_at: r.created_at,
         }

@@ -33,11 +33,7 @@ impl Job for SyncRun {
             Ok(c) => c,
             Err(e) => return JobOutcome::Fail(e.to_string()),
         };
-        let options = run::Options {
-            page_size: ctx.sync_page_size,
-            look_back: ctx.sync_look_back,
-        };
-        match run::execute(&ctx.db, &mut client, p.run_id, options).await {
+        match run::execute(&ctx.db, &mut client, p.run_id, ctx.sync).await {
             Ok(totals) => {
                 tracing::info!(run_id = %p.run_id, ?totals, "sync run finished");
                 JobOutcome::Done

@@ -6,6 +6,7 @@
 //! after the last page that committed.
 
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{Entity, Field, Normalized, RawRecord, Rejected};
@@ -60,8 +61,10 @@ pub fn columns(entity: Entity) -> &'static [&'static str] {
             "probability",
             "expected_close_date",
             "owner",
+            "owner_external_id",
             "source",
             "lost_reason",
+            "closed_at",
             "created_at",
             "updated_at",
         ],
@@ -75,6 +78,7 @@ pub fn columns(entity: Entity) -> &'static [&'static str] {
             "amount_tax",
             "amount_total",
             "owner",
+            "owner_external_id",
             "created_at",
             "updated_at",
         ],
@@ -108,7 +112,7 @@ pub fn columns(entity: Entity) -> &'static [&'static str] {
 }
 
 /// The SQL column of a canonical field.
-fn column(entity: Entity, field: &str) -> String {
+pub fn column(entity: Entity, field: &str) -> String {
     match (entity, field) {
         (Entity::Contact, "organization") | (_, "customer") => format!("{field}_external_id"),
         _ => field.to_owned(),
@@ -133,7 +137,7 @@ fn bind(field: &str, value: Option<&Field>) -> Bind {
     let date = matches!(field, "expected_close_date" | "issue_date" | "due_date");
     let time = matches!(
         field,
-        "created_at" | "updated_at" | "order_date" | "paid_at"
+        "created_at" | "updated_at" | "order_date" | "paid_at" | "closed_at"
     );
     match v {
         Field::Bool(b) if boolean => Bind::OptBool(Some(b)),
@@ -158,6 +162,163 @@ pub struct PageCounts {
     pub unchanged: i64,
     pub loaded: i64,
     pub quarantined: i64,
+    pub conflicts: i64,
+}
+
+/// What the loader does with a record changed in the source while its canonical row
+/// carries a local edit not yet overwritten (`local_modified_at` set).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConflictPolicy {
+    /// The source's version replaces the local edit.
+    #[default]
+    SourceWins,
+    /// The local edit stays; later source changes keep conflicting until it is dropped.
+    LocalWins,
+    /// The local edit stays and the conflict waits, pending, for someone to decide.
+    Manual,
+}
+
+impl ConflictPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConflictPolicy::SourceWins => "source_wins",
+            ConflictPolicy::LocalWins => "local_wins",
+            ConflictPolicy::Manual => "manual",
+        }
+    }
+    pub fn parse(s: &str) -> Option<ConflictPolicy> {
+        [
+            ConflictPolicy::SourceWins,
+            ConflictPolicy::LocalWins,
+            ConflictPolicy::Manual,
+        ]
+        .into_iter()
+        .find(|p| p.as_str() == s)
+    }
+    fn resolution(self) -> &'static str {
+        match self {
+            ConflictPolicy::SourceWins => "source_applied",
+            ConflictPolicy::LocalWins => "local_kept",
+            ConflictPolicy::Manual => "pending",
+        }
+    }
+}
+
+/// A batch after conflict resolution: the records to write, and how many conflicted.
+pub struct Resolved<'a> {
+    pub apply: Vec<&'a Normalized>,
+    pub conflicts: i64,
+}
+
+#[derive(diesel::QueryableByName)]
+struct LocalRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    external_id: String,
+    #[diesel(sql_type = diesel::sql_types::Jsonb)]
+    local: serde_json::Value,
+}
+
+/// A normalized record as a canonical row in JSON (SQL column names), as stored in
+/// `sync_conflicts.remote` and applied by `jsonb_populate_record` when resolved.
+pub fn remote_row(n: &Normalized) -> serde_json::Value {
+    let mut row = serde_json::Map::new();
+    for c in columns(n.entity) {
+        let v = n.fields.get(c).cloned().unwrap_or(Field::Null);
+        row.insert(
+            column(n.entity, c),
+            serde_json::to_value(v).unwrap_or_default(),
+        );
+    }
+    row.insert(
+        "content_hash".into(),
+        serde_json::Value::String(format!(
+            "\\x{}",
+            n.hash
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        )),
+    );
+    serde_json::Value::Object(row)
+}
+
+/// Finds the records of a batch whose canonical row was edited locally, records each
+/// conflict in `sync_conflicts` by the policy, and returns what to write: everything
+/// under `source_wins`, the records without a local edit otherwise (the rows kept are
+/// marked seen, so a full run does not soft-delete them).
+pub async fn resolve_conflicts<'a>(
+    conn: &mut AsyncPgConnection,
+    run_id: Uuid,
+    provider: &str,
+    entity: Entity,
+    batch: &[&'a Normalized],
+    policy: ConflictPolicy,
+) -> Result<Resolved<'a>, WorkflowError> {
+    let ids: Vec<String> = batch.iter().map(|n| n.external_id.clone()).collect();
+    let edited: Vec<LocalRow> = sql::query(format!(
+        "SELECT external_id, to_jsonb(t) - 'content_hash' AS local FROM {} t \
+         WHERE provider = $1 AND external_id = ANY($2) AND local_modified_at IS NOT NULL",
+        entity.table()
+    ))
+    .bind(Bind::Text(provider.to_owned()))
+    .bind(Bind::Texts(ids))
+    .load(conn)
+    .await?;
+    if edited.is_empty() {
+        return Ok(Resolved {
+            apply: batch.to_vec(),
+            conflicts: 0,
+        });
+    }
+    let local: std::collections::HashMap<String, serde_json::Value> = edited
+        .into_iter()
+        .map(|r| (r.external_id, r.local))
+        .collect();
+    let mut apply = Vec::with_capacity(batch.len());
+    let mut kept = Vec::new();
+    for n in batch {
+        let Some(l) = local.get(&n.external_id) else {
+            apply.push(*n);
+            continue;
+        };
+        sql::query(
+            "INSERT INTO sync_conflicts \
+                 (sync_run_id, provider, entity, external_id, policy, local, remote, resolution, resolved_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, CASE WHEN $8 = 'pending' THEN NULL ELSE now() END) \
+             ON CONFLICT (provider, entity, external_id) WHERE resolution = 'pending' \
+             DO UPDATE SET sync_run_id = EXCLUDED.sync_run_id, local = EXCLUDED.local, \
+                 remote = EXCLUDED.remote, created_at = now()",
+        )
+        .bind(Bind::Uuid(run_id))
+        .bind(Bind::Text(provider.to_owned()))
+        .bind(Bind::Text(entity.as_str().to_owned()))
+        .bind(Bind::Text(n.external_id.clone()))
+        .bind(Bind::Text(policy.as_str().to_owned()))
+        .bind(Bind::Json(l.clone()))
+        .bind(Bind::Json(remote_row(n)))
+        .bind(Bind::Text(policy.resolution().to_owned()))
+        .execute(conn)
+        .await?;
+        match policy {
+            ConflictPolicy::SourceWins => apply.push(*n),
+            _ => kept.push(n.external_id.clone()),
+        }
+    }
+    if !kept.is_empty() {
+        sql::query(format!(
+            "UPDATE {} SET last_synced_at = now() WHERE provider = $1 AND external_id = ANY($2)",
+            entity.table()
+        ))
+        .bind(Bind::Text(provider.to_owned()))
+        .bind(Bind::Texts(kept))
+        .execute(conn)
+        .await?;
+    }
+    Ok(Resolved {
+        apply,
+        conflicts: local.len() as i64,
+    })
 }
 
 #[derive(diesel::QueryableByName)]
@@ -261,7 +422,7 @@ pub async fn upsert_canonical(
         .collect();
     text.push_str(&format!(
         " ON CONFLICT (provider, external_id) DO UPDATE SET {}, content_hash = EXCLUDED.content_hash, \
-             last_synced_at = now(), deleted_at = NULL",
+             last_synced_at = now(), deleted_at = NULL, local_modified_at = NULL",
         updates.join(", ")
     ));
     let mut q = sql::query(text);

@@ -70,6 +70,7 @@ pub fn fields_of(model: &str) -> &'static [&'static str] {
             "source_id",
             "lost_reason_id",
             "stage_id",
+            "date_closed",
             "create_date",
             "write_date",
         ],
@@ -188,10 +189,19 @@ impl Reader<'_> {
 
     /// A many2one as a reference to the other record's external id.
     fn reference(&mut self, key: &str, field: &'static str) -> Field {
+        match self.id_of(key, field) {
+            Field::Text(id) => Field::Ref(id),
+            other => other,
+        }
+    }
+
+    /// A many2one's id as text (an identifier outside the canonical zone, such as the
+    /// Odoo user owning a record).
+    fn id_of(&mut self, key: &str, field: &'static str) -> Field {
         match self.get(key) {
             None => Field::Null,
             Some(Value::Array(pair)) => match pair.first() {
-                Some(Value::Number(id)) => Field::Ref(id.to_string()),
+                Some(Value::Number(id)) => Field::Text(id.to_string()),
                 _ => self.bad(field, "bad_many2one"),
             },
             Some(_) => self.bad(field, "bad_many2one"),
@@ -268,9 +278,11 @@ impl Mapper for OdooMapper {
                     r.date("date_deadline", "expected_close_date"),
                 );
                 f.insert("owner", r.name_of("user_id", "owner"));
+                f.insert("owner_external_id", r.id_of("user_id", "owner_external_id"));
                 f.insert("source", r.name_of("source_id", "source"));
                 f.insert("lost_reason", r.name_of("lost_reason_id", "lost_reason"));
                 f.insert("status", r.name_of("stage_id", "status"));
+                f.insert("closed_at", r.time("date_closed", "closed_at"));
                 f.insert("created_at", r.time("create_date", "created_at"));
                 f.insert("updated_at", r.time("write_date", "updated_at"));
                 Entity::Lead
@@ -288,6 +300,7 @@ impl Mapper for OdooMapper {
                 f.insert("amount_tax", r.decimal("amount_tax", "amount_tax"));
                 f.insert("amount_total", r.decimal("amount_total", "amount_total"));
                 f.insert("owner", r.name_of("user_id", "owner"));
+                f.insert("owner_external_id", r.id_of("user_id", "owner_external_id"));
                 f.insert("created_at", r.time("create_date", "created_at"));
                 f.insert("updated_at", r.time("write_date", "updated_at"));
                 Entity::Order

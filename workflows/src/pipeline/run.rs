@@ -13,7 +13,7 @@ use serde::Serialize;
 use tentabo_schema::DbPool;
 use uuid::Uuid;
 
-use super::load::{self, PageCounts};
+use super::load::{self, ConflictPolicy, PageCounts};
 use super::odoo::{OdooMapper, fields_of};
 use super::validate::validate;
 use super::{Entity, Mapper, Normalized, RawRecord, Rejected, normalize};
@@ -46,16 +46,46 @@ pub struct Totals {
     pub loaded: i64,
     pub quarantined: i64,
     pub deleted: i64,
+    pub conflicts: i64,
     pub pages: i64,
+    /// Time spent in each stage by this attempt (the logger's timings).
+    pub timings: StageTimes,
+}
+
+/// Microseconds spent per stage. The loader's share covers every database write of a
+/// page (raw, canonical, quarantine, counts, checkpoint) and its commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct StageTimes {
+    pub connector_us: u64,
+    pub mapper_us: u64,
+    pub validator_us: u64,
+    pub normalizer_us: u64,
+    pub loader_us: u64,
+}
+
+impl StageTimes {
+    fn add(&mut self, o: StageTimes) {
+        self.connector_us += o.connector_us;
+        self.mapper_us += o.mapper_us;
+        self.validator_us += o.validator_us;
+        self.normalizer_us += o.normalizer_us;
+        self.loader_us += o.loader_us;
+    }
+}
+
+fn micros(since: std::time::Instant) -> u64 {
+    since.elapsed().as_micros() as u64
 }
 
 impl Totals {
-    fn add(&mut self, c: PageCounts) {
+    fn add(&mut self, c: PageCounts, t: StageTimes) {
         self.fetched += c.fetched;
         self.unchanged += c.unchanged;
         self.loaded += c.loaded;
         self.quarantined += c.quarantined;
+        self.conflicts += c.conflicts;
         self.pages += 1;
+        self.timings.add(t);
     }
 }
 
@@ -128,6 +158,8 @@ pub struct Options {
     /// can commit after a later one with an older `write_date`. Unchanged records cost
     /// a hash comparison.
     pub look_back: std::time::Duration,
+    /// What the loader does when a record changed both in the source and locally.
+    pub conflicts: ConflictPolicy,
 }
 
 impl Default for Options {
@@ -135,6 +167,7 @@ impl Default for Options {
         Options {
             page_size: 500,
             look_back: std::time::Duration::from_secs(300),
+            conflicts: ConflictPolicy::SourceWins,
         }
     }
 }
@@ -177,22 +210,64 @@ async fn start_point(
 
 /// Runs (or resumes) run `run_id` to its end. The run row records the outcome:
 /// `succeeded`, `partial` (some records quarantined) or `failed` (with the error).
+///
+/// One execution per run at a time: it holds a session lock on the run, which Postgres
+/// releases when the execution ends or when its process dies (a killed worker's
+/// redelivered job then resumes the run). A second execution meanwhile is refused
+/// (`sync_run_busy`, retried later); one of a run that already ended does nothing.
 pub async fn execute(
     db: &DbPool,
     client: &mut OdooClient,
     run_id: Uuid,
     options: Options,
 ) -> Result<Totals, WorkflowError> {
-    let page_size = options.page_size.max(1);
     let mut conn = db.get().await?;
-    let run: RunRow = sql::query(
-        "UPDATE sync_runs SET status = 'running', started_at = COALESCE(started_at, now()) \
-         WHERE id = $1 RETURNING entity, mode, cursor_value, cursor_id, started_at",
-    )
-    .bind(Bind::Uuid(run_id))
-    .get_result(&mut conn)
-    .await
-    .map_err(crate::error::not_found)?;
+    let locked: Flag = sql::query("SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS flag")
+        .bind(Bind::Text(run_id.to_string()))
+        .get_result(&mut conn)
+        .await?;
+    if !locked.flag {
+        return Err(WorkflowError::Conflict {
+            code: "sync_run_busy",
+            message: format!("sync run {run_id} is being executed elsewhere"),
+        });
+    }
+    let result = execute_locked(&mut conn, client, run_id, options).await;
+    sql::query("SELECT pg_advisory_unlock(hashtextextended($1, 0)) AS flag")
+        .bind(Bind::Text(run_id.to_string()))
+        .get_result::<Flag>(&mut conn)
+        .await?;
+    result
+}
+
+#[derive(diesel::QueryableByName)]
+struct Flag {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    flag: bool,
+}
+
+async fn execute_locked(
+    conn: &mut AsyncPgConnection,
+    client: &mut OdooClient,
+    run_id: Uuid,
+    options: Options,
+) -> Result<Totals, WorkflowError> {
+    let page_size = options.page_size.max(1);
+    let run: Option<RunRow> = diesel::OptionalExtension::optional(
+        sql::query(
+            "UPDATE sync_runs SET status = 'running', started_at = COALESCE(started_at, now()) \
+             WHERE id = $1 AND status IN ('queued', 'running', 'failed') \
+             RETURNING entity, mode, cursor_value, cursor_id, started_at",
+        )
+        .bind(Bind::Uuid(run_id))
+        .get_result(conn)
+        .await,
+    )?;
+    let Some(run) = run else {
+        // Ended already (a stale delivery), or unknown.
+        get(conn, run_id).await?;
+        return Ok(Totals::default());
+    };
     let mut totals = Totals::default();
     // Whatever fails from here on ends the run `failed`, so it never blocks the next one.
     let result: Result<(), WorkflowError> = async {
@@ -203,13 +278,22 @@ pub async fn execute(
             .ok_or_else(|| {
                 WorkflowError::Invalid(format!("no Odoo mapping for `{}`", run.entity))
             })?;
-        let mut after = start_point(&mut conn, &run, options.look_back).await?;
+        let mut after = start_point(conn, &run, options.look_back).await?;
         let mapper = OdooMapper { model };
+        // The estimate: what is left to read, plus what an earlier attempt already read.
+        let left = client.count(model, after).await.map_err(connector_error)?;
+        sql::query("UPDATE sync_runs SET estimate = fetched + $2 WHERE id = $1")
+            .bind(Bind::Uuid(run_id))
+            .bind(Bind::BigInt(left))
+            .execute(conn)
+            .await?;
         loop {
+            let t = std::time::Instant::now();
             let page = client
                 .page(model, fields_of(model), after, page_size)
                 .await
                 .map_err(connector_error)?;
+            let connector_us = micros(t);
             let Some(last) = page.last() else { break };
             let next = Keyset {
                 write_date: Some(last.write_date),
@@ -219,35 +303,46 @@ pub async fn execute(
                 .into_iter()
                 .map(|r| RawRecord::new(PROVIDER, model, r.id.to_string(), r.raw))
                 .collect();
-            let counts = load_page(&mut conn, run_id, model, &mapper, &raws, next).await?;
-            totals.add(counts);
+            let (counts, mut times) =
+                load_page(conn, run_id, model, &mapper, &raws, next, options.conflicts).await?;
+            times.connector_us = connector_us;
+            totals.add(counts, times);
             after = next;
             if raws.len() < page_size {
                 break;
             }
         }
         if run.mode == "full" {
-            totals.deleted = soft_delete_unseen(&mut conn, model, run.started_at).await?;
+            totals.deleted = soft_delete_unseen(conn, model, run.started_at).await?;
         }
         Ok(())
     }
     .await;
+    // The serving zone follows the canonical leads, whatever part of the run committed.
+    let result = if entities_of(&run.entity).contains(&Entity::Lead) {
+        let refreshed = crate::lake::refresh_serving(conn, PROVIDER).await;
+        result.and(refreshed)
+    } else {
+        result
+    };
     let (status, error) = match &result {
         Ok(()) if totals.quarantined > 0 => ("partial", None),
         Ok(()) => ("succeeded", None),
         Err(e) => ("failed", Some(e.to_string())),
     };
     sql::query(
-        "UPDATE sync_runs SET status = $2, error = $3, deleted = $4, finished_at = now() WHERE id = $1",
+        "UPDATE sync_runs SET status = $2, error = $3, deleted = $4, timings = $5, finished_at = now() \
+         WHERE id = $1",
     )
     .bind(Bind::Uuid(run_id))
     .bind(Bind::Text(status.to_owned()))
     .bind(Bind::OptText(error.clone()))
     .bind(Bind::BigInt(totals.deleted))
-    .execute(&mut conn)
+    .bind(Bind::Json(serde_json::to_value(totals.timings)?))
+    .execute(conn)
     .await?;
     log(
-        &mut conn,
+        conn,
         run_id,
         if error.is_some() { "error" } else { "info" },
         &format!("run {status}"),
@@ -274,94 +369,140 @@ async fn load_page(
     mapper: &OdooMapper,
     raws: &[RawRecord],
     next: Keyset,
-) -> Result<PageCounts, WorkflowError> {
-    conn.transaction::<_, WorkflowError, _>(async |conn| {
-        let changed: HashSet<String> = load::upsert_raw(conn, run_id, raws).await?.into_iter().collect();
-        let fresh: Vec<&RawRecord> = raws.iter().filter(|r| changed.contains(&r.external_id)).collect();
-        let unchanged: Vec<String> = raws
-            .iter()
-            .filter(|r| !changed.contains(&r.external_id))
-            .map(|r| r.external_id.clone())
-            .collect();
-        let mapped: Vec<(&RawRecord, Result<super::Mapped, Rejected>)> =
-            fresh.iter().map(|r| (*r, mapper.map(r))).collect();
-        let refs: Vec<String> = mapped
-            .iter()
-            .filter_map(|(_, m)| m.as_ref().ok())
-            .flat_map(|m| m.fields.values())
-            .filter_map(|f| match f {
-                super::Field::Ref(id) => Some(id.clone()),
-                _ => None,
-            })
-            .collect();
-        let known = known_refs(conn, refs).await?;
-        let mut good: Vec<Normalized> = Vec::new();
-        let mut refused: Vec<(&RawRecord, Rejected)> = Vec::new();
-        for (raw, m) in mapped {
-            let out = m
-                .and_then(|m| validate(m, &|e, id| known.contains(&(e, id.to_owned()))))
-                .and_then(normalize);
-            match out {
-                Ok(n) => good.push(n),
-                Err(r) => refused.push((raw, r)),
+    policy: ConflictPolicy,
+) -> Result<(PageCounts, StageTimes), WorkflowError> {
+    let started = std::time::Instant::now();
+    let mut times = StageTimes::default();
+    let counts = conn
+        .transaction::<_, WorkflowError, _>(async |conn| {
+            let changed: HashSet<String> = load::upsert_raw(conn, run_id, raws)
+                .await?
+                .into_iter()
+                .collect();
+            let (fresh, unchanged): (Vec<&RawRecord>, Vec<&RawRecord>) =
+                raws.iter().partition(|r| changed.contains(&r.external_id));
+
+            let t = std::time::Instant::now();
+            let mapped: Vec<(&RawRecord, Result<super::Mapped, Rejected>)> =
+                fresh.iter().map(|r| (*r, mapper.map(r))).collect();
+            times.mapper_us = micros(t);
+
+            let t = std::time::Instant::now();
+            let refs: Vec<String> = mapped
+                .iter()
+                .filter_map(|(_, m)| m.as_ref().ok())
+                .flat_map(|m| m.fields.values())
+                .filter_map(|f| match f {
+                    super::Field::Ref(id) => Some(id.clone()),
+                    _ => None,
+                })
+                .collect();
+            let known = known_refs(conn, refs).await?;
+            let validated: Vec<(&RawRecord, Result<super::Validated, Rejected>)> = mapped
+                .into_iter()
+                .map(|(raw, m)| {
+                    (
+                        raw,
+                        m.and_then(|m| validate(m, &|e, id| known.contains(&(e, id.to_owned())))),
+                    )
+                })
+                .collect();
+            times.validator_us = micros(t);
+
+            let t = std::time::Instant::now();
+            let mut good: Vec<Normalized> = Vec::with_capacity(validated.len());
+            let mut refused: Vec<(&RawRecord, Rejected)> = Vec::new();
+            for (raw, v) in validated {
+                match v.and_then(normalize) {
+                    Ok(n) => good.push(n),
+                    Err(r) => refused.push((raw, r)),
+                }
             }
-        }
-        let mut loaded = 0;
-        for entity in Entity::ALL {
-            let batch: Vec<&Normalized> = good.iter().filter(|n| n.entity == entity).collect();
-            loaded += load::upsert_canonical(conn, PROVIDER, entity, &batch).await?;
-        }
-        // Refused records are still in the source: a full run must not soft-delete the
-        // version loaded earlier.
-        let seen: Vec<String> = unchanged
-            .iter()
-            .cloned()
-            .chain(refused.iter().map(|(r, _)| r.external_id.clone()))
-            .collect();
-        touch_unchanged(conn, model, &seen).await?;
-        load::quarantine(conn, run_id, &refused).await?;
-        let counts = PageCounts {
-            fetched: raws.len() as i64,
-            unchanged: unchanged.len() as i64,
-            loaded: loaded as i64,
-            quarantined: refused.len() as i64,
-        };
-        let cursor_value = next.write_date.map(|t| t.format(DATETIME_FORMAT).to_string());
-        let cursor_id = next.id.to_string();
-        sql::query(
-            "UPDATE sync_runs SET fetched = fetched + $2, unchanged = unchanged + $3, \
-                 loaded = loaded + $4, quarantined = quarantined + $5, \
-                 cursor_value = $6, cursor_id = $7 WHERE id = $1",
-        )
-        .bind(Bind::Uuid(run_id))
-        .bind(Bind::BigInt(counts.fetched))
-        .bind(Bind::BigInt(counts.unchanged))
-        .bind(Bind::BigInt(counts.loaded))
-        .bind(Bind::BigInt(counts.quarantined))
-        .bind(Bind::OptText(cursor_value.clone()))
-        .bind(Bind::Text(cursor_id.clone()))
-        .execute(conn)
+            times.normalizer_us = micros(t);
+
+            let mut loaded = 0;
+            let mut conflicts = 0;
+            for entity in Entity::ALL {
+                let batch: Vec<&Normalized> = good.iter().filter(|n| n.entity == entity).collect();
+                if batch.is_empty() {
+                    continue;
+                }
+                let kept =
+                    load::resolve_conflicts(conn, run_id, PROVIDER, entity, &batch, policy).await?;
+                conflicts += kept.conflicts;
+                loaded += load::upsert_canonical(conn, PROVIDER, entity, &kept.apply).await?;
+            }
+            // Records seen but not written (unchanged, refused, kept local): a full run
+            // must not soft-delete the version loaded earlier.
+            let seen: Vec<String> = unchanged
+                .iter()
+                .map(|r| r.external_id.clone())
+                .chain(refused.iter().map(|(r, _)| r.external_id.clone()))
+                .collect();
+            touch_unchanged(conn, model, &seen).await?;
+            load::quarantine(conn, run_id, &refused).await?;
+            let counts = PageCounts {
+                fetched: raws.len() as i64,
+                unchanged: unchanged.len() as i64,
+                loaded: loaded as i64,
+                quarantined: refused.len() as i64,
+                conflicts,
+            };
+            save_progress(conn, run_id, model, counts, next).await?;
+            Ok(counts)
+        })
         .await?;
-        // The model's watermark only moves forward.
-        sql::query(
-            "INSERT INTO sync_checkpoints (provider, entity, cursor_value, cursor_id, last_run_id) \
-             VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (provider, entity) DO UPDATE SET cursor_value = EXCLUDED.cursor_value, \
-                 cursor_id = EXCLUDED.cursor_id, last_run_id = EXCLUDED.last_run_id, updated_at = now() \
-             WHERE sync_checkpoints.cursor_value IS NULL \
-                   OR (sync_checkpoints.cursor_value, lpad(sync_checkpoints.cursor_id, 20, '0')) \
-                      < (EXCLUDED.cursor_value, lpad(EXCLUDED.cursor_id, 20, '0'))",
-        )
-        .bind(Bind::Text(PROVIDER.to_owned()))
-        .bind(Bind::Text(model.to_owned()))
-        .bind(Bind::OptText(cursor_value))
-        .bind(Bind::Text(cursor_id))
-        .bind(Bind::Uuid(run_id))
-        .execute(conn)
-        .await?;
-        Ok(counts)
-    })
-    .await
+    let total = micros(started);
+    times.loader_us =
+        total.saturating_sub(times.mapper_us + times.validator_us + times.normalizer_us);
+    Ok((counts, times))
+}
+
+/// The run's counts and cursor, and the model's watermark (which only moves forward),
+/// in the page's transaction.
+async fn save_progress(
+    conn: &mut AsyncPgConnection,
+    run_id: Uuid,
+    model: &str,
+    counts: PageCounts,
+    next: Keyset,
+) -> Result<(), WorkflowError> {
+    let cursor_value = next
+        .write_date
+        .map(|t| t.format(DATETIME_FORMAT).to_string());
+    let cursor_id = next.id.to_string();
+    sql::query(
+        "UPDATE sync_runs SET fetched = fetched + $2, unchanged = unchanged + $3, \
+             loaded = loaded + $4, quarantined = quarantined + $5, conflicts = conflicts + $6, \
+             cursor_value = $7, cursor_id = $8 WHERE id = $1",
+    )
+    .bind(Bind::Uuid(run_id))
+    .bind(Bind::BigInt(counts.fetched))
+    .bind(Bind::BigInt(counts.unchanged))
+    .bind(Bind::BigInt(counts.loaded))
+    .bind(Bind::BigInt(counts.quarantined))
+    .bind(Bind::BigInt(counts.conflicts))
+    .bind(Bind::OptText(cursor_value.clone()))
+    .bind(Bind::Text(cursor_id.clone()))
+    .execute(conn)
+    .await?;
+    sql::query(
+        "INSERT INTO sync_checkpoints (provider, entity, cursor_value, cursor_id, last_run_id) \
+         VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (provider, entity) DO UPDATE SET cursor_value = EXCLUDED.cursor_value, \
+             cursor_id = EXCLUDED.cursor_id, last_run_id = EXCLUDED.last_run_id, updated_at = now() \
+         WHERE sync_checkpoints.cursor_value IS NULL \
+               OR (sync_checkpoints.cursor_value, lpad(sync_checkpoints.cursor_id, 20, '0')) \
+                  < (EXCLUDED.cursor_value, lpad(EXCLUDED.cursor_id, 20, '0'))",
+    )
+    .bind(Bind::Text(PROVIDER.to_owned()))
+    .bind(Bind::Text(model.to_owned()))
+    .bind(Bind::OptText(cursor_value))
+    .bind(Bind::Text(cursor_id))
+    .bind(Bind::Uuid(run_id))
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 #[derive(diesel::QueryableByName)]
@@ -522,6 +663,11 @@ pub struct RunView {
     pub quarantined: i64,
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     pub deleted: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub conflicts: i64,
+    /// Microseconds per stage of the last attempt.
+    #[diesel(sql_type = diesel::sql_types::Jsonb)]
+    pub timings: serde_json::Value,
     #[diesel(sql_type = Nullable<Text>)]
     pub error: Option<String>,
     #[diesel(sql_type = diesel::sql_types::Timestamptz)]
@@ -529,7 +675,7 @@ pub struct RunView {
 }
 
 const RUN_COLUMNS: &str = "id, provider, entity, mode, status, started_at, finished_at, estimate, \
-    fetched, unchanged, loaded, quarantined, deleted, error, created_at";
+    fetched, unchanged, loaded, quarantined, deleted, conflicts, timings, error, created_at";
 
 /// The most recent runs, newest first.
 pub async fn recent(

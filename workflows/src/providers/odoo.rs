@@ -276,19 +276,7 @@ impl OdooClient {
         after: Keyset,
         limit: usize,
     ) -> Result<Vec<OdooRecord>, OdooError> {
-        let domain = match after.write_date {
-            None => json!([]),
-            Some(wm) => {
-                let wm = wm.format(DATETIME_FORMAT).to_string();
-                json!([
-                    "|",
-                    ["write_date", ">", wm],
-                    "&",
-                    ["write_date", "=", wm],
-                    ["id", ">", after.id]
-                ])
-            }
-        };
+        let domain = keyset_domain(after);
         let mut wanted: Vec<&str> = fields.to_vec();
         for key in ["id", "write_date"] {
             if !wanted.contains(&key) {
@@ -304,6 +292,41 @@ impl OdooClient {
             )
             .await?;
         parse_page(&raw)
+    }
+
+    /// How many records of `model` come after `after` (`search_count` on the page domain):
+    /// the run's estimate.
+    pub async fn count(&mut self, model: &str, after: Keyset) -> Result<i64, OdooError> {
+        let raw = self
+            .execute_kw(
+                model,
+                "search_count",
+                json!([keyset_domain(after)]),
+                json!({}),
+            )
+            .await?;
+        serde_json::from_str(raw.get()).map_err(|e| OdooError::Unavailable {
+            attempts: 1,
+            last: format!("malformed search_count answer: {e}"),
+        })
+    }
+}
+
+/// Records strictly after a keyset, in Odoo's prefix notation:
+/// `write_date > wm OR (write_date = wm AND id > last_id)`.
+fn keyset_domain(after: Keyset) -> Value {
+    match after.write_date {
+        None => json!([]),
+        Some(wm) => {
+            let wm = wm.format(DATETIME_FORMAT).to_string();
+            json!([
+                "|",
+                ["write_date", ">", wm],
+                "&",
+                ["write_date", "=", wm],
+                ["id", ">", after.id]
+            ])
+        }
     }
 }
 
