@@ -74,7 +74,8 @@ pub struct WorkerConfig {
         default_value_t = 120
     )]
     pub redeliver_after_secs: u64,
-    /// A run that has not finished after this long is considered lost (seconds).
+    /// A running job whose worker stopped renewing its lease (renewed every third of
+    /// this) for this long is considered lost and handed back (seconds).
     #[arg(
         long = "run-timeout-secs",
         env = "TENTABO_RUN_TIMEOUT_SECS",

@@ -92,6 +92,7 @@ pub fn start(
         contract_expiry_days: config.contract_expiry_days,
         odoo: config.odoo(),
         sync: config.sync_options(),
+        lease_renewal: (config.run_timeout() / 3).max(Duration::from_millis(100)),
     });
     let restarts = Arc::new(AtomicUsize::new(0));
     let mut tasks = JoinSet::new();

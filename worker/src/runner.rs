@@ -23,6 +23,8 @@ pub struct JobContext {
     pub contract_expiry_days: i32,
     /// The Odoo source of sync runs, if configured.
     pub odoo: Option<tentabo_workflows::providers::odoo::OdooConfig>,
+    /// How often a running job's lease is renewed (a third of the run timeout).
+    pub lease_renewal: Duration,
     /// How sync runs page, look back and resolve conflicts.
     pub sync: tentabo_workflows::pipeline::run::Options,
 }
@@ -48,7 +50,12 @@ pub async fn process(
         tracing::debug!("stale or duplicate delivery ignored");
         return Ok(None);
     };
-    let outcome = crate::jobs::dispatch(ctx, &job).await;
+    // While the job runs, its lease is renewed: only a dead worker's job times out.
+    let outcome = tokio::select! {
+        biased;
+        outcome = crate::jobs::dispatch(ctx, &job) => outcome,
+        never = renew_lease(ctx, &job) => match never {},
+    };
     let settled = record(ctx, &job, &outcome).await?;
     metrics::counter!("jobs_finished_total", "queue" => job.queue.clone(), "outcome" => match settled {
         Settled::Done => "done",
@@ -66,6 +73,22 @@ pub async fn process(
         }
     }
     Ok(Some(settled))
+}
+
+/// Renews the running attempt's lease every third of the run timeout, for as long as
+/// the job runs (never returns).
+async fn renew_lease(ctx: &JobContext, job: &StartedJob) -> std::convert::Infallible {
+    loop {
+        tokio::time::sleep(ctx.lease_renewal).await;
+        let renewed = async {
+            let mut conn = ctx.db.get().await?;
+            jobs::renew_lease(&mut conn, job.id, job.attempts).await
+        }
+        .await;
+        if let Err(e) = renewed {
+            tracing::warn!(error = %e, "renewing a job's lease failed");
+        }
+    }
 }
 
 /// Records the outcome, retrying briefly if Postgres blips: losing this write would

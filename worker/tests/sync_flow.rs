@@ -130,6 +130,7 @@ async fn an_admin_asks_for_a_sync_and_watches_it_finish() {
     assert_eq!(done["counts"]["fetched"], 120);
     assert_eq!(done["counts"]["loaded"], 120);
     assert_eq!(done["progress"]["done"], 120);
+    assert_eq!(done["progress"]["estimate"], 120);
 
     let (_, runs) = app
         .call(&admin, Method::GET, "/api/v1/sync/runs", None)

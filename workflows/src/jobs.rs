@@ -90,8 +90,9 @@ impl JobKind {
             | JobKind::CreateActiveContract
             | JobKind::LinkReplacementOrder
             | JobKind::ContractExpiryScan => 10,
-            // A run resumes from its last committed page on every attempt.
-            JobKind::SyncRun => 8,
+            // A run resumes from its last committed page on every attempt, and each
+            // worker restart (a deploy, a crash) during a long run costs one.
+            JobKind::SyncRun => 20,
         }
     }
 }
@@ -308,6 +309,23 @@ pub struct StartedJob {
     pub max_attempts: i32,
     #[diesel(sql_type = Text)]
     pub idempotency_key: String,
+}
+
+/// Renews a running attempt's lease: the sweep hands a job back only when its worker
+/// stopped renewing (it died), not because the job is long (a large sync run).
+pub async fn renew_lease(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    attempt: i32,
+) -> Result<bool, WorkflowError> {
+    let n = crate::sql::query(
+        "UPDATE outbox SET started_at = now() WHERE id = $1 AND status = 'running' AND attempts = $2",
+    )
+    .bind(crate::sql::Bind::BigInt(id))
+    .bind(crate::sql::Bind::Int(attempt))
+    .execute(conn)
+    .await?;
+    Ok(n == 1)
 }
 
 /// Starts a delivery. Returns `None` when there is nothing to do: the row is gone, is

@@ -397,3 +397,59 @@ async fn a_run_rides_out_faults_on_one_call_in_ten() {
         250
     );
 }
+
+#[tokio::test]
+async fn a_run_executes_once_at_a_time_and_an_ended_run_does_nothing() {
+    let (db, peer) = setup().await;
+    let pool = db.pool(2);
+    let id = {
+        let mut conn = db.conn().await;
+        run::create(&mut conn, "res.partner", Mode::Full, None)
+            .await
+            .unwrap()
+    };
+    // Another execution holds the run (its session lock).
+    let mut holder = db.conn().await;
+    diesel::sql_query("SELECT pg_advisory_lock(hashtextextended($1, 0))")
+        .bind::<Text, _>(id.to_string())
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    let busy = run::execute(&pool, &mut client(&peer, "s3cret"), id, options(100)).await;
+    assert!(
+        matches!(
+            busy,
+            Err(tentabo_workflows::WorkflowError::Conflict {
+                code: "sync_run_busy",
+                ..
+            })
+        ),
+        "{busy:?}"
+    );
+    assert_eq!(
+        count(&db, "SELECT count(*) AS n FROM raw_records").await,
+        0,
+        "the refused execution read nothing"
+    );
+    // The holder's session ends (its process died): the run may proceed.
+    drop(holder);
+    let done = run::execute(&pool, &mut client(&peer, "s3cret"), id, options(100))
+        .await
+        .unwrap();
+    assert_eq!(done.fetched, 500);
+    // A stale delivery of the ended run reads nothing and changes nothing.
+    let pages =
+        std::sync::atomic::AtomicU64::load(&peer.state.pages, std::sync::atomic::Ordering::SeqCst);
+    let again = run::execute(&pool, &mut client(&peer, "s3cret"), id, options(100))
+        .await
+        .unwrap();
+    assert_eq!(again, run::Totals::default());
+    assert_eq!(
+        std::sync::atomic::AtomicU64::load(&peer.state.pages, std::sync::atomic::Ordering::SeqCst),
+        pages
+    );
+    assert_eq!(
+        count(&db, &format!("SELECT count(*) AS n FROM sync_runs WHERE id = '{id}' AND status = 'succeeded' AND fetched = 500")).await,
+        1
+    );
+}
