@@ -1,0 +1,426 @@
+//! Sync throughput at volume (issue 6): Odoo-shaped `crm.lead` records (~740 bytes each)
+//! served over HTTP by the Odoo test peer's generator, through every stage (connector →
+//! mapper → validator → normalizer → loader → logger) into the raw and canonical zones.
+//!
+//!   ./dev bench -p tentabo-worker --bench sync
+//!   TENTABO_BENCH_RECORDS=200000 ./dev bench -p tentabo-worker --bench sync   (quicker)
+//!
+//! Each phase gets a fresh migrated database (a clone of the test template):
+//! 1. a full run of 100,000 records, then of 1,000,000: records/s end to end, time per
+//!    stage, peak RSS of this process during the run (reset before each run through
+//!    `/proc/self/clear_refs`), which must stay flat from 100k to 1M;
+//! 2. an incremental run after 1% of the records changed in the source, as a fraction
+//!    of the full run's time;
+//! 3. the ceiling: the same rows (raw bodies and the normalized canonical rows, prepared
+//!    beforehand) loaded by plain `COPY` (psql `\copy`) into keyed tables shaped like
+//!    `raw_records` and `canonical_leads`, same server, same run;
+//! 4. the loader alone, two ways, on the same prepared pages: the multi-row upserts the
+//!    pipeline uses, and COPY into a staging table then `INSERT … SELECT … ON CONFLICT`.
+
+#![allow(clippy::unwrap_used)]
+
+#[path = "../../tests/support/odoo.rs"]
+mod odoo;
+#[path = "../../tests/support/mod.rs"]
+mod support;
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::time::{Duration, Instant};
+
+use diesel_async::AsyncConnection;
+use futures::SinkExt;
+use odoo::{Generated, OdooPeer, Peer};
+use secrecy::SecretString;
+use serde_json::value::RawValue;
+use support::TestDb;
+use tentabo_workflows::pipeline::load::{self, columns};
+use tentabo_workflows::pipeline::odoo::OdooMapper;
+use tentabo_workflows::pipeline::run::{self, Mode, Totals};
+use tentabo_workflows::pipeline::{Entity, Field, Mapper, Normalized, RawRecord, normalize, validate};
+use tentabo_workflows::providers::odoo::{OdooClient, OdooConfig};
+use tentabo_workflows::retry::RetryPolicy;
+
+const PAGE: usize = 1_000;
+
+/// Peak resident set size of this process since the last reset (kB).
+fn peak_rss_kb() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn reset_peak_rss() {
+    // "5" resets the peak RSS (Linux ≥ 4.0).
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+fn client(peer: &OdooPeer) -> OdooClient {
+    OdooClient::new(OdooConfig {
+        url: peer.url(),
+        database: "prod".into(),
+        login: "sync".into(),
+        password: SecretString::from("pw".to_owned()),
+        timeout: Duration::from_secs(30),
+        retry: RetryPolicy::default(),
+        max_attempts: 3,
+    })
+    .unwrap()
+}
+
+struct RunFigures {
+    elapsed: Duration,
+    totals: Totals,
+    peak_rss_kb: u64,
+}
+
+async fn sync(db: &TestDb, peer: &OdooPeer, mode: Mode) -> RunFigures {
+    let pool = db.pool(2);
+    let id = {
+        let mut conn = db.conn().await;
+        run::create(&mut conn, "crm.lead", mode, None).await.unwrap()
+    };
+    let mut c = client(peer);
+    reset_peak_rss();
+    let t = Instant::now();
+    let totals = run::execute(
+        &pool,
+        &mut c,
+        id,
+        run::Options {
+            page_size: PAGE,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    RunFigures {
+        elapsed: t.elapsed(),
+        totals,
+        peak_rss_kb: peak_rss_kb(),
+    }
+}
+
+fn print_run(label: &str, f: &RunFigures) {
+    let t = f.totals.timings;
+    let secs = |us: u64| us as f64 / 1e6;
+    println!(
+        "{label}: {} records in {:.1} s = {:.0} records/s | loaded {} unchanged {} | peak RSS {:.1} MB",
+        f.totals.fetched,
+        f.elapsed.as_secs_f64(),
+        f.totals.fetched as f64 / f.elapsed.as_secs_f64(),
+        f.totals.loaded,
+        f.totals.unchanged,
+        f.peak_rss_kb as f64 / 1024.0
+    );
+    println!(
+        "    stages: connector {:.1} s, mapper {:.1} s, validator {:.1} s, normalizer {:.1} s, loader {:.1} s",
+        secs(t.connector_us),
+        secs(t.mapper_us),
+        secs(t.validator_us),
+        secs(t.normalizer_us),
+        secs(t.loader_us)
+    );
+}
+
+/// Record `id` through the pure stages, as the loader receives it.
+fn prepared(g: &Generated, id: i64) -> (RawRecord, Normalized) {
+    let body: Box<RawValue> = serde_json::from_str(&g.record(id)).unwrap();
+    let raw = RawRecord::new("odoo", "crm.lead", id.to_string(), body);
+    let n = OdooMapper { model: "crm.lead" }
+        .map(&raw)
+        .and_then(|m| validate(m, &|_, _| true))
+        .and_then(normalize)
+        .unwrap();
+    (raw, n)
+}
+
+/// COPY's text format for one value.
+fn copy_text(out: &mut String, v: &str) {
+    for c in v.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c => out.push(c),
+        }
+    }
+}
+
+fn hex(hash: &[u8; 32]) -> String {
+    hash.iter().fold(String::from("\\\\x"), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+fn field_text(out: &mut String, f: Option<&Field>) {
+    match f {
+        None | Some(Field::Null) => out.push_str("\\N"),
+        Some(Field::Text(t) | Field::Ref(t)) => copy_text(out, t),
+        Some(Field::Bool(b)) => out.push_str(if *b { "t" } else { "f" }),
+        Some(Field::Int(i)) => out.push_str(&i.to_string()),
+        Some(Field::Decimal(d)) => out.push_str(&d.to_string()),
+        Some(Field::Time(t)) => out.push_str(&t.to_rfc3339()),
+        Some(Field::Date(d)) => out.push_str(&d.to_string()),
+    }
+}
+
+const RAW_COLUMNS: &str = "provider, entity, external_id, content_hash, body";
+
+fn canonical_columns() -> String {
+    let mut cols = vec!["provider".to_owned(), "external_id".to_owned(), "content_hash".to_owned()];
+    cols.extend(columns(Entity::Lead).iter().map(|c| c.to_string()));
+    cols.join(", ")
+}
+
+/// One raw row and one canonical row in COPY text format.
+fn copy_rows(raw_out: &mut String, canon_out: &mut String, raw: &RawRecord, n: &Normalized) {
+    let h = hex(&raw.hash);
+    let _ = write!(raw_out, "odoo\tcrm.lead\t{}\t{h}\t", raw.external_id);
+    copy_text(raw_out, raw.body.get());
+    raw_out.push('\n');
+    let _ = write!(canon_out, "odoo\t{}\t{h}", n.external_id);
+    for c in columns(Entity::Lead) {
+        canon_out.push('\t');
+        field_text(canon_out, n.fields.get(c));
+    }
+    canon_out.push('\n');
+}
+
+fn psql(url: &str, command: &str) {
+    let out = std::process::Command::new("psql")
+        .args([url, "-v", "ON_ERROR_STOP=1", "-q", "-c", command])
+        .output()
+        .expect("psql (the Postgres client) must be installed");
+    assert!(
+        out.status.success(),
+        "psql failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Plain COPY of the same rows into keyed tables shaped like the raw and canonical zones.
+fn copy_ceiling(url: &str, g: &Generated) -> Duration {
+    psql(
+        url,
+        "CREATE TABLE copy_raw (LIKE raw_records INCLUDING ALL); \
+         CREATE TABLE copy_canonical (LIKE canonical_leads INCLUDING ALL);",
+    );
+    let dir = std::env::temp_dir();
+    let raw_path = dir.join(format!("tentabo-bench-raw-{}.tsv", std::process::id()));
+    let canon_path = dir.join(format!("tentabo-bench-canonical-{}.tsv", std::process::id()));
+    {
+        let mut raw_file = std::io::BufWriter::new(std::fs::File::create(&raw_path).unwrap());
+        let mut canon_file = std::io::BufWriter::new(std::fs::File::create(&canon_path).unwrap());
+        let (mut r, mut c) = (String::new(), String::new());
+        for id in 1..=g.count {
+            let (raw, n) = prepared(g, id);
+            copy_rows(&mut r, &mut c, &raw, &n);
+            if r.len() > 1 << 20 {
+                raw_file.write_all(r.as_bytes()).unwrap();
+                canon_file.write_all(c.as_bytes()).unwrap();
+                r.clear();
+                c.clear();
+            }
+        }
+        raw_file.write_all(r.as_bytes()).unwrap();
+        canon_file.write_all(c.as_bytes()).unwrap();
+    }
+    let t = Instant::now();
+    psql(
+        url,
+        &format!("\\copy copy_raw ({RAW_COLUMNS}) FROM '{}'", raw_path.display()),
+    );
+    psql(
+        url,
+        &format!(
+            "\\copy copy_canonical ({}) FROM '{}'",
+            canonical_columns(),
+            canon_path.display()
+        ),
+    );
+    let elapsed = t.elapsed();
+    let _ = std::fs::remove_file(raw_path);
+    let _ = std::fs::remove_file(canon_path);
+    elapsed
+}
+
+/// The pipeline's loader: multi-row upserts, one transaction per page.
+async fn load_multi_row(db: &TestDb, pages: &[Vec<(RawRecord, Normalized)>]) -> Duration {
+    let mut conn = db.conn().await;
+    let run_id = run::create(&mut conn, "crm.lead", Mode::Full, None).await.unwrap();
+    let t = Instant::now();
+    for page in pages {
+        conn.transaction::<_, tentabo_workflows::WorkflowError, _>(async |conn| {
+            let raws: Vec<RawRecord> = page.iter().map(|(r, _)| r.clone()).collect();
+            load::upsert_raw(conn, run_id, &raws).await?;
+            let batch: Vec<&Normalized> = page.iter().map(|(_, n)| n).collect();
+            load::upsert_canonical(conn, "odoo", Entity::Lead, &batch).await?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    }
+    t.elapsed()
+}
+
+/// The alternative: COPY each page into staging tables, then upsert from them.
+async fn load_copy_staging(db: &TestDb, pages: &[Vec<(RawRecord, Normalized)>]) -> Duration {
+    let (mut client, connection) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let cols = canonical_columns();
+    let updates: String = columns(Entity::Lead)
+        .iter()
+        .map(|c| format!("{c} = EXCLUDED.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    client
+        .batch_execute(
+            "CREATE TEMP TABLE stage_raw (provider TEXT, entity TEXT, external_id TEXT, content_hash BYTEA, body JSON) \
+                 ON COMMIT DELETE ROWS; \
+             CREATE TEMP TABLE stage_canonical (LIKE canonical_leads) ON COMMIT DELETE ROWS;",
+        )
+        .await
+        .unwrap();
+    let t = Instant::now();
+    for page in pages {
+        let (mut r, mut c) = (String::new(), String::new());
+        for (raw, n) in page {
+            copy_rows(&mut r, &mut c, raw, n);
+        }
+        let tx = client.transaction().await.unwrap();
+        let sink = tx
+            .copy_in(&format!("COPY stage_raw ({RAW_COLUMNS}) FROM STDIN"))
+            .await
+            .unwrap();
+        futures::pin_mut!(sink);
+        sink.send(bytes::Bytes::from(r)).await.unwrap();
+        sink.finish().await.unwrap();
+        tx.query(
+            &format!(
+                "INSERT INTO raw_records ({RAW_COLUMNS}) SELECT {RAW_COLUMNS} FROM stage_raw \
+                 ON CONFLICT (provider, entity, external_id) DO UPDATE SET fetched_at = now(), \
+                     content_hash = EXCLUDED.content_hash, body = EXCLUDED.body \
+                 WHERE raw_records.content_hash <> EXCLUDED.content_hash RETURNING external_id"
+            ),
+            &[],
+        )
+        .await
+        .unwrap();
+        let sink = tx
+            .copy_in(&format!("COPY stage_canonical ({cols}) FROM STDIN"))
+            .await
+            .unwrap();
+        futures::pin_mut!(sink);
+        sink.send(bytes::Bytes::from(c)).await.unwrap();
+        sink.finish().await.unwrap();
+        tx.execute(
+            &format!(
+                "INSERT INTO canonical_leads ({cols}) SELECT {cols} FROM stage_canonical \
+                 ON CONFLICT (provider, external_id) DO UPDATE SET {updates}, \
+                     content_hash = EXCLUDED.content_hash, last_synced_at = now(), deleted_at = NULL, \
+                     local_modified_at = NULL"
+            ),
+            &[],
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+    }
+    t.elapsed()
+}
+
+fn main() {
+    let records: i64 = std::env::var("TENTABO_BENCH_RECORDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let small = (records / 10).max(1_000);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let peer = OdooPeer::start(Peer {
+            database: "prod".into(),
+            login: "sync".into(),
+            password: "pw".into(),
+            ..Default::default()
+        })
+        .await;
+        println!("sync bench: Odoo-shaped crm.lead records, pages of {PAGE}, 2 cores");
+
+        // 1. Full runs, small then large: throughput, stages, memory.
+        peer.generate("crm.lead", Generated { count: small, edited_every: None });
+        let small_db = TestDb::new().await;
+        let small_run = sync(&small_db, &peer, Mode::Full).await;
+        drop(small_db);
+        print_run(&format!("full run, {small} records"), &small_run);
+
+        let g = Generated { count: records, edited_every: None };
+        peer.generate("crm.lead", g);
+        let db = TestDb::new().await;
+        let full = sync(&db, &peer, Mode::Full).await;
+        print_run(&format!("full run, {records} records"), &full);
+        assert_eq!(full.totals.loaded, records, "every record loaded");
+
+        // 2. 1% changed in the source, then an incremental run.
+        peer.generate("crm.lead", Generated { count: records, edited_every: Some(100) });
+        let inc = sync(&db, &peer, Mode::Incremental).await;
+        print_run("incremental run, 1% changed", &inc);
+        assert_eq!(inc.totals.loaded, records / 100, "exactly the changed records loaded");
+        drop(db);
+
+        // 3. The ceiling: plain COPY of the same rows, same server.
+        let copy_db = TestDb::new().await;
+        let copy = copy_ceiling(&copy_db.url, &g);
+        drop(copy_db);
+
+        // 4. The loader alone, both ways, on the same pages (a tenth of the records).
+        let pages: Vec<Vec<(RawRecord, Normalized)>> = (1..=small)
+            .map(|id| prepared(&g, id))
+            .collect::<Vec<_>>()
+            .chunks(PAGE)
+            .map(<[_]>::to_vec)
+            .collect();
+        let multi_db = TestDb::new().await;
+        let multi = load_multi_row(&multi_db, &pages).await;
+        drop(multi_db);
+        let staging_db = TestDb::new().await;
+        let staging = load_copy_staging(&staging_db, &pages).await;
+        drop(staging_db);
+
+        let per_sec = |n: i64, d: Duration| n as f64 / d.as_secs_f64();
+        let e2e = per_sec(records, full.elapsed);
+        let ceiling = per_sec(records, copy);
+        println!();
+        println!("| figure | value |");
+        println!("|---|---|");
+        println!("| full run, {records} records, end to end | {:.1} s, {e2e:.0} records/s |", full.elapsed.as_secs_f64());
+        println!("| plain COPY of the same rows (raw json + canonical, keyed) | {:.1} s, {ceiling:.0} records/s |", copy.as_secs_f64());
+        println!("| ratio to the COPY ceiling (target ≥ 50 %) | {:.0} % |", 100.0 * e2e / ceiling);
+        println!(
+            "| incremental run, 1 % changed, vs full (target ≤ 3 %) | {:.2} s = {:.1} % |",
+            inc.elapsed.as_secs_f64(),
+            100.0 * inc.elapsed.as_secs_f64() / full.elapsed.as_secs_f64()
+        );
+        println!(
+            "| peak RSS, {small} → {records} records (target ≤ 150 MB, flat) | {:.1} MB → {:.1} MB |",
+            small_run.peak_rss_kb as f64 / 1024.0,
+            full.peak_rss_kb as f64 / 1024.0
+        );
+        println!(
+            "| loader alone, {small} records: multi-row upsert vs COPY + staging upsert | {:.0} vs {:.0} records/s |",
+            per_sec(small, multi),
+            per_sec(small, staging)
+        );
+    });
+}
