@@ -15,6 +15,7 @@ mod support;
 use std::time::Duration;
 
 use app::TestApp;
+use diesel_async::RunQueryDsl;
 use odoo::{OdooPeer, Peer};
 use reqwest::Method;
 use secrecy::SecretString;
@@ -114,7 +115,26 @@ impl Lake {
             look_back: Duration::from_secs(0),
             conflicts: policy,
         };
-        run::execute(&pool, &mut client, id, options).await.unwrap();
+        let totals = run::execute(&pool, &mut client, id, options).await.unwrap();
+        // A run that changed leads asks for the serving refresh in its last transaction;
+        // run it as the worker would.
+        let mut conn = self.app.db.conn().await;
+        #[derive(diesel::QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let asked: N = diesel::sql_query(format!(
+            "SELECT count(*) AS n FROM outbox WHERE queue = 'refresh_serving' \
+             AND idempotency_key = 'refresh_serving:sync_run:{id}'"
+        ))
+        .get_result(&mut conn)
+        .await
+        .unwrap();
+        assert_eq!(asked.n, i64::from(totals.loaded + totals.deleted > 0));
+        tentabo_workflows::lake::refresh_serving(&mut conn, "odoo")
+            .await
+            .unwrap();
         id
     }
 
@@ -436,6 +456,22 @@ async fn browsing_the_zones_respects_the_caller_scope() {
         (s, b["error"]["details"]["fields"]["partner_id"].clone()),
         (422, json!(["unknown_organisation"]))
     );
+    let (s, b) = lake
+        .app
+        .call(
+            &lake.admin,
+            Method::PUT,
+            "/api/v1/sync/owners/odoo/%20",
+            Some(json!({ "partner_id": uuid::Uuid::new_v4() })),
+        )
+        .await;
+    assert_eq!(
+        (
+            s,
+            b["error"]["details"]["fields"]["owner_external_id"].clone()
+        ),
+        (422, json!(["required"]))
+    );
     let (_, links) = lake.get(&lake.admin, "/api/v1/sync/owners").await;
     assert_eq!(links["items"].as_array().unwrap().len(), 3);
     // Linking owner 40 to Acme brings its lead into the partner's scope.
@@ -512,6 +548,22 @@ async fn local_edits_are_checked_and_conflicts_follow_the_policy() {
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["title"], json!("Local 1"));
     assert!(b["local_modified_at"].is_string());
+    // The edit changed a lead: the serving zone's refresh is asked for with it.
+    {
+        #[derive(diesel::QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let mut conn = lake.app.db.conn().await;
+        let asked: N = diesel::sql_query(
+            "SELECT count(*) AS n FROM outbox WHERE idempotency_key LIKE 'refresh_serving:edit:%'",
+        )
+        .get_result(&mut conn)
+        .await
+        .unwrap();
+        assert_eq!(asked.n, 1);
+    }
     let (s, b) = edit(lake, 1, json!({ "colour": "red", "title": "x" })).await;
     assert_eq!(
         (s, b["error"]["details"]["fields"]["fields.colour"].clone()),

@@ -14,8 +14,9 @@
 //! 3. the ceiling: the same rows (raw bodies and the normalized canonical rows, prepared
 //!    beforehand) loaded by plain `COPY` (psql `\copy`) into keyed tables shaped like
 //!    `raw_records` and `canonical_leads`, same server, same run;
-//! 4. the loader alone, two ways, on the same prepared pages: the multi-row upserts the
-//!    pipeline uses, and COPY into a staging table then `INSERT … SELECT … ON CONFLICT`.
+//! 4. the loader alone, three ways, on the same prepared pages: `unnest` of one array per
+//!    column (what the pipeline uses), multi-row `VALUES` with a bind per value, and COPY
+//!    into a staging table then `INSERT … SELECT … ON CONFLICT`.
 
 #![allow(clippy::unwrap_used)]
 
@@ -37,11 +38,19 @@ use support::TestDb;
 use tentabo_workflows::pipeline::load::{self, columns};
 use tentabo_workflows::pipeline::odoo::OdooMapper;
 use tentabo_workflows::pipeline::run::{self, Mode, Totals};
-use tentabo_workflows::pipeline::{Entity, Field, Mapper, Normalized, RawRecord, normalize, validate};
+use tentabo_workflows::pipeline::{
+    Entity, Field, Mapper, Normalized, RawRecord, normalize, validate,
+};
 use tentabo_workflows::providers::odoo::{OdooClient, OdooConfig};
 use tentabo_workflows::retry::RetryPolicy;
 
-const PAGE: usize = 1_000;
+/// Records per page (`TENTABO_BENCH_PAGE`, default 1,000).
+fn page_size() -> usize {
+    std::env::var("TENTABO_BENCH_PAGE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000)
+}
 
 /// Peak resident set size of this process since the last reset (kB).
 fn peak_rss_kb() -> u64 {
@@ -81,7 +90,9 @@ async fn sync(db: &TestDb, peer: &OdooPeer, mode: Mode) -> RunFigures {
     let pool = db.pool(2);
     let id = {
         let mut conn = db.conn().await;
-        run::create(&mut conn, "crm.lead", mode, None).await.unwrap()
+        run::create(&mut conn, "crm.lead", mode, None)
+            .await
+            .unwrap()
     };
     let mut c = client(peer);
     reset_peak_rss();
@@ -91,7 +102,7 @@ async fn sync(db: &TestDb, peer: &OdooPeer, mode: Mode) -> RunFigures {
         &mut c,
         id,
         run::Options {
-            page_size: PAGE,
+            page_size: page_size(),
             ..Default::default()
         },
     )
@@ -102,6 +113,16 @@ async fn sync(db: &TestDb, peer: &OdooPeer, mode: Mode) -> RunFigures {
         totals,
         peak_rss_kb: peak_rss_kb(),
     }
+}
+
+/// The serving refresh a run that changed leads asks for (a job of its own).
+async fn refresh(db: &TestDb) -> Duration {
+    let mut conn = db.conn().await;
+    let t = Instant::now();
+    tentabo_workflows::lake::refresh_serving(&mut conn, "odoo")
+        .await
+        .unwrap();
+    t.elapsed()
 }
 
 fn print_run(label: &str, f: &RunFigures) {
@@ -173,7 +194,11 @@ fn field_text(out: &mut String, f: Option<&Field>) {
 const RAW_COLUMNS: &str = "provider, entity, external_id, content_hash, body";
 
 fn canonical_columns() -> String {
-    let mut cols = vec!["provider".to_owned(), "external_id".to_owned(), "content_hash".to_owned()];
+    let mut cols = vec![
+        "provider".to_owned(),
+        "external_id".to_owned(),
+        "content_hash".to_owned(),
+    ];
     cols.extend(columns(Entity::Lead).iter().map(|c| c.to_string()));
     cols.join(", ")
 }
@@ -213,7 +238,10 @@ fn copy_ceiling(url: &str, g: &Generated) -> Duration {
     );
     let dir = std::env::temp_dir();
     let raw_path = dir.join(format!("tentabo-bench-raw-{}.tsv", std::process::id()));
-    let canon_path = dir.join(format!("tentabo-bench-canonical-{}.tsv", std::process::id()));
+    let canon_path = dir.join(format!(
+        "tentabo-bench-canonical-{}.tsv",
+        std::process::id()
+    ));
     {
         let mut raw_file = std::io::BufWriter::new(std::fs::File::create(&raw_path).unwrap());
         let mut canon_file = std::io::BufWriter::new(std::fs::File::create(&canon_path).unwrap());
@@ -234,7 +262,10 @@ fn copy_ceiling(url: &str, g: &Generated) -> Duration {
     let t = Instant::now();
     psql(
         url,
-        &format!("\\copy copy_raw ({RAW_COLUMNS}) FROM '{}'", raw_path.display()),
+        &format!(
+            "\\copy copy_raw ({RAW_COLUMNS}) FROM '{}'",
+            raw_path.display()
+        ),
     );
     psql(
         url,
@@ -250,10 +281,13 @@ fn copy_ceiling(url: &str, g: &Generated) -> Duration {
     elapsed
 }
 
-/// The pipeline's loader: multi-row upserts, one transaction per page.
+/// The pipeline's loader: one `INSERT … SELECT … FROM unnest(arrays) ON CONFLICT` per
+/// table and page, one transaction per page.
 async fn load_multi_row(db: &TestDb, pages: &[Vec<(RawRecord, Normalized)>]) -> Duration {
     let mut conn = db.conn().await;
-    let run_id = run::create(&mut conn, "crm.lead", Mode::Full, None).await.unwrap();
+    let run_id = run::create(&mut conn, "crm.lead", Mode::Full, None)
+        .await
+        .unwrap();
     let t = Instant::now();
     for page in pages {
         conn.transaction::<_, tentabo_workflows::WorkflowError, _>(async |conn| {
@@ -269,7 +303,110 @@ async fn load_multi_row(db: &TestDb, pages: &[Vec<(RawRecord, Normalized)>]) -> 
     t.elapsed()
 }
 
-/// The alternative: COPY each page into staging tables, then upsert from them.
+/// Alternative 1: one multi-row `INSERT … VALUES (…), (…)` per table and page, a bind
+/// per value (the loader's first form).
+async fn load_values(db: &TestDb, pages: &[Vec<(RawRecord, Normalized)>]) -> Duration {
+    use tentabo_workflows::sql::{self, Bind};
+    let mut conn = db.conn().await;
+    let run_id = run::create(&mut conn, "crm.lead", Mode::Full, None)
+        .await
+        .unwrap();
+    let cols = columns(Entity::Lead);
+    let width = cols.len() + 3;
+    let updates: String = cols
+        .iter()
+        .map(|c| format!("{c} = EXCLUDED.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let t = Instant::now();
+    for page in pages {
+        let mut raw_sql = String::from(
+            "INSERT INTO raw_records (provider, entity, external_id, sync_run_id, content_hash, body) VALUES ",
+        );
+        let mut canon_sql = format!(
+            "INSERT INTO canonical_leads ({}) VALUES ",
+            canonical_columns()
+        );
+        let (mut raw_binds, mut canon_binds) = (Vec::new(), Vec::new());
+        for (i, (raw, n)) in page.iter().enumerate() {
+            let sep = if i > 0 { ", " } else { "" };
+            let b = i * 6;
+            let _ = write!(
+                raw_sql,
+                "{sep}(${}, ${}, ${}, ${}, ${}, ${}::text::json)",
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5,
+                b + 6
+            );
+            raw_binds.extend([
+                Bind::Text("odoo".into()),
+                Bind::Text("crm.lead".into()),
+                Bind::Text(raw.external_id.clone()),
+                Bind::Uuid(run_id),
+                Bind::Bytes(raw.hash.to_vec()),
+                Bind::Text(raw.body.get().to_owned()),
+            ]);
+            let placeholders: Vec<String> =
+                (1..=width).map(|k| format!("${}", i * width + k)).collect();
+            let _ = write!(canon_sql, "{sep}({})", placeholders.join(", "));
+            canon_binds.extend([
+                Bind::Text("odoo".into()),
+                Bind::Text(n.external_id.clone()),
+                Bind::Bytes(n.hash.to_vec()),
+            ]);
+            for c in cols {
+                canon_binds.push(value_bind(c, n.fields.get(c)));
+            }
+        }
+        raw_sql.push_str(
+            " ON CONFLICT (provider, entity, external_id) DO UPDATE SET fetched_at = now(), \
+             content_hash = EXCLUDED.content_hash, body = EXCLUDED.body \
+             WHERE raw_records.content_hash <> EXCLUDED.content_hash RETURNING external_id",
+        );
+        let _ = write!(
+            canon_sql,
+            " ON CONFLICT (provider, external_id) DO UPDATE SET {updates}, \
+             content_hash = EXCLUDED.content_hash, last_synced_at = now(), deleted_at = NULL"
+        );
+        conn.transaction::<_, tentabo_workflows::WorkflowError, _>(async |conn| {
+            let mut q = sql::query(raw_sql);
+            for b in raw_binds {
+                q = q.bind(b);
+            }
+            diesel_async::RunQueryDsl::execute(q, conn).await?;
+            let mut q = sql::query(canon_sql);
+            for b in canon_binds {
+                q = q.bind(b);
+            }
+            diesel_async::RunQueryDsl::execute(q, conn).await?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    }
+    t.elapsed()
+}
+
+fn value_bind(field: &str, v: Option<&Field>) -> tentabo_workflows::sql::Bind {
+    use tentabo_workflows::sql::Bind;
+    match (field, v) {
+        ("value" | "probability", Some(Field::Decimal(d))) => Bind::OptDecimal(Some(*d)),
+        ("value" | "probability", _) => Bind::OptDecimal(None),
+        ("expected_close_date", Some(Field::Date(d))) => Bind::OptDate(Some(*d)),
+        ("expected_close_date", _) => Bind::OptDate(None),
+        ("created_at" | "updated_at" | "closed_at", Some(Field::Time(t))) => {
+            Bind::OptTime(Some(*t))
+        }
+        ("created_at" | "updated_at" | "closed_at", _) => Bind::OptTime(None),
+        (_, Some(Field::Text(t) | Field::Ref(t))) => Bind::OptText(Some(t.clone())),
+        _ => Bind::OptText(None),
+    }
+}
+
+/// Alternative 2: COPY each page into staging tables, then upsert from them.
 async fn load_copy_staging(db: &TestDb, pages: &[Vec<(RawRecord, Normalized)>]) -> Duration {
     let (mut client, connection) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls)
         .await
@@ -285,7 +422,7 @@ async fn load_copy_staging(db: &TestDb, pages: &[Vec<(RawRecord, Normalized)>]) 
         .batch_execute(
             "CREATE TEMP TABLE stage_raw (provider TEXT, entity TEXT, external_id TEXT, content_hash BYTEA, body JSON) \
                  ON COMMIT DELETE ROWS; \
-             CREATE TEMP TABLE stage_canonical (LIKE canonical_leads) ON COMMIT DELETE ROWS;",
+             CREATE TEMP TABLE stage_canonical (LIKE canonical_leads INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;",
         )
         .await
         .unwrap();
@@ -356,7 +493,7 @@ fn main() {
             ..Default::default()
         })
         .await;
-        println!("sync bench: Odoo-shaped crm.lead records, pages of {PAGE}, 2 cores");
+        println!("sync bench: Odoo-shaped crm.lead records, pages of {}, 2 cores", page_size());
 
         // 1. Full runs, small then large: throughput, stages, memory.
         peer.generate("crm.lead", Generated { count: small, edited_every: None });
@@ -371,12 +508,14 @@ fn main() {
         let full = sync(&db, &peer, Mode::Full).await;
         print_run(&format!("full run, {records} records"), &full);
         assert_eq!(full.totals.loaded, records, "every record loaded");
+        let refresh_full = refresh(&db).await;
 
         // 2. 1% changed in the source, then an incremental run.
         peer.generate("crm.lead", Generated { count: records, edited_every: Some(100) });
         let inc = sync(&db, &peer, Mode::Incremental).await;
         print_run("incremental run, 1% changed", &inc);
         assert_eq!(inc.totals.loaded, records / 100, "exactly the changed records loaded");
+        let refresh_inc = refresh(&db).await;
         drop(db);
 
         // 3. The ceiling: plain COPY of the same rows, same server.
@@ -388,12 +527,15 @@ fn main() {
         let pages: Vec<Vec<(RawRecord, Normalized)>> = (1..=small)
             .map(|id| prepared(&g, id))
             .collect::<Vec<_>>()
-            .chunks(PAGE)
+            .chunks(page_size())
             .map(<[_]>::to_vec)
             .collect();
         let multi_db = TestDb::new().await;
         let multi = load_multi_row(&multi_db, &pages).await;
         drop(multi_db);
+        let values_db = TestDb::new().await;
+        let values = load_values(&values_db, &pages).await;
+        drop(values_db);
         let staging_db = TestDb::new().await;
         let staging = load_copy_staging(&staging_db, &pages).await;
         drop(staging_db);
@@ -413,13 +555,19 @@ fn main() {
             100.0 * inc.elapsed.as_secs_f64() / full.elapsed.as_secs_f64()
         );
         println!(
+            "| serving refresh (the `refresh_serving` job the run asks for) after the full / incremental run | {:.2} s / {:.2} s |",
+            refresh_full.as_secs_f64(),
+            refresh_inc.as_secs_f64()
+        );
+        println!(
             "| peak RSS, {small} → {records} records (target ≤ 150 MB, flat) | {:.1} MB → {:.1} MB |",
             small_run.peak_rss_kb as f64 / 1024.0,
             full.peak_rss_kb as f64 / 1024.0
         );
         println!(
-            "| loader alone, {small} records: multi-row upsert vs COPY + staging upsert | {:.0} vs {:.0} records/s |",
+            "| loader alone, {small} records, raw + canonical: unnest arrays (kept) / multi-row VALUES / COPY + staging upsert | {:.0} / {:.0} / {:.0} records/s |",
             per_sec(small, multi),
+            per_sec(small, values),
             per_sec(small, staging)
         );
     });

@@ -156,7 +156,7 @@ pub struct WorkerConfig {
     #[arg(
         long = "sync-page-size",
         env = "TENTABO_SYNC_PAGE_SIZE",
-        default_value_t = 500
+        default_value_t = 1_000
     )]
     pub sync_page_size: usize,
     /// How far an incremental sync re-reads behind the watermark (seconds).

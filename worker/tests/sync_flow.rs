@@ -150,6 +150,22 @@ async fn an_admin_asks_for_a_sync_and_watches_it_finish() {
             .unwrap()
     };
     assert_eq!(zone("raw_records")["rows"], 120);
+    // The run asked for the serving refresh; the worker ran it.
+    eventually(
+        Duration::from_secs(30),
+        "the serving zone is refreshed",
+        || async {
+            let (_, h) = app
+                .call(&admin, Method::GET, "/api/v1/data-lake/health", None)
+                .await;
+            h["zones"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|z| z["table"] == "serving_pipeline" && z["rows"].as_i64() > Some(0))
+        },
+    )
+    .await;
     assert_eq!(zone("canonical_leads")["rows"], 120);
     assert!(zone("canonical_leads")["newest"].is_string());
     let (status, _) = app

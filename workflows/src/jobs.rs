@@ -45,6 +45,8 @@ pub enum JobKind {
     ContractExpiryScan,
     /// Run (or resume) one sync run.
     SyncRun,
+    /// Rebuild a provider's serving aggregates after a sync run changed its leads.
+    RefreshServing,
 }
 
 impl JobKind {
@@ -58,6 +60,7 @@ impl JobKind {
         JobKind::LinkReplacementOrder,
         JobKind::ContractExpiryScan,
         JobKind::SyncRun,
+        JobKind::RefreshServing,
     ];
 
     pub fn queue(self) -> &'static str {
@@ -71,6 +74,7 @@ impl JobKind {
             JobKind::LinkReplacementOrder => "link_replacement_order",
             JobKind::ContractExpiryScan => "contract_expiry_scan",
             JobKind::SyncRun => "sync_run",
+            JobKind::RefreshServing => "refresh_serving",
         }
     }
 
@@ -89,7 +93,8 @@ impl JobKind {
             JobKind::CreateOrderFromLead
             | JobKind::CreateActiveContract
             | JobKind::LinkReplacementOrder
-            | JobKind::ContractExpiryScan => 10,
+            | JobKind::ContractExpiryScan
+            | JobKind::RefreshServing => 10,
             // A run resumes from its last committed page on every attempt, and each
             // worker restart (a deploy, a crash) during a long run costs one.
             JobKind::SyncRun => 20,

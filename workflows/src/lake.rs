@@ -76,6 +76,25 @@ pub async fn refresh_serving(
     .await
 }
 
+/// Asks for a rebuild of `provider`'s serving zone (the `refresh_serving` job), in the
+/// caller's transaction; `cause` keys the outbox row (one refresh per cause).
+pub async fn request_refresh(
+    conn: &mut AsyncPgConnection,
+    provider: &str,
+    cause: &str,
+) -> Result<(), WorkflowError> {
+    crate::jobs::enqueue(
+        conn,
+        &[crate::jobs::JobRequest {
+            kind: crate::jobs::JobKind::RefreshServing,
+            payload: serde_json::json!({ "provider": provider }),
+            idempotency_key: format!("refresh_serving:{cause}"),
+        }],
+    )
+    .await?;
+    Ok(())
+}
+
 /// The owner link joined to a table aliased `t` with `provider` and `owner_external_id`.
 const OWNER_JOIN: &str = "LEFT JOIN provider_owner_links l \
     ON l.provider = t.provider AND l.owner_external_id = t.owner_external_id";
@@ -350,7 +369,8 @@ pub async fn canonical(
     let after = decode_cursor(l.cursor.as_deref())?;
     let (join, filter) = match scope {
         Some(_) => (OWNER_JOIN, scope_sql(1)),
-        None => ("", "($1::text IS NOT NULL OR $2::uuid IS NULL)".to_owned()),
+        // Admins only (checked above): the scope binds are `all` and no organisation.
+        None => ("", "($1 = 'all' AND $2::uuid IS NULL)".to_owned()),
     };
     let q = sql::query(format!(
         "SELECT t.provider AS k_provider, t.external_id AS k_id, to_jsonb(t) - 'content_hash' AS row \
@@ -471,22 +491,29 @@ pub async fn edit_canonical(
         .filter(|c| changes.contains_key(*c))
         .collect();
     let list = cols.join(", ");
-    let row: Option<RowJson> = diesel::OptionalExtension::optional(
-        sql::query(format!(
-            "UPDATE {table} t SET ({list}) = (SELECT {list} FROM jsonb_populate_record(NULL::{table}, $3)), \
-                 local_modified_at = now() \
-             WHERE t.provider = $1 AND t.external_id = $2 \
-             RETURNING to_jsonb(t) - 'content_hash' AS row",
-            table = entity.table()
-        ))
-        .bind(Bind::Text(provider.to_owned()))
-        .bind(Bind::Text(external_id.to_owned()))
-        .bind(Bind::Json(serde_json::Value::Object(changes.clone())))
-        .get_result(conn)
-        .await,
-    )
-    .map_err(bad_value)?;
-    row.map(|r| r.row).ok_or(WorkflowError::NotFound)
+    conn.transaction::<_, WorkflowError, _>(async |conn| {
+        let row: Option<RowJson> = diesel::OptionalExtension::optional(
+            sql::query(format!(
+                "UPDATE {table} t SET ({list}) = (SELECT {list} FROM jsonb_populate_record(NULL::{table}, $3)), \
+                     local_modified_at = now() \
+                 WHERE t.provider = $1 AND t.external_id = $2 \
+                 RETURNING to_jsonb(t) - 'content_hash' AS row",
+                table = entity.table()
+            ))
+            .bind(Bind::Text(provider.to_owned()))
+            .bind(Bind::Text(external_id.to_owned()))
+            .bind(Bind::Json(serde_json::Value::Object(changes.clone())))
+            .get_result(conn)
+            .await,
+        )
+        .map_err(bad_value)?;
+        let row = row.ok_or(WorkflowError::NotFound)?;
+        if entity == Entity::Lead {
+            request_refresh(conn, provider, &format!("edit:{}", Uuid::now_v7())).await?;
+        }
+        Ok(row.row)
+    })
+    .await
 }
 
 /// A JSON value Postgres cannot read as its column's type is the caller's mistake.
@@ -622,6 +649,9 @@ pub async fn resolve_conflict(
             .bind(Bind::Json(c.remote.clone()))
             .execute(conn)
             .await?;
+            if entity == Entity::Lead {
+                request_refresh(conn, &c.provider, &format!("conflict:{id}")).await?;
+            }
         }
         Ok(sql::query(format!(
             "UPDATE sync_conflicts SET resolution = $2, resolved_at = now(), resolved_by = $3 \

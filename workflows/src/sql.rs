@@ -11,7 +11,8 @@ use chrono::{DateTime, Utc};
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::sql_types::{
-    BigInt, Bool, Bytea, Integer, Jsonb, Nullable, Text, Timestamptz, Untyped, Uuid as SqlUuid,
+    Array, BigInt, Bool, Bytea, Integer, Jsonb, Nullable, Text, Timestamptz, Untyped,
+    Uuid as SqlUuid,
 };
 use uuid::Uuid;
 
@@ -37,6 +38,13 @@ pub enum Bind {
     OptDecimal(Option<rust_decimal::Decimal>),
     OptDate(Option<chrono::NaiveDate>),
     OptBigInt(Option<i64>),
+    /// Arrays, one per column, for `unnest` bulk statements.
+    Byteas(Vec<Vec<u8>>),
+    Bools(Vec<bool>),
+    OptTexts(Vec<Option<String>>),
+    OptDecimals(Vec<Option<rust_decimal::Decimal>>),
+    OptTimes(Vec<Option<DateTime<Utc>>>),
+    OptDates(Vec<Option<chrono::NaiveDate>>),
 }
 
 /// A statement with `$1 … $n` placeholders and their values.
@@ -124,6 +132,14 @@ fn push<'b>(out: &mut AstPass<'_, 'b, Pg>, bind: &'b Bind) -> diesel::QueryResul
         Bind::OptDecimal(v) => out.push_bind_param::<Nullable<diesel::sql_types::Numeric>, _>(v),
         Bind::OptDate(v) => out.push_bind_param::<Nullable<diesel::sql_types::Date>, _>(v),
         Bind::OptBigInt(v) => out.push_bind_param::<Nullable<BigInt>, _>(v),
+        Bind::Byteas(v) => out.push_bind_param::<Array<Bytea>, _>(v),
+        Bind::Bools(v) => out.push_bind_param::<Array<Bool>, _>(v),
+        Bind::OptTexts(v) => out.push_bind_param::<Array<Nullable<Text>>, _>(v),
+        Bind::OptDecimals(v) => {
+            out.push_bind_param::<Array<Nullable<diesel::sql_types::Numeric>>, _>(v)
+        }
+        Bind::OptTimes(v) => out.push_bind_param::<Array<Nullable<Timestamptz>>, _>(v),
+        Bind::OptDates(v) => out.push_bind_param::<Array<Nullable<diesel::sql_types::Date>>, _>(v),
     }
 }
 

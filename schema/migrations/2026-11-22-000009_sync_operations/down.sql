@@ -1,3 +1,16 @@
+ALTER TABLE raw_records RESET (fillfactor);
+ALTER TABLE canonical_organizations RESET (fillfactor);
+ALTER TABLE canonical_contacts RESET (fillfactor);
+ALTER TABLE canonical_leads RESET (fillfactor);
+ALTER TABLE canonical_orders RESET (fillfactor);
+ALTER TABLE canonical_products RESET (fillfactor);
+ALTER TABLE canonical_invoices RESET (fillfactor);
+DROP INDEX canonical_organizations_edited;
+DROP INDEX canonical_contacts_edited;
+DROP INDEX canonical_leads_edited;
+DROP INDEX canonical_orders_edited;
+DROP INDEX canonical_products_edited;
+DROP INDEX canonical_invoices_edited;
 DROP TABLE serving_won_revenue;
 DROP TABLE serving_pipeline;
 CREATE TABLE serving_pipeline (

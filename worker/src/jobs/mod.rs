@@ -17,6 +17,7 @@ pub mod create_order_from_lead;
 pub mod crm_push_lead_status;
 pub mod link_replacement_order;
 pub mod noop;
+pub mod refresh_serving;
 pub mod sync_run;
 
 pub trait Job {
@@ -58,6 +59,7 @@ pub async fn dispatch(ctx: &JobContext, job: &StartedJob) -> JobOutcome {
             run::<contract_expiry_scan::ContractExpiryScan>(ctx, job).await
         }
         JobKind::SyncRun => run::<sync_run::SyncRun>(ctx, job).await,
+        JobKind::RefreshServing => run::<refresh_serving::RefreshServing>(ctx, job).await,
     }
 }
 

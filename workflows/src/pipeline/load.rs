@@ -119,39 +119,81 @@ pub fn column(entity: Entity, field: &str) -> String {
     }
 }
 
-/// The bind of a field, typed by the column it goes to.
-fn bind(field: &str, value: Option<&Field>) -> Bind {
-    let v = value.cloned().unwrap_or(Field::Null);
-    let boolean = matches!(field, "is_customer" | "is_supplier" | "active");
-    let decimal = matches!(
-        field,
-        "value"
-            | "probability"
-            | "amount_untaxed"
-            | "amount_tax"
-            | "amount_total"
-            | "amount_due"
-            | "list_price"
-            | "cost_price"
-    );
-    let date = matches!(field, "expected_close_date" | "issue_date" | "due_date");
-    let time = matches!(
-        field,
-        "created_at" | "updated_at" | "order_date" | "paid_at" | "closed_at"
-    );
-    match v {
-        Field::Bool(b) if boolean => Bind::OptBool(Some(b)),
-        Field::Null if boolean => Bind::OptBool(Some(false)),
-        Field::Decimal(d) if decimal => Bind::OptDecimal(Some(d)),
-        Field::Int(i) if decimal => Bind::OptDecimal(Some(rust_decimal::Decimal::from(i))),
-        _ if decimal => Bind::OptDecimal(None),
-        Field::Date(d) if date => Bind::OptDate(Some(d)),
-        _ if date => Bind::OptDate(None),
-        Field::Time(t) if time => Bind::OptTime(Some(t)),
-        _ if time => Bind::OptTime(None),
-        Field::Text(t) | Field::Ref(t) => Bind::OptText(Some(t)),
-        Field::Int(i) => Bind::OptText(Some(i.to_string())),
-        _ => Bind::OptText(None),
+/// The SQL type of a canonical column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Text,
+    Bool,
+    Decimal,
+    Date,
+    Time,
+}
+
+impl Kind {
+    fn of(field: &str) -> Kind {
+        match field {
+            "is_customer" | "is_supplier" | "active" => Kind::Bool,
+            "value" | "probability" | "amount_untaxed" | "amount_tax" | "amount_total"
+            | "amount_due" | "list_price" | "cost_price" => Kind::Decimal,
+            "expected_close_date" | "issue_date" | "due_date" => Kind::Date,
+            "created_at" | "updated_at" | "order_date" | "paid_at" | "closed_at" => Kind::Time,
+            _ => Kind::Text,
+        }
+    }
+
+    fn sql(self) -> &'static str {
+        match self {
+            Kind::Text => "text[]",
+            Kind::Bool => "boolean[]",
+            Kind::Decimal => "numeric[]",
+            Kind::Date => "date[]",
+            Kind::Time => "timestamptz[]",
+        }
+    }
+}
+
+/// One column's values for a batch, as the array `unnest` reads.
+fn column_array(field: &str, records: &[&Normalized]) -> Bind {
+    let values = records
+        .iter()
+        .map(|r| r.fields.get(field).cloned().unwrap_or(Field::Null));
+    match Kind::of(field) {
+        // An absent flag is false, as in the source.
+        Kind::Bool => Bind::Bools(values.map(|v| matches!(v, Field::Bool(true))).collect()),
+        Kind::Decimal => Bind::OptDecimals(
+            values
+                .map(|v| match v {
+                    Field::Decimal(d) => Some(d),
+                    Field::Int(i) => Some(rust_decimal::Decimal::from(i)),
+                    _ => None,
+                })
+                .collect(),
+        ),
+        Kind::Date => Bind::OptDates(
+            values
+                .map(|v| match v {
+                    Field::Date(d) => Some(d),
+                    _ => None,
+                })
+                .collect(),
+        ),
+        Kind::Time => Bind::OptTimes(
+            values
+                .map(|v| match v {
+                    Field::Time(t) => Some(t),
+                    _ => None,
+                })
+                .collect(),
+        ),
+        Kind::Text => Bind::OptTexts(
+            values
+                .map(|v| match v {
+                    Field::Text(t) | Field::Ref(t) => Some(t),
+                    Field::Int(i) => Some(i.to_string()),
+                    _ => None,
+                })
+                .collect(),
+        ),
     }
 }
 
@@ -327,61 +369,48 @@ struct Changed {
     external_id: String,
 }
 
-/// Writes the raw records of a page; returns the external ids whose content changed
-/// (new, or a different hash).
+/// Writes the raw records of a page in one statement (`unnest` of one array per
+/// column: one bind each, however many records); returns the external ids whose
+/// content changed (new, or a different hash).
 pub async fn upsert_raw(
     conn: &mut AsyncPgConnection,
     run_id: Uuid,
     records: &[RawRecord],
 ) -> Result<Vec<String>, WorkflowError> {
-    if records.is_empty() {
+    let Some(first) = records.first() else {
         return Ok(Vec::new());
-    }
-    let mut text = String::from(
-        "INSERT INTO raw_records (provider, entity, external_id, sync_run_id, content_hash, body) VALUES ",
-    );
-    let mut q_binds = Vec::with_capacity(records.len() * 6);
-    for (i, r) in records.iter().enumerate() {
-        let b = i * 6;
-        if i > 0 {
-            text.push_str(", ");
-        }
-        text.push_str(&format!(
-            "(${}, ${}, ${}, ${}, ${}, ${}::text::json)",
-            b + 1,
-            b + 2,
-            b + 3,
-            b + 4,
-            b + 5,
-            b + 6
-        ));
-        q_binds.push(Bind::Text(r.provider.clone()));
-        q_binds.push(Bind::Text(r.source.clone()));
-        q_binds.push(Bind::Text(r.external_id.clone()));
-        q_binds.push(Bind::Uuid(run_id));
-        q_binds.push(Bind::Bytes(r.hash.to_vec()));
-        q_binds.push(Bind::Text(r.body.get().to_owned()));
-    }
-    text.push_str(
-        " ON CONFLICT (provider, entity, external_id) DO UPDATE SET \
+    };
+    Ok(sql::query(
+        "INSERT INTO raw_records (provider, entity, external_id, sync_run_id, content_hash, body) \
+         SELECT $1, $2, u.external_id, $3, u.content_hash, u.body::json \
+         FROM unnest($4::text[], $5::bytea[], $6::text[]) AS u (external_id, content_hash, body) \
+         ON CONFLICT (provider, entity, external_id) DO UPDATE SET \
              sync_run_id = EXCLUDED.sync_run_id, fetched_at = now(), \
              content_hash = EXCLUDED.content_hash, body = EXCLUDED.body \
          WHERE raw_records.content_hash <> EXCLUDED.content_hash \
          RETURNING external_id",
-    );
-    let mut q = sql::query(text);
-    for b in q_binds {
-        q = q.bind(b);
-    }
-    Ok(q.load::<Changed>(conn)
-        .await?
-        .into_iter()
-        .map(|c| c.external_id)
-        .collect())
+    )
+    .bind(Bind::Text(first.provider.clone()))
+    .bind(Bind::Text(first.source.clone()))
+    .bind(Bind::Uuid(run_id))
+    .bind(Bind::Texts(
+        records.iter().map(|r| r.external_id.clone()).collect(),
+    ))
+    .bind(Bind::Byteas(
+        records.iter().map(|r| r.hash.to_vec()).collect(),
+    ))
+    .bind(Bind::Texts(
+        records.iter().map(|r| r.body.get().to_owned()).collect(),
+    ))
+    .load::<Changed>(conn)
+    .await?
+    .into_iter()
+    .map(|c| c.external_id)
+    .collect())
 }
 
-/// Upserts normalized records of one entity in one statement (a row that was soft
-/// deleted comes back).
+/// Upserts normalized records of one entity in one statement, one array per column (a
+/// row that was soft deleted comes back; a local edit's mark is cleared).
 pub async fn upsert_canonical(
     conn: &mut AsyncPgConnection,
     provider: &str,
@@ -393,41 +422,35 @@ pub async fn upsert_canonical(
     }
     let cols = columns(entity);
     let sql_cols: Vec<String> = cols.iter().map(|c| column(entity, c)).collect();
-    let width = cols.len() + 3;
-    let mut text = format!(
-        "INSERT INTO {} (provider, external_id, content_hash, {}) VALUES ",
-        entity.table(),
-        sql_cols.join(", ")
-    );
-    let mut binds = Vec::with_capacity(records.len() * width);
-    for (i, r) in records.iter().enumerate() {
-        if i > 0 {
-            text.push_str(", ");
-        }
-        let placeholders: Vec<String> =
-            (1..=width).map(|k| format!("${}", i * width + k)).collect();
-        text.push('(');
-        text.push_str(&placeholders.join(", "));
-        text.push(')');
-        binds.push(Bind::Text(provider.to_owned()));
-        binds.push(Bind::Text(r.external_id.clone()));
-        binds.push(Bind::Bytes(r.hash.to_vec()));
-        for c in cols {
-            binds.push(bind(c, r.fields.get(c)));
-        }
-    }
+    let arrays: Vec<String> = cols
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("${}::{}", i + 4, Kind::of(c).sql()))
+        .collect();
     let updates: Vec<String> = sql_cols
         .iter()
         .map(|c| format!("{c} = EXCLUDED.{c}"))
         .collect();
-    text.push_str(&format!(
-        " ON CONFLICT (provider, external_id) DO UPDATE SET {}, content_hash = EXCLUDED.content_hash, \
-             last_synced_at = now(), deleted_at = NULL, local_modified_at = NULL",
-        updates.join(", ")
+    let mut q = sql::query(format!(
+        "INSERT INTO {table} (provider, external_id, content_hash, {cols}) \
+         SELECT $1, u.* FROM unnest($2::text[], $3::bytea[], {arrays}) AS u \
+         ON CONFLICT (provider, external_id) DO UPDATE SET {updates}, \
+             content_hash = EXCLUDED.content_hash, last_synced_at = now(), deleted_at = NULL, \
+             local_modified_at = NULL",
+        table = entity.table(),
+        cols = sql_cols.join(", "),
+        arrays = arrays.join(", "),
+        updates = updates.join(", "),
+    ))
+    .bind(Bind::Text(provider.to_owned()))
+    .bind(Bind::Texts(
+        records.iter().map(|r| r.external_id.clone()).collect(),
+    ))
+    .bind(Bind::Byteas(
+        records.iter().map(|r| r.hash.to_vec()).collect(),
     ));
-    let mut q = sql::query(text);
-    for b in binds {
-        q = q.bind(b);
+    for c in cols {
+        q = q.bind(column_array(c, records));
     }
     Ok(q.execute(conn).await?)
 }

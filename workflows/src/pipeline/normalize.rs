@@ -39,7 +39,7 @@ pub fn normalize(record: Validated) -> Result<Normalized, Rejected> {
         .and_then(Field::text)
         .map(|c| c.trim().to_ascii_uppercase());
     let mut reasons = Vec::new();
-    let mut fields = m.fields.clone();
+    let mut fields = m.fields;
     for (name, value) in fields.iter_mut() {
         let field = *name;
         *value = match std::mem::replace(value, Field::Null) {

@@ -165,7 +165,7 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Options {
-            page_size: 500,
+            page_size: 1_000,
             look_back: std::time::Duration::from_secs(300),
             conflicts: ConflictPolicy::SourceWins,
         }
@@ -278,7 +278,7 @@ async fn execute_locked(
             .ok_or_else(|| {
                 WorkflowError::Invalid(format!("no Odoo mapping for `{}`", run.entity))
             })?;
-        let mut after = start_point(conn, &run, options.look_back).await?;
+        let after = start_point(conn, &run, options.look_back).await?;
         let mapper = OdooMapper { model };
         // The estimate: what is left to read, plus what an earlier attempt already read.
         let left = client.count(model, after).await.map_err(connector_error)?;
@@ -287,30 +287,28 @@ async fn execute_locked(
             .bind(Bind::BigInt(left))
             .execute(conn)
             .await?;
-        loop {
-            let t = std::time::Instant::now();
-            let page = client
-                .page(model, fields_of(model), after, page_size)
-                .await
-                .map_err(connector_error)?;
-            let connector_us = micros(t);
-            let Some(last) = page.last() else { break };
-            let next = Keyset {
-                write_date: Some(last.write_date),
-                id: last.id,
+        // Page k loads while page k+1 is read and staged: the database and this process
+        // work at the same time.
+        let full = run.mode == "full";
+        let mut current = read_page(client, model, mapper, after, page_size).await?;
+        while let Some(page) = current {
+            let more = page.raws.len() >= page_size;
+            let (next, read_times) = (page.next, page.times);
+            let (loaded, following) = if more {
+                tokio::join!(
+                    load_page(conn, run_id, model, page, options.conflicts, full),
+                    read_page(client, model, mapper, next, page_size)
+                )
+            } else {
+                (
+                    load_page(conn, run_id, model, page, options.conflicts, full).await,
+                    Ok(None),
+                )
             };
-            let raws: Vec<RawRecord> = page
-                .into_iter()
-                .map(|r| RawRecord::new(PROVIDER, model, r.id.to_string(), r.raw))
-                .collect();
-            let (counts, mut times) =
-                load_page(conn, run_id, model, &mapper, &raws, next, options.conflicts).await?;
-            times.connector_us = connector_us;
+            let (counts, times) = loaded?;
             totals.add(counts, times);
-            after = next;
-            if raws.len() < page_size {
-                break;
-            }
+            totals.timings.add(read_times);
+            current = following?;
         }
         if run.mode == "full" {
             totals.deleted = soft_delete_unseen(conn, model, run.started_at).await?;
@@ -318,28 +316,32 @@ async fn execute_locked(
         Ok(())
     }
     .await;
-    // The serving zone follows the canonical leads, whatever part of the run committed.
-    let result = if entities_of(&run.entity).contains(&Entity::Lead) {
-        let refreshed = crate::lake::refresh_serving(conn, PROVIDER).await;
-        result.and(refreshed)
-    } else {
-        result
-    };
     let (status, error) = match &result {
         Ok(()) if totals.quarantined > 0 => ("partial", None),
         Ok(()) => ("succeeded", None),
         Err(e) => ("failed", Some(e.to_string())),
     };
-    sql::query(
-        "UPDATE sync_runs SET status = $2, error = $3, deleted = $4, timings = $5, finished_at = now() \
-         WHERE id = $1",
-    )
-    .bind(Bind::Uuid(run_id))
-    .bind(Bind::Text(status.to_owned()))
-    .bind(Bind::OptText(error.clone()))
-    .bind(Bind::BigInt(totals.deleted))
-    .bind(Bind::Json(serde_json::to_value(totals.timings)?))
-    .execute(conn)
+    // The run's end, and — when leads changed — the serving zone's refresh, commit
+    // together: the aggregates follow every load that changed what they count.
+    let changed_leads =
+        entities_of(&run.entity).contains(&Entity::Lead) && totals.loaded + totals.deleted > 0;
+    conn.transaction::<_, WorkflowError, _>(async |conn| {
+        sql::query(
+            "UPDATE sync_runs SET status = $2, error = $3, deleted = $4, timings = $5, finished_at = now() \
+             WHERE id = $1",
+        )
+        .bind(Bind::Uuid(run_id))
+        .bind(Bind::Text(status.to_owned()))
+        .bind(Bind::OptText(error.clone()))
+        .bind(Bind::BigInt(totals.deleted))
+        .bind(Bind::Json(serde_json::to_value(totals.timings)?))
+        .execute(conn)
+        .await?;
+        if changed_leads {
+            crate::lake::request_refresh(conn, PROVIDER, &format!("sync_run:{run_id}")).await?;
+        }
+        Ok(())
+    })
     .await?;
     log(
         conn,
@@ -361,64 +363,173 @@ fn connector_error(e: OdooError) -> WorkflowError {
     }
 }
 
-/// Maps, validates, normalizes and loads one page in one transaction.
+/// A record after the stages that need no database: mapped and, when its page refers
+/// to no other record, validated and normalized too (referential rules need the
+/// database, so such pages are validated by the loader).
+enum Staged {
+    Mapped(Result<super::Mapped, Rejected>),
+    Normalized(Result<Normalized, Rejected>),
+}
+
+/// A page as read from the source and staged, with the keyset after it.
+struct Page {
+    raws: Vec<RawRecord>,
+    staged: Vec<Staged>,
+    next: Keyset,
+    times: StageTimes,
+}
+
+/// Reads the page after `after` and runs the pure stages on it; `None` past the end.
+async fn read_page(
+    client: &mut OdooClient,
+    model: &'static str,
+    mapper: OdooMapper,
+    after: Keyset,
+    page_size: usize,
+) -> Result<Option<Page>, WorkflowError> {
+    let t = std::time::Instant::now();
+    let records = client
+        .page(model, fields_of(model), after, page_size)
+        .await
+        .map_err(connector_error)?;
+    let Some(last) = records.last() else {
+        return Ok(None);
+    };
+    let next = Keyset {
+        write_date: Some(last.write_date),
+        id: last.id,
+    };
+    let mut times = StageTimes {
+        connector_us: micros(t),
+        ..Default::default()
+    };
+    // Hashing and the pure stages are CPU work: on a blocking thread, so that the page
+    // being loaded meanwhile is driven without waiting for them.
+    let (raws, staged, stage_times) = tokio::task::spawn_blocking(move || {
+        let raws: Vec<RawRecord> = records
+            .into_iter()
+            .map(|r| RawRecord::new(PROVIDER, model, r.id.to_string(), r.raw))
+            .collect();
+        let (staged, times) = stage(mapper, &raws);
+        (raws, staged, times)
+    })
+    .await
+    .map_err(|e| WorkflowError::Invalid(format!("staging a page failed: {e}")))?;
+    times.add(stage_times);
+    Ok(Some(Page {
+        raws,
+        staged,
+        next,
+        times,
+    }))
+}
+
+/// Maps a page and, when it refers to no other record, validates and normalizes it.
+fn stage(mapper: OdooMapper, raws: &[RawRecord]) -> (Vec<Staged>, StageTimes) {
+    let mut times = StageTimes::default();
+    let t = std::time::Instant::now();
+    let mapped: Vec<Result<super::Mapped, Rejected>> = raws.iter().map(|r| mapper.map(r)).collect();
+    times.mapper_us = micros(t);
+    if mapped.iter().flatten().any(|m| !refs_of(m).is_empty()) {
+        return (mapped.into_iter().map(Staged::Mapped).collect(), times);
+    }
+    // No reference: the validator never asks the database.
+    let t = std::time::Instant::now();
+    let validated: Vec<Result<super::Validated, Rejected>> = mapped
+        .into_iter()
+        .map(|m| m.and_then(|m| validate(m, &|_, _| false)))
+        .collect();
+    times.validator_us = micros(t);
+    let t = std::time::Instant::now();
+    let staged = validated
+        .into_iter()
+        .map(|v| Staged::Normalized(v.and_then(normalize)))
+        .collect();
+    times.normalizer_us = micros(t);
+    (staged, times)
+}
+
+fn refs_of(m: &super::Mapped) -> Vec<String> {
+    m.fields
+        .values()
+        .filter_map(|f| match f {
+            super::Field::Ref(id) => Some(id.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Loads one page in one transaction: raw upsert (an unchanged hash stops a record
+/// there), the stages left for records whose page has references, conflicts, canonical
+/// upserts, quarantine, counts and checkpoint.
 async fn load_page(
     conn: &mut AsyncPgConnection,
     run_id: Uuid,
     model: &'static str,
-    mapper: &OdooMapper,
-    raws: &[RawRecord],
-    next: Keyset,
+    page: Page,
     policy: ConflictPolicy,
+    full: bool,
 ) -> Result<(PageCounts, StageTimes), WorkflowError> {
     let started = std::time::Instant::now();
+    let Page {
+        raws, staged, next, ..
+    } = page;
     let mut times = StageTimes::default();
     let counts = conn
         .transaction::<_, WorkflowError, _>(async |conn| {
-            let changed: HashSet<String> = load::upsert_raw(conn, run_id, raws)
+            // A page's commit need not wait for its WAL flush: the page and its
+            // checkpoint commit together, so a server crash loses both or neither (the
+            // run resumes from the checkpoint that survived), and the run's final,
+            // synchronous status commit flushes every page before it.
+            sql::query("SET LOCAL synchronous_commit = off")
+                .execute(conn)
+                .await?;
+            let changed: HashSet<String> = load::upsert_raw(conn, run_id, &raws)
                 .await?
                 .into_iter()
                 .collect();
-            let (fresh, unchanged): (Vec<&RawRecord>, Vec<&RawRecord>) =
-                raws.iter().partition(|r| changed.contains(&r.external_id));
-
-            let t = std::time::Instant::now();
-            let mapped: Vec<(&RawRecord, Result<super::Mapped, Rejected>)> =
-                fresh.iter().map(|r| (*r, mapper.map(r))).collect();
-            times.mapper_us = micros(t);
-
-            let t = std::time::Instant::now();
-            let refs: Vec<String> = mapped
-                .iter()
-                .filter_map(|(_, m)| m.as_ref().ok())
-                .flat_map(|m| m.fields.values())
-                .filter_map(|f| match f {
-                    super::Field::Ref(id) => Some(id.clone()),
-                    _ => None,
-                })
-                .collect();
-            let known = known_refs(conn, refs).await?;
-            let validated: Vec<(&RawRecord, Result<super::Validated, Rejected>)> = mapped
-                .into_iter()
-                .map(|(raw, m)| {
-                    (
-                        raw,
-                        m.and_then(|m| validate(m, &|e, id| known.contains(&(e, id.to_owned())))),
-                    )
-                })
-                .collect();
-            times.validator_us = micros(t);
-
-            let t = std::time::Instant::now();
-            let mut good: Vec<Normalized> = Vec::with_capacity(validated.len());
+            let mut unchanged: Vec<&RawRecord> = Vec::new();
+            let mut pending: Vec<(&RawRecord, Result<super::Mapped, Rejected>)> = Vec::new();
+            let mut good: Vec<Normalized> = Vec::with_capacity(changed.len());
             let mut refused: Vec<(&RawRecord, Rejected)> = Vec::new();
-            for (raw, v) in validated {
-                match v.and_then(normalize) {
-                    Ok(n) => good.push(n),
-                    Err(r) => refused.push((raw, r)),
+            for (raw, staged) in raws.iter().zip(staged) {
+                if !changed.contains(&raw.external_id) {
+                    unchanged.push(raw);
+                    continue;
+                }
+                match staged {
+                    Staged::Normalized(Ok(n)) => good.push(n),
+                    Staged::Normalized(Err(r)) => refused.push((raw, r)),
+                    Staged::Mapped(m) => pending.push((raw, m)),
                 }
             }
-            times.normalizer_us = micros(t);
+            if !pending.is_empty() {
+                let t = std::time::Instant::now();
+                let refs: Vec<String> = pending
+                    .iter()
+                    .filter_map(|(_, m)| m.as_ref().ok())
+                    .flat_map(refs_of)
+                    .collect();
+                let known = known_refs(conn, refs).await?;
+                let validated: Vec<(&RawRecord, Result<super::Validated, Rejected>)> = pending
+                    .into_iter()
+                    .map(|(raw, m)| {
+                        let v = m.and_then(|m| {
+                            validate(m, &|e, id| known.contains(&(e, id.to_owned())))
+                        });
+                        (raw, v)
+                    })
+                    .collect();
+                times.validator_us = micros(t);
+                let t = std::time::Instant::now();
+                for (raw, v) in validated {
+                    match v.and_then(normalize) {
+                        Ok(n) => good.push(n),
+                        Err(r) => refused.push((raw, r)),
+                    }
+                }
+                times.normalizer_us = micros(t);
+            }
 
             let mut loaded = 0;
             let mut conflicts = 0;
@@ -432,14 +543,16 @@ async fn load_page(
                 conflicts += kept.conflicts;
                 loaded += load::upsert_canonical(conn, PROVIDER, entity, &kept.apply).await?;
             }
-            // Records seen but not written (unchanged, refused, kept local): a full run
-            // must not soft-delete the version loaded earlier.
-            let seen: Vec<String> = unchanged
-                .iter()
-                .map(|r| r.external_id.clone())
-                .chain(refused.iter().map(|(r, _)| r.external_id.clone()))
-                .collect();
-            touch_unchanged(conn, model, &seen).await?;
+            // Records seen but not written (unchanged, refused): a full run must not
+            // soft-delete the version loaded earlier. (Only a full run deletes.)
+            if full {
+                let seen: Vec<String> = unchanged
+                    .iter()
+                    .map(|r| r.external_id.clone())
+                    .chain(refused.iter().map(|(r, _)| r.external_id.clone()))
+                    .collect();
+                touch_unchanged(conn, model, &seen).await?;
+            }
             load::quarantine(conn, run_id, &refused).await?;
             let counts = PageCounts {
                 fetched: raws.len() as i64,
@@ -453,8 +566,7 @@ async fn load_page(
         })
         .await?;
     let total = micros(started);
-    times.loader_us =
-        total.saturating_sub(times.mapper_us + times.validator_us + times.normalizer_us);
+    times.loader_us = total.saturating_sub(times.validator_us + times.normalizer_us);
     Ok((counts, times))
 }
 

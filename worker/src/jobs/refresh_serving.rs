@@ -1,0 +1,36 @@
+//! `refresh_serving`: rebuilds a provider's serving aggregates (pipeline by stage and
+//! owner, won revenue by month) from its canonical leads, in one transaction. A sync run
+//! that read leads asks for it in the transaction that ends the run; rebuilding twice
+//! gives the same figures, so a repeated delivery is harmless.
+
+use serde::{Deserialize, Serialize};
+use tentabo_workflows::jobs::{JobKind, JobOutcome, StartedJob};
+use tentabo_workflows::lake;
+
+use super::{Job, try_db};
+use crate::runner::JobContext;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshPayload {
+    pub provider: String,
+}
+
+pub struct RefreshServing;
+
+impl Job for RefreshServing {
+    const KIND: JobKind = JobKind::RefreshServing;
+    type Payload = RefreshPayload;
+
+    async fn run(ctx: &JobContext, _job: &StartedJob, p: RefreshPayload) -> JobOutcome {
+        try_db!(
+            async {
+                let mut conn = ctx.db.get().await?;
+                lake::refresh_serving(&mut conn, &p.provider).await
+            }
+            .await
+        );
+        tracing::info!(provider = %p.provider, "serving zone refreshed");
+        JobOutcome::Done
+    }
+}
