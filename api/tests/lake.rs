@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use app::TestApp;
 use diesel_async::RunQueryDsl;
-use odoo::{OdooPeer, Peer};
+use odoo::OdooPeer;
 use reqwest::Method;
 use secrecy::SecretString;
 use serde_json::{Map, Value, json};
@@ -79,13 +79,7 @@ struct Lake {
 impl Lake {
     async fn new() -> Lake {
         let app = TestApp::seeded().await;
-        let peer = OdooPeer::start(Peer {
-            database: "prod".into(),
-            login: "sync".into(),
-            password: "pw".into(),
-            ..Default::default()
-        })
-        .await;
+        let peer = OdooPeer::with_credentials("sync", "pw").await;
         peer.set("crm.lead", leads());
         let admin = app.token(ADMIN).await;
         Lake { app, peer, admin }
@@ -209,28 +203,15 @@ async fn dashboards_show_each_caller_its_scope() {
     let fulfiller = lake.app.token(FULFILLER).await;
 
     // Win rate: won / (won + lost).
-    let (s, all) = lake.get(&lake.admin, "/api/v1/dashboard/win-rate").await;
-    assert_eq!(s, 200, "{all}");
+    let rate = async |token: &str| {
+        let (s, r) = lake.get(token, "/api/v1/dashboard/win-rate").await;
+        assert_eq!(s, 200, "{r}");
+        (r["won"].clone(), r["lost"].clone(), r["rate"].clone())
+    };
+    assert_eq!(rate(&lake.admin).await, (json!(3), json!(1), json!("0.75")));
+    assert_eq!(rate(&partner).await, (json!(1), json!(1), json!("0.5")));
     assert_eq!(
-        (all["won"].clone(), all["lost"].clone(), all["rate"].clone()),
-        (json!(3), json!(1), json!("0.75"))
-    );
-    let (_, mine) = lake.get(&partner, "/api/v1/dashboard/win-rate").await;
-    assert_eq!(
-        (
-            mine["won"].clone(),
-            mine["lost"].clone(),
-            mine["rate"].clone()
-        ),
-        (json!(1), json!(1), json!("0.5"))
-    );
-    let (_, dist) = lake.get(&distributor, "/api/v1/dashboard/win-rate").await;
-    assert_eq!(
-        (
-            dist["won"].clone(),
-            dist["lost"].clone(),
-            dist["rate"].clone()
-        ),
+        rate(&distributor).await,
         (json!(2), json!(1), json!("0.6667"))
     );
     assert_eq!(

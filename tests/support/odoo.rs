@@ -206,6 +206,17 @@ impl OdooPeer {
         OdooPeer { addr, state, task }
     }
 
+    /// A peer of database `prod` accepting `login` / `password`.
+    pub async fn with_credentials(login: &str, password: &str) -> OdooPeer {
+        OdooPeer::start(Peer {
+            database: "prod".into(),
+            login: login.into(),
+            password: password.into(),
+            ..Default::default()
+        })
+        .await
+    }
+
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
     }

@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 
 use diesel_async::AsyncConnection;
 use futures::SinkExt;
-use odoo::{Generated, OdooPeer, Peer};
+use odoo::{Generated, OdooPeer};
 use secrecy::SecretString;
 use serde_json::value::RawValue;
 use support::TestDb;
@@ -486,13 +486,7 @@ fn main() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let peer = OdooPeer::start(Peer {
-            database: "prod".into(),
-            login: "sync".into(),
-            password: "pw".into(),
-            ..Default::default()
-        })
-        .await;
+        let peer = OdooPeer::with_credentials("sync", "pw").await;
         println!("sync bench: Odoo-shaped crm.lead records, pages of {}, 2 cores", page_size());
 
         // 1. Full runs, small then large: throughput, stages, memory.

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use diesel::sql_types::{BigInt, Integer, Nullable, Text};
 use diesel_async::RunQueryDsl;
-use odoo::{Generated, OdooPeer, Peer};
+use odoo::{Generated, OdooPeer};
 use support::{TestDb, TestRedis};
 use tentabo_workflows::pipeline::run::{self, Mode};
 
@@ -86,13 +86,7 @@ impl Rng {
 async fn a_run_killed_ten_times_resumes_to_exactly_the_source() {
     let db = TestDb::new().await;
     let redis = TestRedis::new();
-    let peer = OdooPeer::start(Peer {
-        database: "prod".into(),
-        login: "sync".into(),
-        password: "pw".into(),
-        ..Default::default()
-    })
-    .await;
+    let peer = OdooPeer::with_credentials("sync", "pw").await;
     let source = Generated {
         count: RECORDS,
         edited_every: None,
