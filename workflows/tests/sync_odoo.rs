@@ -431,8 +431,33 @@ async fn a_run_executes_once_at_a_time_and_an_ended_run_does_nothing() {
         0,
         "the refused execution read nothing"
     );
-    // The holder's session ends (its process died): the run may proceed.
+    // The holder's session ends (its process died): once Postgres has ended the
+    // session, the lock is gone and the run may proceed.
+    #[derive(diesel::QueryableByName)]
+    struct Pid {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        pid: i32,
+    }
+    let pid = diesel::sql_query("SELECT pg_backend_pid() AS pid")
+        .get_result::<Pid>(&mut holder)
+        .await
+        .unwrap()
+        .pid;
     drop(holder);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while count(
+        &db,
+        &format!("SELECT count(*) AS n FROM pg_stat_activity WHERE pid = {pid}"),
+    )
+    .await
+        > 0
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the holder's session did not end"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let done = run::execute(&pool, &mut client(&peer, "s3cret"), id, options(100))
         .await
         .unwrap();

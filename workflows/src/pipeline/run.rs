@@ -1,5 +1,6 @@
 //! A sync run from Odoo: connector → mapper → validator → normalizer → loader → logger,
-//! page by page. Memory holds one page. Each page commits in one transaction with the
+//! page by page. Memory holds two pages (one loading while the next is read and staged,
+//! every record of it, changed or not). Each page commits in one transaction with the
 //! run's counts and its checkpoint, so a killed run resumes after the last committed
 //! page: nothing lost (the keyset restarts strictly after what committed), nothing
 //! doubled (every write is an upsert keyed by external id).
@@ -233,11 +234,15 @@ pub async fn execute(
         });
     }
     let result = execute_locked(&mut conn, client, run_id, options).await;
-    sql::query("SELECT pg_advisory_unlock(hashtextextended($1, 0)) AS flag")
+    let unlocked = sql::query("SELECT pg_advisory_unlock(hashtextextended($1, 0)) AS flag")
         .bind(Bind::Text(run_id.to_string()))
         .get_result::<Flag>(&mut conn)
-        .await?;
-    result
+        .await;
+    // The run's own error tells more than a failed unlock (which a broken connection
+    // makes moot: its session, and the lock, end with it).
+    let totals = result?;
+    unlocked?;
+    Ok(totals)
 }
 
 #[derive(diesel::QueryableByName)]
