@@ -698,3 +698,26 @@ async fn local_edits_are_checked_and_conflicts_follow_the_policy() {
         ]
     );
 }
+
+#[tokio::test]
+async fn concurrent_refreshes_of_one_provider_take_turns() {
+    let lake = Lake::loaded().await;
+    let (mut a, mut b, mut c, mut d) = (
+        lake.app.db.conn().await,
+        lake.app.db.conn().await,
+        lake.app.db.conn().await,
+        lake.app.db.conn().await,
+    );
+    use tentabo_workflows::lake::refresh_serving;
+    let (ra, rb, rc, rd) = tokio::join!(
+        refresh_serving(&mut a, "odoo"),
+        refresh_serving(&mut b, "odoo"),
+        refresh_serving(&mut c, "odoo"),
+        refresh_serving(&mut d, "odoo")
+    );
+    for r in [ra, rb, rc, rd] {
+        r.unwrap();
+    }
+    let (_, rev) = lake.get(&lake.admin, "/api/v1/dashboard/won-revenue").await;
+    assert_eq!(rev["items"].as_array().unwrap().len(), 2, "{rev}");
+}

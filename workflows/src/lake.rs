@@ -40,6 +40,12 @@ pub async fn refresh_serving(
     provider: &str,
 ) -> Result<(), WorkflowError> {
     conn.transaction::<_, WorkflowError, _>(async |conn| {
+        // Two refreshes of one provider take turns (the second would otherwise insert
+        // rows the first just inserted).
+        sql::query("SELECT pg_advisory_xact_lock(hashtextextended('refresh_serving:' || $1, 0))")
+            .bind(Bind::Text(provider.to_owned()))
+            .execute(conn)
+            .await?;
         for table in ["serving_pipeline", "serving_won_revenue"] {
             sql::query(format!("DELETE FROM {table} WHERE provider = $1"))
                 .bind(Bind::Text(provider.to_owned()))
