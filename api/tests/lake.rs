@@ -307,7 +307,7 @@ async fn dashboards_show_each_caller_its_scope() {
         .filter(|r| r["month"] == json!("2026-04-01"))
         .collect();
     assert_eq!(april.len(), 1, "{rows}");
-    assert_eq!(april[0]["revenue"], json!(5000.0));
+    assert_eq!(april[0]["revenue"], json!("5000.00"), "money as a string");
     assert_eq!(
         lake.get(&partner, "/api/v1/data-lake/serving/nope").await.0,
         404
@@ -344,7 +344,7 @@ async fn browsing_the_zones_respects_the_caller_scope() {
             lead3["currency"].clone(),
             lead3["owner_external_id"].clone()
         ),
-        (json!(5000.0), json!("EUR"), json!("10"))
+        (json!("5000.00"), json!("EUR"), json!("10"))
     );
 
     // Organizations carry no owner: admins only.
@@ -529,6 +529,7 @@ async fn local_edits_are_checked_and_conflicts_follow_the_policy() {
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["title"], json!("Local 1"));
     assert!(b["local_modified_at"].is_string());
+    assert_eq!(b["value"], json!("1000.00"), "money as a string");
     // The edit changed a lead: the serving zone's refresh is asked for with it.
     {
         #[derive(diesel::QueryableByName)]
@@ -632,6 +633,10 @@ async fn local_edits_are_checked_and_conflicts_follow_the_policy() {
     assert_eq!(
         (c3["local"]["title"].clone(), c3["remote"]["title"].clone()),
         (json!("Local 3"), json!("Source 3 again"))
+    );
+    assert_eq!(
+        (c3["local"]["value"].clone(), c3["remote"]["value"].clone()),
+        (json!("5000.00"), json!("5000"))
     );
 
     let resolve = |id: &Value, keep: &str| {

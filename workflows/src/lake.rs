@@ -379,12 +379,13 @@ pub async fn canonical(
         None => ("", "($1 = 'all' AND $2::uuid IS NULL)".to_owned()),
     };
     let q = sql::query(format!(
-        "SELECT t.provider AS k_provider, t.external_id AS k_id, to_jsonb(t) - 'content_hash' AS row \
+        "SELECT t.provider AS k_provider, t.external_id AS k_id, {row} AS row \
          FROM {table} t {join} WHERE {filter} \
               AND ($3::text IS NULL OR t.provider = $3) AND ($4 OR t.deleted_at IS NULL) \
               AND ($5::text IS NULL OR (t.provider, t.external_id) > ($5, $6)) \
          ORDER BY t.provider, t.external_id LIMIT $7",
-        table = entity.table()
+        table = entity.table(),
+        row = load::row_json(entity)
     ));
     let rows: Vec<LakeRow> = scoped(q, scope.unwrap_or(RowScope::All))
         .bind(Bind::OptText(l.provider.clone()))
@@ -418,6 +419,15 @@ impl Serving {
             Serving::WonRevenue => "serving_won_revenue",
         }
     }
+    /// A row as JSON, money as a string (exact, never a float).
+    fn row_json(self) -> &'static str {
+        match self {
+            Serving::Pipeline => "(to_jsonb(t) || jsonb_build_object('value', t.value::text))",
+            Serving::WonRevenue => {
+                "(to_jsonb(t) || jsonb_build_object('revenue', t.revenue::text))"
+            }
+        }
+    }
     /// The key after the provider, as text (for the cursor).
     fn key(self) -> &'static str {
         match self {
@@ -438,12 +448,13 @@ pub async fn serving(
     let scope = dashboard_scope(authz, who)?;
     let after = decode_cursor(l.cursor.as_deref())?;
     let q = sql::query(format!(
-        "SELECT t.provider AS k_provider, {key} AS k_id, to_jsonb(t) AS row \
+        "SELECT t.provider AS k_provider, {key} AS k_id, {row} AS row \
          FROM {table} t {OWNER_JOIN} WHERE {scope} \
               AND ($3::text IS NULL OR t.provider = $3) \
               AND ($4::text IS NULL OR (t.provider, {key}) > ($4, $5)) \
          ORDER BY t.provider, {key} LIMIT $6",
         key = table.key(),
+        row = table.row_json(),
         table = table.table(),
         scope = scope_sql(1)
     ));
@@ -503,8 +514,9 @@ pub async fn edit_canonical(
                 "UPDATE {table} t SET ({list}) = (SELECT {list} FROM jsonb_populate_record(NULL::{table}, $3)), \
                      local_modified_at = now() \
                  WHERE t.provider = $1 AND t.external_id = $2 \
-                 RETURNING to_jsonb(t) - 'content_hash' AS row",
-                table = entity.table()
+                 RETURNING {row} AS row",
+                table = entity.table(),
+                row = load::row_json(entity)
             ))
             .bind(Bind::Text(provider.to_owned()))
             .bind(Bind::Text(external_id.to_owned()))

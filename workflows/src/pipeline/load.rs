@@ -152,6 +152,20 @@ impl Kind {
     }
 }
 
+/// A canonical row of `entity` (aliased `t`) as JSON for readers: the table's columns
+/// without the hash, money and other decimals as strings (exact, never a float).
+pub fn row_json(entity: Entity) -> String {
+    let decimals: Vec<String> = columns(entity)
+        .iter()
+        .filter(|c| Kind::of(c) == Kind::Decimal)
+        .map(|c| format!("'{c}', t.{c}::text"))
+        .collect();
+    format!(
+        "(to_jsonb(t) - 'content_hash' || jsonb_build_object({}))",
+        decimals.join(", ")
+    )
+}
+
 /// One column's values for a batch, as the array `unnest` reads.
 fn column_array(field: &str, records: &[&Normalized]) -> Bind {
     let values = records
@@ -299,8 +313,9 @@ pub async fn resolve_conflicts<'a>(
 ) -> Result<Resolved<'a>, WorkflowError> {
     let ids: Vec<String> = batch.iter().map(|n| n.external_id.clone()).collect();
     let edited: Vec<LocalRow> = sql::query(format!(
-        "SELECT external_id, to_jsonb(t) - 'content_hash' AS local FROM {} t \
+        "SELECT external_id, {} AS local FROM {} t \
          WHERE provider = $1 AND external_id = ANY($2) AND local_modified_at IS NOT NULL",
+        row_json(entity),
         entity.table()
     ))
     .bind(Bind::Text(provider.to_owned()))
