@@ -10,8 +10,6 @@
 //! callers whose scope is `all` only. The serving tables keep the owner, so the same
 //! filter applies to aggregates.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::sql_types::{BigInt, Date, Jsonb, Nullable, Numeric, Text, Timestamptz};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
@@ -259,18 +257,7 @@ struct LakeCursor {
 }
 
 fn decode_cursor(raw: Option<&str>) -> Result<Option<LakeCursor>, WorkflowError> {
-    raw.map(|r| {
-        URL_SAFE_NO_PAD
-            .decode(r)
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .ok_or_else(|| FieldErrors::single("cursor", "invalid_cursor"))
-    })
-    .transpose()
-}
-
-fn encode_cursor(c: &LakeCursor) -> String {
-    URL_SAFE_NO_PAD.encode(serde_json::to_vec(c).unwrap_or_default())
+    raw.map(crate::pagination::decode).transpose()
 }
 
 /// A page of lake rows, each as JSON with the table's column names.
@@ -290,18 +277,14 @@ struct LakeRow {
     row: serde_json::Value,
 }
 
-fn page(mut rows: Vec<LakeRow>, limit: i64) -> RowPage {
-    let more = rows.len() as i64 > limit;
-    rows.truncate(usize::try_from(limit).unwrap_or(0));
-    let next_cursor = more.then(|| rows.last()).flatten().map(|r| {
-        encode_cursor(&LakeCursor {
-            p: r.k_provider.clone(),
-            x: r.k_id.clone(),
-        })
+fn page(rows: Vec<LakeRow>, limit: i64) -> RowPage {
+    let p = crate::pagination::Page::from_rows(rows, limit, |r| LakeCursor {
+        p: r.k_provider.clone(),
+        x: r.k_id.clone(),
     });
     RowPage {
-        items: rows.into_iter().map(|r| r.row).collect(),
-        next_cursor,
+        items: p.items.into_iter().map(|r| r.row).collect(),
+        next_cursor: p.next_cursor,
     }
 }
 
@@ -536,28 +519,27 @@ pub async fn edit_canonical(
 
 /// A JSON value Postgres cannot read as its column's type is the caller's mistake.
 fn bad_value(e: diesel::result::Error) -> WorkflowError {
-    use diesel::result::{DatabaseErrorKind, Error};
-    match &e {
-        Error::DatabaseError(
-            DatabaseErrorKind::Unknown | DatabaseErrorKind::CheckViolation,
-            info,
-        ) if info.message().contains("invalid input syntax")
-            || info.message().contains("out of range")
-            || info.message().contains("violates check constraint")
-            || info.message().contains("numeric field overflow") =>
-        {
-            WorkflowError::Unprocessable {
-                code: "invalid_value",
-                details: serde_json::json!({ "message": info.message() }),
-            }
-        }
-        Error::DatabaseError(DatabaseErrorKind::NotNullViolation, info) => {
-            WorkflowError::Unprocessable {
-                code: "invalid_value",
-                details: serde_json::json!({ "message": info.message() }),
-            }
-        }
-        _ => e.into(),
+    use diesel::result::{DatabaseErrorKind as K, Error};
+    let Error::DatabaseError(kind, info) = &e else {
+        return e.into();
+    };
+    let m = info.message();
+    let unreadable = matches!(kind, K::NotNullViolation)
+        || (matches!(kind, K::Unknown | K::CheckViolation)
+            && [
+                "invalid input syntax",
+                "out of range",
+                "violates check constraint",
+                "numeric field overflow",
+            ]
+            .iter()
+            .any(|p| m.contains(p)));
+    if !unreadable {
+        return e.into();
+    }
+    WorkflowError::Unprocessable {
+        code: "invalid_value",
+        details: serde_json::json!({ "message": m }),
     }
 }
 

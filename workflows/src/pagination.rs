@@ -4,6 +4,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -22,16 +23,26 @@ pub struct Cursor {
 
 impl Cursor {
     pub fn encode(&self) -> String {
-        URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).unwrap_or_default())
+        encode(self)
     }
 
     pub fn decode(raw: &str) -> Result<Cursor, WorkflowError> {
-        URL_SAFE_NO_PAD
-            .decode(raw)
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .ok_or_else(|| FieldErrors::single("cursor", "invalid_cursor"))
+        decode(raw)
     }
+}
+
+/// Any keyset as an opaque cursor (base64 of its JSON).
+pub fn encode<K: Serialize>(key: &K) -> String {
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(key).unwrap_or_default())
+}
+
+/// A cursor back to its keyset; anything else is a 422 on `cursor`.
+pub fn decode<K: DeserializeOwned>(raw: &str) -> Result<K, WorkflowError> {
+    URL_SAFE_NO_PAD
+        .decode(raw)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .ok_or_else(|| FieldErrors::single("cursor", "invalid_cursor"))
 }
 
 /// A page of rows and the cursor of the next one.
@@ -43,13 +54,13 @@ pub struct Page<T> {
 
 impl<T> Page<T> {
     /// `rows` were fetched with `limit + 1`: the extra row only says there is more.
-    pub fn from_rows(mut rows: Vec<T>, limit: i64, key: impl Fn(&T) -> Cursor) -> Page<T> {
+    pub fn from_rows<K: Serialize>(mut rows: Vec<T>, limit: i64, key: impl Fn(&T) -> K) -> Page<T> {
         let more = rows.len() as i64 > limit;
         if more {
             rows.truncate(usize::try_from(limit).unwrap_or(0));
         }
         let next_cursor = if more {
-            rows.last().map(|r| key(r).encode())
+            rows.last().map(|r| encode(&key(r)))
         } else {
             None
         };

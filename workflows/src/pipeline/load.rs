@@ -362,16 +362,7 @@ pub async fn resolve_conflicts<'a>(
             _ => kept.push(n.external_id.clone()),
         }
     }
-    if !kept.is_empty() {
-        sql::query(format!(
-            "UPDATE {} SET last_synced_at = now() WHERE provider = $1 AND external_id = ANY($2)",
-            entity.table()
-        ))
-        .bind(Bind::Text(provider.to_owned()))
-        .bind(Bind::Texts(kept))
-        .execute(conn)
-        .await?;
-    }
+    mark_seen(conn, provider, entity, &kept).await?;
     Ok(Resolved {
         apply,
         conflicts: local.len() as i64,
@@ -468,6 +459,28 @@ pub async fn upsert_canonical(
         q = q.bind(column_array(c, records));
     }
     Ok(q.execute(conn).await?)
+}
+
+/// Marks canonical rows seen by this sync without writing them (unchanged, refused, kept
+/// local): a full run soft-deletes only the rows it did not see.
+pub async fn mark_seen(
+    conn: &mut AsyncPgConnection,
+    provider: &str,
+    entity: Entity,
+    ids: &[String],
+) -> Result<(), WorkflowError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    sql::query(format!(
+        "UPDATE {} SET last_synced_at = now() WHERE provider = $1 AND external_id = ANY($2)",
+        entity.table()
+    ))
+    .bind(Bind::Text(provider.to_owned()))
+    .bind(Bind::Texts(ids.to_vec()))
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// Stores refused records with their stage and reasons.

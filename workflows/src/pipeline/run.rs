@@ -660,18 +660,8 @@ async fn touch_unchanged(
     model: &str,
     ids: &[String],
 ) -> Result<(), WorkflowError> {
-    if ids.is_empty() {
-        return Ok(());
-    }
     for entity in entities_of(model) {
-        sql::query(format!(
-            "UPDATE {} SET last_synced_at = now() WHERE provider = $1 AND external_id = ANY($2)",
-            entity.table()
-        ))
-        .bind(Bind::Text(PROVIDER.to_owned()))
-        .bind(Bind::Texts(ids.to_vec()))
-        .execute(conn)
-        .await?;
+        load::mark_seen(conn, PROVIDER, *entity, ids).await?;
     }
     Ok(())
 }
