@@ -602,7 +602,6 @@ diesel::joinable!(provider_owner_links -> distributors (distributor_id));
 diesel::joinable!(provider_owner_links -> partners (partner_id));
 diesel::joinable!(provider_sync_logs -> sync_runs (sync_run_id));
 diesel::joinable!(quarantine -> sync_runs (sync_run_id));
-diesel::joinable!(raw_records -> sync_runs (sync_run_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(sync_checkpoints -> sync_runs (last_run_id));

@@ -282,8 +282,9 @@ fn copy_ceiling(url: &str, g: &Generated) -> Duration {
     elapsed
 }
 
-/// The pipeline's loader: one `INSERT … SELECT … FROM unnest(arrays) ON CONFLICT` per
-/// table and page, one transaction per page.
+/// The pipeline's loader: per page, one raw `INSERT … SELECT … FROM unnest(arrays) ON
+/// CONFLICT`, then the canonical rows (a plain insert for the keys the raw write saw for
+/// the first time), one transaction per page.
 async fn load_multi_row(db: &TestDb, pages: &[Vec<(RawRecord, Normalized)>]) -> Duration {
     let mut conn = db.conn().await;
     let run_id = run::create(&mut conn, "crm.lead", Mode::Full, None)
@@ -293,9 +294,13 @@ async fn load_multi_row(db: &TestDb, pages: &[Vec<(RawRecord, Normalized)>]) -> 
     for page in pages {
         conn.transaction::<_, tentabo_workflows::WorkflowError, _>(async |conn| {
             let raws: Vec<RawRecord> = page.iter().map(|(r, _)| r.clone()).collect();
-            load::upsert_raw(conn, run_id, &raws).await?;
-            let batch: Vec<&Normalized> = page.iter().map(|(_, n)| n).collect();
-            load::upsert_canonical(conn, "odoo", Entity::Lead, &batch).await?;
+            let written = load::upsert_raw(conn, run_id, &raws).await?;
+            let (fresh, known): (Vec<&Normalized>, Vec<&Normalized>) = page
+                .iter()
+                .map(|(_, n)| n)
+                .partition(|n| written.inserted.contains(&n.external_id));
+            load::write_canonical(conn, "odoo", Entity::Lead, &fresh, load::Write::Insert).await?;
+            load::write_canonical(conn, "odoo", Entity::Lead, &known, load::Write::Upsert).await?;
             Ok(())
         })
         .await

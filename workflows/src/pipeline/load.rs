@@ -1,9 +1,12 @@
 //! The loader: one transaction per page. Raw records are upserted keyed by
 //! (provider, entity, external id) and kept byte-exact; an unchanged hash skips the
-//! canonical write; canonical rows are upserted in one multi-row statement; quarantined
+//! canonical write; canonical rows of records seen for the first time are inserted, the
+//! others upserted, one statement each (`unnest` of one array per column); quarantined
 //! records are stored with their reasons; the run's counts and the checkpoint move in the
 //! same transaction, so a page is loaded entirely or not at all and a killed run resumes
 //! after the last page that committed.
+
+use std::collections::HashSet;
 
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
@@ -370,23 +373,34 @@ pub async fn resolve_conflicts<'a>(
 }
 
 #[derive(diesel::QueryableByName)]
-struct Changed {
+struct Written {
     #[diesel(sql_type = diesel::sql_types::Text)]
     external_id: String,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    inserted: bool,
+}
+
+/// What a page's raw write changed: the external ids whose content is new or different,
+/// and among them those seen for the first time.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RawChanges {
+    pub changed: HashSet<String>,
+    pub inserted: HashSet<String>,
 }
 
 /// Writes the raw records of a page in one statement (`unnest` of one array per
-/// column: one bind each, however many records); returns the external ids whose
-/// content changed (new, or a different hash).
+/// column: one bind each, however many records); returns which records changed (new,
+/// or a different hash) and which were new.
 pub async fn upsert_raw(
     conn: &mut AsyncPgConnection,
     run_id: Uuid,
     records: &[RawRecord],
-) -> Result<Vec<String>, WorkflowError> {
+) -> Result<RawChanges, WorkflowError> {
     let Some(first) = records.first() else {
-        return Ok(Vec::new());
+        return Ok(RawChanges::default());
     };
-    Ok(sql::query(
+    // `xmax = 0`: the row version was inserted by this statement, not updated.
+    let written: Vec<Written> = sql::query(
         "INSERT INTO raw_records (provider, entity, external_id, sync_run_id, content_hash, body) \
          SELECT $1, $2, u.external_id, $3, u.content_hash, u.body::json \
          FROM unnest($4::text[], $5::bytea[], $6::text[]) AS u (external_id, content_hash, body) \
@@ -394,7 +408,7 @@ pub async fn upsert_raw(
              sync_run_id = EXCLUDED.sync_run_id, fetched_at = now(), \
              content_hash = EXCLUDED.content_hash, body = EXCLUDED.body \
          WHERE raw_records.content_hash <> EXCLUDED.content_hash \
-         RETURNING external_id",
+         RETURNING external_id, (xmax = 0) AS inserted",
     )
     .bind(Bind::Text(first.provider.clone()))
     .bind(Bind::Text(first.source.clone()))
@@ -408,20 +422,38 @@ pub async fn upsert_raw(
     .bind(Bind::Texts(
         records.iter().map(|r| r.body.get().to_owned()).collect(),
     ))
-    .load::<Changed>(conn)
-    .await?
-    .into_iter()
-    .map(|c| c.external_id)
-    .collect())
+    .load(conn)
+    .await?;
+    let mut changes = RawChanges::default();
+    for w in written {
+        if w.inserted {
+            changes.inserted.insert(w.external_id.clone());
+        }
+        changes.changed.insert(w.external_id);
+    }
+    Ok(changes)
 }
 
-/// Upserts normalized records of one entity in one statement, one array per column (a
-/// row that was soft deleted comes back; a local edit's mark is cleared).
-pub async fn upsert_canonical(
+/// How canonical rows are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Write {
+    /// Records whose raw row this page inserted: no canonical row can exist yet (every
+    /// canonical row comes from a raw one), so a plain `INSERT` — which Postgres runs
+    /// without the speculative insertion of `ON CONFLICT`. A row there anyway is a
+    /// unique violation: the page fails rather than write twice.
+    Insert,
+    /// Records seen before: an upsert (a row that was soft deleted comes back; a local
+    /// edit's mark is cleared).
+    Upsert,
+}
+
+/// Writes normalized records of one entity in one statement, one array per column.
+pub async fn write_canonical(
     conn: &mut AsyncPgConnection,
     provider: &str,
     entity: Entity,
     records: &[&Normalized],
+    how: Write,
 ) -> Result<usize, WorkflowError> {
     if records.is_empty() {
         return Ok(0);
@@ -433,20 +465,27 @@ pub async fn upsert_canonical(
         .enumerate()
         .map(|(i, c)| format!("${}::{}", i + 4, Kind::of(c).sql()))
         .collect();
-    let updates: Vec<String> = sql_cols
-        .iter()
-        .map(|c| format!("{c} = EXCLUDED.{c}"))
-        .collect();
+    let on_conflict = match how {
+        Write::Insert => String::new(),
+        Write::Upsert => {
+            let updates: Vec<String> = sql_cols
+                .iter()
+                .map(|c| format!("{c} = EXCLUDED.{c}"))
+                .collect();
+            format!(
+                " ON CONFLICT (provider, external_id) DO UPDATE SET {}, \
+                 content_hash = EXCLUDED.content_hash, last_synced_at = now(), deleted_at = NULL, \
+                 local_modified_at = NULL",
+                updates.join(", ")
+            )
+        }
+    };
     let mut q = sql::query(format!(
         "INSERT INTO {table} (provider, external_id, content_hash, {cols}) \
-         SELECT $1, u.* FROM unnest($2::text[], $3::bytea[], {arrays}) AS u \
-         ON CONFLICT (provider, external_id) DO UPDATE SET {updates}, \
-             content_hash = EXCLUDED.content_hash, last_synced_at = now(), deleted_at = NULL, \
-             local_modified_at = NULL",
+         SELECT $1, u.* FROM unnest($2::text[], $3::bytea[], {arrays}) AS u{on_conflict}",
         table = entity.table(),
         cols = sql_cols.join(", "),
         arrays = arrays.join(", "),
-        updates = updates.join(", "),
     ))
     .bind(Bind::Text(provider.to_owned()))
     .bind(Bind::Texts(

@@ -489,16 +489,13 @@ async fn load_page(
             sql::query("SET LOCAL synchronous_commit = off")
                 .execute(conn)
                 .await?;
-            let changed: HashSet<String> = load::upsert_raw(conn, run_id, &raws)
-                .await?
-                .into_iter()
-                .collect();
+            let raw_changes = load::upsert_raw(conn, run_id, &raws).await?;
             let mut unchanged: Vec<&RawRecord> = Vec::new();
             let mut pending: Vec<(&RawRecord, Result<super::Mapped, Rejected>)> = Vec::new();
-            let mut good: Vec<Normalized> = Vec::with_capacity(changed.len());
+            let mut good: Vec<Normalized> = Vec::with_capacity(raw_changes.changed.len());
             let mut refused: Vec<(&RawRecord, Rejected)> = Vec::new();
             for (raw, staged) in raws.iter().zip(staged) {
-                if !changed.contains(&raw.external_id) {
+                if !raw_changes.changed.contains(&raw.external_id) {
                     unchanged.push(raw);
                     continue;
                 }
@@ -539,14 +536,24 @@ async fn load_page(
             let mut loaded = 0;
             let mut conflicts = 0;
             for entity in Entity::ALL {
-                let batch: Vec<&Normalized> = good.iter().filter(|n| n.entity == entity).collect();
-                if batch.is_empty() {
+                // First seen: nothing to conflict with, a plain insert. Seen before:
+                // conflicts first, then an upsert.
+                let (fresh, known): (Vec<&Normalized>, Vec<&Normalized>) = good
+                    .iter()
+                    .filter(|n| n.entity == entity)
+                    .partition(|n| raw_changes.inserted.contains(&n.external_id));
+                loaded +=
+                    load::write_canonical(conn, PROVIDER, entity, &fresh, load::Write::Insert)
+                        .await?;
+                if known.is_empty() {
                     continue;
                 }
                 let kept =
-                    load::resolve_conflicts(conn, run_id, PROVIDER, entity, &batch, policy).await?;
+                    load::resolve_conflicts(conn, run_id, PROVIDER, entity, &known, policy).await?;
                 conflicts += kept.conflicts;
-                loaded += load::upsert_canonical(conn, PROVIDER, entity, &kept.apply).await?;
+                loaded +=
+                    load::write_canonical(conn, PROVIDER, entity, &kept.apply, load::Write::Upsert)
+                        .await?;
             }
             // Records seen but not written (unchanged, refused): a full run must not
             // soft-delete the version loaded earlier. (Only a full run deletes.)
