@@ -6,7 +6,8 @@
 //! same transaction, so a page is loaded entirely or not at all and a killed run resumes
 //! after the last page that committed.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
+use std::fmt::Write as _;
 
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
@@ -169,48 +170,189 @@ pub fn row_json(entity: Entity) -> String {
     )
 }
 
-/// One column's values for a batch, as the array `unnest` reads.
-fn column_array(field: &str, records: &[&Normalized]) -> Bind {
-    let values = records
-        .iter()
-        .map(|r| r.fields.get(field).cloned().unwrap_or(Field::Null));
-    match Kind::of(field) {
-        // An absent flag is false, as in the source.
-        Kind::Bool => Bind::Bools(values.map(|v| matches!(v, Field::Bool(true))).collect()),
-        Kind::Decimal => Bind::OptDecimals(
-            values
-                .map(|v| match v {
-                    Field::Decimal(d) => Some(d),
-                    Field::Int(i) => Some(rust_decimal::Decimal::from(i)),
-                    _ => None,
-                })
-                .collect(),
-        ),
-        Kind::Date => Bind::OptDates(
-            values
-                .map(|v| match v {
-                    Field::Date(d) => Some(d),
-                    _ => None,
-                })
-                .collect(),
-        ),
-        Kind::Time => Bind::OptTimes(
-            values
-                .map(|v| match v {
-                    Field::Time(t) => Some(t),
-                    _ => None,
-                })
-                .collect(),
-        ),
-        Kind::Text => Bind::OptTexts(
-            values
-                .map(|v| match v {
-                    Field::Text(t) | Field::Ref(t) => Some(t),
-                    Field::Int(i) => Some(i.to_string()),
-                    _ => None,
-                })
-                .collect(),
-        ),
+/// One column's values for a batch of records, as the array `unnest` reads.
+#[derive(Debug, Clone, PartialEq)]
+enum Column {
+    Texts(Vec<Option<String>>),
+    Bools(Vec<bool>),
+    Decimals(Vec<Option<rust_decimal::Decimal>>),
+    Dates(Vec<Option<chrono::NaiveDate>>),
+    Times(Vec<Option<chrono::DateTime<chrono::Utc>>>),
+}
+
+impl Column {
+    /// The column's values, moved out of the records' fields.
+    fn take(field: &str, values: impl Iterator<Item = Field>) -> Column {
+        match Kind::of(field) {
+            // An absent flag is false, as in the source.
+            Kind::Bool => Column::Bools(values.map(|v| matches!(v, Field::Bool(true))).collect()),
+            Kind::Decimal => Column::Decimals(
+                values
+                    .map(|v| match v {
+                        Field::Decimal(d) => Some(d),
+                        Field::Int(i) => Some(rust_decimal::Decimal::from(i)),
+                        _ => None,
+                    })
+                    .collect(),
+            ),
+            Kind::Date => Column::Dates(
+                values
+                    .map(|v| match v {
+                        Field::Date(d) => Some(d),
+                        _ => None,
+                    })
+                    .collect(),
+            ),
+            Kind::Time => Column::Times(
+                values
+                    .map(|v| match v {
+                        Field::Time(t) => Some(t),
+                        _ => None,
+                    })
+                    .collect(),
+            ),
+            Kind::Text => Column::Texts(
+                values
+                    .map(|v| match v {
+                        Field::Text(t) | Field::Ref(t) => Some(t),
+                        Field::Int(i) => Some(i.to_string()),
+                        _ => None,
+                    })
+                    .collect(),
+            ),
+        }
+    }
+
+    fn select(&self, keep: &[usize]) -> Column {
+        fn pick<T: Clone>(v: &[T], keep: &[usize]) -> Vec<T> {
+            keep.iter().map(|&i| v[i].clone()).collect()
+        }
+        match self {
+            Column::Texts(v) => Column::Texts(pick(v, keep)),
+            Column::Bools(v) => Column::Bools(pick(v, keep)),
+            Column::Decimals(v) => Column::Decimals(pick(v, keep)),
+            Column::Dates(v) => Column::Dates(pick(v, keep)),
+            Column::Times(v) => Column::Times(pick(v, keep)),
+        }
+    }
+
+    /// Row `i`'s value in JSON, as `jsonb_populate_record` reads it (money as a string).
+    fn json(&self, i: usize) -> serde_json::Value {
+        use serde_json::Value;
+        let json = |v: Option<String>| v.map_or(Value::Null, Value::String);
+        match self {
+            Column::Texts(v) => json(v[i].clone()),
+            Column::Bools(v) => Value::Bool(v[i]),
+            Column::Decimals(v) => json(v[i].map(|d| d.to_string())),
+            Column::Dates(v) => json(v[i].map(|d| d.to_string())),
+            Column::Times(v) => json(v[i].map(|t| t.to_rfc3339())),
+        }
+    }
+
+    fn into_bind(self) -> Bind {
+        match self {
+            Column::Texts(v) => Bind::OptTexts(v),
+            Column::Bools(v) => Bind::Bools(v),
+            Column::Decimals(v) => Bind::OptDecimals(v),
+            Column::Dates(v) => Bind::OptDates(v),
+            Column::Times(v) => Bind::OptTimes(v),
+        }
+    }
+}
+
+/// Canonical rows of one entity, one array per column — what the loader binds. Built
+/// by moving the normalized records' values (no copy), on the thread that staged them,
+/// so the loader only sends them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rows {
+    pub entity: Entity,
+    pub external_ids: Vec<String>,
+    hashes: Vec<Vec<u8>>,
+    /// In the order of [`columns`].
+    columns: Vec<Column>,
+}
+
+impl Rows {
+    /// The records of each entity, in the order of [`Entity::ALL`] (none left empty).
+    pub fn by_entity(records: Vec<Normalized>) -> Vec<Rows> {
+        let mut groups: BTreeMap<Entity, Vec<Normalized>> = BTreeMap::new();
+        for n in records {
+            groups.entry(n.entity).or_default().push(n);
+        }
+        groups
+            .into_iter()
+            .map(|(entity, records)| Rows::new(entity, records))
+            .collect()
+    }
+
+    /// Rows of `entity` (every record must be of that entity).
+    pub fn new(entity: Entity, mut records: Vec<Normalized>) -> Rows {
+        debug_assert!(records.iter().all(|n| n.entity == entity));
+        let columns = columns(entity)
+            .iter()
+            .map(|c| {
+                Column::take(
+                    c,
+                    records
+                        .iter_mut()
+                        .map(|n| n.fields.remove(c).unwrap_or(Field::Null)),
+                )
+            })
+            .collect();
+        let (external_ids, hashes) = records
+            .into_iter()
+            .map(|n| (n.external_id, n.hash.to_vec()))
+            .unzip();
+        Rows {
+            entity,
+            external_ids,
+            hashes,
+            columns,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.external_ids.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.external_ids.is_empty()
+    }
+
+    /// The rows at the positions `keep`, in that order.
+    pub fn select(&self, keep: &[usize]) -> Rows {
+        Rows {
+            entity: self.entity,
+            external_ids: keep.iter().map(|&i| self.external_ids[i].clone()).collect(),
+            hashes: keep.iter().map(|&i| self.hashes[i].clone()).collect(),
+            columns: self.columns.iter().map(|c| c.select(keep)).collect(),
+        }
+    }
+
+    /// The rows at the positions `keep` (ascending): these rows themselves when that is
+    /// all of them, a copy of those positions otherwise.
+    pub fn keep(self, keep: &[usize]) -> Rows {
+        if keep.len() == self.len() {
+            self
+        } else {
+            self.select(keep)
+        }
+    }
+
+    /// Row `i` in JSON with the table's column names, as stored in
+    /// `sync_conflicts.remote` and applied by `jsonb_populate_record` when resolved.
+    pub fn json(&self, i: usize) -> serde_json::Value {
+        let mut row: serde_json::Map<String, serde_json::Value> = columns(self.entity)
+            .iter()
+            .zip(&self.columns)
+            .map(|(c, values)| (column(self.entity, c), values.json(i)))
+            .collect();
+        let hex = self.hashes[i].iter().fold(String::from("\\x"), |mut h, b| {
+            let _ = write!(h, "{b:02x}");
+            h
+        });
+        row.insert("content_hash".into(), serde_json::Value::String(hex));
+        serde_json::Value::Object(row)
     }
 }
 
@@ -264,9 +406,9 @@ impl ConflictPolicy {
     }
 }
 
-/// A batch after conflict resolution: the records to write, and how many conflicted.
-pub struct Resolved<'a> {
-    pub apply: Vec<&'a Normalized>,
+/// A batch after conflict resolution: the rows to write, and how many conflicted.
+pub struct Resolved {
+    pub apply: Rows,
     pub conflicts: i64,
 }
 
@@ -278,43 +420,18 @@ struct LocalRow {
     local: serde_json::Value,
 }
 
-/// A normalized record as a canonical row in JSON (SQL column names), as stored in
-/// `sync_conflicts.remote` and applied by `jsonb_populate_record` when resolved.
-pub fn remote_row(n: &Normalized) -> serde_json::Value {
-    let mut row = serde_json::Map::new();
-    for c in columns(n.entity) {
-        let v = n.fields.get(c).cloned().unwrap_or(Field::Null);
-        row.insert(
-            column(n.entity, c),
-            serde_json::to_value(v).unwrap_or_default(),
-        );
-    }
-    row.insert(
-        "content_hash".into(),
-        serde_json::Value::String(format!(
-            "\\x{}",
-            n.hash
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect::<String>()
-        )),
-    );
-    serde_json::Value::Object(row)
-}
-
-/// Finds the records of a batch whose canonical row was edited locally, records each
+/// Finds the rows of a batch whose canonical row was edited locally, records each
 /// conflict in `sync_conflicts` by the policy, and returns what to write: everything
-/// under `source_wins`, the records without a local edit otherwise (the rows kept are
+/// under `source_wins`, the rows without a local edit otherwise (the rows kept are
 /// marked seen, so a full run does not soft-delete them).
-pub async fn resolve_conflicts<'a>(
+pub async fn resolve_conflicts(
     conn: &mut AsyncPgConnection,
     run_id: Uuid,
     provider: &str,
-    entity: Entity,
-    batch: &[&'a Normalized],
+    batch: Rows,
     policy: ConflictPolicy,
-) -> Result<Resolved<'a>, WorkflowError> {
-    let ids: Vec<String> = batch.iter().map(|n| n.external_id.clone()).collect();
+) -> Result<Resolved, WorkflowError> {
+    let entity = batch.entity;
     let edited: Vec<LocalRow> = sql::query(format!(
         "SELECT external_id, {} AS local FROM {} t \
          WHERE provider = $1 AND external_id = ANY($2) AND local_modified_at IS NOT NULL",
@@ -322,12 +439,12 @@ pub async fn resolve_conflicts<'a>(
         entity.table()
     ))
     .bind(Bind::Text(provider.to_owned()))
-    .bind(Bind::Texts(ids))
+    .bind(Bind::Texts(batch.external_ids.clone()))
     .load(conn)
     .await?;
     if edited.is_empty() {
         return Ok(Resolved {
-            apply: batch.to_vec(),
+            apply: batch,
             conflicts: 0,
         });
     }
@@ -337,9 +454,9 @@ pub async fn resolve_conflicts<'a>(
         .collect();
     let mut apply = Vec::with_capacity(batch.len());
     let mut kept = Vec::new();
-    for n in batch {
-        let Some(l) = local.get(&n.external_id) else {
-            apply.push(*n);
+    for (i, id) in batch.external_ids.iter().enumerate() {
+        let Some(l) = local.get(id) else {
+            apply.push(i);
             continue;
         };
         sql::query(
@@ -353,21 +470,21 @@ pub async fn resolve_conflicts<'a>(
         .bind(Bind::Uuid(run_id))
         .bind(Bind::Text(provider.to_owned()))
         .bind(Bind::Text(entity.as_str().to_owned()))
-        .bind(Bind::Text(n.external_id.clone()))
+        .bind(Bind::Text(id.clone()))
         .bind(Bind::Text(policy.as_str().to_owned()))
         .bind(Bind::Json(l.clone()))
-        .bind(Bind::Json(remote_row(n)))
+        .bind(Bind::Json(batch.json(i)))
         .bind(Bind::Text(policy.resolution().to_owned()))
         .execute(conn)
         .await?;
         match policy {
-            ConflictPolicy::SourceWins => apply.push(*n),
-            _ => kept.push(n.external_id.clone()),
+            ConflictPolicy::SourceWins => apply.push(i),
+            _ => kept.push(id.clone()),
         }
     }
     mark_seen(conn, provider, entity, &kept).await?;
     Ok(Resolved {
-        apply,
+        apply: batch.select(&apply),
         conflicts: local.len() as i64,
     })
 }
@@ -447,17 +564,17 @@ pub enum Write {
     Upsert,
 }
 
-/// Writes normalized records of one entity in one statement, one array per column.
+/// Writes canonical rows of one entity in one statement, one array per column.
 pub async fn write_canonical(
     conn: &mut AsyncPgConnection,
     provider: &str,
-    entity: Entity,
-    records: &[&Normalized],
+    rows: Rows,
     how: Write,
 ) -> Result<usize, WorkflowError> {
-    if records.is_empty() {
+    if rows.is_empty() {
         return Ok(0);
     }
+    let entity = rows.entity;
     let cols = columns(entity);
     let sql_cols: Vec<String> = cols.iter().map(|c| column(entity, c)).collect();
     let arrays: Vec<String> = cols
@@ -488,14 +605,10 @@ pub async fn write_canonical(
         arrays = arrays.join(", "),
     ))
     .bind(Bind::Text(provider.to_owned()))
-    .bind(Bind::Texts(
-        records.iter().map(|r| r.external_id.clone()).collect(),
-    ))
-    .bind(Bind::Byteas(
-        records.iter().map(|r| r.hash.to_vec()).collect(),
-    ));
-    for c in cols {
-        q = q.bind(column_array(c, records));
+    .bind(Bind::Texts(rows.external_ids))
+    .bind(Bind::Byteas(rows.hashes));
+    for c in rows.columns {
+        q = q.bind(c.into_bind());
     }
     Ok(q.execute(conn).await?)
 }

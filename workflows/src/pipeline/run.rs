@@ -14,7 +14,7 @@ use serde::Serialize;
 use tentabo_schema::DbPool;
 use uuid::Uuid;
 
-use super::load::{self, ConflictPolicy, PageCounts};
+use super::load::{self, ConflictPolicy, PageCounts, Rows};
 use super::odoo::{OdooMapper, fields_of};
 use super::validate::validate;
 use super::{Entity, Mapper, Normalized, RawRecord, Rejected, normalize};
@@ -368,18 +368,23 @@ fn connector_error(e: OdooError) -> WorkflowError {
     }
 }
 
-/// A record after the stages that need no database: mapped and, when its page refers
-/// to no other record, validated and normalized too (referential rules need the
-/// database, so such pages are validated by the loader).
+/// A page after the stages that need no database.
 enum Staged {
-    Mapped(Result<super::Mapped, Rejected>),
-    Normalized(Result<Normalized, Rejected>),
+    /// Mapped only, record by record: the page refers to other records, so the loader
+    /// validates it (referential rules read the database) and normalizes it.
+    Mapped(Vec<Result<super::Mapped, Rejected>>),
+    /// Validated and normalized: the canonical rows of each entity, ready to bind, and
+    /// the refused records by position in the page.
+    Ready {
+        rows: Vec<Rows>,
+        refused: Vec<(usize, Rejected)>,
+    },
 }
 
 /// A page as read from the source and staged, with the keyset after it.
 struct Page {
     raws: Vec<RawRecord>,
-    staged: Vec<Staged>,
+    staged: Staged,
     next: Keyset,
     times: StageTimes,
 }
@@ -429,14 +434,15 @@ async fn read_page(
     }))
 }
 
-/// Maps a page and, when it refers to no other record, validates and normalizes it.
-fn stage(mapper: OdooMapper, raws: &[RawRecord]) -> (Vec<Staged>, StageTimes) {
+/// Maps a page and, when it refers to no other record, validates and normalizes it and
+/// lays its canonical rows out as the loader binds them.
+fn stage(mapper: OdooMapper, raws: &[RawRecord]) -> (Staged, StageTimes) {
     let mut times = StageTimes::default();
     let t = std::time::Instant::now();
     let mapped: Vec<Result<super::Mapped, Rejected>> = raws.iter().map(|r| mapper.map(r)).collect();
     times.mapper_us = micros(t);
     if mapped.iter().flatten().any(|m| !refs_of(m).is_empty()) {
-        return (mapped.into_iter().map(Staged::Mapped).collect(), times);
+        return (Staged::Mapped(mapped), times);
     }
     // No reference: the validator never asks the database.
     let t = std::time::Instant::now();
@@ -446,12 +452,32 @@ fn stage(mapper: OdooMapper, raws: &[RawRecord]) -> (Vec<Staged>, StageTimes) {
         .collect();
     times.validator_us = micros(t);
     let t = std::time::Instant::now();
-    let staged = validated
-        .into_iter()
-        .map(|v| Staged::Normalized(v.and_then(normalize)))
-        .collect();
+    let (good, refused) = split(
+        validated
+            .into_iter()
+            .map(|v| v.and_then(normalize))
+            .enumerate(),
+    );
     times.normalizer_us = micros(t);
-    (staged, times)
+    let t = std::time::Instant::now();
+    let rows = Rows::by_entity(good);
+    times.loader_us = micros(t);
+    (Staged::Ready { rows, refused }, times)
+}
+
+/// Normalized records apart, refused ones (with their position in the page) apart.
+fn split(
+    results: impl Iterator<Item = (usize, Result<Normalized, Rejected>)>,
+) -> (Vec<Normalized>, Vec<(usize, Rejected)>) {
+    let mut good = Vec::new();
+    let mut refused = Vec::new();
+    for (i, r) in results {
+        match r {
+            Ok(n) => good.push(n),
+            Err(r) => refused.push((i, r)),
+        }
+    }
+    (good, refused)
 }
 
 fn refs_of(m: &super::Mapped) -> Vec<String> {
@@ -490,70 +516,76 @@ async fn load_page(
                 .execute(conn)
                 .await?;
             let raw_changes = load::upsert_raw(conn, run_id, &raws).await?;
-            let mut unchanged: Vec<&RawRecord> = Vec::new();
-            let mut pending: Vec<(&RawRecord, Result<super::Mapped, Rejected>)> = Vec::new();
-            let mut good: Vec<Normalized> = Vec::with_capacity(raw_changes.changed.len());
-            let mut refused: Vec<(&RawRecord, Rejected)> = Vec::new();
-            for (raw, staged) in raws.iter().zip(staged) {
-                if !raw_changes.changed.contains(&raw.external_id) {
-                    unchanged.push(raw);
-                    continue;
+            let changed = |i: usize| raw_changes.changed.contains(&raws[i].external_id);
+            let (rows, refused) = match staged {
+                Staged::Ready { rows, refused } => (rows, refused),
+                Staged::Mapped(mapped) => {
+                    // Only what changed goes further: the rest is not validated again.
+                    let t = std::time::Instant::now();
+                    let pending: Vec<(usize, Result<super::Mapped, Rejected>)> = mapped
+                        .into_iter()
+                        .enumerate()
+                        .filter(|(i, _)| changed(*i))
+                        .collect();
+                    let refs: Vec<String> = pending
+                        .iter()
+                        .filter_map(|(_, m)| m.as_ref().ok())
+                        .flat_map(refs_of)
+                        .collect();
+                    let known = known_refs(conn, refs).await?;
+                    let validated: Vec<(usize, Result<super::Validated, Rejected>)> = pending
+                        .into_iter()
+                        .map(|(i, m)| {
+                            let v = m.and_then(|m| {
+                                validate(m, &|e, id| known.contains(&(e, id.to_owned())))
+                            });
+                            (i, v)
+                        })
+                        .collect();
+                    times.validator_us = micros(t);
+                    let t = std::time::Instant::now();
+                    let (good, refused) = split(
+                        validated
+                            .into_iter()
+                            .map(|(i, v)| (i, v.and_then(normalize))),
+                    );
+                    times.normalizer_us = micros(t);
+                    (Rows::by_entity(good), refused)
                 }
-                match staged {
-                    Staged::Normalized(Ok(n)) => good.push(n),
-                    Staged::Normalized(Err(r)) => refused.push((raw, r)),
-                    Staged::Mapped(m) => pending.push((raw, m)),
-                }
-            }
-            if !pending.is_empty() {
-                let t = std::time::Instant::now();
-                let refs: Vec<String> = pending
-                    .iter()
-                    .filter_map(|(_, m)| m.as_ref().ok())
-                    .flat_map(refs_of)
-                    .collect();
-                let known = known_refs(conn, refs).await?;
-                let validated: Vec<(&RawRecord, Result<super::Validated, Rejected>)> = pending
-                    .into_iter()
-                    .map(|(raw, m)| {
-                        let v = m.and_then(|m| {
-                            validate(m, &|e, id| known.contains(&(e, id.to_owned())))
-                        });
-                        (raw, v)
-                    })
-                    .collect();
-                times.validator_us = micros(t);
-                let t = std::time::Instant::now();
-                for (raw, v) in validated {
-                    match v.and_then(normalize) {
-                        Ok(n) => good.push(n),
-                        Err(r) => refused.push((raw, r)),
-                    }
-                }
-                times.normalizer_us = micros(t);
-            }
+            };
+            let refused: Vec<(&RawRecord, Rejected)> = refused
+                .into_iter()
+                .filter(|(i, _)| changed(*i))
+                .map(|(i, r)| (&raws[i], r))
+                .collect();
+            let unchanged: Vec<&RawRecord> = (0..raws.len())
+                .filter(|i| !changed(*i))
+                .map(|i| &raws[i])
+                .collect();
 
             let mut loaded = 0;
             let mut conflicts = 0;
-            for entity in Entity::ALL {
-                // First seen: nothing to conflict with, a plain insert. Seen before:
-                // conflicts first, then an upsert.
-                let (fresh, known): (Vec<&Normalized>, Vec<&Normalized>) = good
-                    .iter()
-                    .filter(|n| n.entity == entity)
-                    .partition(|n| raw_changes.inserted.contains(&n.external_id));
-                loaded +=
-                    load::write_canonical(conn, PROVIDER, entity, &fresh, load::Write::Insert)
-                        .await?;
+            for rows in rows {
+                // First seen: nothing to conflict with, a plain insert. Seen before and
+                // changed: conflicts first, then an upsert. Unchanged: nothing.
+                let (mut fresh, mut known) = (Vec::new(), Vec::new());
+                for (i, id) in rows.external_ids.iter().enumerate() {
+                    if raw_changes.inserted.contains(id) {
+                        fresh.push(i);
+                    } else if raw_changes.changed.contains(id) {
+                        known.push(i);
+                    }
+                }
+                let known = rows.select(&known);
+                let fresh = rows.keep(&fresh);
+                loaded += load::write_canonical(conn, PROVIDER, fresh, load::Write::Insert).await?;
                 if known.is_empty() {
                     continue;
                 }
-                let kept =
-                    load::resolve_conflicts(conn, run_id, PROVIDER, entity, &known, policy).await?;
+                let kept = load::resolve_conflicts(conn, run_id, PROVIDER, known, policy).await?;
                 conflicts += kept.conflicts;
                 loaded +=
-                    load::write_canonical(conn, PROVIDER, entity, &kept.apply, load::Write::Upsert)
-                        .await?;
+                    load::write_canonical(conn, PROVIDER, kept.apply, load::Write::Upsert).await?;
             }
             // Records seen but not written (unchanged, refused): a full run must not
             // soft-delete the version loaded earlier. (Only a full run deletes.)
