@@ -108,6 +108,7 @@ impl Lake {
             page_size: 3,
             look_back: Duration::from_secs(0),
             conflicts: policy,
+            ..Default::default()
         };
         let totals = run::execute(&pool, &mut client, id, options).await.unwrap();
         // A run that changed leads asks for the serving refresh in its last transaction;

@@ -36,6 +36,7 @@ pub fn worker_config(database_url: &str, redis_url: &str, namespace: &str) -> Wo
         sync_page_size: 500,
         sync_look_back_secs: 300,
         sync_conflict_policy: tentabo_workflows::pipeline::load::ConflictPolicy::SourceWins,
+        sync_lanes: 2,
         sync_schedule: "0 30 1 * * *".to_owned(),
         shutdown_grace_secs: 10,
     }

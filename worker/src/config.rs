@@ -175,6 +175,15 @@ pub struct WorkerConfig {
         value_parser = parse_conflict_policy
     )]
     pub sync_conflict_policy: ConflictPolicy,
+    /// Connections a sync run loads pages on at once: 2 (page k+1 loads while page k
+    /// does; pages still commit in order) or 1.
+    #[arg(
+        long = "sync-lanes",
+        env = "TENTABO_SYNC_LANES",
+        default_value_t = 2,
+        value_parser = clap::value_parser!(u8).range(1..=2)
+    )]
+    pub sync_lanes: u8,
     /// When the nightly incremental syncs run: a cron expression with seconds, in UTC.
     #[arg(
         long = "sync-schedule",
@@ -203,6 +212,7 @@ impl WorkerConfig {
             page_size: self.sync_page_size,
             look_back: Duration::from_secs(self.sync_look_back_secs),
             conflicts: self.sync_conflict_policy,
+            lanes: usize::from(self.sync_lanes),
         }
     }
 

@@ -7,6 +7,8 @@
 
 use std::collections::HashSet;
 
+use tokio::sync::{mpsc, oneshot};
+
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::sql_types::{Nullable, Text};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
@@ -79,6 +81,17 @@ fn micros(since: std::time::Instant) -> u64 {
 }
 
 impl Totals {
+    fn merge(&mut self, o: Totals) {
+        self.fetched += o.fetched;
+        self.unchanged += o.unchanged;
+        self.loaded += o.loaded;
+        self.quarantined += o.quarantined;
+        self.deleted += o.deleted;
+        self.conflicts += o.conflicts;
+        self.pages += o.pages;
+        self.timings.add(o.timings);
+    }
+
     fn add(&mut self, c: PageCounts, t: StageTimes) {
         self.fetched += c.fetched;
         self.unchanged += c.unchanged;
@@ -161,6 +174,9 @@ pub struct Options {
     pub look_back: std::time::Duration,
     /// What the loader does when a record changed both in the source and locally.
     pub conflicts: ConflictPolicy,
+    /// Connections loading pages at once (1 or 2): with two, page k+1 loads while
+    /// page k does, and they still commit in order.
+    pub lanes: usize,
 }
 
 impl Default for Options {
@@ -169,6 +185,7 @@ impl Default for Options {
             page_size: 1_000,
             look_back: std::time::Duration::from_secs(300),
             conflicts: ConflictPolicy::SourceWins,
+            lanes: 2,
         }
     }
 }
@@ -233,7 +250,7 @@ pub async fn execute(
             message: format!("sync run {run_id} is being executed elsewhere"),
         });
     }
-    let result = execute_locked(&mut conn, client, run_id, options).await;
+    let result = execute_locked(db, &mut conn, client, run_id, options).await;
     let unlocked = sql::query("SELECT pg_advisory_unlock(hashtextextended($1, 0)) AS flag")
         .bind(Bind::Text(run_id.to_string()))
         .get_result::<Flag>(&mut conn)
@@ -252,6 +269,7 @@ struct Flag {
 }
 
 async fn execute_locked(
+    db: &DbPool,
     conn: &mut AsyncPgConnection,
     client: &mut OdooClient,
     run_id: Uuid,
@@ -292,29 +310,30 @@ async fn execute_locked(
             .bind(Bind::BigInt(left))
             .execute(conn)
             .await?;
-        // Page k loads while page k+1 is read and staged: the database and this process
-        // work at the same time.
-        let full = run.mode == "full";
-        let mut current = read_page(client, model, mapper, after, page_size).await?;
-        while let Some(page) = current {
-            let more = page.raws.len() >= page_size;
-            let (next, read_times) = (page.next, page.times);
-            let (loaded, following) = if more {
-                tokio::join!(
-                    load_page(conn, run_id, model, page, options.conflicts, full),
-                    read_page(client, model, mapper, next, page_size)
-                )
-            } else {
-                (
-                    load_page(conn, run_id, model, page, options.conflicts, full).await,
-                    Ok(None),
-                )
-            };
-            let (counts, times) = loaded?;
-            totals.add(counts, times);
-            totals.timings.add(read_times);
-            current = following?;
+        // A second lane: one more connection, for the run's duration. Without one
+        // (the pool exhausted) the run goes on a single lane, only slower.
+        let mut second = if options.lanes > 1 {
+            db.get()
+                .await
+                .inspect_err(|e| {
+                    tracing::warn!(error = %e, "sync run: no second connection, loading on one lane");
+                })
+                .ok()
+        } else {
+            None
+        };
+        let mut lanes: Vec<&mut AsyncPgConnection> = vec![&mut *conn];
+        if let Some(c) = second.as_deref_mut() {
+            lanes.push(c);
         }
+        let job = PageJob {
+            run_id,
+            model,
+            policy: options.conflicts,
+            full: run.mode == "full",
+        };
+        totals = load_pages(lanes, client, job, mapper, after, page_size).await?;
+        drop(second);
         if run.mode == "full" {
             totals.deleted = soft_delete_unseen(conn, model, run.started_at).await?;
         }
@@ -385,6 +404,10 @@ enum Staged {
 struct Page {
     raws: Vec<RawRecord>,
     staged: Staged,
+    /// Whether the page may load only once the page before it committed: its
+    /// references are validated against what that page loaded, or it holds a record
+    /// that page holds too (edited in the source between the two fetches).
+    after_previous: bool,
     next: Keyset,
     times: StageTimes,
 }
@@ -426,9 +449,11 @@ async fn read_page(
     .await
     .map_err(|e| WorkflowError::Invalid(format!("staging a page failed: {e}")))?;
     times.add(stage_times);
+    let after_previous = matches!(staged, Staged::Mapped(_));
     Ok(Some(Page {
         raws,
         staged,
+        after_previous,
         next,
         times,
     }))
@@ -490,21 +515,161 @@ fn refs_of(m: &super::Mapped) -> Vec<String> {
         .collect()
 }
 
+/// What every page of a run is loaded for.
+#[derive(Debug, Clone, Copy)]
+struct PageJob {
+    run_id: Uuid,
+    model: &'static str,
+    policy: ConflictPolicy,
+    full: bool,
+}
+
+/// A page handed to a lane, with the signal of the page before it (none for the first)
+/// and its own, sent once it committed (dropped unsent if it failed).
+struct Turn {
+    page: Page,
+    previous: Option<oneshot::Receiver<()>>,
+    done: oneshot::Sender<()>,
+}
+
+/// The error of a page that stopped because another part of the run failed first.
+fn aborted() -> WorkflowError {
+    WorkflowError::Conflict {
+        code: "sync_page_aborted",
+        message: "an earlier page of the run failed".to_owned(),
+    }
+}
+
+/// Waits until the page before committed; an error when it failed.
+async fn committed(previous: Option<oneshot::Receiver<()>>) -> Result<(), WorkflowError> {
+    match previous {
+        Some(signal) => signal.await.map_err(|_| aborted()),
+        None => Ok(()),
+    }
+}
+
+/// Reads the pages after `after` in order and loads them on the lanes (connections)
+/// given, page k on lane k mod n: while one lane loads a page the other loads the next
+/// and the reader reads and stages the one after. Pages still commit in order (each
+/// waits, before its counts and checkpoint, for the page before), so the checkpoint
+/// never passes a page that did not commit; when one fails, the pages after it roll
+/// back and the reader stops. Each lane queues at most one page: memory holds a few
+/// pages, whatever the size of the source.
+async fn load_pages(
+    lanes: Vec<&mut AsyncPgConnection>,
+    client: &mut OdooClient,
+    job: PageJob,
+    mapper: OdooMapper,
+    after: Keyset,
+    page_size: usize,
+) -> Result<Totals, WorkflowError> {
+    let (senders, receivers): (Vec<_>, Vec<_>) =
+        (0..lanes.len()).map(|_| mpsc::channel::<Turn>(1)).unzip();
+    let reader = async move {
+        let mut after = after;
+        let mut previous: Option<oneshot::Receiver<()>> = None;
+        let mut previous_ids: HashSet<String> = HashSet::new();
+        for lane in senders.iter().cycle() {
+            let Some(mut page) = read_page(client, job.model, mapper, after, page_size).await?
+            else {
+                return Ok(());
+            };
+            let last = page.raws.len() < page_size;
+            after = page.next;
+            let ids: HashSet<String> = page.raws.iter().map(|r| r.external_id.clone()).collect();
+            page.after_previous |= !ids.is_disjoint(&previous_ids);
+            previous_ids = ids;
+            let (done, signal) = oneshot::channel();
+            let turn = Turn {
+                page,
+                previous: previous.replace(signal),
+                done,
+            };
+            lane.send(turn).await.map_err(|_| aborted())?;
+            if last {
+                break;
+            }
+        }
+        Ok::<(), WorkflowError>(())
+    };
+    let loaders = lanes
+        .into_iter()
+        .zip(receivers)
+        .map(|(conn, mut queue)| async move {
+            let mut totals = Totals::default();
+            while let Some(Turn {
+                page,
+                previous,
+                done,
+            }) = queue.recv().await
+            {
+                let read_times = page.times;
+                let (counts, times) = load_page(conn, job, page, previous).await?;
+                // The page after may have failed already and dropped its signal.
+                let _ = done.send(());
+                totals.add(counts, times);
+                totals.timings.add(read_times);
+            }
+            Ok::<Totals, WorkflowError>(totals)
+        });
+    let (read, loaded) = tokio::join!(reader, futures::future::join_all(loaders));
+    // The error that stopped the run, not one of the pages it stopped.
+    let is_aborted = |e: &WorkflowError| {
+        matches!(
+            e,
+            WorkflowError::Conflict {
+                code: "sync_page_aborted",
+                ..
+            }
+        )
+    };
+    let mut failure: Option<WorkflowError> = None;
+    let mut totals = Totals::default();
+    let results = loaded
+        .into_iter()
+        .map(|r| r.map(Some))
+        .chain(std::iter::once(read.map(|()| None)));
+    for result in results {
+        match result {
+            Ok(Some(lane)) => totals.merge(lane),
+            Ok(None) => {}
+            Err(e) if failure.as_ref().is_none_or(is_aborted) => failure = Some(e),
+            Err(_) => {}
+        }
+    }
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    Ok(totals)
+}
+
 /// Loads one page in one transaction: raw upsert (an unchanged hash stops a record
 /// there), the stages left for records whose page has references, conflicts, canonical
 /// upserts, quarantine, counts and checkpoint.
 async fn load_page(
     conn: &mut AsyncPgConnection,
-    run_id: Uuid,
-    model: &'static str,
+    job: PageJob,
     page: Page,
-    policy: ConflictPolicy,
-    full: bool,
+    previous: Option<oneshot::Receiver<()>>,
 ) -> Result<(PageCounts, StageTimes), WorkflowError> {
-    let started = std::time::Instant::now();
+    let PageJob {
+        run_id,
+        model,
+        policy,
+        full,
+    } = job;
     let Page {
-        raws, staged, next, ..
+        raws,
+        staged,
+        after_previous,
+        next,
+        ..
     } = page;
+    let mut previous = previous;
+    if after_previous {
+        committed(previous.take()).await?;
+    }
+    let started = std::time::Instant::now();
     let mut times = StageTimes::default();
     let counts = conn
         .transaction::<_, WorkflowError, _>(async |conn| {
@@ -512,9 +677,17 @@ async fn load_page(
             // checkpoint commit together, so a server crash loses both or neither (the
             // run resumes from the checkpoint that survived), and the run's final,
             // synchronous status commit flushes every page before it.
-            sql::query("SET LOCAL synchronous_commit = off")
-                .execute(conn)
-                .await?;
+            //
+            // Pages on two lanes never wait on each other's rows (a page sharing a
+            // record with the one before it waits for its commit before starting), but
+            // should a lock ever be waited on while that page waits for this one, the
+            // lock timeout ends the page, and the run resumes from its checkpoint.
+            sql::query(
+                "SELECT set_config('synchronous_commit', 'off', true), \
+                        set_config('lock_timeout', '60s', true)",
+            )
+            .execute(conn)
+            .await?;
             let raw_changes = load::upsert_raw(conn, run_id, &raws).await?;
             let changed = |i: usize| raw_changes.changed.contains(&raws[i].external_id);
             let (rows, refused) = match staged {
@@ -605,6 +778,8 @@ async fn load_page(
                 quarantined: refused.len() as i64,
                 conflicts,
             };
+            // Pages commit in order: the checkpoint never passes a page that did not.
+            committed(previous.take()).await?;
             save_progress(conn, run_id, model, counts, next).await?;
             Ok(counts)
         })
