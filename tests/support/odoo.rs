@@ -42,6 +42,17 @@ pub struct Peer {
     pub pages: AtomicU64,
     /// Models whose records are computed on demand (see [`Generated`]).
     pub generated: Mutex<BTreeMap<String, Generated>>,
+    /// Edits to apply once the n-th page (`search_read`) has been served: a source
+    /// that changes while a run pages through it.
+    pub edits_after_page: Mutex<Vec<ScheduledEdit>>,
+}
+
+/// An edit of record `id` of `model`, applied right after page `after_page` is served.
+pub struct ScheduledEdit {
+    pub after_page: u64,
+    pub model: String,
+    pub id: i64,
+    pub edit: Box<dyn FnOnce(&mut Map<String, Value>) + Send>,
 }
 
 /// A `crm.lead` model of `count` records computed on demand, so a million records cost
@@ -238,6 +249,27 @@ impl OdooPeer {
             .insert(model.to_owned(), g);
     }
 
+    /// Applies `edit` to the record `id` of `model` right after the `page`-th page
+    /// (counting every `search_read` answered, from 1) has been served.
+    pub fn edit_after_page(
+        &self,
+        page: u64,
+        model: &str,
+        id: i64,
+        edit: impl FnOnce(&mut Map<String, Value>) + Send + 'static,
+    ) {
+        self.state
+            .edits_after_page
+            .lock()
+            .unwrap()
+            .push(ScheduledEdit {
+                after_page: page,
+                model: model.to_owned(),
+                id,
+                edit: Box::new(edit),
+            });
+    }
+
     /// Applies `edit` to the record `id` of `model`.
     pub fn edit(&self, model: &str, id: i64, edit: impl FnOnce(&mut Map<String, Value>)) {
         let mut models = self.state.models.lock().unwrap();
@@ -318,13 +350,13 @@ async fn rpc(State(peer): State<Arc<Peer>>, _headers: HeaderMap, body: String) -
             if let Some(g) = generated {
                 return serve_generated(&id, g, method, &call_args, &kwargs);
             }
-            let models = peer.models.lock().unwrap();
+            let mut models = peer.models.lock().unwrap();
             let Some(records) = models.get(model) else {
                 return rpc_error(&id, "builtins.KeyError", &format!("unknown model {model}"));
             };
             match method {
                 "search_read" => {
-                    peer.pages.fetch_add(1, Ordering::SeqCst);
+                    let served = peer.pages.fetch_add(1, Ordering::SeqCst) + 1;
                     let domain = call_args.get(0).cloned().unwrap_or(json!([]));
                     let mut hits: Vec<&Map<String, Value>> =
                         records.iter().filter(|r| matches(&domain, r)).collect();
@@ -351,6 +383,22 @@ async fn rpc(State(peer): State<Arc<Peer>>, _headers: HeaderMap, body: String) -
                             ),
                         })
                         .collect();
+                    // The source changes once this page is on its way.
+                    let due: Vec<ScheduledEdit> = {
+                        let mut edits = peer.edits_after_page.lock().unwrap();
+                        let (due, later) = std::mem::take(&mut *edits)
+                            .into_iter()
+                            .partition(|e| e.after_page == served);
+                        *edits = later;
+                        due
+                    };
+                    for e in due {
+                        let record = models
+                            .get_mut(&e.model)
+                            .and_then(|rs| rs.iter_mut().find(|r| r["id"] == json!(e.id)))
+                            .expect("record to edit");
+                        (e.edit)(record);
+                    }
                     ok(&id, Value::Array(page))
                 }
                 "search_count" => {

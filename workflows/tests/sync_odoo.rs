@@ -478,3 +478,202 @@ async fn a_run_executes_once_at_a_time_and_an_ended_run_does_nothing() {
         1
     );
 }
+
+/// Lead `i` (no references: its pages load on both lanes at once), `write_date` shared
+/// by pairs.
+fn lead(i: i64) -> Map<String, Value> {
+    json!({
+        "id": i, "name": format!("Lead {i}"), "partner_name": format!("Client {i}"),
+        "contact_name": "Camille Martin", "email_from": format!("camille{i}@client.example"),
+        "phone": "+33 1 42 68 53 00", "expected_revenue": 1200.5, "company_currency": [1, "EUR"],
+        "probability": 20.0, "date_deadline": "2026-06-30", "user_id": [7, "Alex"],
+        "source_id": false, "lost_reason_id": false, "stage_id": [1, "New"], "date_closed": false,
+        "create_date": "2025-12-01 09:00:00",
+        "write_date": format!("2026-01-01 00:00:{:02}", i / 2),
+    })
+    .as_object()
+    .unwrap()
+    .clone()
+}
+
+async fn run_leads(
+    db: &TestDb,
+    peer: &OdooPeer,
+    lanes: usize,
+) -> (uuid::Uuid, Result<run::Totals, String>) {
+    let id = {
+        let mut conn = db.conn().await;
+        run::create(&mut conn, "crm.lead", Mode::Full, None)
+            .await
+            .unwrap()
+    };
+    (id, resume_leads(db, peer, id, lanes).await)
+}
+
+async fn resume_leads(
+    db: &TestDb,
+    peer: &OdooPeer,
+    id: uuid::Uuid,
+    lanes: usize,
+) -> Result<run::Totals, String> {
+    let options = run::Options {
+        lanes,
+        ..options(5)
+    };
+    run::execute(&db.pool(2), &mut client(peer, "s3cret"), id, options)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+async fn text(db: &TestDb, sql: &str) -> Option<String> {
+    #[derive(diesel::QueryableByName)]
+    struct T {
+        #[diesel(sql_type = Nullable<Text>)]
+        t: Option<String>,
+    }
+    let mut conn = db.conn().await;
+    diesel::sql_query(sql)
+        .get_result::<T>(&mut conn)
+        .await
+        .unwrap()
+        .t
+}
+
+#[tokio::test]
+async fn records_edited_while_a_two_lane_run_pages_are_loaded_once_in_their_last_version() {
+    let (db, peer) = setup().await;
+    peer.set("crm.lead", (1..=60).map(lead).collect());
+    // Once page 1 (leads 1–5) is served, lead 3 moves into page 2 — the page loading
+    // next to it on the other lane — and lead 20 (not read yet) to the very end; once
+    // page 3 is served, lead 12 (just read) moves to the end too.
+    peer.edit_after_page(1, "crm.lead", 3, |r| {
+        r.insert("name".into(), json!("Lead 3, edited"));
+        r.insert("write_date".into(), json!("2026-01-01 00:00:04"));
+    });
+    peer.edit_after_page(1, "crm.lead", 20, |r| {
+        r.insert("name".into(), json!("Lead 20, edited"));
+        r.insert("write_date".into(), json!("2026-01-01 00:05:00"));
+    });
+    peer.edit_after_page(3, "crm.lead", 12, |r| {
+        r.insert("name".into(), json!("Lead 12, edited"));
+        r.insert("write_date".into(), json!("2026-01-01 00:06:00"));
+    });
+    let (id, result) = run_leads(&db, &peer, 2).await;
+    let totals = result.unwrap();
+    assert_eq!(
+        totals.fetched, 62,
+        "leads 3 and 12 read twice, lead 20 once"
+    );
+    assert_eq!(
+        count(&db, "SELECT count(*) AS n FROM raw_records").await,
+        60
+    );
+    assert_eq!(
+        count(&db, "SELECT count(*) AS n FROM canonical_leads").await,
+        60
+    );
+    for (lead, title) in [
+        (3, "Lead 3, edited"),
+        (12, "Lead 12, edited"),
+        (20, "Lead 20, edited"),
+        (4, "Lead 4"),
+    ] {
+        assert_eq!(
+            text(
+                &db,
+                &format!("SELECT title AS t FROM canonical_leads WHERE external_id = '{lead}'")
+            )
+            .await
+            .as_deref(),
+            Some(title),
+            "lead {lead}"
+        );
+    }
+    assert_eq!(
+        text(
+            &db,
+            &format!("SELECT status AS t FROM sync_runs WHERE id = '{id}'")
+        )
+        .await
+        .as_deref(),
+        Some("succeeded")
+    );
+    assert_eq!(
+        text(&db, "SELECT cursor_value || ' ' || cursor_id AS t FROM sync_checkpoints WHERE entity = 'crm.lead'")
+            .await
+            .as_deref(),
+        Some("2026-01-01 00:06:00 12"),
+        "the watermark is the last record read"
+    );
+}
+
+#[tokio::test]
+async fn when_a_page_fails_the_pages_after_it_roll_back_and_the_run_resumes_from_the_last_commit() {
+    for lanes in [2, 1] {
+        let (db, peer) = setup().await;
+        peer.set("crm.lead", (1..=40).map(lead).collect());
+        // Postgres refuses lead 23 (page 5, leads 21–25), as it would refuse a row
+        // breaking a constraint.
+        let mut conn = db.conn().await;
+        for statement in [
+            "CREATE FUNCTION refuse_lead_23() RETURNS trigger LANGUAGE plpgsql AS \
+             $$ BEGIN RAISE EXCEPTION 'injected failure on lead 23'; END $$",
+            "CREATE TRIGGER refuse_lead_23 BEFORE INSERT ON canonical_leads FOR EACH ROW \
+             WHEN (NEW.external_id = '23') EXECUTE FUNCTION refuse_lead_23()",
+        ] {
+            diesel::sql_query(statement)
+                .execute(&mut conn)
+                .await
+                .unwrap();
+        }
+        let (id, result) = run_leads(&db, &peer, lanes).await;
+        let error = result.unwrap_err();
+        assert!(
+            error.contains("injected failure on lead 23"),
+            "the error that stopped the run, not a page it stopped ({lanes} lanes): {error}"
+        );
+        assert_eq!(
+            text(
+                &db,
+                &format!("SELECT status || ' ' || cursor_id AS t FROM sync_runs WHERE id = '{id}'")
+            )
+            .await
+            .as_deref(),
+            Some("failed 20"),
+            "{lanes} lanes: the run's cursor is at the last page that committed"
+        );
+        assert_eq!(
+            text(
+                &db,
+                "SELECT cursor_id AS t FROM sync_checkpoints WHERE entity = 'crm.lead'"
+            )
+            .await
+            .as_deref(),
+            Some("20")
+        );
+        for table in ["raw_records", "canonical_leads"] {
+            assert_eq!(
+                count(&db, &format!("SELECT count(*) AS n FROM {table}")).await,
+                20,
+                "{lanes} lanes: pages 1–4 committed, the failed page and those after it rolled back ({table})"
+            );
+        }
+        // Fixed: the run resumes after page 4 and loads the rest, once.
+        diesel::sql_query("DROP TRIGGER refuse_lead_23 ON canonical_leads")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        resume_leads(&db, &peer, id, lanes).await.unwrap();
+        assert_eq!(
+            count(&db, "SELECT count(*) AS n FROM canonical_leads").await,
+            40
+        );
+        assert_eq!(
+            text(&db, &format!("SELECT status || ' ' || fetched || ' ' || loaded AS t FROM sync_runs WHERE id = '{id}'"))
+                .await
+                .as_deref(),
+            Some("succeeded 40 40"),
+            "{lanes} lanes: every lead counted once"
+        );
+    }
+}
