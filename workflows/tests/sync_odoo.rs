@@ -677,3 +677,29 @@ async fn when_a_page_fails_the_pages_after_it_roll_back_and_the_run_resumes_from
         );
     }
 }
+
+#[tokio::test]
+async fn an_amount_too_large_for_its_column_quarantines_its_record_not_its_page() {
+    let (db, peer) = setup().await;
+    let mut leads: Vec<Map<String, Value>> = (1..=10).map(lead).collect();
+    leads[3].insert("expected_revenue".into(), json!(1e17));
+    peer.set("crm.lead", leads);
+    let (id, result) = run_leads(&db, &peer, 2).await;
+    let totals = result.unwrap();
+    assert_eq!((totals.loaded, totals.quarantined), (9, 1));
+    assert_eq!(
+        text(&db, "SELECT external_id || ' ' || (reasons -> 0 ->> 'field') || ' ' || (reasons -> 0 ->> 'code') AS t FROM quarantine")
+            .await
+            .as_deref(),
+        Some("4 value out_of_range")
+    );
+    assert_eq!(
+        text(
+            &db,
+            &format!("SELECT status AS t FROM sync_runs WHERE id = '{id}'")
+        )
+        .await
+        .as_deref(),
+        Some("partial")
+    );
+}

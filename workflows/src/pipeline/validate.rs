@@ -35,13 +35,17 @@ pub enum Rule {
     /// The field names a record of this entity that must be known (loaded before or in
     /// the same run).
     References(&'static str, Entity),
+    /// A number its column can hold, `NUMERIC(precision, scale)` (once rounded to the
+    /// scale): one too large is refused here, with its record, rather than by Postgres,
+    /// with its whole page.
+    Numeric(&'static str, u32, u32),
 }
 
 /// The rules of each canonical entity.
 pub fn rules(entity: Entity) -> &'static [Rule] {
     use self::Format as F;
     use self::Kind as K;
-    use Rule::{Format, References, Required, Type};
+    use Rule::{Format, Numeric, References, Required, Type};
     match entity {
         Entity::Organization => &[
             Required("name"),
@@ -61,6 +65,7 @@ pub fn rules(entity: Entity) -> &'static [Rule] {
         Entity::Lead => &[
             Required("title"),
             Type("value", K::Decimal),
+            Numeric("value", 18, 2),
             Format("currency", F::Currency),
             Format("contact_email", F::Email),
             Format("probability", F::Percentage),
@@ -72,12 +77,17 @@ pub fn rules(entity: Entity) -> &'static [Rule] {
             Required("currency"),
             Format("currency", F::Currency),
             Type("amount_total", K::Decimal),
+            Numeric("amount_untaxed", 18, 2),
+            Numeric("amount_tax", 18, 2),
+            Numeric("amount_total", 18, 2),
             References("customer", Entity::Organization),
             Type("updated_at", K::Time),
         ],
         Entity::Product => &[
             Required("name"),
             Type("list_price", K::Decimal),
+            Numeric("list_price", 18, 4),
+            Numeric("cost_price", 18, 4),
             Type("active", K::Bool),
             Type("updated_at", K::Time),
         ],
@@ -86,6 +96,10 @@ pub fn rules(entity: Entity) -> &'static [Rule] {
             Required("currency"),
             Format("currency", F::Currency),
             Type("amount_total", K::Decimal),
+            Numeric("amount_untaxed", 18, 2),
+            Numeric("amount_tax", 18, 2),
+            Numeric("amount_total", 18, 2),
+            Numeric("amount_due", 18, 2),
             References("customer", Entity::Organization),
         ],
     }
@@ -152,6 +166,25 @@ pub fn validate(
                     && !format_ok(format, f)
                 {
                     reasons.push(Reason::field(field, "bad_format"));
+                }
+            }
+            Rule::Numeric(field, precision, scale) => {
+                let value = match record.fields.get(field) {
+                    Some(Field::Decimal(d)) => Some(*d),
+                    Some(Field::Int(i)) => Some(rust_decimal::Decimal::from(*i)),
+                    _ => None,
+                };
+                let limit = rust_decimal::Decimal::from(10_i64.pow(precision - scale));
+                let too_large = value.is_some_and(|v| {
+                    v.round_dp_with_strategy(
+                        scale,
+                        rust_decimal::RoundingStrategy::MidpointAwayFromZero,
+                    )
+                    .abs()
+                        >= limit
+                });
+                if too_large {
+                    reasons.push(Reason::field(field, "out_of_range"));
                 }
             }
             Rule::References(field, entity) => match record.fields.get(field) {
@@ -223,6 +256,44 @@ mod tests {
                 (Some("probability"), "bad_format"),
             ]
         );
+    }
+
+    #[test]
+    fn amounts_too_large_for_their_column_are_refused() {
+        let order = |total: rust_decimal::Decimal| {
+            let mut f = Fields::new();
+            f.insert("reference", Field::Text("SO42".into()));
+            f.insert("currency", Field::Text("EUR".into()));
+            f.insert("amount_total", Field::Decimal(total));
+            validate(mapped(Entity::Order, f), &|_, _| true)
+        };
+        // NUMERIC(18, 2): 16 digits before the point, once rounded to cents.
+        assert!(order("9999999999999999.99".parse().unwrap()).is_ok());
+        assert!(order("-9999999999999999.99".parse().unwrap()).is_ok());
+        for too_large in ["10000000000000000", "9999999999999999.995", "-1e17"] {
+            let value = rust_decimal::Decimal::from_scientific(too_large)
+                .or_else(|_| too_large.parse())
+                .unwrap();
+            let Err(r) = order(value) else {
+                panic!("{too_large} must be refused");
+            };
+            assert_eq!(
+                (r.reasons[0].field, r.reasons[0].code),
+                (Some("amount_total"), "out_of_range"),
+                "{too_large}"
+            );
+        }
+        // NUMERIC(18, 4) prices: 14 digits.
+        let mut f = Fields::new();
+        f.insert("name", Field::Text("Widget".into()));
+        f.insert(
+            "list_price",
+            Field::Decimal(rust_decimal::Decimal::from(100_000_000_000_000_i64)),
+        );
+        let Err(r) = validate(mapped(Entity::Product, f), &|_, _| true) else {
+            panic!("a 15-digit price must be refused");
+        };
+        assert_eq!(r.reasons[0].code, "out_of_range");
     }
 
     #[test]
