@@ -55,8 +55,10 @@ pub struct Totals {
     pub timings: StageTimes,
 }
 
-/// Microseconds spent per stage. The loader's share covers every database write of a
-/// page (raw, canonical, quarantine, counts, checkpoint) and its commit.
+/// Microseconds spent per stage. The loader's share covers laying out a page's canonical
+/// rows, every database write of the page (raw, canonical, quarantine, counts,
+/// checkpoint) and its commit, summed over the lanes (two lanes load at once: their sum
+/// can pass the run's duration).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 pub struct StageTimes {
     pub connector_us: u64,
