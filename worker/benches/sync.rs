@@ -14,10 +14,12 @@
 //! 3. the ceiling: the same rows (raw bodies and the normalized canonical rows, prepared
 //!    beforehand) loaded by plain `COPY` (psql `\copy`) into keyed tables shaped like
 //!    `raw_records` and `canonical_leads`, same server, same run;
-//! 4. the loader alone, three ways, on the same prepared pages: `unnest` of one array per
-//!    column (what the pipeline uses), multi-row `VALUES` with a bind per value, and COPY
-//!    into a staging table then `INSERT … SELECT … ON CONFLICT`; and a candidate not used
-//!    yet: COPY of the page's new keys straight into both tables.
+//! 4. the loader alone, four ways, on the same prepared pages: `unnest` of one array per
+//!    column (what the pipeline uses: a raw upsert that tells which keys are new, a plain
+//!    insert of their canonical rows), multi-row `VALUES` upserts with a bind per value,
+//!    COPY into a staging table then `INSERT … SELECT … ON CONFLICT`, and COPY of the
+//!    page's new keys straight into both tables (a second connection: diesel-async has
+//!    no COPY).
 
 #![allow(clippy::unwrap_used)]
 
@@ -416,7 +418,7 @@ fn value_bind(field: &str, v: Option<&Field>) -> tentabo_workflows::sql::Bind {
     }
 }
 
-/// A candidate for later (not the pipeline's loader): per page, find which keys exist,
+/// Alternative 3: per page, find which keys exist,
 /// COPY the new records straight into the raw and canonical tables (Postgres batches
 /// COPY's heap inserts; `INSERT … ON CONFLICT` goes tuple by tuple) and upsert the
 /// others. On a first load every key is new.
@@ -616,13 +618,13 @@ fn main() {
             full.peak_rss_kb as f64 / 1024.0
         );
         println!(
-            "| loader alone, {small} records, raw + canonical: unnest arrays (kept) / multi-row VALUES / COPY + staging upsert | {:.0} / {} / {:.0} records/s |",
+            "| loader alone, {small} records, raw + canonical: unnest arrays (the pipeline's) / multi-row VALUES / COPY + staging upsert | {:.0} / {} / {:.0} records/s |",
             per_sec(small, multi),
             values.map_or("n/a (too many parameters)".to_owned(), |v| format!("{:.0}", per_sec(small, v))),
             per_sec(small, staging)
         );
         println!(
-            "| candidate, not used yet: COPY of the new keys straight into both tables, {small} records | {:.0} records/s |",
+            "| loader alone, alternative: COPY of the new keys straight into both tables, {small} records | {:.0} records/s |",
             per_sec(small, direct)
         );
     });
