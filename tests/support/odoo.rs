@@ -47,12 +47,15 @@ pub struct Peer {
     pub edits_after_page: Mutex<Vec<ScheduledEdit>>,
 }
 
+/// A change made to one stored record.
+pub type Edit = Box<dyn FnOnce(&mut Map<String, Value>) + Send>;
+
 /// An edit of record `id` of `model`, applied right after page `after_page` is served.
 pub struct ScheduledEdit {
     pub after_page: u64,
     pub model: String,
     pub id: i64,
-    pub edit: Box<dyn FnOnce(&mut Map<String, Value>) + Send>,
+    pub edit: Edit,
 }
 
 /// A `crm.lead` model of `count` records computed on demand, so a million records cost
