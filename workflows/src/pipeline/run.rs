@@ -1,9 +1,10 @@
 //! A sync run from Odoo: connector → mapper → validator → normalizer → loader → logger,
-//! page by page. Memory holds two pages (one loading while the next is read and staged,
-//! every record of it, changed or not). Each page commits in one transaction with the
-//! run's counts and its checkpoint, so a killed run resumes after the last committed
-//! page: nothing lost (the keyset restarts strictly after what committed), nothing
-//! doubled (every write is an upsert keyed by external id).
+//! page by page. Memory holds a few pages (two loading on two lanes, one queued for each,
+//! one being read and staged — every record of them, changed or not). Each page commits
+//! in one transaction with the run's counts and its checkpoint, in page order, so a
+//! killed run resumes after the last committed page: nothing lost (the keyset restarts
+//! strictly after what committed), nothing doubled (every write is keyed by external
+//! id: upserts, and plain inserts only for keys the page's own raw write found new).
 
 use std::collections::HashSet;
 
