@@ -703,3 +703,25 @@ async fn an_amount_too_large_for_its_column_quarantines_its_record_not_its_page(
         Some("partial")
     );
 }
+
+#[tokio::test]
+async fn a_run_with_no_second_connection_to_be_had_loads_on_one_lane() {
+    let (db, peer) = setup().await;
+    peer.set("crm.lead", (1..=30).map(lead).collect());
+    let id = {
+        let mut conn = db.conn().await;
+        run::create(&mut conn, "crm.lead", Mode::Full, None)
+            .await
+            .unwrap()
+    };
+    // A pool of one: the run holds it, no second connection is free, and the run goes
+    // on without one (at once: the pool's wait is not waited out).
+    let totals = run::execute(&db.pool(1), &mut client(&peer, "s3cret"), id, options(5))
+        .await
+        .unwrap();
+    assert_eq!((totals.fetched, totals.loaded, totals.pages), (30, 30, 6));
+    assert_eq!(
+        count(&db, "SELECT count(*) AS n FROM canonical_leads").await,
+        30
+    );
+}

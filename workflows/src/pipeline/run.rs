@@ -313,10 +313,13 @@ async fn execute_locked(
             .bind(Bind::BigInt(left))
             .execute(conn)
             .await?;
-        // A second lane: one more connection, for the run's duration. Without one
-        // (the pool exhausted) the run goes on a single lane, only slower.
+        // A second lane: one more connection, for the run's duration — one free now:
+        // a busy pool is not made to wait for it. Without one the run goes on a single
+        // lane, only slower.
         let mut second = if options.lanes > 1 {
-            db.get()
+            let mut now = db.timeouts();
+            now.wait = Some(std::time::Duration::ZERO);
+            db.timeout_get(&now)
                 .await
                 .inspect_err(|e| {
                     tracing::warn!(error = %e, "sync run: no second connection, loading on one lane");
