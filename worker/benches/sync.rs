@@ -298,10 +298,8 @@ async fn load_multi_row(db: &TestDb, pages: &[Vec<(RawRecord, Normalized)>]) -> 
             let raws: Vec<RawRecord> = page.iter().map(|(r, _)| r.clone()).collect();
             let written = load::upsert_raw(conn, run_id, &raws).await?;
             let rows = load::Rows::new(Entity::Lead, page.iter().map(|(_, n)| n.clone()).collect());
-            let (fresh, known): (Vec<usize>, Vec<usize>) =
-                (0..rows.len()).partition(|&i| written.inserted.contains(&rows.external_ids[i]));
-            let known = rows.select(&known);
-            load::write_canonical(conn, "odoo", rows.keep(&fresh), load::Write::Insert).await?;
+            let (fresh, known) = written.split(rows);
+            load::write_canonical(conn, "odoo", fresh, load::Write::Insert).await?;
             load::write_canonical(conn, "odoo", known, load::Write::Upsert).await?;
             Ok(())
         })

@@ -496,10 +496,12 @@ fn lead(i: i64) -> Map<String, Value> {
     .clone()
 }
 
+/// A full run of `crm.lead` in pages of 5, on `lanes` lanes, with a pool of `pool_size`.
 async fn run_leads(
     db: &TestDb,
     peer: &OdooPeer,
     lanes: usize,
+    pool_size: usize,
 ) -> (uuid::Uuid, Result<run::Totals, String>) {
     let id = {
         let mut conn = db.conn().await;
@@ -507,7 +509,7 @@ async fn run_leads(
             .await
             .unwrap()
     };
-    (id, resume_leads(db, peer, id, lanes).await)
+    (id, resume_leads(db, peer, id, lanes, pool_size).await)
 }
 
 async fn resume_leads(
@@ -515,14 +517,28 @@ async fn resume_leads(
     peer: &OdooPeer,
     id: uuid::Uuid,
     lanes: usize,
+    pool_size: usize,
 ) -> Result<run::Totals, String> {
     let options = run::Options {
         lanes,
         ..options(5)
     };
-    run::execute(&db.pool(2), &mut client(peer, "s3cret"), id, options)
-        .await
-        .map_err(|e| e.to_string())
+    run::execute(
+        &db.pool(pool_size),
+        &mut client(peer, "s3cret"),
+        id,
+        options,
+    )
+    .await
+    .map_err(|e| e.to_string())
+}
+
+async fn status(db: &TestDb, id: uuid::Uuid) -> Option<String> {
+    text(
+        db,
+        &format!("SELECT status AS t FROM sync_runs WHERE id = '{id}'"),
+    )
+    .await
 }
 
 async fn text(db: &TestDb, sql: &str) -> Option<String> {
@@ -558,7 +574,7 @@ async fn records_edited_while_a_two_lane_run_pages_are_loaded_once_in_their_last
         r.insert("name".into(), json!("Lead 12, edited"));
         r.insert("write_date".into(), json!("2026-01-01 00:06:00"));
     });
-    let (id, result) = run_leads(&db, &peer, 2).await;
+    let (id, result) = run_leads(&db, &peer, 2, 2).await;
     let totals = result.unwrap();
     assert_eq!(
         totals.fetched, 62,
@@ -589,15 +605,7 @@ async fn records_edited_while_a_two_lane_run_pages_are_loaded_once_in_their_last
             "lead {lead}"
         );
     }
-    assert_eq!(
-        text(
-            &db,
-            &format!("SELECT status AS t FROM sync_runs WHERE id = '{id}'")
-        )
-        .await
-        .as_deref(),
-        Some("succeeded")
-    );
+    assert_eq!(status(&db, id).await.as_deref(), Some("succeeded"));
     assert_eq!(
         text(&db, "SELECT cursor_value || ' ' || cursor_id AS t FROM sync_checkpoints WHERE entity = 'crm.lead'")
             .await
@@ -626,7 +634,7 @@ async fn when_a_page_fails_the_pages_after_it_roll_back_and_the_run_resumes_from
                 .await
                 .unwrap();
         }
-        let (id, result) = run_leads(&db, &peer, lanes).await;
+        let (id, result) = run_leads(&db, &peer, lanes, 2).await;
         let error = result.unwrap_err();
         assert!(
             error.contains("injected failure on lead 23"),
@@ -663,7 +671,7 @@ async fn when_a_page_fails_the_pages_after_it_roll_back_and_the_run_resumes_from
             .execute(&mut conn)
             .await
             .unwrap();
-        resume_leads(&db, &peer, id, lanes).await.unwrap();
+        resume_leads(&db, &peer, id, lanes, 2).await.unwrap();
         assert_eq!(
             count(&db, "SELECT count(*) AS n FROM canonical_leads").await,
             40
@@ -684,7 +692,7 @@ async fn an_amount_too_large_for_its_column_quarantines_its_record_not_its_page(
     let mut leads: Vec<Map<String, Value>> = (1..=10).map(lead).collect();
     leads[3].insert("expected_revenue".into(), json!(1e17));
     peer.set("crm.lead", leads);
-    let (id, result) = run_leads(&db, &peer, 2).await;
+    let (id, result) = run_leads(&db, &peer, 2, 2).await;
     let totals = result.unwrap();
     assert_eq!((totals.loaded, totals.quarantined), (9, 1));
     assert_eq!(
@@ -693,32 +701,17 @@ async fn an_amount_too_large_for_its_column_quarantines_its_record_not_its_page(
             .as_deref(),
         Some("4 value out_of_range")
     );
-    assert_eq!(
-        text(
-            &db,
-            &format!("SELECT status AS t FROM sync_runs WHERE id = '{id}'")
-        )
-        .await
-        .as_deref(),
-        Some("partial")
-    );
+    assert_eq!(status(&db, id).await.as_deref(), Some("partial"));
 }
 
 #[tokio::test]
 async fn a_run_with_no_second_connection_to_be_had_loads_on_one_lane() {
     let (db, peer) = setup().await;
     peer.set("crm.lead", (1..=30).map(lead).collect());
-    let id = {
-        let mut conn = db.conn().await;
-        run::create(&mut conn, "crm.lead", Mode::Full, None)
-            .await
-            .unwrap()
-    };
     // A pool of one: the run holds it, no second connection is free, and the run goes
     // on without one (at once: the pool's wait is not waited out).
-    let totals = run::execute(&db.pool(1), &mut client(&peer, "s3cret"), id, options(5))
-        .await
-        .unwrap();
+    let (_, result) = run_leads(&db, &peer, 2, 1).await;
+    let totals = result.unwrap();
     assert_eq!((totals.fetched, totals.loaded, totals.pages), (30, 30, 6));
     assert_eq!(
         count(&db, "SELECT count(*) AS n FROM canonical_leads").await,

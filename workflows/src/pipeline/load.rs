@@ -320,7 +320,7 @@ impl Rows {
     }
 
     /// The rows at the positions `keep`, in that order.
-    pub fn select(&self, keep: &[usize]) -> Rows {
+    fn select(&self, keep: &[usize]) -> Rows {
         Rows {
             entity: self.entity,
             external_ids: keep.iter().map(|&i| self.external_ids[i].clone()).collect(),
@@ -331,7 +331,7 @@ impl Rows {
 
     /// The rows at the positions `keep` (ascending): these rows themselves when that is
     /// all of them, a copy of those positions otherwise.
-    pub fn keep(self, keep: &[usize]) -> Rows {
+    fn keep(self, keep: &[usize]) -> Rows {
         if keep.len() == self.len() {
             self
         } else {
@@ -503,6 +503,24 @@ struct Written {
 pub struct RawChanges {
     pub changed: HashSet<String>,
     pub inserted: HashSet<String>,
+}
+
+impl RawChanges {
+    /// Splits canonical rows by what the raw write found: those of new keys (a plain
+    /// insert), those of changed keys (conflict check, then an upsert); the rows of
+    /// unchanged keys are left out.
+    pub fn split(&self, rows: Rows) -> (Rows, Rows) {
+        let (mut fresh, mut known) = (Vec::new(), Vec::new());
+        for (i, id) in rows.external_ids.iter().enumerate() {
+            if self.inserted.contains(id) {
+                fresh.push(i);
+            } else if self.changed.contains(id) {
+                known.push(i);
+            }
+        }
+        let known = rows.select(&known);
+        (rows.keep(&fresh), known)
+    }
 }
 
 /// Writes the raw records of a page in one statement (`unnest` of one array per

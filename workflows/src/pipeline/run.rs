@@ -95,14 +95,18 @@ impl Totals {
         self.timings.add(o.timings);
     }
 
+    /// Counts one loaded page.
     fn add(&mut self, c: PageCounts, t: StageTimes) {
-        self.fetched += c.fetched;
-        self.unchanged += c.unchanged;
-        self.loaded += c.loaded;
-        self.quarantined += c.quarantined;
-        self.conflicts += c.conflicts;
-        self.pages += 1;
-        self.timings.add(t);
+        self.merge(Totals {
+            fetched: c.fetched,
+            unchanged: c.unchanged,
+            loaded: c.loaded,
+            quarantined: c.quarantined,
+            deleted: 0,
+            conflicts: c.conflicts,
+            pages: 1,
+            timings: t,
+        });
     }
 }
 
@@ -656,7 +660,7 @@ async fn load_page(
     conn: &mut AsyncPgConnection,
     job: PageJob,
     page: Page,
-    previous: Option<oneshot::Receiver<()>>,
+    mut previous: Option<oneshot::Receiver<()>>,
 ) -> Result<(PageCounts, StageTimes), WorkflowError> {
     let PageJob {
         run_id,
@@ -671,7 +675,6 @@ async fn load_page(
         next,
         ..
     } = page;
-    let mut previous = previous;
     if after_previous {
         committed(previous.take()).await?;
     }
@@ -747,16 +750,7 @@ async fn load_page(
             for rows in rows {
                 // First seen: nothing to conflict with, a plain insert. Seen before and
                 // changed: conflicts first, then an upsert. Unchanged: nothing.
-                let (mut fresh, mut known) = (Vec::new(), Vec::new());
-                for (i, id) in rows.external_ids.iter().enumerate() {
-                    if raw_changes.inserted.contains(id) {
-                        fresh.push(i);
-                    } else if raw_changes.changed.contains(id) {
-                        known.push(i);
-                    }
-                }
-                let known = rows.select(&known);
-                let fresh = rows.keep(&fresh);
+                let (fresh, known) = raw_changes.split(rows);
                 loaded += load::write_canonical(conn, PROVIDER, fresh, load::Write::Insert).await?;
                 if known.is_empty() {
                     continue;
