@@ -44,27 +44,30 @@ pub fn normalize(record: Validated) -> Result<Normalized, Rejected> {
         let field = *name;
         *value = match std::mem::replace(value, Field::Null) {
             Field::Text(t) => {
-                let t = t.trim();
-                if t.is_empty() {
+                let trimmed = t.trim();
+                if trimmed.is_empty() {
                     Field::Null
                 } else if EMAILS.contains(&field) {
-                    Field::Text(t.to_lowercase())
+                    Field::Text(trimmed.to_lowercase())
                 } else if UPPER.contains(&field) {
-                    Field::Text(t.to_ascii_uppercase())
+                    Field::Text(trimmed.to_ascii_uppercase())
                 } else if PHONES.contains(&field) {
-                    match e164(t, country.as_deref()) {
+                    match e164(trimmed, country.as_deref()) {
                         Some(p) => Field::Text(p),
                         None => {
                             reasons.push(Reason {
                                 field: Some(field),
                                 code: "bad_phone",
-                                detail: Some(t.to_owned()),
+                                detail: Some(trimmed.to_owned()),
                             });
                             Field::Null
                         }
                     }
+                } else if trimmed.len() == t.len() {
+                    // Already trimmed: kept as is, not copied.
+                    Field::Text(t)
                 } else {
-                    Field::Text(t.to_owned())
+                    Field::Text(trimmed.to_owned())
                 }
             }
             Field::Decimal(d) if MONEY.contains(&field) => {

@@ -3,17 +3,20 @@
 //!
 //! Odoo's conventions are read here and nowhere else: `false` for an empty field,
 //! `[id, "display name"]` for a many2one, `"YYYY-MM-DD HH:MM:SS"` datetimes in UTC,
-//! `"YYYY-MM-DD"` dates. Numbers are read from the JSON text into `Decimal` exactly
-//! (never through a float).
+//! `"YYYY-MM-DD"` dates. A record is split into field name → the JSON text of its value
+//! (borrowed, nothing copied); a field is parsed when the mapping reads it, and numbers
+//! are read from their text into `Decimal` exactly (never through a float).
 
+use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::str::FromStr;
 
-use chrono::{NaiveDate, NaiveDateTime};
 use rust_decimal::Decimal;
-use serde_json::{Map, Value};
+use serde::Deserialize;
+use serde_json::value::RawValue;
 
 use super::{Entity, Field, Fields, Mapped, Mapper, RawRecord, Reason, Rejected};
-use crate::providers::odoo::DATETIME_FORMAT;
+use crate::providers::odoo::{parse_date, parse_datetime};
 
 /// The Odoo models the mapper knows, and the canonical entity of each.
 pub const MODELS: &[(&str, &[Entity])] = &[
@@ -110,16 +113,64 @@ pub struct OdooMapper {
     pub model: &'static str,
 }
 
+/// A field name as the record spells it: borrowed from the record's text unless it
+/// holds escapes.
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Key<'a>(Cow<'a, str>);
+
+impl std::borrow::Borrow<str> for Key<'_> {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a field name")
+            }
+            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(s)))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(s.to_owned())))
+            }
+        }
+        d.deserialize_str(Visitor)
+    }
+}
+
+/// A record as field name → the JSON text of its value: nothing is parsed (nor copied)
+/// until the mapper reads the field, and numbers are read from their text.
+type Object<'a> = BTreeMap<Key<'a>, &'a RawValue>;
+
+/// A JSON string's value (the text between the quotes when it has no escapes).
+fn string(json: &str) -> Option<String> {
+    match json.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
+        Some(inner) if !inner.contains('\\') => Some(inner.to_owned()),
+        Some(_) => serde_json::from_str(json).ok(),
+        None => None,
+    }
+}
+
+fn is_number(json: &str) -> bool {
+    json.starts_with(|c: char| c == '-' || c.is_ascii_digit())
+}
+
 /// Reads one Odoo value, recording a reason when it has the wrong shape.
 struct Reader<'a> {
-    record: &'a Map<String, Value>,
+    record: &'a Object<'a>,
     reasons: Vec<Reason>,
 }
 
-impl Reader<'_> {
-    fn get(&self, key: &str) -> Option<&Value> {
-        match self.record.get(key) {
-            None | Some(Value::Bool(false)) | Some(Value::Null) => None,
+impl<'a> Reader<'a> {
+    /// The value's JSON text; `None` when absent, `false` (Odoo's empty) or `null`.
+    fn get(&self, key: &str) -> Option<&'a str> {
+        match self.record.get(key).map(|v| v.get()) {
+            None | Some("false") | Some("null") => None,
             Some(v) => Some(v),
         }
     }
@@ -127,63 +178,70 @@ impl Reader<'_> {
     fn text(&mut self, key: &str, field: &'static str) -> Field {
         match self.get(key) {
             None => Field::Null,
-            Some(Value::String(s)) => Field::Text(s.clone()),
-            Some(Value::Number(n)) => Field::Text(n.to_string()),
-            Some(_) => self.bad(field, "wrong_type"),
+            Some(v) if is_number(v) => Field::Text(v.to_owned()),
+            Some(v) => match string(v) {
+                Some(s) => Field::Text(s),
+                None => self.bad(field, "wrong_type"),
+            },
         }
     }
 
     fn bool(&mut self, key: &str) -> Field {
-        match self.record.get(key) {
-            Some(Value::Bool(b)) => Field::Bool(*b),
-            _ => Field::Bool(false),
-        }
+        Field::Bool(self.record.get(key).is_some_and(|v| v.get() == "true"))
     }
 
+    /// A number read exactly from its JSON text (never through a float).
     fn decimal(&mut self, key: &str, field: &'static str) -> Field {
         match self.get(key) {
             None => Field::Null,
-            Some(Value::Number(n)) => match Decimal::from_str(&n.to_string())
-                .or_else(|_| Decimal::from_scientific(&n.to_string()))
-            {
-                Ok(d) => Field::Decimal(d.normalize()),
-                Err(_) => self.bad(field, "not_a_number"),
-            },
+            Some(v) if is_number(v) => {
+                match Decimal::from_str(v).or_else(|_| Decimal::from_scientific(v)) {
+                    Ok(d) => Field::Decimal(d.normalize()),
+                    Err(_) => self.bad(field, "not_a_number"),
+                }
+            }
             Some(_) => self.bad(field, "not_a_number"),
         }
     }
 
     fn time(&mut self, key: &str, field: &'static str) -> Field {
-        match self.get(key) {
-            None => Field::Null,
-            Some(Value::String(s)) => match NaiveDateTime::parse_from_str(s, DATETIME_FORMAT) {
-                Ok(t) => Field::Time(t.and_utc()),
-                Err(_) => self.bad(field, "bad_datetime"),
-            },
-            Some(_) => self.bad(field, "bad_datetime"),
+        let Some(v) = self.get(key) else {
+            return Field::Null;
+        };
+        match string(v).and_then(|s| parse_datetime(&s)) {
+            Some(t) => Field::Time(t.and_utc()),
+            None => self.bad(field, "bad_datetime"),
         }
     }
 
     fn date(&mut self, key: &str, field: &'static str) -> Field {
-        match self.get(key) {
-            None => Field::Null,
-            Some(Value::String(s)) => match NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-                Ok(d) => Field::Date(d),
-                Err(_) => self.bad(field, "bad_date"),
-            },
-            Some(_) => self.bad(field, "bad_date"),
+        let Some(v) = self.get(key) else {
+            return Field::Null;
+        };
+        match string(v).and_then(|s| parse_date(&s)) {
+            Some(d) => Field::Date(d),
+            None => self.bad(field, "bad_date"),
         }
+    }
+
+    /// A many2one's `[id, "display name"]`, each part as JSON text: `None` when empty,
+    /// `Some(None)` when not an array.
+    fn many2one(&self, key: &str) -> Option<Option<Vec<&'a RawValue>>> {
+        self.get(key).map(|v| serde_json::from_str(v).ok())
     }
 
     /// A many2one's display name.
     fn name_of(&mut self, key: &str, field: &'static str) -> Field {
-        match self.get(key) {
+        match self.many2one(key) {
             None => Field::Null,
-            Some(Value::Array(pair)) => match pair.get(1) {
-                Some(Value::String(s)) => Field::Text(s.clone()),
-                _ => self.bad(field, "bad_many2one"),
+            Some(pair) => match pair
+                .as_ref()
+                .and_then(|p| p.get(1))
+                .and_then(|n| string(n.get()))
+            {
+                Some(name) => Field::Text(name),
+                None => self.bad(field, "bad_many2one"),
             },
-            Some(_) => self.bad(field, "bad_many2one"),
         }
     }
 
@@ -198,21 +256,21 @@ impl Reader<'_> {
     /// A many2one's id as text (an identifier outside the canonical zone, such as the
     /// Odoo user owning a record).
     fn id_of(&mut self, key: &str, field: &'static str) -> Field {
-        match self.get(key) {
+        match self.many2one(key) {
             None => Field::Null,
-            Some(Value::Array(pair)) => match pair.first() {
-                Some(Value::Number(id)) => Field::Text(id.to_string()),
+            Some(pair) => match pair.as_ref().and_then(|p| p.first()).map(|id| id.get()) {
+                Some(id) if is_number(id) => Field::Text(id.to_owned()),
                 _ => self.bad(field, "bad_many2one"),
             },
-            Some(_) => self.bad(field, "bad_many2one"),
         }
     }
 
     fn positive(&mut self, key: &str) -> Field {
-        match self.get(key) {
-            Some(Value::Number(n)) => Field::Bool(n.as_f64().is_some_and(|x| x > 0.0)),
-            _ => Field::Bool(false),
-        }
+        let n = self
+            .get(key)
+            .filter(|v| is_number(v))
+            .and_then(|v| v.parse::<f64>().ok());
+        Field::Bool(n.is_some_and(|x| x > 0.0))
     }
 
     fn bad(&mut self, field: &'static str, code: &'static str) -> Field {
@@ -228,7 +286,7 @@ impl Mapper for OdooMapper {
             external_id: Some(raw.external_id.clone()),
             reasons,
         };
-        let record: Map<String, Value> = serde_json::from_str(raw.body.get())
+        let record: Object = serde_json::from_str(raw.body.get())
             .map_err(|e| reject(vec![Reason::record("not_an_object", e.to_string())]))?;
         let mut r = Reader {
             record: &record,
@@ -237,7 +295,7 @@ impl Mapper for OdooMapper {
         let mut f = Fields::new();
         let entity = match self.model {
             "res.partner" => {
-                let company = matches!(record.get("is_company"), Some(Value::Bool(true)));
+                let company = record.get("is_company").is_some_and(|v| v.get() == "true");
                 f.insert("name", r.text("name", "name"));
                 f.insert("email", r.text("email", "email"));
                 f.insert("phone", r.text("phone", "phone"));
@@ -416,6 +474,83 @@ mod tests {
         let contact = m.map(&person).unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(contact.entity, Entity::Contact);
         assert_eq!(contact.fields["organization"], Field::Ref("7".into()));
+    }
+
+    #[test]
+    fn numbers_are_read_exactly_from_their_text() {
+        let r = raw(
+            r#"{"id": 9, "name": "X", "expected_revenue": 12345678901234567.89,
+                "probability": 1.5e1, "write_date": "2026-01-05 10:30:00"}"#,
+        );
+        let m = OdooMapper { model: "crm.lead" }
+            .map(&r)
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        // A float holds 17 significant digits at most: this one has 19.
+        assert_eq!(
+            m.fields["value"],
+            Field::Decimal(Decimal::new(1_234_567_890_123_456_789, 2))
+        );
+        assert_eq!(m.fields["probability"], Field::Decimal(Decimal::new(15, 0)));
+    }
+
+    #[test]
+    fn escaped_text_and_field_names_are_decoded() {
+        let r = raw(
+            r#"{"id": 9, "na\u006de": "Caf\u00e9 \"Le Nord\"\n", "partner_name": "A\\B",
+                "user_id": [4, "Zo\u00e9"], "write_date": "2026-01-05 10:30:00"}"#,
+        );
+        let m = OdooMapper { model: "crm.lead" }
+            .map(&r)
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(m.fields["title"], Field::Text("Café \"Le Nord\"\n".into()));
+        assert_eq!(m.fields["organization"], Field::Text("A\\B".into()));
+        assert_eq!(m.fields["owner"], Field::Text("Zoé".into()));
+        assert_eq!(m.fields["owner_external_id"], Field::Text("4".into()));
+    }
+
+    #[test]
+    fn many2ones_of_the_wrong_shape_are_refused_field_by_field() {
+        let r = raw(
+            r#"{"id": 9, "name": "X", "user_id": [4], "stage_id": ["x", 3],
+                "source_id": {"id": 1}, "write_date": "2026-01-05 10:30:00"}"#,
+        );
+        let e = OdooMapper { model: "crm.lead" }
+            .map(&r)
+            .err()
+            .unwrap_or_else(|| panic!("rejected"));
+        let codes: Vec<_> = e.reasons.iter().map(|r| (r.field, r.code)).collect();
+        assert_eq!(
+            codes,
+            vec![
+                (Some("owner"), "bad_many2one"),
+                (Some("source"), "bad_many2one"),
+                (Some("status"), "bad_many2one"),
+            ],
+            "a one-element pair has an id but no name; a name where the id goes is no id"
+        );
+        let r = raw(r#"{"id": 9, "name": "X", "user_id": ["x", "Zoé"]}"#);
+        let e = OdooMapper { model: "crm.lead" }
+            .map(&r)
+            .err()
+            .unwrap_or_else(|| panic!("rejected"));
+        assert_eq!(e.reasons[0].field, Some("owner_external_id"));
+    }
+
+    #[test]
+    fn a_text_field_holding_a_structure_is_the_wrong_type() {
+        let r = raw(r#"{"id": 9, "name": ["X"], "phone": true}"#);
+        let e = OdooMapper { model: "crm.lead" }
+            .map(&r)
+            .err()
+            .unwrap_or_else(|| panic!("rejected"));
+        let codes: Vec<_> = e.reasons.iter().map(|r| (r.field, r.code)).collect();
+        assert_eq!(
+            codes,
+            vec![
+                (Some("title"), "wrong_type"),
+                (Some("contact_phone"), "wrong_type")
+            ]
+        );
     }
 
     #[test]

@@ -15,7 +15,7 @@
 
 use std::time::Duration;
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -25,6 +25,42 @@ use crate::retry::RetryPolicy;
 
 /// Odoo's datetime format (UTC, no zone marker).
 pub const DATETIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
+
+/// The value of `N` ASCII digits.
+fn digits<const N: usize>(b: &[u8]) -> Option<u32> {
+    let b = b.get(..N)?;
+    b.iter().try_fold(0u32, |n, d| {
+        d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
+    })
+}
+
+/// An Odoo date, `YYYY-MM-DD`. The fixed layout Odoo always sends is read directly
+/// (chrono's format-driven parser is a measurable share of the mapper); anything else
+/// goes through chrono, so what is accepted does not change.
+pub fn parse_date(s: &str) -> Option<NaiveDate> {
+    let b = s.as_bytes();
+    let fixed = || {
+        (b.len() == 10 && b[4] == b'-' && b[7] == b'-').then_some(())?;
+        let y = i32::try_from(digits::<4>(b)?).ok()?;
+        NaiveDate::from_ymd_opt(y, digits::<2>(&b[5..])?, digits::<2>(&b[8..])?)
+    };
+    fixed().or_else(|| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
+}
+
+/// An Odoo datetime, `YYYY-MM-DD HH:MM:SS` in UTC (same fast path as [`parse_date`]).
+pub fn parse_datetime(s: &str) -> Option<NaiveDateTime> {
+    let b = s.as_bytes();
+    let fixed = || {
+        (b.len() == 19 && b[10] == b' ' && b[13] == b':' && b[16] == b':').then_some(())?;
+        let date = parse_date(s.get(..10)?)?;
+        date.and_hms_opt(
+            digits::<2>(&b[11..])?,
+            digits::<2>(&b[14..])?,
+            digits::<2>(&b[17..])?,
+        )
+    };
+    fixed().or_else(|| NaiveDateTime::parse_from_str(s, DATETIME_FORMAT).ok())
+}
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum OdooError {
@@ -349,8 +385,13 @@ fn parse_page(raw: &RawValue) -> Result<Vec<OdooRecord>, OdooError> {
         .map(|item| {
             let keys: Keys =
                 serde_json::from_str(item.get()).map_err(|e| malformed(e.to_string()))?;
-            let write_date = NaiveDateTime::parse_from_str(&keys.write_date, DATETIME_FORMAT)
-                .map_err(|e| malformed(format!("write_date `{}`: {e}", keys.write_date)))?
+            let write_date = parse_datetime(&keys.write_date)
+                .ok_or_else(|| {
+                    malformed(format!(
+                        "write_date `{}` is not a datetime",
+                        keys.write_date
+                    ))
+                })?
                 .and_utc();
             Ok(OdooRecord {
                 id: keys.id,
@@ -378,6 +419,53 @@ mod tests {
             page[0].raw.get(),
             r#"{"id": 7, "write_date": "2026-01-02 03:04:05", "name": "Acmé",  "email": false}"#
         );
+    }
+
+    /// The fast path reads Odoo's fixed layout; whatever it is given, it accepts exactly
+    /// what chrono's format-driven parser accepts, with the same value.
+    mod dates {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn chrono_date(s: &str) -> Option<NaiveDate> {
+            NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
+        }
+
+        fn chrono_datetime(s: &str) -> Option<NaiveDateTime> {
+            NaiveDateTime::parse_from_str(s, DATETIME_FORMAT).ok()
+        }
+
+        proptest! {
+            #[test]
+            fn dates_read_as_chrono_reads_them(s in "[0-9]{1,5}-[0-9]{1,3}-[0-9]{1,3}|.{0,12}") {
+                prop_assert_eq!(parse_date(&s), chrono_date(&s));
+            }
+
+            #[test]
+            fn datetimes_read_as_chrono_reads_them(
+                s in "[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{1,2}:[0-9]{2}:[0-9]{2}|.{0,21}"
+            ) {
+                prop_assert_eq!(parse_datetime(&s), chrono_datetime(&s));
+            }
+        }
+
+        #[test]
+        fn impossible_dates_are_refused_by_both_paths() {
+            for s in ["2026-02-30", "2026-13-01", "2026-00-10", "2025-02-29"] {
+                assert_eq!(parse_date(s), None, "{s}");
+            }
+            for s in [
+                "2026-01-02 24:00:00",
+                "2026-01-02 10:60:00",
+                "2026-01-02 10:00:61",
+            ] {
+                assert_eq!(parse_datetime(s), chrono_datetime(s), "{s}");
+            }
+            assert_eq!(
+                parse_datetime("2024-02-29 23:59:59").map(|t| t.to_string()),
+                Some("2024-02-29 23:59:59".to_owned())
+            );
+        }
     }
 
     #[test]
