@@ -5,10 +5,12 @@
 //!   ./dev bench -p tentabo-worker --bench sync
 //!   TENTABO_BENCH_RECORDS=200000 ./dev bench -p tentabo-worker --bench sync   (quicker)
 //!
-//! Each phase gets a fresh migrated database (a clone of the test template):
+//! Each phase gets a fresh migrated database (a clone of the test template), and every
+//! timed phase starts on a settled server (a `CHECKPOINT` first: see [`settle`]):
 //! 1. a full run of 100,000 records, then of 1,000,000: records/s end to end, time per
 //!    stage, peak RSS of this process during the run (reset before each run through
-//!    `/proc/self/clear_refs`), which must stay flat from 100k to 1M;
+//!    `/proc/self/clear_refs`), which must stay flat from 100k to 1M, and the WAL the
+//!    server wrote meanwhile (records, full-page images, bytes);
 //! 2. an incremental run after 1% of the records changed in the source, as a fraction
 //!    of the full run's time;
 //! 3. the ceiling: the same rows (raw bodies and the normalized canonical rows, prepared
@@ -87,6 +89,42 @@ struct RunFigures {
     elapsed: Duration,
     totals: Totals,
     peak_rss_kb: u64,
+    wal: Option<Wal>,
+}
+
+/// The server's WAL counters (`pg_stat_wal`, Postgres ≥ 14; server-wide, so a run's
+/// delta includes whatever else the server did meanwhile).
+#[derive(Debug, Clone, Copy, diesel::QueryableByName)]
+struct Wal {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    records: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    fpi: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    bytes: i64,
+}
+
+impl Wal {
+    async fn read(db: &TestDb) -> Option<Wal> {
+        let mut conn = db.conn().await;
+        diesel_async::RunQueryDsl::get_result(
+            diesel::sql_query(
+                "SELECT wal_records::bigint AS records, wal_fpi::bigint AS fpi, \
+                 wal_bytes::bigint AS bytes FROM pg_stat_wal",
+            ),
+            &mut conn,
+        )
+        .await
+        .ok()
+    }
+
+    fn since(self, before: Wal) -> Wal {
+        Wal {
+            records: self.records - before.records,
+            fpi: self.fpi - before.fpi,
+            bytes: self.bytes - before.bytes,
+        }
+    }
 }
 
 async fn sync(db: &TestDb, peer: &OdooPeer, mode: Mode) -> RunFigures {
@@ -98,6 +136,8 @@ async fn sync(db: &TestDb, peer: &OdooPeer, mode: Mode) -> RunFigures {
             .unwrap()
     };
     let mut c = client(peer);
+    settle(db).await;
+    let wal_before = Wal::read(db).await;
     reset_peak_rss();
     let t = Instant::now();
     let totals = run::execute(
@@ -111,10 +151,35 @@ async fn sync(db: &TestDb, peer: &OdooPeer, mode: Mode) -> RunFigures {
     )
     .await
     .unwrap();
+    let elapsed = t.elapsed();
+    let peak_rss_kb = peak_rss_kb();
+    // Backends report their WAL counters when they end (or every second or so while
+    // busy): close the run's connections and give them a moment to exit.
+    drop(pool);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let wal = match (wal_before, Wal::read(db).await) {
+        (Some(before), Some(after)) => Some(after.since(before)),
+        _ => None,
+    };
     RunFigures {
-        elapsed: t.elapsed(),
+        elapsed,
         totals,
-        peak_rss_kb: peak_rss_kb(),
+        peak_rss_kb,
+        wal,
+    }
+}
+
+/// Starts a timed phase on a settled server: a `CHECKPOINT` writes out what the phases
+/// before left dirty (the full run's ~1.5 GB of WAL), so no phase pays for another's
+/// writes — as a nightly incremental run does not pay for a load of the day before.
+/// Every phase gets it, the COPY ceiling included. Needs a superuser (or, from
+/// Postgres 15, `pg_checkpointer`); without it the bench says so and goes on.
+async fn settle(db: &TestDb) {
+    let mut conn = db.conn().await;
+    if let Err(e) =
+        diesel_async::RunQueryDsl::execute(diesel::sql_query("CHECKPOINT"), &mut conn).await
+    {
+        println!("    (no CHECKPOINT before this phase: {e})");
     }
 }
 
@@ -148,6 +213,14 @@ fn print_run(label: &str, f: &RunFigures) {
         secs(t.normalizer_us),
         secs(t.loader_us)
     );
+    if let Some(w) = f.wal {
+        println!(
+            "    WAL: {} records, {} full-page images, {:.1} MB",
+            w.records,
+            w.fpi,
+            w.bytes as f64 / 1e6
+        );
+    }
 }
 
 /// Record `id` through the pure stages, as the loader receives it.
@@ -233,7 +306,8 @@ fn psql(url: &str, command: &str) {
 }
 
 /// Plain COPY of the same rows into keyed tables shaped like the raw and canonical zones.
-fn copy_ceiling(url: &str, g: &Generated) -> Duration {
+async fn copy_ceiling(db: &TestDb, g: &Generated) -> Duration {
+    let url = db.url.as_str();
     psql(
         url,
         "CREATE TABLE copy_raw (LIKE raw_records INCLUDING ALL); \
@@ -262,6 +336,7 @@ fn copy_ceiling(url: &str, g: &Generated) -> Duration {
         raw_file.write_all(r.as_bytes()).unwrap();
         canon_file.write_all(c.as_bytes()).unwrap();
     }
+    settle(db).await;
     let t = Instant::now();
     psql(
         url,
@@ -568,7 +643,7 @@ fn main() {
 
         // 3. The ceiling: plain COPY of the same rows, same server.
         let copy_db = TestDb::new().await;
-        let copy = copy_ceiling(&copy_db.url, &g);
+        let copy = copy_ceiling(&copy_db, &g).await;
         drop(copy_db);
 
         // 4. The loader alone, both ways, on the same pages (a tenth of the records).
@@ -579,15 +654,19 @@ fn main() {
             .map(<[_]>::to_vec)
             .collect();
         let multi_db = TestDb::new().await;
+        settle(&multi_db).await;
         let multi = load_multi_row(&multi_db, &pages).await;
         drop(multi_db);
         let values_db = TestDb::new().await;
+        settle(&values_db).await;
         let values = load_values(&values_db, &pages).await;
         drop(values_db);
         let staging_db = TestDb::new().await;
+        settle(&staging_db).await;
         let staging = load_copy_staging(&staging_db, &pages).await;
         drop(staging_db);
         let direct_db = TestDb::new().await;
+        settle(&direct_db).await;
         let direct = load_copy_new(&direct_db, &pages).await;
         drop(direct_db);
 
