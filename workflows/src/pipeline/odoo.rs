@@ -406,6 +406,22 @@ mod tests {
         RawRecord::new("odoo", "crm.lead", "9".into(), body)
     }
 
+    fn lead(text: &str) -> Mapped {
+        OdooMapper { model: "crm.lead" }
+            .map(&raw(text))
+            .unwrap_or_else(|e| panic!("{e:?}"))
+    }
+
+    /// The (field, code) of every reason a `crm.lead` record is refused for.
+    fn refused(text: &str) -> Vec<(Option<&'static str>, &'static str)> {
+        let e = OdooMapper { model: "crm.lead" }
+            .map(&raw(text))
+            .err()
+            .unwrap_or_else(|| panic!("refused"));
+        assert_eq!(e.stage, "mapper");
+        e.reasons.iter().map(|r| (r.field, r.code)).collect()
+    }
+
     #[test]
     fn a_crm_lead_goes_through_mapper_validator_and_normalizer() {
         let r = raw(
@@ -478,13 +494,10 @@ mod tests {
 
     #[test]
     fn numbers_are_read_exactly_from_their_text() {
-        let r = raw(
+        let m = lead(
             r#"{"id": 9, "name": "X", "expected_revenue": 12345678901234567.89,
                 "probability": 1.5e1, "write_date": "2026-01-05 10:30:00"}"#,
         );
-        let m = OdooMapper { model: "crm.lead" }
-            .map(&r)
-            .unwrap_or_else(|e| panic!("{e:?}"));
         // A float holds 17 significant digits at most: this one has 19.
         assert_eq!(
             m.fields["value"],
@@ -495,13 +508,10 @@ mod tests {
 
     #[test]
     fn escaped_text_and_field_names_are_decoded() {
-        let r = raw(
+        let m = lead(
             r#"{"id": 9, "na\u006de": "Caf\u00e9 \"Le Nord\"\n", "partner_name": "A\\B",
                 "user_id": [4, "Zo\u00e9"], "write_date": "2026-01-05 10:30:00"}"#,
         );
-        let m = OdooMapper { model: "crm.lead" }
-            .map(&r)
-            .unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(m.fields["title"], Field::Text("Café \"Le Nord\"\n".into()));
         assert_eq!(m.fields["organization"], Field::Text("A\\B".into()));
         assert_eq!(m.fields["owner"], Field::Text("Zoé".into()));
@@ -510,15 +520,10 @@ mod tests {
 
     #[test]
     fn many2ones_of_the_wrong_shape_are_refused_field_by_field() {
-        let r = raw(
+        let codes = refused(
             r#"{"id": 9, "name": "X", "user_id": [4], "stage_id": ["x", 3],
                 "source_id": {"id": 1}, "write_date": "2026-01-05 10:30:00"}"#,
         );
-        let e = OdooMapper { model: "crm.lead" }
-            .map(&r)
-            .err()
-            .unwrap_or_else(|| panic!("rejected"));
-        let codes: Vec<_> = e.reasons.iter().map(|r| (r.field, r.code)).collect();
         assert_eq!(
             codes,
             vec![
@@ -528,24 +533,16 @@ mod tests {
             ],
             "a one-element pair has an id but no name; a name where the id goes is no id"
         );
-        let r = raw(r#"{"id": 9, "name": "X", "user_id": ["x", "Zoé"]}"#);
-        let e = OdooMapper { model: "crm.lead" }
-            .map(&r)
-            .err()
-            .unwrap_or_else(|| panic!("rejected"));
-        assert_eq!(e.reasons[0].field, Some("owner_external_id"));
+        assert_eq!(
+            refused(r#"{"id": 9, "name": "X", "user_id": ["x", "Zoé"]}"#),
+            vec![(Some("owner_external_id"), "bad_many2one")]
+        );
     }
 
     #[test]
     fn a_text_field_holding_a_structure_is_the_wrong_type() {
-        let r = raw(r#"{"id": 9, "name": ["X"], "phone": true}"#);
-        let e = OdooMapper { model: "crm.lead" }
-            .map(&r)
-            .err()
-            .unwrap_or_else(|| panic!("rejected"));
-        let codes: Vec<_> = e.reasons.iter().map(|r| (r.field, r.code)).collect();
         assert_eq!(
-            codes,
+            refused(r#"{"id": 9, "name": ["X"], "phone": true}"#),
             vec![
                 (Some("title"), "wrong_type"),
                 (Some("contact_phone"), "wrong_type")
@@ -555,20 +552,13 @@ mod tests {
 
     #[test]
     fn a_record_of_the_wrong_shape_is_rejected_with_every_reason() {
-        let bad = raw(
+        let codes = refused(
             r#"{"id": 9, "name": "X", "expected_revenue": "lots", "write_date": "yesterday",
             "stage_id": "Won"}"#,
         );
-        let e = OdooMapper { model: "crm.lead" }
-            .map(&bad)
-            .err()
-            .unwrap_or_else(|| panic!("rejected"));
-        assert_eq!(e.stage, "mapper");
-        let codes: Vec<_> = e.reasons.iter().map(|r| (r.field, r.code)).collect();
         assert!(codes.contains(&(Some("value"), "not_a_number")));
         assert!(codes.contains(&(Some("updated_at"), "bad_datetime")));
         assert!(codes.contains(&(Some("status"), "bad_many2one")));
-        let not_object = raw("[1, 2]");
-        assert!(OdooMapper { model: "crm.lead" }.map(&not_object).is_err());
+        assert_eq!(refused("[1, 2]"), vec![(None, "not_an_object")]);
     }
 }
