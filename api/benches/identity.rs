@@ -90,6 +90,7 @@ fn main() {
                 trust_forwarded_for: false,
             },
             bind: "127.0.0.1:0".parse().unwrap(),
+            default_country: None,
         };
         let app = Application::build(config).await.unwrap();
         let base = format!("http://{}", app.local_addr().unwrap());

@@ -134,4 +134,13 @@ pub struct ApiConfig {
         default_value = "127.0.0.1:8080"
     )]
     pub bind: SocketAddr,
+    /// The installation's country (ISO 3166-1 alpha-2): the region of national phone
+    /// numbers when a quarantined record is retried (as the worker's setting of the
+    /// same name does for sync runs).
+    #[arg(
+        long = "default-country",
+        env = "TENTABO_DEFAULT_COUNTRY",
+        value_parser = tentabo_workflows::pipeline::policy::parse_country
+    )]
+    pub default_country: Option<String>,
 }

@@ -30,7 +30,7 @@ const PARTNER: &str = "am1@salescommand.com"; // Acme Partner, attached to Demo 
 const DISTRIBUTOR: &str = "distributor@salescommand.com";
 const FULFILLER: &str = "fulfiller@salescommand.com";
 
-/// A crm.lead as Odoo sends it.
+/// A crm.lead as Odoo sends it (a lost one archived, at probability 0, with a reason).
 fn lead(
     id: i64,
     user: i64,
@@ -42,7 +42,7 @@ fn lead(
     let text = format!(
         r#"{{"id": {id}, "name": "Lead {id}", "partner_name": "Client {id}", "contact_name": false,
             "email_from": "buyer{id}@client.example", "phone": false, "expected_revenue": {revenue},
-            "company_currency": [1, "EUR"], "probability": 50, "date_deadline": false,
+            "company_currency": [1, "EUR"], "probability": {probability}, "active": {active}, "date_deadline": false,
             "user_id": [{user}, "User {user}"], "source_id": false,
             "lost_reason_id": {lost}, "stage_id": [3, "{stage}"], "date_closed": {closed},
             "create_date": "2026-01-01 08:00:00", "write_date": "2026-01-02 08:00:{id:02}"}}"#,
@@ -52,6 +52,8 @@ fn lead(
             "false"
         },
         closed = closed.map_or("false".to_owned(), |c| format!("\"{c}\"")),
+        probability = if lost { 0 } else { 50 },
+        active = !lost,
     );
     serde_json::from_str(&text).unwrap()
 }
@@ -267,8 +269,9 @@ async fn dashboards_show_each_caller_its_scope() {
     assert_eq!(
         rows,
         vec![
-            ("New".into(), "10".into(), 3, "2700.00".into()),
-            ("Won".into(), "10".into(), 1, "5000.00".into())
+            ("lost".into(), "10".into(), 1, "700.00".into()),
+            ("new".into(), "10".into(), 2, "2000.00".into()),
+            ("won".into(), "10".into(), 1, "5000.00".into())
         ]
     );
     let (_, pipe) = lake.get(&lake.admin, "/api/v1/dashboard/pipeline").await;

@@ -34,6 +34,7 @@ diesel::table! {
         last_synced_at -> Timestamptz,
         local_modified_at -> Nullable<Timestamptz>,
         deleted_at -> Nullable<Timestamptz>,
+        issues -> Nullable<Jsonb>,
     }
 }
 
@@ -58,6 +59,7 @@ diesel::table! {
         last_synced_at -> Timestamptz,
         local_modified_at -> Nullable<Timestamptz>,
         deleted_at -> Nullable<Timestamptz>,
+        issues -> Nullable<Jsonb>,
     }
 }
 
@@ -88,6 +90,8 @@ diesel::table! {
         deleted_at -> Nullable<Timestamptz>,
         owner_external_id -> Nullable<Text>,
         closed_at -> Nullable<Timestamptz>,
+        issues -> Nullable<Jsonb>,
+        stage -> Nullable<Text>,
     }
 }
 
@@ -113,6 +117,7 @@ diesel::table! {
         local_modified_at -> Nullable<Timestamptz>,
         deleted_at -> Nullable<Timestamptz>,
         owner_external_id -> Nullable<Text>,
+        issues -> Nullable<Jsonb>,
     }
 }
 
@@ -143,6 +148,7 @@ diesel::table! {
         last_synced_at -> Timestamptz,
         local_modified_at -> Nullable<Timestamptz>,
         deleted_at -> Nullable<Timestamptz>,
+        issues -> Nullable<Jsonb>,
     }
 }
 
@@ -167,6 +173,7 @@ diesel::table! {
         last_synced_at -> Timestamptz,
         local_modified_at -> Nullable<Timestamptz>,
         deleted_at -> Nullable<Timestamptz>,
+        issues -> Nullable<Jsonb>,
     }
 }
 
@@ -439,6 +446,11 @@ diesel::table! {
         reasons -> Jsonb,
         body -> Nullable<Json>,
         created_at -> Timestamptz,
+        canonical_entity -> Nullable<Text>,
+        attempts -> Int4,
+        updated_at -> Timestamptz,
+        resolved_at -> Nullable<Timestamptz>,
+        resolution -> Nullable<Text>,
     }
 }
 
@@ -538,6 +550,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    sync_run_keys (id) {
+        id -> Int8,
+        sync_run_id -> Uuid,
+        external_ids -> Array<Nullable<Text>>,
+    }
+}
+
+diesel::table! {
     sync_runs (id) {
         id -> Uuid,
         provider -> Text,
@@ -559,6 +579,18 @@ diesel::table! {
         error -> Nullable<Text>,
         created_at -> Timestamptz,
         timings -> Jsonb,
+        warned -> Int8,
+        warnings -> Jsonb,
+        quarantine_reasons -> Jsonb,
+    }
+}
+
+diesel::table! {
+    sync_settings (provider) {
+        provider -> Text,
+        settings -> Jsonb,
+        updated_by -> Nullable<Uuid>,
+        updated_at -> Timestamptz,
     }
 }
 
@@ -608,6 +640,7 @@ diesel::joinable!(sync_checkpoints -> sync_runs (last_run_id));
 diesel::joinable!(sync_conflicts -> sync_runs (sync_run_id));
 diesel::joinable!(sync_conflicts -> users (resolved_by));
 diesel::joinable!(sync_runs -> users (requested_by));
+diesel::joinable!(sync_settings -> users (updated_by));
 diesel::joinable!(users -> distributors (distributor_id));
 diesel::joinable!(users -> partners (partner_id));
 
@@ -645,6 +678,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     sessions,
     sync_checkpoints,
     sync_conflicts,
+    sync_run_keys,
     sync_runs,
+    sync_settings,
     users,
 );

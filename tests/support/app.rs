@@ -42,6 +42,7 @@ pub fn config(database_url: &str, redis_url: &str, namespace: &str) -> ApiConfig
             trust_forwarded_for: false,
         },
         bind: "127.0.0.1:0".parse().unwrap(),
+        default_country: None,
     }
 }
 

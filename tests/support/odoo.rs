@@ -2,6 +2,10 @@
 //! `common.login` (uid, or `false` for a wrong password), `object.execute_kw` with
 //! `search_read` (prefix-notation domains with `|`, `&` and comparisons, `order`,
 //! `limit`, `fields`), `search_count` and `fields_get`; an `AccessDenied` error for bad credentials.
+//! Like Odoo, a search leaves out archived records (`active: false`) unless the call's
+//! context says `active_test: false`. The reference models a lead mapping reads
+//! (`crm.stage` with Odoo's standard stages, `res.country`) are there from the start;
+//! [`odoo17`] holds records shaped like an Odoo 17 installation's demo data.
 //! Records are plain JSON objects a test can edit at any time (between page fetches).
 //! Faults can be injected on a share of calls: 429 with `Retry-After`, 500, a stall
 //! longer than the client's timeout, a malformed body.
@@ -38,7 +42,7 @@ pub struct Peer {
     pub stall: Duration,
     pub calls: AtomicU64,
     pub faults_sent: AtomicU64,
-    /// `search_read` calls answered (pages served).
+    /// `search_read` calls answered (pages served), reference models left out.
     pub pages: AtomicU64,
     /// Models whose records are computed on demand (see [`Generated`]).
     pub generated: Mutex<BTreeMap<String, Generated>>,
@@ -120,20 +124,57 @@ impl Generated {
         (id * 7919) % 5_000_000 + 100
     }
 
-    /// Record `id` as Odoo sends it (about 740 bytes).
+    /// Record `id`'s phone and country (`country_id`) as a real installation holds them:
+    /// international and national formats (with the lead's country), fictitious 555
+    /// numbers, an extension, none, and one no country has.
+    pub fn phone(id: i64) -> (String, &'static str) {
+        let (a, b, n) = (id % 97, id % 89, id % 10_000);
+        match id % 8 {
+            0 => (
+                format!(r#""+33 1 42 68 {a:02} {b:02}""#),
+                r#"[75, "France"]"#,
+            ),
+            1 => (format!(r#""01 42 68 {a:02} {b:02}""#), r#"[75, "France"]"#),
+            2 => (
+                format!(r#""(803)-873-{n:04}""#),
+                r#"[233, "United States"]"#,
+            ),
+            3 => (format!(r#""+1 555-555-{n:04}""#), "false"),
+            4 => (
+                format!(r#""+32 10 58 {a:02} {b:02}""#),
+                r#"[20, "Belgium"]"#,
+            ),
+            5 => (format!(r#""+1 555 754 {n:04} ext. 12""#), "false"),
+            6 => ("false".to_owned(), "false"),
+            _ => (format!(r#""+5 555-555-{n:04}""#), "false"),
+        }
+    }
+
+    /// Whether record `id` is an archived lost opportunity (one in 50).
+    pub fn is_lost(id: i64) -> bool {
+        id % 50 == 25
+    }
+
+    /// Record `id` as Odoo sends it (about 800 bytes, HTML description).
     pub fn record(&self, id: i64) -> String {
         let cents = Self::revenue_cents(id);
         let user = id % 23 + 2;
         let (stage_id, stage) =
             [(1, "New"), (2, "Qualified"), (3, "Proposition"), (4, "Won")][(id % 4) as usize];
+        let (phone, country) = Self::phone(id);
+        let lost = Self::is_lost(id);
         format!(
-            r#"{{"id": {id}, "name": "{title}", "partner_name": "Client {id} Industries SARL", "contact_name": "Camille Martin-{id}", "email_from": "Camille.Martin{id}@Client{id}-Industries.example", "phone": "+33 1 42 68 {a:02} {b:02}", "expected_revenue": {eur}.{c:02}, "company_currency": [1, "EUR"], "probability": {p}.0, "date_deadline": "2026-{m:02}-{d:02}", "user_id": [{user}, "Sales Representative {user}"], "source_id": [{src}, "Website contact form"], "lost_reason_id": false, "stage_id": [{stage_id}, "{stage}"], "date_closed": {closed}, "create_date": "2024-12-{d:02} 09:15:00", "write_date": "{wd}", "description": "Inbound request for a three-year subscription with onboarding and premium support, {id}."}}"#,
+            r#"{{"id": {id}, "name": "{title}", "active": {active}, "partner_name": "Client {id} Industries SARL", "contact_name": "Camille Martin-{id}", "email_from": "Camille.Martin{id}@Client{id}-Industries.example", "phone": {phone}, "country_id": {country}, "expected_revenue": {eur}.{c:02}, "company_currency": [1, "EUR"], "probability": {p}.0, "date_deadline": "2026-{m:02}-{d:02}", "user_id": [{user}, "Sales Representative {user}"], "source_id": [{src}, "Website contact form"], "lost_reason_id": {lost_reason}, "stage_id": [{stage_id}, "{stage}"], "date_closed": {closed}, "create_date": "2024-12-{d:02} 09:15:00", "write_date": "{wd}", "description": "<p>Inbound request for a <b>three-year</b> subscription with onboarding and premium support, {id}.</p>"}}"#,
             title = self.title(id),
-            a = id % 97,
-            b = id % 89,
+            active = !lost,
+            lost_reason = if lost {
+                r#"[1, "Too expensive"]"#
+            } else {
+                "false"
+            },
             eur = cents / 100,
             c = cents % 100,
-            p = id % 100,
+            p = if lost { 0 } else { id % 100 },
             m = id % 12 + 1,
             d = id % 28 + 1,
             src = id % 5 + 1,
@@ -208,6 +249,12 @@ impl Drop for OdooPeer {
 
 impl OdooPeer {
     pub async fn start(state: Peer) -> OdooPeer {
+        {
+            let mut models = state.models.lock().unwrap();
+            for (model, records) in odoo17::reference() {
+                models.entry(model.to_owned()).or_insert(records);
+            }
+        }
         let state = Arc::new(state);
         let app = axum::Router::new()
             .route("/jsonrpc", axum::routing::post(rpc))
@@ -357,12 +404,25 @@ async fn rpc(State(peer): State<Arc<Peer>>, _headers: HeaderMap, body: String) -
             let Some(records) = models.get(model) else {
                 return rpc_error(&id, "builtins.KeyError", &format!("unknown model {model}"));
             };
+            // Odoo's active_test: archived records only when the context asks for them.
+            let archived_too = kwargs["context"]["active_test"] == json!(false);
+            let visible =
+                |r: &Map<String, Value>| archived_too || r.get("active") != Some(&json!(false));
             match method {
                 "search_read" => {
-                    let served = peer.pages.fetch_add(1, Ordering::SeqCst) + 1;
+                    // Pages of the records a run syncs: the reference models a run reads
+                    // first (stages, countries) do not count.
+                    let reference = odoo17::REFERENCE_MODELS.contains(&model);
+                    let served = if reference {
+                        0
+                    } else {
+                        peer.pages.fetch_add(1, Ordering::SeqCst) + 1
+                    };
                     let domain = call_args.get(0).cloned().unwrap_or(json!([]));
-                    let mut hits: Vec<&Map<String, Value>> =
-                        records.iter().filter(|r| matches(&domain, r)).collect();
+                    let mut hits: Vec<&Map<String, Value>> = records
+                        .iter()
+                        .filter(|r| visible(r) && matches(&domain, r))
+                        .collect();
                     hits.sort_by(|a, b| {
                         (a["write_date"].as_str(), a["id"].as_i64())
                             .cmp(&(b["write_date"].as_str(), b["id"].as_i64()))
@@ -391,7 +451,7 @@ async fn rpc(State(peer): State<Arc<Peer>>, _headers: HeaderMap, body: String) -
                         let mut edits = peer.edits_after_page.lock().unwrap();
                         let (due, later) = std::mem::take(&mut *edits)
                             .into_iter()
-                            .partition(|e| e.after_page == served);
+                            .partition(|e| served > 0 && e.after_page == served);
                         *edits = later;
                         due
                     };
@@ -408,7 +468,12 @@ async fn rpc(State(peer): State<Arc<Peer>>, _headers: HeaderMap, body: String) -
                     let domain = call_args.get(0).cloned().unwrap_or(json!([]));
                     ok(
                         &id,
-                        json!(records.iter().filter(|r| matches(&domain, r)).count()),
+                        json!(
+                            records
+                                .iter()
+                                .filter(|r| visible(r) && matches(&domain, r))
+                                .count()
+                        ),
                     )
                 }
                 "fields_get" => {
@@ -513,5 +578,498 @@ fn eval(items: &[Value], pos: &mut usize, record: &Map<String, Value>) -> bool {
                 _ => false,
             }
         }
+    }
+}
+
+/// Records shaped like an Odoo 17 Community installation's demo data (crm,
+/// sale_management, contacts): national-format phones with the partner's country,
+/// numbers in fictitious ranges, an extension, `false` for every empty field, HTML in
+/// descriptions, companies with their contacts (`parent_id`), archived contacts and
+/// products, won stages and archived lost opportunities with their reasons.
+pub mod odoo17 {
+    use serde_json::{Map, Value, json};
+
+    fn obj(v: Value) -> Map<String, Value> {
+        v.as_object().cloned().unwrap_or_default()
+    }
+
+    /// The models [`reference`] fills.
+    pub const REFERENCE_MODELS: &[&str] = &["crm.stage", "res.country"];
+
+    /// `crm.stage` (Odoo's four standard stages, a custom one, and a custom won stage) and
+    /// `res.country` (a few, with Odoo's ids).
+    pub fn reference() -> Vec<(&'static str, Vec<Map<String, Value>>)> {
+        let wd = "2024-01-01 00:00:00";
+        let stages = [
+            (1, "New", false, 1),
+            (2, "Qualified", false, 2),
+            (3, "Proposition", false, 3),
+            (4, "Won", true, 70),
+            (5, "Demo Scheduled", false, 4),
+            (6, "Signed", true, 80),
+        ]
+        .into_iter()
+        .map(|(id, name, won, seq)| {
+            obj(json!({"id": id, "name": name, "is_won": won, "sequence": seq, "write_date": wd}))
+        })
+        .collect();
+        let countries = [
+            (20, "BE", "Belgium"),
+            (56, "DE", "Germany"),
+            (75, "FR", "France"),
+            (233, "US", "United States"),
+            (232, "GB", "United Kingdom"),
+            (104, "IN", "India"),
+        ]
+        .into_iter()
+        .map(|(id, code, name)| {
+            obj(json!({"id": id, "code": code, "name": name, "write_date": wd}))
+        })
+        .collect();
+        vec![("crm.stage", stages), ("res.country", countries)]
+    }
+
+    fn company(
+        id: i64,
+        name: &str,
+        country: Option<&str>,
+        phone: Value,
+        extra: Value,
+    ) -> Map<String, Value> {
+        let mut m = obj(json!({
+            "id": id, "name": name, "active": true, "is_company": true, "parent_id": false,
+            "email": format!("info@{}.example.com", name.to_lowercase().replace(' ', "-")),
+            "phone": phone, "mobile": false, "website": false, "vat": false, "street": false,
+            "street2": false, "city": false, "zip": false, "state_id": false,
+            "country_code": country.map_or(json!(false), |c| json!(c)),
+            "industry_id": false, "customer_rank": 1, "supplier_rank": 0, "function": false,
+            "create_date": "2024-09-12 08:00:00", "write_date": format!("2024-09-12 08:00:{:02}", id % 60),
+        }));
+        if let Value::Object(e) = extra {
+            m.extend(e);
+        }
+        m
+    }
+
+    fn contact(
+        id: i64,
+        name: &str,
+        parent: (i64, &str),
+        country: Option<&str>,
+        phone: Value,
+        extra: Value,
+    ) -> Map<String, Value> {
+        let mut m = company(
+            id,
+            name,
+            country,
+            phone,
+            json!({
+                "is_company": false, "parent_id": [parent.0, parent.1], "customer_rank": 0,
+                "email": format!("{}@example.com", name.to_lowercase().replace(' ', ".")),
+                "function": "Purchase Manager",
+            }),
+        );
+        if let Value::Object(e) = extra {
+            m.extend(e);
+        }
+        m
+    }
+
+    /// `res.partner`: 8 companies, 13 contacts (one archived).
+    pub fn partners() -> Vec<Map<String, Value>> {
+        vec![
+            company(
+                10,
+                "Deco Addict",
+                Some("US"),
+                json!("(603)-996-3829"),
+                json!({
+                "website": "http://www.deco-addict.com", "street": "77 Santa Barbara Rd",
+                "city": "Pleasant Hill", "zip": "94523", "state_id": [13, "California (US)"]}),
+            ),
+            company(
+                11,
+                "Gemini Furniture",
+                Some("US"),
+                json!("(941)-284-4875"),
+                json!({}),
+            ),
+            company(
+                12,
+                "Ready Mat",
+                Some("US"),
+                json!("(803)-873-6126"),
+                json!({"website": "www.readymat.com"}),
+            ),
+            company(
+                13,
+                "The Jackson Group",
+                Some("US"),
+                json!("(334)-502-1024"),
+                json!({}),
+            ),
+            company(
+                14,
+                "Wood Corner",
+                Some("US"),
+                json!("(623)-853-7197"),
+                json!({"supplier_rank": 2}),
+            ),
+            company(
+                15,
+                "Azure Interior",
+                Some("US"),
+                json!("(870)-931-0505"),
+                json!({"vat": "US12345677"}),
+            ),
+            company(
+                16,
+                "Lumber Inc",
+                Some("US"),
+                json!("+1 555-555-5555"),
+                json!({}),
+            ),
+            company(
+                17,
+                "Agrolait",
+                Some("BE"),
+                json!("+32 10 588 558"),
+                json!({
+                "vat": "BE0477472701", "website": "http://www.agrolait.com", "city": "Wavre"}),
+            ),
+            contact(
+                30,
+                "Addison Olson",
+                (10, "Deco Addict"),
+                Some("US"),
+                json!("(223)-399-7637"),
+                json!({}),
+            ),
+            contact(
+                31,
+                "Douglas Fletcher",
+                (10, "Deco Addict"),
+                Some("US"),
+                json!("(132)-553-7242"),
+                json!({}),
+            ),
+            contact(
+                32,
+                "Brandon Freeman",
+                (15, "Azure Interior"),
+                Some("US"),
+                json!("(355)-687-3262"),
+                json!({}),
+            ),
+            contact(
+                33,
+                "Nicole Ford",
+                (15, "Azure Interior"),
+                Some("US"),
+                json!("(946)-638-6034"),
+                json!({}),
+            ),
+            contact(
+                34,
+                "Colleen Diaz",
+                (15, "Azure Interior"),
+                Some("US"),
+                json!("(255)-595-8393"),
+                json!({}),
+            ),
+            contact(
+                35,
+                "Edwin Hansen",
+                (11, "Gemini Furniture"),
+                Some("US"),
+                json!("(976)-397-4091"),
+                json!({}),
+            ),
+            contact(
+                36,
+                "Jesse Brown",
+                (11, "Gemini Furniture"),
+                Some("US"),
+                json!("+1 555-555-5555"),
+                json!({}),
+            ),
+            contact(
+                37,
+                "Oscar Morgan",
+                (11, "Gemini Furniture"),
+                Some("US"),
+                json!("+5 555-555-5555"),
+                json!({}),
+            ),
+            contact(
+                38,
+                "Toni Rhodes",
+                (13, "The Jackson Group"),
+                Some("US"),
+                json!("+1 555 754 3010 ext. 12"),
+                json!({}),
+            ),
+            contact(
+                39,
+                "Jeff Lawson",
+                (17, "Agrolait"),
+                Some("BE"),
+                json!("+32 10 588 558"),
+                json!({"mobile": "+32 473 12 34 56"}),
+            ),
+            contact(
+                40,
+                "Ron Archived",
+                (12, "Ready Mat"),
+                Some("US"),
+                json!(false),
+                json!({"active": false}),
+            ),
+            contact(
+                41,
+                "Camille Martin",
+                (17, "Agrolait"),
+                Some("FR"),
+                json!(false),
+                json!({"mobile": "06 12 34 56 78", "email": false}),
+            ),
+            contact(
+                42,
+                "Kim Snyder",
+                (14, "Wood Corner"),
+                Some("US"),
+                json!("(312)-555-0199"),
+                json!({}),
+            ),
+        ]
+    }
+
+    /// The status each lead of [`leads`] must get, and whether it is gone (archived,
+    /// not lost).
+    pub const LEAD_STATUS: &[(i64, Option<&str>, bool)] = &[
+        (1, Some("new"), false),
+        (2, Some("qualified"), false),
+        (3, Some("proposal"), false),
+        (4, Some("won"), false),
+        (5, Some("won"), false),
+        (6, Some("lost"), false),
+        (7, Some("lost"), false),
+        (8, Some("lost"), false),
+        (9, Some("qualified"), true),
+        (10, None, false),
+        (11, Some("won"), false),
+        (12, Some("new"), false),
+    ];
+
+    #[allow(clippy::too_many_arguments)]
+    fn lead(
+        id: i64,
+        name: &str,
+        stage: (i64, &str),
+        partner: &str,
+        phone: Value,
+        country: Value,
+        revenue: f64,
+        probability: f64,
+        extra: Value,
+    ) -> Map<String, Value> {
+        let mut m = obj(json!({
+            "id": id, "name": name, "active": true, "partner_name": partner,
+            "contact_name": false, "email_from": format!("contact@{}.example.com", partner.to_lowercase().replace(' ', "-")),
+            "phone": phone, "country_id": country, "expected_revenue": revenue,
+            "company_currency": [2, "USD"], "probability": probability, "date_deadline": false,
+            "user_id": [2, "Mitchell Admin"], "source_id": false, "lost_reason_id": false,
+            "stage_id": [stage.0, stage.1], "date_closed": false,
+            "description": format!("<p>{name}: <b>see the attached</b> quote.</p>"),
+            "create_date": "2024-10-01 09:00:00", "write_date": format!("2024-10-0{} 10:00:00", id % 9 + 1),
+        }));
+        if let Value::Object(e) = extra {
+            m.extend(e);
+        }
+        m
+    }
+
+    /// `crm.lead`: open opportunities in every standard stage, won ones (one in a custom
+    /// won stage), archived lost ones (by reason, by probability 0), one archived but not
+    /// lost, one in a stage the default table does not know.
+    pub fn leads() -> Vec<Map<String, Value>> {
+        let us = json!([233, "United States"]);
+        let be = json!([20, "Belgium"]);
+        let won = json!({"probability": 100.0, "date_closed": "2024-11-15 16:00:00"});
+        vec![
+            lead(
+                1,
+                "Office Design Project",
+                (1, "New"),
+                "Deco Addict",
+                json!("(603)-996-3829"),
+                us.clone(),
+                24000.0,
+                10.0,
+                json!({}),
+            ),
+            lead(
+                2,
+                "Distributor Contract",
+                (2, "Qualified"),
+                "Gemini Furniture",
+                json!("(941)-284-4875"),
+                us.clone(),
+                19800.0,
+                30.0,
+                json!({}),
+            ),
+            lead(
+                3,
+                "Quote for 150 carpets",
+                (3, "Proposition"),
+                "Agrolait",
+                json!("+32 10 588 558"),
+                be.clone(),
+                40000.0,
+                70.0,
+                json!({}),
+            ),
+            lead(
+                4,
+                "Modern Open Space",
+                (4, "Won"),
+                "Azure Interior",
+                json!("(870)-931-0505"),
+                us.clone(),
+                4500.0,
+                100.0,
+                won.clone(),
+            ),
+            lead(
+                5,
+                "Customizable Desk",
+                (4, "Won"),
+                "Wood Corner",
+                json!("+1 555-555-5555"),
+                json!(false),
+                15000.0,
+                100.0,
+                won.clone(),
+            ),
+            lead(
+                6,
+                "Need 20 Desks",
+                (1, "New"),
+                "Ready Mat",
+                json!("(803)-873-6126"),
+                us.clone(),
+                60000.0,
+                0.0,
+                json!({"active": false, "lost_reason_id": [1, "Too expensive"]}),
+            ),
+            lead(
+                7,
+                "Furnitures",
+                (2, "Qualified"),
+                "The Jackson Group",
+                json!("+5 555-555-5555"),
+                json!(false),
+                9000.0,
+                0.0,
+                json!({"active": false, "lost_reason_id": [2, "We don't have people/skills"]}),
+            ),
+            lead(
+                8,
+                "Quote for 12 Tables",
+                (3, "Proposition"),
+                "Lumber Inc",
+                json!(false),
+                us.clone(),
+                2000.0,
+                0.0,
+                json!({"active": false}),
+            ),
+            lead(
+                9,
+                "Archived, not lost",
+                (2, "Qualified"),
+                "Deco Addict",
+                json!("(976)-397-4091"),
+                us.clone(),
+                500.0,
+                40.0,
+                json!({"active": false}),
+            ),
+            lead(
+                10,
+                "Info about services",
+                (5, "Demo Scheduled"),
+                "Azure Interior",
+                json!("+1 555 754 3010 ext. 12"),
+                us.clone(),
+                7000.0,
+                50.0,
+                json!({}),
+            ),
+            lead(
+                11,
+                "Open Space Design",
+                (6, "Signed"),
+                "Agrolait",
+                json!("+32 10 588 558"),
+                be,
+                11000.0,
+                100.0,
+                won,
+            ),
+            lead(
+                12,
+                "Cabinets",
+                (1, "New"),
+                "Gemini Furniture",
+                json!("(976)-397-4091"),
+                us,
+                3000.0,
+                20.0,
+                json!({}),
+            ),
+        ]
+    }
+
+    /// `sale.order`: two orders of demo customers.
+    pub fn orders() -> Vec<Map<String, Value>> {
+        [
+            (1, "S00001", 10, "Deco Addict", "sale", 1799.0),
+            (2, "S00002", 17, "Agrolait", "draft", 2947.5),
+        ]
+        .into_iter()
+        .map(|(id, name, partner, pname, state, total)| {
+            obj(json!({
+                "id": id, "name": name, "partner_id": [partner, pname], "state": state,
+                "date_order": "2024-10-20 14:00:00", "currency_id": [2, "USD"],
+                "amount_untaxed": total, "amount_tax": 0.0, "amount_total": total,
+                "user_id": [2, "Mitchell Admin"], "create_date": "2024-10-20 14:00:00",
+                "write_date": format!("2024-10-20 14:00:0{id}"),
+            }))
+        })
+        .collect()
+    }
+
+    /// `product.product`: three products, one archived.
+    pub fn products() -> Vec<Map<String, Value>> {
+        [(1, "Office Chair", "FURN_7777", true), (2, "Large Desk", "E-COM09", true), (3, "Old Cabinet", "OLD-01", false)]
+            .into_iter()
+            .map(|(id, name, code, active)| obj(json!({
+                "id": id, "name": name, "default_code": code, "barcode": false, "uom_id": [1, "Units"],
+                "list_price": 70.0 * id as f64, "standard_price": 55.5, "detailed_type": "consu", "active": active,
+                "description_sale": false, "create_date": "2024-01-01 00:00:00",
+                "write_date": format!("2024-01-01 00:00:0{id}"),
+            })))
+            .collect()
+    }
+
+    /// Stores every model above in `peer`.
+    pub fn install(peer: &super::OdooPeer) {
+        peer.set("res.partner", partners());
+        peer.set("crm.lead", leads());
+        peer.set("sale.order", orders());
+        peer.set("product.product", products());
     }
 }

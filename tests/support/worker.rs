@@ -37,6 +37,7 @@ pub fn worker_config(database_url: &str, redis_url: &str, namespace: &str) -> Wo
         sync_look_back_secs: 300,
         sync_conflict_policy: tentabo_workflows::pipeline::load::ConflictPolicy::SourceWins,
         sync_lanes: 2,
+        default_country: None,
         sync_schedule: "0 30 1 * * *".to_owned(),
         shutdown_grace_secs: 10,
     }

@@ -46,7 +46,8 @@ fn main() {
         .collect();
     report("hash", t.elapsed());
 
-    let mapper = OdooMapper { model: "crm.lead" };
+    let mapper = OdooMapper::new("crm.lead");
+    let policy = tentabo_workflows::pipeline::policy::Policy::default();
     let t = Instant::now();
     let mapped: Vec<_> = raws.iter().map(|r| mapper.map(r).unwrap()).collect();
     report("mapper", t.elapsed());
@@ -54,7 +55,7 @@ fn main() {
     let t = Instant::now();
     let validated: Vec<_> = mapped
         .into_iter()
-        .map(|m| validate(m, &|_, _| false).unwrap())
+        .map(|m| validate(m, &|_, _| false, &policy).unwrap())
         .collect();
     report("validator", t.elapsed());
 
@@ -71,7 +72,7 @@ fn main() {
     let t = Instant::now();
     let normalized: Vec<_> = validated
         .into_iter()
-        .map(|v| normalize(v).unwrap())
+        .map(|v| normalize(v, &policy).unwrap())
         .collect();
     report("normalizer", t.elapsed());
     e164(&phones);
@@ -93,10 +94,13 @@ fn main() {
 /// The normalizer's dearest part alone: libphonenumber's parse, validity check and
 /// E.164 formatting of the records' phone numbers (as the mapper read them).
 fn e164(numbers: &[String]) {
-    assert_eq!(numbers.len(), RECORDS as usize, "every record has a phone");
+    assert!(
+        numbers.len() as i64 > RECORDS / 2,
+        "most records have a phone"
+    );
     let t = Instant::now();
     for n in numbers {
-        black_box(tentabo_workflows::pipeline::normalize::e164(n, None));
+        black_box(tentabo_workflows::pipeline::normalize::e164(n, &[None]));
     }
     report("  of which E.164 phones", t.elapsed());
 }

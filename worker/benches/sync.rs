@@ -227,10 +227,11 @@ fn print_run(label: &str, f: &RunFigures) {
 fn prepared(g: &Generated, id: i64) -> (RawRecord, Normalized) {
     let body: Box<RawValue> = serde_json::from_str(&g.record(id)).unwrap();
     let raw = RawRecord::new("odoo", "crm.lead", id.to_string(), body);
-    let n = OdooMapper { model: "crm.lead" }
+    let policy = tentabo_workflows::pipeline::policy::Policy::default();
+    let n = OdooMapper::new("crm.lead")
         .map(&raw)
-        .and_then(|m| validate(m, &|_, _| true))
-        .and_then(normalize)
+        .and_then(|m| validate(m, &|_, _| true, &policy))
+        .and_then(|v| normalize(v, &policy))
         .unwrap();
     (raw, n)
 }

@@ -437,6 +437,7 @@ fn main() {
             sync_look_back_secs: 300,
             sync_conflict_policy: tentabo_workflows::pipeline::load::ConflictPolicy::SourceWins,
             sync_lanes: 2,
+            default_country: None,
             sync_schedule: "0 30 1 * * *".into(),
             shutdown_grace_secs: 10,
         };

@@ -184,6 +184,15 @@ pub struct WorkerConfig {
         value_parser = clap::value_parser!(u8).range(1..=2)
     )]
     pub sync_lanes: u8,
+
+    /// The installation's country (ISO 3166-1 alpha-2): the region of national phone
+    /// numbers whose record names no country and whose provider sets no default.
+    #[arg(
+        long = "default-country",
+        env = "TENTABO_DEFAULT_COUNTRY",
+        value_parser = tentabo_workflows::pipeline::policy::parse_country
+    )]
+    pub default_country: Option<String>,
     /// When the nightly incremental syncs run: a cron expression with seconds, in UTC.
     #[arg(
         long = "sync-schedule",
@@ -213,6 +222,7 @@ impl WorkerConfig {
             look_back: Duration::from_secs(self.sync_look_back_secs),
             conflicts: self.sync_conflict_policy,
             lanes: usize::from(self.sync_lanes),
+            default_country: self.default_country.clone(),
         }
     }
 

@@ -26,10 +26,10 @@ use crate::pipeline::{Entity, load};
 use crate::sales::scope_sql;
 use crate::sql::{self, Bind};
 
-/// A lead counts as won when its stage is named `Won` (Odoo's stage for won
-/// opportunities) and as lost when it carries a lost reason.
-const WON: &str = "lower(status) = 'won'";
-const LOST: &str = "lost_reason IS NOT NULL AND lower(status) IS DISTINCT FROM 'won'";
+/// A lead counts by its canonical status (SPEC §10's lead vocabulary, which the mapper
+/// derives from the source's stages and archives).
+const WON: &str = "status = 'won'";
+const LOST: &str = "status = 'lost'";
 
 /// Rebuilds the serving aggregates of `provider` from its live canonical leads, in one
 /// transaction (readers see the old figures or the new ones, never a mix).

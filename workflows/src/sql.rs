@@ -45,6 +45,7 @@ pub enum Bind {
     OptDecimals(Vec<Option<rust_decimal::Decimal>>),
     OptTimes(Vec<Option<DateTime<Utc>>>),
     OptDates(Vec<Option<chrono::NaiveDate>>),
+    OptBigInts(Vec<Option<i64>>),
 }
 
 /// A statement with `$1 … $n` placeholders and their values.
@@ -140,6 +141,7 @@ fn push<'b>(out: &mut AstPass<'_, 'b, Pg>, bind: &'b Bind) -> diesel::QueryResul
         }
         Bind::OptTimes(v) => out.push_bind_param::<Array<Nullable<Timestamptz>>, _>(v),
         Bind::OptDates(v) => out.push_bind_param::<Array<Nullable<diesel::sql_types::Date>>, _>(v),
+        Bind::OptBigInts(v) => out.push_bind_param::<Array<Nullable<BigInt>>, _>(v),
     }
 }
 

@@ -1,5 +1,6 @@
 //! `/api/v1/sync/…` and `/api/v1/data-lake/health`: ask for a sync run (admins), watch
-//! runs and their counts per stage, and the data lake's zones.
+//! runs and their counts per stage, the data lake's zones, the quarantine (list, retry)
+//! and each provider's sync settings.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -13,8 +14,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use tentabo_workflows::pipeline::policy::{self, Severity, SyncSettings};
+use tentabo_workflows::pipeline::quarantine::{self, Item, Outcome, Selection, Status};
+
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{AuthUser, Json, Query};
+use crate::extract::{AuthUser, Json, Query, RequestMeta};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -23,6 +27,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_runs))
         .routes(routes!(get_run))
         .routes(routes!(lake_health))
+        .routes(routes!(list_quarantine))
+        .routes(routes!(retry_quarantine))
+        .routes(routes!(get_settings, put_settings))
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
@@ -71,6 +78,14 @@ pub struct Counts {
     pub deleted: i64,
     /// Records changed in the source while edited locally (see `/sync/conflicts`).
     pub conflicts: i64,
+    /// Records loaded with warnings (a value kept as given, see the row's `issues`).
+    pub warned: i64,
+    /// Warned records per code (e.g. `{"bad_phone": 17}`).
+    #[schema(value_type = Object)]
+    pub warnings: serde_json::Value,
+    /// Quarantined records per reason code.
+    #[schema(value_type = Object)]
+    pub quarantine_reasons: serde_json::Value,
 }
 
 impl From<RunView> for RunDto {
@@ -94,6 +109,9 @@ impl From<RunView> for RunDto {
                 quarantined: r.quarantined,
                 deleted: r.deleted,
                 conflicts: r.conflicts,
+                warned: r.warned,
+                warnings: r.warnings,
+                quarantine_reasons: r.quarantine_reasons,
             },
             timings: r.timings,
             error: r.error,
@@ -210,4 +228,297 @@ async fn lake_health(
             })
             .collect(),
     }))
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct QuarantineParams {
+    /// Only records of this sync run.
+    pub run: Option<Uuid>,
+    pub provider: Option<String>,
+    /// The canonical entity (`organization`, `contact`, `lead`, `order`, `product`).
+    pub entity: Option<String>,
+    /// The source's object (e.g. `crm.lead`).
+    pub source: Option<String>,
+    /// The stage that refused the record: connector | mapper | validator | normalizer | loader.
+    pub stage: Option<String>,
+    /// A reason code the record was refused for (e.g. `required`).
+    pub code: Option<String>,
+    /// open (default) | resolved | all
+    pub status: Option<String>,
+    pub cursor: Option<String>,
+    /// 1–200, default 50.
+    pub limit: Option<i64>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct QuarantineItemDto {
+    pub id: i64,
+    pub sync_run_id: Option<Uuid>,
+    pub provider: String,
+    /// The source's object.
+    pub source: String,
+    /// The canonical entity, when the mapper got that far.
+    pub entity: Option<String>,
+    pub external_id: Option<String>,
+    pub stage: String,
+    /// Every reason: `[{field, code, detail}]`.
+    #[schema(value_type = Vec<Object>)]
+    pub reasons: serde_json::Value,
+    /// The record's fields as the source sent them.
+    #[schema(value_type = Option<Object>)]
+    pub record: Option<serde_json::Value>,
+    /// Runs and retries that refused it.
+    pub attempts: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    /// `loaded` once a run or a retry loaded it.
+    pub resolution: Option<String>,
+}
+
+impl From<Item> for QuarantineItemDto {
+    fn from(i: Item) -> Self {
+        QuarantineItemDto {
+            id: i.id,
+            sync_run_id: i.sync_run_id,
+            provider: i.provider,
+            source: i.source,
+            entity: i.entity,
+            external_id: i.external_id,
+            stage: i.stage,
+            reasons: i.reasons,
+            record: i.record,
+            attempts: i.attempts,
+            created_at: i.created_at,
+            updated_at: i.updated_at,
+            resolved_at: i.resolved_at,
+            resolution: i.resolution,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct QuarantinePage {
+    pub items: Vec<QuarantineItemDto>,
+    pub next_cursor: Option<String>,
+}
+
+fn entity_param(e: Option<&str>, field: &str) -> Result<Option<Entity>, ApiError> {
+    e.map(|e| Entity::parse(e).ok_or_else(|| FieldErrors::single(field, "unknown_entity").into()))
+        .transpose()
+}
+
+/// Quarantined records with every reason and their fields as received (admins), oldest
+/// first, filtered by run, entity, source object, stage, reason code and status.
+#[utoipa::path(get, path = "/api/v1/sync/quarantine", tag = "sync", params(QuarantineParams), security(("bearer" = [])),
+    responses((status = 200, body = QuarantinePage), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn list_quarantine(
+    State(s): State<AppState>,
+    who: AuthUser,
+    Query(p): Query<QuarantineParams>,
+) -> Result<Json<QuarantinePage>, ApiError> {
+    let status = match p.status.as_deref() {
+        None => Status::Open,
+        Some(v) => {
+            Status::parse(v).ok_or_else(|| FieldErrors::single("status", "unknown_status"))?
+        }
+    };
+    let filter = quarantine::Filter {
+        run: p.run,
+        provider: p.provider,
+        entity: entity_param(p.entity.as_deref(), "entity")?,
+        source: p.source,
+        stage: p.stage,
+        code: p.code,
+        status,
+        cursor: p.cursor,
+        limit: tentabo_workflows::pagination::limit(p.limit)?,
+    };
+    let mut conn = s.conn().await?;
+    let page = quarantine::list(&mut conn, &s.authz, &who.0, &filter).await?;
+    Ok(Json(QuarantinePage {
+        items: page
+            .items
+            .into_iter()
+            .map(QuarantineItemDto::from)
+            .collect(),
+        next_cursor: page.next_cursor,
+    }))
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RetryRequest {
+    /// These open quarantine rows (by id)…
+    pub ids: Option<Vec<i64>>,
+    /// …or every open record of this canonical entity. Exactly one of the two.
+    pub entity: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RetriedDto {
+    pub id: i64,
+    pub external_id: Option<String>,
+    pub loaded: bool,
+    /// Why it is still refused (empty once loaded).
+    #[schema(value_type = Vec<Object>)]
+    pub reasons: serde_json::Value,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RetryResult {
+    pub retried: i64,
+    pub loaded: i64,
+    /// Still refused, with their new reasons.
+    pub quarantined: i64,
+    pub items: Vec<RetriedDto>,
+}
+
+impl From<Outcome> for RetryResult {
+    fn from(o: Outcome) -> Self {
+        RetryResult {
+            retried: o.retried,
+            loaded: o.loaded,
+            quarantined: o.quarantined,
+            items: o
+                .items
+                .into_iter()
+                .map(|i| RetriedDto {
+                    id: i.id,
+                    external_id: i.external_id,
+                    loaded: i.loaded,
+                    reasons: serde_json::to_value(i.reasons).unwrap_or_default(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Re-processes quarantined records from the raw zone through every stage, under the
+/// provider's settings of now (no call to the source; admins, audited): those it now
+/// accepts load and leave the quarantine, the others keep their row with their reasons.
+#[utoipa::path(post, path = "/api/v1/sync/quarantine/retry", tag = "sync", request_body = RetryRequest, security(("bearer" = [])),
+    responses((status = 200, body = RetryResult), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn retry_quarantine(
+    State(s): State<AppState>,
+    who: AuthUser,
+    meta: RequestMeta,
+    Json(b): Json<RetryRequest>,
+) -> Result<Json<RetryResult>, ApiError> {
+    let selection = match (b.ids, entity_param(b.entity.as_deref(), "entity")?) {
+        (Some(ids), None) => Selection::Ids(ids),
+        (None, Some(e)) => Selection::Entity(e),
+        _ => return Err(FieldErrors::single("ids", "ids_or_entity").into()),
+    };
+    let mut conn = s.conn().await?;
+    let outcome = quarantine::retry(
+        &mut conn,
+        &s.authz,
+        &who.0,
+        &meta.audit(Some(who.0.user_id)),
+        &selection,
+        s.config.default_country.as_deref(),
+    )
+    .await?;
+    Ok(Json(outcome.into()))
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SettingsDto {
+    pub provider: String,
+    /// What is stored (only what differs from the defaults).
+    #[schema(value_type = Object)]
+    pub stored: SyncSettings,
+    /// Every setting in force, defaults included: `default_country` (the provider's, else
+    /// the installation's), `severity` per rule code (error | warning | discard_value),
+    /// `lead_stages` (lower-cased stage name → new | qualified | proposal | negotiation |
+    /// won | lost).
+    #[schema(value_type = Object)]
+    pub effective: policy::EffectiveSettings,
+    pub updated_by: Option<Uuid>,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsRequest {
+    /// ISO 3166-1 alpha-2, or null.
+    pub default_country: Option<String>,
+    /// Rule code → `error` | `warning` | `discard_value` (codes: bad_email, bad_phone,
+    /// bad_country, bad_url, bad_vat, unknown_stage, bad_currency, bad_percentage,
+    /// unknown_reference).
+    #[schema(value_type = Option<Object>)]
+    pub severity: Option<std::collections::BTreeMap<String, Severity>>,
+    /// Source stage name → canonical lead status.
+    #[schema(value_type = Option<Object>)]
+    pub lead_stages: Option<std::collections::BTreeMap<String, String>>,
+}
+
+fn known_provider(provider: &str) -> Result<(), ApiError> {
+    if provider == run::PROVIDER {
+        Ok(())
+    } else {
+        Err(ApiError::NotFound)
+    }
+}
+
+async fn settings_dto(s: &AppState, provider: &str) -> Result<SettingsDto, ApiError> {
+    let mut conn = s.conn().await?;
+    let stored = policy::load(&mut conn, provider).await?;
+    let stamp = policy::stamp(&mut conn, provider).await?;
+    let effective = policy::Policy::new(&stored, s.config.default_country.as_deref()).effective();
+    Ok(SettingsDto {
+        provider: provider.to_owned(),
+        stored,
+        effective,
+        updated_by: stamp.as_ref().and_then(|t| t.updated_by),
+        updated_at: stamp.map(|t| t.updated_at),
+    })
+}
+
+/// How a provider's records are read (admins): severity per rule, default country for
+/// national phone numbers, lead stage table — what is stored and what is in force.
+#[utoipa::path(get, path = "/api/v1/sync/settings/{provider}", tag = "sync", security(("bearer" = [])),
+    responses((status = 200, body = SettingsDto), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn get_settings(
+    State(s): State<AppState>,
+    who: AuthUser,
+    Path(provider): Path<String>,
+) -> Result<Json<SettingsDto>, ApiError> {
+    s.authz.authorize(&who.0, Object::Job, Action::View)?;
+    known_provider(&provider)?;
+    Ok(Json(settings_dto(&s, &provider).await?))
+}
+
+/// Replaces a provider's sync settings (admins, audited); a bad value is refused field
+/// by field and nothing is stored. Runs and retries that start afterwards use them.
+#[utoipa::path(put, path = "/api/v1/sync/settings/{provider}", tag = "sync", request_body = SettingsRequest, security(("bearer" = [])),
+    responses((status = 200, body = SettingsDto), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+async fn put_settings(
+    State(s): State<AppState>,
+    who: AuthUser,
+    meta: RequestMeta,
+    Path(provider): Path<String>,
+    Json(b): Json<SettingsRequest>,
+) -> Result<Json<SettingsDto>, ApiError> {
+    s.authz.authorize(&who.0, Object::Job, Action::Manage)?;
+    known_provider(&provider)?;
+    let settings = SyncSettings {
+        default_country: b.default_country,
+        severity: b.severity.unwrap_or_default(),
+        lead_stages: b.lead_stages.unwrap_or_default(),
+    };
+    {
+        let mut conn = s.conn().await?;
+        policy::store(
+            &mut conn,
+            &meta.audit(Some(who.0.user_id)),
+            &provider,
+            &settings,
+        )
+        .await?;
+    }
+    Ok(Json(settings_dto(&s, &provider).await?))
 }

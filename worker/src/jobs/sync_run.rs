@@ -33,7 +33,7 @@ impl Job for SyncRun {
             Ok(c) => c,
             Err(e) => return JobOutcome::Fail(e.to_string()),
         };
-        match run::execute(&ctx.db, &mut client, p.run_id, ctx.sync).await {
+        match run::execute(&ctx.db, &mut client, p.run_id, ctx.sync.clone()).await {
             Ok(totals) => {
                 tracing::info!(run_id = %p.run_id, ?totals, "sync run finished");
                 JobOutcome::Done

@@ -1,12 +1,14 @@
 //! The loader: one transaction per page. Raw records are upserted keyed by
 //! (provider, entity, external id) and kept byte-exact; an unchanged hash skips the
 //! canonical write; canonical rows of records seen for the first time are inserted, the
-//! others upserted, one statement each (`unnest` of one array per column); quarantined
-//! records are stored with their reasons; the run's counts and the checkpoint move in the
-//! same transaction, so a page is loaded entirely or not at all and a killed run resumes
+//! others upserted, one statement each (`unnest` of one array per column), each with its
+//! raw record's id (lineage), its warnings (`issues`) and, for a record the source
+//! archived, its soft delete; quarantined records are stored with their reasons, one
+//! open row per record; the run's counts and the checkpoint move in the same
+//! transaction, so a page is loaded entirely or not at all and a killed run resumes
 //! after the last page that committed.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
 
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -68,6 +70,7 @@ pub fn columns(entity: Entity) -> &'static [&'static str] {
             "owner_external_id",
             "source",
             "lost_reason",
+            "stage",
             "closed_at",
             "created_at",
             "updated_at",
@@ -268,6 +271,12 @@ pub struct Rows {
     pub entity: Entity,
     pub external_ids: Vec<String>,
     hashes: Vec<Vec<u8>>,
+    /// The raw record each row comes from (set once the raw write tells).
+    raw_ids: Vec<Option<i64>>,
+    /// Archived in the source: written soft-deleted.
+    deleted: Vec<bool>,
+    /// The warnings of each row as JSON text (`None`: none).
+    issues: Vec<Option<String>>,
     /// In the order of [`columns`].
     columns: Vec<Column>,
 }
@@ -299,16 +308,58 @@ impl Rows {
                 )
             })
             .collect();
-        let (external_ids, hashes) = records
-            .into_iter()
-            .map(|n| (n.external_id, n.hash.to_vec()))
-            .unzip();
+        let n = records.len();
+        let (mut external_ids, mut hashes, mut deleted, mut issues) = (
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+        );
+        for r in records {
+            external_ids.push(r.external_id);
+            hashes.push(r.hash.to_vec());
+            deleted.push(r.deleted);
+            issues.push(
+                (!r.issues.is_empty())
+                    .then(|| serde_json::to_string(&r.issues).unwrap_or_else(|_| "[]".to_owned())),
+            );
+        }
         Rows {
             entity,
             external_ids,
             hashes,
+            raw_ids: vec![None; n],
+            deleted,
+            issues,
             columns,
         }
+    }
+
+    /// Sets each row's raw record id from `raw_ids` (external id → raw id).
+    pub fn set_raw_ids(&mut self, raw_ids: &HashMap<String, i64>) {
+        for (slot, id) in self.raw_ids.iter_mut().zip(&self.external_ids) {
+            *slot = raw_ids.get(id).copied();
+        }
+    }
+
+    /// Rows loaded with warnings, and their count per code.
+    pub fn warnings(&self) -> BTreeMap<String, i64> {
+        let mut out: BTreeMap<String, i64> = BTreeMap::new();
+        for issues in self.issues.iter().flatten() {
+            let codes: Vec<Issue> = serde_json::from_str(issues).unwrap_or_default();
+            let mut seen: Vec<String> = codes.into_iter().map(|i| i.code).collect();
+            seen.sort();
+            seen.dedup();
+            for code in seen {
+                *out.entry(code).or_default() += 1;
+            }
+        }
+        out
+    }
+
+    /// How many rows carry warnings.
+    pub fn warned(&self) -> i64 {
+        self.issues.iter().flatten().count() as i64
     }
 
     pub fn len(&self) -> usize {
@@ -325,6 +376,9 @@ impl Rows {
             entity: self.entity,
             external_ids: keep.iter().map(|&i| self.external_ids[i].clone()).collect(),
             hashes: keep.iter().map(|&i| self.hashes[i].clone()).collect(),
+            raw_ids: keep.iter().map(|&i| self.raw_ids[i]).collect(),
+            deleted: keep.iter().map(|&i| self.deleted[i]).collect(),
+            issues: keep.iter().map(|&i| self.issues[i].clone()).collect(),
             columns: self.columns.iter().map(|c| c.select(keep)).collect(),
         }
     }
@@ -356,14 +410,32 @@ impl Rows {
     }
 }
 
+/// An issue as read back from a row's JSON (for counting).
+#[derive(Deserialize)]
+struct Issue {
+    code: String,
+}
+
 /// What loading one page did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PageCounts {
     pub fetched: i64,
     pub unchanged: i64,
     pub loaded: i64,
     pub quarantined: i64,
     pub conflicts: i64,
+    /// Records loaded with warnings, and per code.
+    pub warned: i64,
+    pub warnings: BTreeMap<String, i64>,
+    /// Quarantined records per reason code.
+    pub reasons: BTreeMap<String, i64>,
+}
+
+/// Adds `more` to the counts per code in `to`.
+pub fn add_counts(to: &mut BTreeMap<String, i64>, more: &BTreeMap<String, i64>) {
+    for (k, v) in more {
+        *to.entry(k.clone()).or_default() += v;
+    }
 }
 
 /// What the loader does with a record changed in the source while its canonical row
@@ -422,11 +494,11 @@ struct LocalRow {
 
 /// Finds the rows of a batch whose canonical row was edited locally, records each
 /// conflict in `sync_conflicts` by the policy, and returns what to write: everything
-/// under `source_wins`, the rows without a local edit otherwise (the rows kept are
-/// marked seen, so a full run does not soft-delete them).
+/// under `source_wins`, the rows without a local edit otherwise (a full run knows the
+/// kept ones were seen from its key set).
 pub async fn resolve_conflicts(
     conn: &mut AsyncPgConnection,
-    run_id: Uuid,
+    run_id: Option<Uuid>,
     provider: &str,
     batch: Rows,
     policy: ConflictPolicy,
@@ -453,7 +525,6 @@ pub async fn resolve_conflicts(
         .map(|r| (r.external_id, r.local))
         .collect();
     let mut apply = Vec::with_capacity(batch.len());
-    let mut kept = Vec::new();
     for (i, id) in batch.external_ids.iter().enumerate() {
         let Some(l) = local.get(id) else {
             apply.push(i);
@@ -467,7 +538,7 @@ pub async fn resolve_conflicts(
              DO UPDATE SET sync_run_id = EXCLUDED.sync_run_id, local = EXCLUDED.local, \
                  remote = EXCLUDED.remote, created_at = now()",
         )
-        .bind(Bind::Uuid(run_id))
+        .bind(Bind::OptUuid(run_id))
         .bind(Bind::Text(provider.to_owned()))
         .bind(Bind::Text(entity.as_str().to_owned()))
         .bind(Bind::Text(id.clone()))
@@ -477,12 +548,10 @@ pub async fn resolve_conflicts(
         .bind(Bind::Text(policy.resolution().to_owned()))
         .execute(conn)
         .await?;
-        match policy {
-            ConflictPolicy::SourceWins => apply.push(i),
-            _ => kept.push(id.clone()),
+        if policy == ConflictPolicy::SourceWins {
+            apply.push(i);
         }
     }
-    mark_seen(conn, provider, entity, &kept).await?;
     Ok(Resolved {
         apply: batch.select(&apply),
         conflicts: local.len() as i64,
@@ -491,17 +560,19 @@ pub async fn resolve_conflicts(
 
 #[derive(diesel::QueryableByName)]
 struct Written {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    id: i64,
     #[diesel(sql_type = diesel::sql_types::Text)]
     external_id: String,
     #[diesel(sql_type = diesel::sql_types::Bool)]
     inserted: bool,
 }
 
-/// What a page's raw write changed: the external ids whose content is new or different,
-/// and among them those seen for the first time.
+/// What a page's raw write changed: the external ids whose content is new or different
+/// (with their raw record's id), and among them those seen for the first time.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RawChanges {
-    pub changed: HashSet<String>,
+    pub changed: HashMap<String, i64>,
     pub inserted: HashSet<String>,
 }
 
@@ -514,7 +585,7 @@ impl RawChanges {
         for (i, id) in rows.external_ids.iter().enumerate() {
             if self.inserted.contains(id) {
                 fresh.push(i);
-            } else if self.changed.contains(id) {
+            } else if self.changed.contains_key(id) {
                 known.push(i);
             }
         }
@@ -543,7 +614,7 @@ pub async fn upsert_raw(
              sync_run_id = EXCLUDED.sync_run_id, fetched_at = now(), \
              content_hash = EXCLUDED.content_hash, body = EXCLUDED.body \
          WHERE raw_records.content_hash <> EXCLUDED.content_hash \
-         RETURNING external_id, (xmax = 0) AS inserted",
+         RETURNING id, external_id, (xmax = 0) AS inserted",
     )
     .bind(Bind::Text(first.provider.clone()))
     .bind(Bind::Text(first.source.clone()))
@@ -564,7 +635,7 @@ pub async fn upsert_raw(
         if w.inserted {
             changes.inserted.insert(w.external_id.clone());
         }
-        changes.changed.insert(w.external_id);
+        changes.changed.insert(w.external_id, w.id);
     }
     Ok(changes)
 }
@@ -593,13 +664,15 @@ pub async fn write_canonical(
         return Ok(0);
     }
     let entity = rows.entity;
+    let table = entity.table();
     let cols = columns(entity);
     let sql_cols: Vec<String> = cols.iter().map(|c| column(entity, c)).collect();
     let arrays: Vec<String> = cols
         .iter()
         .enumerate()
-        .map(|(i, c)| format!("${}::{}", i + 4, Kind::of(c).sql()))
+        .map(|(i, c)| format!("${}::{}", i + 7, Kind::of(c).sql()))
         .collect();
+    let values: Vec<String> = sql_cols.iter().map(|c| format!("u.{c}")).collect();
     let on_conflict = match how {
         Write::Insert => String::new(),
         Write::Upsert => {
@@ -609,70 +682,108 @@ pub async fn write_canonical(
                 .collect();
             format!(
                 " ON CONFLICT (provider, external_id) DO UPDATE SET {}, \
-                 content_hash = EXCLUDED.content_hash, last_synced_at = now(), deleted_at = NULL, \
+                 content_hash = EXCLUDED.content_hash, raw_record_id = EXCLUDED.raw_record_id, \
+                 issues = EXCLUDED.issues, last_synced_at = now(), \
+                 deleted_at = CASE WHEN EXCLUDED.deleted_at IS NULL THEN NULL \
+                     ELSE COALESCE({table}.deleted_at, EXCLUDED.deleted_at) END, \
                  local_modified_at = NULL",
                 updates.join(", ")
             )
         }
     };
     let mut q = sql::query(format!(
-        "INSERT INTO {table} (provider, external_id, content_hash, {cols}) \
-         SELECT $1, u.* FROM unnest($2::text[], $3::bytea[], {arrays}) AS u{on_conflict}",
-        table = entity.table(),
+        "INSERT INTO {table} (provider, external_id, content_hash, raw_record_id, deleted_at, issues, {cols}) \
+         SELECT $1, u.external_id, u.content_hash, u.raw_record_id, \
+                CASE WHEN u.deleted THEN now() END, u.issues::jsonb, {values} \
+         FROM unnest($2::text[], $3::bytea[], $4::bigint[], $5::boolean[], $6::text[], {arrays}) \
+              AS u (external_id, content_hash, raw_record_id, deleted, issues, {cols}){on_conflict}",
         cols = sql_cols.join(", "),
+        values = values.join(", "),
         arrays = arrays.join(", "),
     ))
     .bind(Bind::Text(provider.to_owned()))
     .bind(Bind::Texts(rows.external_ids))
-    .bind(Bind::Byteas(rows.hashes));
+    .bind(Bind::Byteas(rows.hashes))
+    .bind(Bind::OptBigInts(rows.raw_ids))
+    .bind(Bind::Bools(rows.deleted))
+    .bind(Bind::OptTexts(rows.issues));
     for c in rows.columns {
         q = q.bind(c.into_bind());
     }
     Ok(q.execute(conn).await?)
 }
 
-/// Marks canonical rows seen by this sync without writing them (unchanged, refused, kept
-/// local): a full run soft-deletes only the rows it did not see.
-pub async fn mark_seen(
-    conn: &mut AsyncPgConnection,
-    provider: &str,
-    entity: Entity,
-    ids: &[String],
-) -> Result<(), WorkflowError> {
-    if ids.is_empty() {
-        return Ok(());
-    }
-    sql::query(format!(
-        "UPDATE {} SET last_synced_at = now() WHERE provider = $1 AND external_id = ANY($2)",
-        entity.table()
-    ))
-    .bind(Bind::Text(provider.to_owned()))
-    .bind(Bind::Texts(ids.to_vec()))
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-/// Stores refused records with their stage and reasons.
+/// Stores refused records with their stage and reasons: one open row per record (a
+/// record refused again refreshes it: its run, stage, reasons, body and attempts).
 pub async fn quarantine(
     conn: &mut AsyncPgConnection,
-    run_id: Uuid,
+    run_id: Option<Uuid>,
     refused: &[(&RawRecord, Rejected)],
 ) -> Result<(), WorkflowError> {
     for (raw, r) in refused {
         sql::query(
-            "INSERT INTO quarantine (sync_run_id, provider, entity, external_id, stage, reasons, body) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7::text::json)",
+            "INSERT INTO quarantine \
+                 (sync_run_id, provider, entity, external_id, stage, reasons, body, canonical_entity) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7::text::json, $8) \
+             ON CONFLICT (provider, entity, external_id) WHERE resolved_at IS NULL DO UPDATE SET \
+                 sync_run_id = COALESCE(EXCLUDED.sync_run_id, quarantine.sync_run_id), \
+                 stage = EXCLUDED.stage, reasons = EXCLUDED.reasons, body = EXCLUDED.body, \
+                 canonical_entity = EXCLUDED.canonical_entity, attempts = quarantine.attempts + 1, \
+                 updated_at = now()",
         )
-        .bind(Bind::Uuid(run_id))
+        .bind(Bind::OptUuid(run_id))
         .bind(Bind::Text(raw.provider.clone()))
         .bind(Bind::Text(raw.source.clone()))
         .bind(Bind::OptText(r.external_id.clone()))
         .bind(Bind::Text(r.stage.to_owned()))
         .bind(Bind::Json(serde_json::to_value(&r.reasons)?))
         .bind(Bind::Text(raw.body.get().to_owned()))
+        .bind(Bind::OptText(r.entity.map(|e| e.as_str().to_owned())))
         .execute(conn)
         .await?;
     }
     Ok(())
+}
+
+/// Closes the open quarantine rows of records that loaded (`resolution = 'loaded'`).
+pub async fn release(
+    conn: &mut AsyncPgConnection,
+    provider: &str,
+    source: &str,
+    loaded: &[String],
+) -> Result<usize, WorkflowError> {
+    if loaded.is_empty() {
+        return Ok(0);
+    }
+    Ok(sql::query(
+        "UPDATE quarantine SET resolved_at = now(), resolution = 'loaded', updated_at = now() \
+         WHERE provider = $1 AND entity = $2 AND resolved_at IS NULL AND external_id = ANY($3)",
+    )
+    .bind(Bind::Text(provider.to_owned()))
+    .bind(Bind::Text(source.to_owned()))
+    .bind(Bind::Texts(loaded.to_vec()))
+    .execute(conn)
+    .await?)
+}
+
+/// Whether `provider`'s `source` has open quarantine rows.
+pub async fn has_open_quarantine(
+    conn: &mut AsyncPgConnection,
+    provider: &str,
+    source: &str,
+) -> Result<bool, WorkflowError> {
+    #[derive(diesel::QueryableByName)]
+    struct Flag {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        open: bool,
+    }
+    let f: Flag = sql::query(
+        "SELECT EXISTS (SELECT 1 FROM quarantine WHERE provider = $1 AND entity = $2 \
+         AND resolved_at IS NULL) AS open",
+    )
+    .bind(Bind::Text(provider.to_owned()))
+    .bind(Bind::Text(source.to_owned()))
+    .get_result(conn)
+    .await?;
+    Ok(f.open)
 }

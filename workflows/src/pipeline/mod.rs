@@ -5,12 +5,16 @@
 //! names) → [`Validated`] (validator: declarative rules passed; only the validator makes
 //! one) → [`Normalized`] (normalizer: Decimal money with currency, UTC timestamps,
 //! lower-cased emails, E.164 phones, ISO-3166 countries, trimmed text) → loader.
-//! Mapper, validator and normalizer are pure and synchronous; a record that fails one
-//! goes to quarantine with its [`Reason`]s and the run goes on.
+//! Mapper, validator and normalizer are pure and synchronous. A failed rule is an
+//! error or a warning by the run's [`policy::Policy`]: a record with an error goes to
+//! quarantine with its [`Reason`]s and the run goes on; a warning keeps the record and
+//! the value as given, recorded as an [`Issue`] on the canonical row.
 
 pub mod load;
 pub mod normalize;
 pub mod odoo;
+pub mod policy;
+pub mod quarantine;
 pub mod run;
 pub mod validate;
 
@@ -156,6 +160,15 @@ impl Reason {
     }
 }
 
+/// A value a rule found wrong but whose record loads (a warning): kept as given (or
+/// dropped, by the policy), and recorded on the canonical row's `issues`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Issue {
+    pub field: &'static str,
+    pub code: &'static str,
+    pub original: String,
+}
+
 /// Mapper output: canonical names, source values converted to canonical types.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Mapped {
@@ -163,6 +176,23 @@ pub struct Mapped {
     pub external_id: String,
     pub hash: [u8; 32],
     pub fields: Fields,
+    /// Warnings so far (the stages after add theirs).
+    pub issues: Vec<Issue>,
+    /// The source archived the record (and it means gone here): loaded soft-deleted.
+    pub deleted: bool,
+}
+
+impl Mapped {
+    pub fn new(entity: Entity, external_id: String, hash: [u8; 32], fields: Fields) -> Mapped {
+        Mapped {
+            entity,
+            external_id,
+            hash,
+            fields,
+            issues: Vec::new(),
+            deleted: false,
+        }
+    }
 }
 
 /// A mapped record that passed its entity's rules. Only [`validate`] makes one.
@@ -182,12 +212,16 @@ pub struct Normalized {
     pub external_id: String,
     pub hash: [u8; 32],
     pub fields: Fields,
+    pub issues: Vec<Issue>,
+    pub deleted: bool,
 }
 
 /// A record a stage refused, with the reasons (all of them, not the first).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rejected {
     pub stage: &'static str,
+    /// The canonical entity, when the mapper got that far.
+    pub entity: Option<Entity>,
     pub external_id: Option<String>,
     pub reasons: Vec<Reason>,
 }

@@ -6,16 +6,30 @@
 //! `"YYYY-MM-DD"` dates. A record is split into field name → the JSON text of its value
 //! (borrowed, nothing copied); a field is parsed when the mapping reads it, and numbers
 //! are read from their text into `Decimal` exactly (never through a float).
+//!
+//! Archives: records are read with `active_test: false`, so archived ones arrive too.
+//! An archived opportunity with a lost reason or a probability of 0 is how Odoo marks
+//! a lost one: its canonical status is `lost`. Any other archived record (a partner, a
+//! product, a lead archived without being lost) is gone: loaded soft-deleted.
+//!
+//! Lead stages: the canonical `status` is the lead vocabulary of SPEC §10, from the
+//! stage's name through the policy's stage table, `won` for a stage Odoo flags
+//! `is_won` (read from `crm.stage`), `lost` as above; the stage's own name is kept in
+//! `stage`. A lead's country (`country_id`, read from `res.country`) is the region of
+//! its national phone numbers. Both reference models are read at the start of a lead
+//! run into the raw zone, so a retry from the raw zone needs no call to Odoo.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::str::FromStr;
+use std::sync::Arc;
 
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::{Entity, Field, Fields, Mapped, Mapper, RawRecord, Reason, Rejected};
+use super::policy::{Policy, Severity};
+use super::{Entity, Field, Fields, Issue, Mapped, Mapper, RawRecord, Reason, Rejected};
 use crate::providers::odoo::{parse_date, parse_datetime};
 
 /// The Odoo models the mapper knows, and the canonical entity of each.
@@ -39,6 +53,7 @@ pub fn fields_of(model: &str) -> &'static [&'static str] {
     match model {
         "res.partner" => &[
             "name",
+            "active",
             "is_company",
             "parent_id",
             "email",
@@ -61,6 +76,7 @@ pub fn fields_of(model: &str) -> &'static [&'static str] {
         ],
         "crm.lead" => &[
             "name",
+            "active",
             "partner_name",
             "contact_name",
             "email_from",
@@ -74,6 +90,7 @@ pub fn fields_of(model: &str) -> &'static [&'static str] {
             "lost_reason_id",
             "stage_id",
             "date_closed",
+            "country_id",
             "create_date",
             "write_date",
         ],
@@ -103,14 +120,101 @@ pub fn fields_of(model: &str) -> &'static [&'static str] {
             "create_date",
             "write_date",
         ],
+        "crm.stage" => &["name", "is_won", "sequence"],
+        "res.country" => &["code", "name"],
         _ => &[],
     }
 }
 
-/// Maps records of one Odoo model.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The small models a model's mapping reads beside its records (read whole at the
+/// start of a run, kept in the raw zone).
+pub fn reference_models(model: &str) -> &'static [&'static str] {
+    match model {
+        "crm.lead" => &["crm.stage", "res.country"],
+        _ => &[],
+    }
+}
+
+/// A `crm.stage` as the mapper needs it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Stage {
+    pub name: String,
+    #[serde(default)]
+    pub is_won: bool,
+}
+
+/// Reference data of a run: stages by id, country codes by id.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reference {
+    pub stages: HashMap<i64, Stage>,
+    pub countries: HashMap<i64, String>,
+}
+
+impl Reference {
+    /// Reads reference records (JSON objects as Odoo sends them) of `model`; records of
+    /// another shape are skipped (a reference record never stops a run).
+    pub fn add(&mut self, model: &str, bodies: &[&str]) {
+        #[derive(Deserialize)]
+        struct Country {
+            id: i64,
+            code: Option<serde_json::Value>,
+        }
+        #[derive(Deserialize)]
+        struct StageRow {
+            id: i64,
+            name: serde_json::Value,
+            #[serde(default)]
+            is_won: serde_json::Value,
+        }
+        for body in bodies {
+            match model {
+                "crm.stage" => {
+                    if let Ok(s) = serde_json::from_str::<StageRow>(body)
+                        && let serde_json::Value::String(name) = s.name
+                    {
+                        let is_won = s.is_won == serde_json::Value::Bool(true);
+                        self.stages.insert(s.id, Stage { name, is_won });
+                    }
+                }
+                "res.country" => {
+                    if let Ok(c) = serde_json::from_str::<Country>(body)
+                        && let Some(serde_json::Value::String(code)) = c.code
+                    {
+                        self.countries.insert(c.id, code);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Maps records of one Odoo model, with the run's reference data and policy.
+#[derive(Debug, Clone)]
 pub struct OdooMapper {
     pub model: &'static str,
+    reference: Arc<Reference>,
+    policy: Arc<Policy>,
+}
+
+impl OdooMapper {
+    /// A mapper with no reference data and the default policy.
+    pub fn new(model: &'static str) -> OdooMapper {
+        OdooMapper::with(model, Arc::default(), Arc::default())
+    }
+
+    pub fn with(model: &'static str, reference: Arc<Reference>, policy: Arc<Policy>) -> OdooMapper {
+        OdooMapper {
+            model,
+            reference,
+            policy,
+        }
+    }
+
+    /// The policy the validator and normalizer apply after this mapper.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
 }
 
 /// A field name as the record spells it: borrowed from the record's text unless it
@@ -188,6 +292,18 @@ impl<'a> Reader<'a> {
 
     fn bool(&mut self, key: &str) -> Field {
         Field::Bool(self.record.get(key).is_some_and(|v| v.get() == "true"))
+    }
+
+    /// Odoo's `active`: true unless the record says `false` (absent: not archivable).
+    fn active(&self) -> bool {
+        self.record.get("active").is_none_or(|v| v.get() != "false")
+    }
+
+    /// A many2one's id.
+    fn id(&self, key: &str) -> Option<i64> {
+        self.many2one(key)
+            .flatten()
+            .and_then(|p| p.first().and_then(|id| id.get().parse().ok()))
     }
 
     /// A number read exactly from its JSON text (never through a float).
@@ -281,18 +397,21 @@ impl<'a> Reader<'a> {
 
 impl Mapper for OdooMapper {
     fn map(&self, raw: &RawRecord) -> Result<Mapped, Rejected> {
-        let reject = |reasons| Rejected {
+        let reject = |entity, reasons| Rejected {
             stage: "mapper",
+            entity,
             external_id: Some(raw.external_id.clone()),
             reasons,
         };
         let record: Object = serde_json::from_str(raw.body.get())
-            .map_err(|e| reject(vec![Reason::record("not_an_object", e.to_string())]))?;
+            .map_err(|e| reject(None, vec![Reason::record("not_an_object", e.to_string())]))?;
         let mut r = Reader {
             record: &record,
             reasons: Vec::new(),
         };
         let mut f = Fields::new();
+        let mut issues = Vec::new();
+        let mut deleted = !r.active();
         let entity = match self.model {
             "res.partner" => {
                 let company = record.get("is_company").is_some_and(|v| v.get() == "true");
@@ -338,8 +457,57 @@ impl Mapper for OdooMapper {
                 f.insert("owner", r.name_of("user_id", "owner"));
                 f.insert("owner_external_id", r.id_of("user_id", "owner_external_id"));
                 f.insert("source", r.name_of("source_id", "source"));
-                f.insert("lost_reason", r.name_of("lost_reason_id", "lost_reason"));
-                f.insert("status", r.name_of("stage_id", "status"));
+                let lost_reason = r.name_of("lost_reason_id", "lost_reason");
+                let stage = r.name_of("stage_id", "stage");
+                let probability = f.get("probability").cloned().unwrap_or(Field::Null);
+                // Odoo archives a lost opportunity, with a reason or at probability 0.
+                let lost = deleted
+                    && (!lost_reason.is_null()
+                        || matches!(probability, Field::Decimal(d) if d.is_zero()));
+                let won = r
+                    .id("stage_id")
+                    .and_then(|id| self.reference.stages.get(&id))
+                    .is_some_and(|s| s.is_won);
+                let status = if lost {
+                    Field::Text("lost".into())
+                } else if won {
+                    Field::Text("won".into())
+                } else {
+                    match stage.text() {
+                        None => Field::Null,
+                        Some(name) => match self.policy.lead_status(name) {
+                            Some(s) => Field::Text(s.into()),
+                            None if self.policy.severity("unknown_stage") == Severity::Error => {
+                                r.reasons.push(Reason {
+                                    field: Some("status"),
+                                    code: "unknown_stage",
+                                    detail: Some(name.to_owned()),
+                                });
+                                Field::Null
+                            }
+                            None => {
+                                issues.push(Issue {
+                                    field: "status",
+                                    code: "unknown_stage",
+                                    original: name.to_owned(),
+                                });
+                                Field::Null
+                            }
+                        },
+                    }
+                };
+                // A lost opportunity is no deleted one.
+                deleted &= !lost;
+                f.insert("lost_reason", lost_reason);
+                f.insert("status", status);
+                f.insert("stage", stage);
+                if let Some(code) = r
+                    .id("country_id")
+                    .and_then(|id| self.reference.countries.get(&id))
+                {
+                    // The region of the lead's national phone numbers (not a column).
+                    f.insert("country_code", Field::Text(code.clone()));
+                }
                 f.insert("closed_at", r.time("date_closed", "closed_at"));
                 f.insert("created_at", r.time("create_date", "created_at"));
                 f.insert("updated_at", r.time("write_date", "updated_at"));
@@ -378,20 +546,29 @@ impl Mapper for OdooMapper {
                 Entity::Product
             }
             other => {
-                return Err(reject(vec![Reason::record(
-                    "unknown_model",
-                    format!("no mapping for Odoo model {other}"),
-                )]));
+                return Err(reject(
+                    None,
+                    vec![Reason::record(
+                        "unknown_model",
+                        format!("no mapping for Odoo model {other}"),
+                    )],
+                ));
             }
         };
+        if entity == Entity::Order {
+            // `sale.order` has no `active`: nothing is archived.
+            deleted = false;
+        }
         if !r.reasons.is_empty() {
-            return Err(reject(r.reasons));
+            return Err(reject(Some(entity), r.reasons));
         }
         Ok(Mapped {
             entity,
             external_id: raw.external_id.clone(),
             hash: raw.hash,
             fields: f,
+            issues,
+            deleted,
         })
     }
 }
@@ -407,14 +584,14 @@ mod tests {
     }
 
     fn lead(text: &str) -> Mapped {
-        OdooMapper { model: "crm.lead" }
+        OdooMapper::new("crm.lead")
             .map(&raw(text))
             .unwrap_or_else(|e| panic!("{e:?}"))
     }
 
     /// The (field, code) of every reason a `crm.lead` record is refused for.
     fn refused(text: &str) -> Vec<(Option<&'static str>, &'static str)> {
-        let e = OdooMapper { model: "crm.lead" }
+        let e = OdooMapper::new("crm.lead")
             .map(&raw(text))
             .err()
             .unwrap_or_else(|| panic!("refused"));
@@ -432,7 +609,7 @@ mod tests {
                 "lost_reason_id": false, "stage_id": [3, "Proposition"],
                 "create_date": "2026-01-02 08:00:00", "write_date": "2026-01-05 10:30:00"}"#,
         );
-        let mapped = OdooMapper { model: "crm.lead" }
+        let mapped = OdooMapper::new("crm.lead")
             .map(&r)
             .unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(mapped.entity, Entity::Lead);
@@ -442,8 +619,12 @@ mod tests {
             Field::Decimal(Decimal::new(12000505, 3)),
             "exact, not a float"
         );
-        let n = normalize(validate(mapped, &|_, _| true).unwrap_or_else(|r| panic!("{r:?}")))
-            .unwrap_or_else(|r| panic!("{r:?}"));
+        let p = Policy::default();
+        let n = normalize(
+            validate(mapped, &|_, _| true, &p).unwrap_or_else(|r| panic!("{r:?}")),
+            &p,
+        )
+        .unwrap_or_else(|r| panic!("{r:?}"));
         assert_eq!(n.fields["title"], Field::Text("Backup for 40 sites".into()));
         assert_eq!(
             n.fields["contact_email"],
@@ -458,7 +639,8 @@ mod tests {
             Field::Decimal(Decimal::new(1200050, 2)),
             "half-even to cents"
         );
-        assert_eq!(n.fields["status"], Field::Text("Proposition".into()));
+        assert_eq!(n.fields["status"], Field::Text("proposal".into()));
+        assert_eq!(n.fields["stage"], Field::Text("Proposition".into()));
         assert_eq!(
             n.fields["updated_at"],
             Field::Time(
@@ -480,9 +662,7 @@ mod tests {
             r#"{"id": 8, "name": "Jo Martin", "is_company": false, "parent_id": [7, "Martin SA"],
             "function": "CFO", "write_date": "2026-01-05 10:30:00"}"#,
         );
-        let m = OdooMapper {
-            model: "res.partner",
-        };
+        let m = OdooMapper::new("res.partner");
         let org = m.map(&company).unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(org.entity, Entity::Organization);
         assert_eq!(org.fields["is_customer"], Field::Bool(true));
@@ -529,7 +709,7 @@ mod tests {
             vec![
                 (Some("owner"), "bad_many2one"),
                 (Some("source"), "bad_many2one"),
-                (Some("status"), "bad_many2one"),
+                (Some("stage"), "bad_many2one"),
             ],
             "a one-element pair has an id but no name; a name where the id goes is no id"
         );
@@ -558,7 +738,7 @@ mod tests {
         );
         assert!(codes.contains(&(Some("value"), "not_a_number")));
         assert!(codes.contains(&(Some("updated_at"), "bad_datetime")));
-        assert!(codes.contains(&(Some("status"), "bad_many2one")));
+        assert!(codes.contains(&(Some("stage"), "bad_many2one")));
         assert_eq!(refused("[1, 2]"), vec![(None, "not_an_object")]);
     }
 }

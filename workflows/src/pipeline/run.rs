@@ -6,7 +6,9 @@
 //! strictly after what committed), nothing doubled (every write is keyed by external
 //! id: upserts, and plain inserts only for keys the page's own raw write found new).
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -18,7 +20,7 @@ use tentabo_schema::DbPool;
 use uuid::Uuid;
 
 use super::load::{self, ConflictPolicy, PageCounts, Rows};
-use super::odoo::{OdooMapper, fields_of};
+use super::odoo::{OdooMapper, Reference, fields_of, reference_models};
 use super::validate::validate;
 use super::{Entity, Mapper, Normalized, RawRecord, Rejected, normalize};
 use crate::WorkflowError;
@@ -43,7 +45,7 @@ impl Mode {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct Totals {
     pub fetched: i64,
     pub unchanged: i64,
@@ -52,6 +54,11 @@ pub struct Totals {
     pub deleted: i64,
     pub conflicts: i64,
     pub pages: i64,
+    /// Records loaded with warnings, and per code.
+    pub warned: i64,
+    pub warnings: BTreeMap<String, i64>,
+    /// Quarantined records per reason code.
+    pub reasons: BTreeMap<String, i64>,
     /// Time spent in each stage by this attempt (the logger's timings).
     pub timings: StageTimes,
 }
@@ -85,6 +92,9 @@ fn micros(since: std::time::Instant) -> u64 {
 
 impl Totals {
     fn merge(&mut self, o: Totals) {
+        self.warned += o.warned;
+        load::add_counts(&mut self.warnings, &o.warnings);
+        load::add_counts(&mut self.reasons, &o.reasons);
         self.fetched += o.fetched;
         self.unchanged += o.unchanged;
         self.loaded += o.loaded;
@@ -106,6 +116,9 @@ impl Totals {
             conflicts: c.conflicts,
             pages: 1,
             timings: t,
+            warned: c.warned,
+            warnings: c.warnings,
+            reasons: c.reasons,
         });
     }
 }
@@ -166,12 +179,10 @@ struct RunRow {
     cursor_value: Option<String>,
     #[diesel(sql_type = Nullable<Text>)]
     cursor_id: Option<String>,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>)]
-    started_at: Option<DateTime<Utc>>,
 }
 
 /// How a run reads its source.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Options {
     /// Records per page (one transaction each).
     pub page_size: usize,
@@ -184,6 +195,10 @@ pub struct Options {
     /// Connections loading pages at once (1 or 2): with two, page k+1 loads while
     /// page k does, and they still commit in order.
     pub lanes: usize,
+    /// The installation's default country (`TENTABO_DEFAULT_COUNTRY`): the region of
+    /// national phone numbers when neither the record nor the provider's settings name
+    /// one.
+    pub default_country: Option<String>,
 }
 
 impl Default for Options {
@@ -193,6 +208,7 @@ impl Default for Options {
             look_back: std::time::Duration::from_secs(300),
             conflicts: ConflictPolicy::SourceWins,
             lanes: 2,
+            default_country: None,
         }
     }
 }
@@ -287,7 +303,7 @@ async fn execute_locked(
         sql::query(
             "UPDATE sync_runs SET status = 'running', started_at = COALESCE(started_at, now()) \
              WHERE id = $1 AND status IN ('queued', 'running', 'failed') \
-             RETURNING entity, mode, cursor_value, cursor_id, started_at",
+             RETURNING entity, mode, cursor_value, cursor_id",
         )
         .bind(Bind::Uuid(run_id))
         .get_result(conn)
@@ -309,7 +325,13 @@ async fn execute_locked(
                 WorkflowError::Invalid(format!("no Odoo mapping for `{}`", run.entity))
             })?;
         let after = start_point(conn, &run, options.look_back).await?;
-        let mapper = OdooMapper { model };
+        let policy = super::policy::policy(conn, PROVIDER, options.default_country.as_deref()).await?;
+        let reference = read_reference(conn, client, run_id, model).await?;
+        let mapper = OdooMapper::with(model, Arc::new(reference), Arc::new(policy));
+        // Records of this model wait in quarantine: pages release those that load.
+        let open_quarantine = Arc::new(AtomicBool::new(
+            load::has_open_quarantine(conn, PROVIDER, model).await?,
+        ));
         // The estimate: what is left to read, plus what an earlier attempt already read.
         let left = client.count(model, after).await.map_err(connector_error)?;
         sql::query("UPDATE sync_runs SET estimate = fetched + $2 WHERE id = $1")
@@ -341,11 +363,13 @@ async fn execute_locked(
             model,
             policy: options.conflicts,
             full: run.mode == "full",
+            mapper: mapper.clone(),
+            open_quarantine,
         };
         totals = load_pages(lanes, client, job, mapper, after, page_size).await?;
         drop(second);
         if run.mode == "full" {
-            totals.deleted = soft_delete_unseen(conn, model, run.started_at).await?;
+            totals.deleted = soft_delete_unseen(conn, run_id, model).await?;
         }
         Ok(())
     }
@@ -382,10 +406,75 @@ async fn execute_locked(
         run_id,
         if error.is_some() { "error" } else { "info" },
         &format!("run {status}"),
-        serde_json::to_value(totals)?,
+        serde_json::to_value(&totals)?,
     )
     .await?;
     result.map(|()| totals)
+}
+
+/// Reads the reference models of `model` whole (a few hundred records at most) into the
+/// raw zone, and the mapper's view of them.
+async fn read_reference(
+    conn: &mut AsyncPgConnection,
+    client: &mut OdooClient,
+    run_id: Uuid,
+    model: &str,
+) -> Result<Reference, WorkflowError> {
+    let mut reference = Reference::default();
+    for source in reference_models(model) {
+        let records = client
+            .page(source, fields_of(source), Keyset::default(), 10_000)
+            .await
+            .map_err(connector_error)?;
+        let raws: Vec<RawRecord> = records
+            .into_iter()
+            .map(|r| RawRecord::new(PROVIDER, source, r.id.to_string(), r.raw))
+            .collect();
+        let bodies: Vec<&str> = raws.iter().map(|r| r.body.get()).collect();
+        reference.add(source, &bodies);
+        load::upsert_raw(conn, run_id, &raws).await?;
+    }
+    Ok(reference)
+}
+
+#[derive(diesel::QueryableByName)]
+struct Body {
+    #[diesel(sql_type = Text)]
+    entity: String,
+    #[diesel(sql_type = Text)]
+    body: String,
+}
+
+/// The reference data of `model` as the raw zone holds it (for re-processing records
+/// without a call to the source).
+pub async fn stored_reference(
+    conn: &mut AsyncPgConnection,
+    model: &str,
+) -> Result<Reference, WorkflowError> {
+    let sources: Vec<String> = reference_models(model)
+        .iter()
+        .map(|m| (*m).to_owned())
+        .collect();
+    let mut reference = Reference::default();
+    if sources.is_empty() {
+        return Ok(reference);
+    }
+    let rows: Vec<Body> = sql::query(
+        "SELECT entity, body::text AS body FROM raw_records WHERE provider = $1 AND entity = ANY($2)",
+    )
+    .bind(Bind::Text(PROVIDER.to_owned()))
+    .bind(Bind::Texts(sources))
+    .load(conn)
+    .await?;
+    for source in reference_models(model) {
+        let bodies: Vec<&str> = rows
+            .iter()
+            .filter(|r| r.entity == *source)
+            .map(|r| r.body.as_str())
+            .collect();
+        reference.add(source, &bodies);
+    }
+    Ok(reference)
 }
 
 /// Bad credentials or an Odoo-side error will not pass by retrying; an unreachable
@@ -453,7 +542,7 @@ async fn read_page(
             .into_iter()
             .map(|r| RawRecord::new(PROVIDER, model, r.id.to_string(), r.raw))
             .collect();
-        let (staged, times) = stage(mapper, &raws);
+        let (staged, times) = stage(&mapper, &raws);
         (raws, staged, times)
     })
     .await
@@ -471,7 +560,7 @@ async fn read_page(
 
 /// Maps a page and, when it refers to no other record, validates and normalizes it and
 /// lays its canonical rows out as the loader binds them.
-fn stage(mapper: OdooMapper, raws: &[RawRecord]) -> (Staged, StageTimes) {
+fn stage(mapper: &OdooMapper, raws: &[RawRecord]) -> (Staged, StageTimes) {
     let mut times = StageTimes::default();
     let t = std::time::Instant::now();
     let mapped: Vec<Result<super::Mapped, Rejected>> = raws.iter().map(|r| mapper.map(r)).collect();
@@ -481,16 +570,17 @@ fn stage(mapper: OdooMapper, raws: &[RawRecord]) -> (Staged, StageTimes) {
     }
     // No reference: the validator never asks the database.
     let t = std::time::Instant::now();
+    let policy = mapper.policy();
     let validated: Vec<Result<super::Validated, Rejected>> = mapped
         .into_iter()
-        .map(|m| m.and_then(|m| validate(m, &|_, _| false)))
+        .map(|m| m.and_then(|m| validate(m, &|_, _| false, policy)))
         .collect();
     times.validator_us = micros(t);
     let t = std::time::Instant::now();
     let (good, refused) = split(
         validated
             .into_iter()
-            .map(|v| v.and_then(normalize))
+            .map(|v| v.and_then(|v| normalize(v, policy)))
             .enumerate(),
     );
     times.normalizer_us = micros(t);
@@ -515,7 +605,7 @@ fn split(
     (good, refused)
 }
 
-fn refs_of(m: &super::Mapped) -> Vec<String> {
+pub(crate) fn refs_of(m: &super::Mapped) -> Vec<String> {
     m.fields
         .values()
         .filter_map(|f| match f {
@@ -526,12 +616,17 @@ fn refs_of(m: &super::Mapped) -> Vec<String> {
 }
 
 /// What every page of a run is loaded for.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct PageJob {
     run_id: Uuid,
     model: &'static str,
     policy: ConflictPolicy,
     full: bool,
+    /// The stages' policy (for pages validated at load time).
+    mapper: OdooMapper,
+    /// Whether records of the model may be waiting in quarantine (then a page releases
+    /// those it loads).
+    open_quarantine: Arc<AtomicBool>,
 }
 
 /// A page handed to a lane, with the signal of the page before it (none for the first)
@@ -580,7 +675,8 @@ async fn load_pages(
         let mut previous: Option<oneshot::Receiver<()>> = None;
         let mut previous_ids: HashSet<String> = HashSet::new();
         for lane in senders.iter().cycle() {
-            let Some(mut page) = read_page(client, job.model, mapper, after, page_size).await?
+            let Some(mut page) =
+                read_page(client, job.model, mapper.clone(), after, page_size).await?
             else {
                 return Ok(());
             };
@@ -602,10 +698,9 @@ async fn load_pages(
         }
         Ok::<(), WorkflowError>(())
     };
-    let loaders = lanes
-        .into_iter()
-        .zip(receivers)
-        .map(|(conn, mut queue)| async move {
+    let loaders = lanes.into_iter().zip(receivers).map(|(conn, mut queue)| {
+        let job = job.clone();
+        async move {
             let mut totals = Totals::default();
             while let Some(Turn {
                 page,
@@ -614,14 +709,15 @@ async fn load_pages(
             }) = queue.recv().await
             {
                 let read_times = page.times;
-                let (counts, times) = load_page(conn, job, page, previous).await?;
+                let (counts, times) = load_page(conn, &job, page, previous).await?;
                 // The page after may have failed already and dropped its signal.
                 let _ = done.send(());
                 totals.add(counts, times);
                 totals.timings.add(read_times);
             }
             Ok::<Totals, WorkflowError>(totals)
-        });
+        }
+    });
     let (read, loaded) = tokio::join!(reader, futures::future::join_all(loaders));
     // The error that stopped the run, not one of the pages it stopped.
     let is_aborted = |e: &WorkflowError| {
@@ -658,7 +754,7 @@ async fn load_pages(
 /// upserts, quarantine, counts and checkpoint.
 async fn load_page(
     conn: &mut AsyncPgConnection,
-    job: PageJob,
+    job: &PageJob,
     page: Page,
     mut previous: Option<oneshot::Receiver<()>>,
 ) -> Result<(PageCounts, StageTimes), WorkflowError> {
@@ -667,7 +763,9 @@ async fn load_page(
         model,
         policy,
         full,
-    } = job;
+        ..
+    } = *job;
+    let stages = job.mapper.policy();
     let Page {
         raws,
         staged,
@@ -698,7 +796,7 @@ async fn load_page(
             .execute(conn)
             .await?;
             let raw_changes = load::upsert_raw(conn, run_id, &raws).await?;
-            let changed = |i: usize| raw_changes.changed.contains(&raws[i].external_id);
+            let changed = |i: usize| raw_changes.changed.contains_key(&raws[i].external_id);
             let (rows, refused) = match staged {
                 Staged::Ready { rows, refused } => (rows, refused),
                 Staged::Mapped(mapped) => {
@@ -719,7 +817,7 @@ async fn load_page(
                         .into_iter()
                         .map(|(i, m)| {
                             let v = m.and_then(|m| {
-                                validate(m, &|e, id| known.contains(&(e, id.to_owned())))
+                                validate(m, &|e, id| known.contains(&(e, id.to_owned())), stages)
                             });
                             (i, v)
                         })
@@ -729,7 +827,7 @@ async fn load_page(
                     let (good, refused) = split(
                         validated
                             .into_iter()
-                            .map(|(i, v)| (i, v.and_then(normalize))),
+                            .map(|(i, v)| (i, v.and_then(|v| normalize(v, stages)))),
                     );
                     times.normalizer_us = micros(t);
                     (Rows::by_entity(good), refused)
@@ -747,40 +845,64 @@ async fn load_page(
 
             let mut loaded = 0;
             let mut conflicts = 0;
-            for rows in rows {
+            let mut warned = 0;
+            let mut warnings = BTreeMap::new();
+            let release = AtomicBool::load(&job.open_quarantine, Ordering::Acquire);
+            let mut released: Vec<String> = Vec::new();
+            for mut rows in rows {
                 // First seen: nothing to conflict with, a plain insert. Seen before and
                 // changed: conflicts first, then an upsert. Unchanged: nothing.
+                rows.set_raw_ids(&raw_changes.changed);
                 let (fresh, known) = raw_changes.split(rows);
+                for part in [&fresh, &known] {
+                    warned += part.warned();
+                    load::add_counts(&mut warnings, &part.warnings());
+                    if release {
+                        released.extend(part.external_ids.iter().cloned());
+                    }
+                }
                 loaded += load::write_canonical(conn, PROVIDER, fresh, load::Write::Insert).await?;
                 if known.is_empty() {
                     continue;
                 }
-                let kept = load::resolve_conflicts(conn, run_id, PROVIDER, known, policy).await?;
+                let kept =
+                    load::resolve_conflicts(conn, Some(run_id), PROVIDER, known, policy).await?;
                 conflicts += kept.conflicts;
                 loaded +=
                     load::write_canonical(conn, PROVIDER, kept.apply, load::Write::Upsert).await?;
             }
-            // Records seen but not written (unchanged, refused): a full run must not
-            // soft-delete the version loaded earlier. (Only a full run deletes.)
+            // A full run keeps the keys it read (a page's worth in one row): at its end,
+            // what it did not read is gone. Nothing is written for unchanged records.
             if full {
-                let seen: Vec<String> = unchanged
-                    .iter()
-                    .map(|r| r.external_id.clone())
-                    .chain(refused.iter().map(|(r, _)| r.external_id.clone()))
-                    .collect();
-                touch_unchanged(conn, model, &seen).await?;
+                save_keys(conn, run_id, &raws).await?;
             }
-            load::quarantine(conn, run_id, &refused).await?;
+            load::release(conn, PROVIDER, model, &released).await?;
+            if !refused.is_empty() {
+                job.open_quarantine.store(true, Ordering::Release);
+            }
+            load::quarantine(conn, Some(run_id), &refused).await?;
+            let mut reasons = BTreeMap::new();
+            for (_, r) in &refused {
+                let mut codes: Vec<&str> = r.reasons.iter().map(|x| x.code).collect();
+                codes.sort_unstable();
+                codes.dedup();
+                for code in codes {
+                    *reasons.entry(code.to_owned()).or_default() += 1;
+                }
+            }
             let counts = PageCounts {
                 fetched: raws.len() as i64,
                 unchanged: unchanged.len() as i64,
                 loaded: loaded as i64,
                 quarantined: refused.len() as i64,
                 conflicts,
+                warned,
+                warnings,
+                reasons,
             };
             // Pages commit in order: the checkpoint never passes a page that did not.
             committed(previous.take()).await?;
-            save_progress(conn, run_id, model, counts, next).await?;
+            save_progress(conn, run_id, model, &counts, next).await?;
             Ok(counts)
         })
         .await?;
@@ -795,17 +917,24 @@ async fn save_progress(
     conn: &mut AsyncPgConnection,
     run_id: Uuid,
     model: &str,
-    counts: PageCounts,
+    counts: &PageCounts,
     next: Keyset,
 ) -> Result<(), WorkflowError> {
     let cursor_value = next
         .write_date
         .map(|t| t.format(DATETIME_FORMAT).to_string());
     let cursor_id = next.id.to_string();
+    let by_code = |m: &BTreeMap<String, i64>| {
+        serde_json::Value::Object(m.iter().map(|(k, v)| (k.clone(), (*v).into())).collect())
+    };
     sql::query(
         "UPDATE sync_runs SET fetched = fetched + $2, unchanged = unchanged + $3, \
              loaded = loaded + $4, quarantined = quarantined + $5, conflicts = conflicts + $6, \
-             cursor_value = $7, cursor_id = $8 WHERE id = $1",
+             cursor_value = $7, cursor_id = $8, warned = warned + $9, \
+             warnings = CASE WHEN $10 = '{}'::jsonb THEN warnings ELSE tentabo_add_counts(warnings, $10) END, \
+             quarantine_reasons = CASE WHEN $11 = '{}'::jsonb THEN quarantine_reasons \
+                 ELSE tentabo_add_counts(quarantine_reasons, $11) END \
+         WHERE id = $1",
     )
     .bind(Bind::Uuid(run_id))
     .bind(Bind::BigInt(counts.fetched))
@@ -815,6 +944,9 @@ async fn save_progress(
     .bind(Bind::BigInt(counts.conflicts))
     .bind(Bind::OptText(cursor_value.clone()))
     .bind(Bind::Text(cursor_id.clone()))
+    .bind(Bind::BigInt(counts.warned))
+    .bind(Bind::Json(by_code(&counts.warnings)))
+    .bind(Bind::Json(by_code(&counts.reasons)))
     .execute(conn)
     .await?;
     sql::query(
@@ -844,7 +976,7 @@ struct Known {
 
 /// Which of the organizations a page refers to are known: in the canonical zone, or in
 /// the raw zone (fetched — this page included, its raw rows are written first).
-async fn known_refs(
+pub(crate) async fn known_refs(
     conn: &mut AsyncPgConnection,
     refs: Vec<String>,
 ) -> Result<HashSet<(Entity, String)>, WorkflowError> {
@@ -867,16 +999,19 @@ async fn known_refs(
         .collect())
 }
 
-/// Records seen by this run but not written (unchanged, or refused): a full run must not
-/// soft-delete them.
-async fn touch_unchanged(
+/// The external ids a page of a full run read, in the page's transaction.
+async fn save_keys(
     conn: &mut AsyncPgConnection,
-    model: &str,
-    ids: &[String],
+    run_id: Uuid,
+    raws: &[RawRecord],
 ) -> Result<(), WorkflowError> {
-    for entity in entities_of(model) {
-        load::mark_seen(conn, PROVIDER, *entity, ids).await?;
-    }
+    sql::query("INSERT INTO sync_run_keys (sync_run_id, external_ids) VALUES ($1, $2)")
+        .bind(Bind::Uuid(run_id))
+        .bind(Bind::Texts(
+            raws.iter().map(|r| r.external_id.clone()).collect(),
+        ))
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
@@ -887,29 +1022,46 @@ fn entities_of(model: &str) -> &'static [Entity] {
         .map_or(&[], |(_, es)| *es)
 }
 
-/// After a full run: rows of the model's entities not seen since the run started are
-/// gone from the source.
+/// After a full run: live rows of the model's entities whose key the run did not read
+/// are gone from the source (soft-deleted); the run's key set goes with the same
+/// transaction.
 async fn soft_delete_unseen(
     conn: &mut AsyncPgConnection,
+    run_id: Uuid,
     model: &str,
-    started_at: Option<DateTime<Utc>>,
 ) -> Result<i64, WorkflowError> {
-    let Some(started) = started_at else {
-        return Ok(0);
-    };
-    let mut n = 0;
-    for entity in entities_of(model) {
-        n += sql::query(format!(
-            "UPDATE {} SET deleted_at = now() WHERE provider = $1 AND deleted_at IS NULL \
-             AND last_synced_at < $2",
-            entity.table()
-        ))
-        .bind(Bind::Text(PROVIDER.to_owned()))
-        .bind(Bind::Time(started))
+    conn.transaction::<_, WorkflowError, _>(async |conn| {
+        // The anti-join hashes the run's keys: room for a million of them. The tables
+        // are new to the planner's statistics (a first run, never analyzed): without
+        // this it may take them for a few rows and pick a nested loop — quadratic.
+        sql::query(
+            "SELECT set_config('work_mem', '64MB', true), set_config('enable_nestloop', 'off', true)",
+        )
         .execute(conn)
-        .await? as i64;
-    }
-    Ok(n)
+        .await?;
+        let mut n = 0;
+        for entity in entities_of(model) {
+            n += sql::query(format!(
+                "WITH seen AS MATERIALIZED ( \
+                     SELECT DISTINCT unnest(external_ids) AS external_id FROM sync_run_keys \
+                     WHERE sync_run_id = $2) \
+                 UPDATE {} t SET deleted_at = now() \
+                 WHERE t.provider = $1 AND t.deleted_at IS NULL \
+                   AND NOT EXISTS (SELECT 1 FROM seen s WHERE s.external_id = t.external_id)",
+                entity.table()
+            ))
+            .bind(Bind::Text(PROVIDER.to_owned()))
+            .bind(Bind::Uuid(run_id))
+            .execute(conn)
+            .await? as i64;
+        }
+        sql::query("DELETE FROM sync_run_keys WHERE sync_run_id = $1")
+            .bind(Bind::Uuid(run_id))
+            .execute(conn)
+            .await?;
+        Ok(n)
+    })
+    .await
 }
 
 async fn log(
@@ -986,6 +1138,15 @@ pub struct RunView {
     pub deleted: i64,
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     pub conflicts: i64,
+    /// Records loaded with warnings.
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub warned: i64,
+    /// Warned records per code.
+    #[diesel(sql_type = diesel::sql_types::Jsonb)]
+    pub warnings: serde_json::Value,
+    /// Quarantined records per reason code.
+    #[diesel(sql_type = diesel::sql_types::Jsonb)]
+    pub quarantine_reasons: serde_json::Value,
     /// Microseconds per stage of the last attempt.
     #[diesel(sql_type = diesel::sql_types::Jsonb)]
     pub timings: serde_json::Value,
@@ -996,7 +1157,8 @@ pub struct RunView {
 }
 
 const RUN_COLUMNS: &str = "id, provider, entity, mode, status, started_at, finished_at, estimate, \
-    fetched, unchanged, loaded, quarantined, deleted, conflicts, timings, error, created_at";
+    fetched, unchanged, loaded, quarantined, deleted, conflicts, warned, warnings, quarantine_reasons, \
+    timings, error, created_at";
 
 /// The most recent runs, newest first.
 pub async fn recent(

@@ -1,7 +1,9 @@
 //! The validator: declarative rules per canonical entity (required, type, format,
-//! referential). Every failing rule is reported, not only the first.
+//! referential). Every failing rule is reported, not only the first; each is an error
+//! (the record is refused) or a warning (kept, flagged) by the run's [`Policy`].
 
-use super::{Entity, Field, Mapped, Reason, Rejected, Validated};
+use super::policy::{Policy, Severity};
+use super::{Entity, Field, Issue, Mapped, Reason, Rejected, Validated};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -25,6 +27,25 @@ pub enum Format {
     Phone,
     /// 0–100.
     Percentage,
+    /// A web address: a host with a dot, with or without `http(s)://`.
+    Url,
+    /// A tax number: 4–20 letters and digits once separators are dropped, 2+ digits.
+    Vat,
+}
+
+impl Format {
+    /// The code of a value this format refuses.
+    pub fn code(self) -> &'static str {
+        match self {
+            Format::Email => "bad_email",
+            Format::Currency => "bad_currency",
+            Format::Country => "bad_country",
+            Format::Phone => "bad_phone",
+            Format::Percentage => "bad_percentage",
+            Format::Url => "bad_url",
+            Format::Vat => "bad_vat",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +73,8 @@ pub fn rules(entity: Entity) -> &'static [Rule] {
             Type("name", K::Text),
             Format("email", F::Email),
             Format("country_code", F::Country),
+            Format("website", F::Url),
+            Format("vat_number", F::Vat),
             Type("is_customer", K::Bool),
             Type("updated_at", K::Time),
         ],
@@ -136,17 +159,91 @@ fn format_ok(format: Format, f: &Field) -> bool {
             *d >= rust_decimal::Decimal::ZERO && *d <= rust_decimal::Decimal::ONE_HUNDRED
         }
         (Format::Percentage, Field::Int(i)) => (0..=100).contains(i),
+        (Format::Url, Field::Text(t)) => {
+            let t = t.trim();
+            let rest = t
+                .strip_prefix("https://")
+                .or_else(|| t.strip_prefix("http://"))
+                .unwrap_or(t);
+            let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+            let host = host.rsplit_once(':').map_or(host, |(h, port)| {
+                if port.bytes().all(|b| b.is_ascii_digit()) {
+                    h
+                } else {
+                    host
+                }
+            });
+            !t.contains(char::is_whitespace)
+                && host.contains('.')
+                && !host.starts_with('.')
+                && !host.ends_with('.')
+                && host
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || c == '.' || c == '-')
+        }
+        (Format::Vat, Field::Text(t)) => {
+            let compact: Vec<char> = t
+                .chars()
+                .filter(|c| !matches!(c, ' ' | '.' | '-' | '/'))
+                .collect();
+            (4..=20).contains(&compact.len())
+                && compact.iter().all(char::is_ascii_alphanumeric)
+                && compact.iter().filter(|c| c.is_ascii_digit()).count() >= 2
+        }
         _ => false,
     }
 }
 
+/// The text of a value as given, for an issue or a reason.
+fn original(f: &Field) -> String {
+    match f {
+        Field::Text(t) | Field::Ref(t) => t.clone(),
+        other => serde_json::to_value(other)
+            .map(|v| match v {
+                serde_json::Value::String(s) => s,
+                v => v.to_string(),
+            })
+            .unwrap_or_default(),
+    }
+}
+
 /// Checks `record` against its entity's rules. `known(entity, external_id)` answers
-/// referential rules (records already loaded, or in the same run).
+/// referential rules (records already loaded, or in the same run); `policy` says which
+/// failed rules are errors and which are warnings.
 pub fn validate(
-    record: Mapped,
+    mut record: Mapped,
     known: &dyn Fn(Entity, &str) -> bool,
+    policy: &Policy,
 ) -> Result<Validated, Rejected> {
     let mut reasons = Vec::new();
+    // A failed rule whose severity is configuration: a reason, or an issue on the row.
+    fn fail(
+        policy: &Policy,
+        reasons: &mut Vec<Reason>,
+        record: &mut Mapped,
+        field: &'static str,
+        code: &'static str,
+        detail: String,
+    ) {
+        match policy.severity(code) {
+            Severity::Error => reasons.push(Reason {
+                field: Some(field),
+                code,
+                detail: Some(detail),
+            }),
+            s => {
+                let given = record.fields.get(field).map(original).unwrap_or_default();
+                if s == Severity::DiscardValue {
+                    record.fields.insert(field, Field::Null);
+                }
+                record.issues.push(Issue {
+                    field,
+                    code,
+                    original: given,
+                });
+            }
+        }
+    }
     for rule in rules(record.entity) {
         match *rule {
             Rule::Required(field) => {
@@ -162,10 +259,20 @@ pub fn validate(
                 }
             }
             Rule::Format(field, format) => {
-                if let Some(f) = record.fields.get(field).filter(|f| !f.is_null())
-                    && !format_ok(format, f)
-                {
-                    reasons.push(Reason::field(field, "bad_format"));
+                let bad = record
+                    .fields
+                    .get(field)
+                    .filter(|f| !f.is_null() && !format_ok(format, f))
+                    .map(original);
+                if let Some(given) = bad {
+                    fail(
+                        policy,
+                        &mut reasons,
+                        &mut record,
+                        field,
+                        format.code(),
+                        given,
+                    );
                 }
             }
             Rule::Numeric(field, precision, scale) => {
@@ -187,19 +294,28 @@ pub fn validate(
                     reasons.push(Reason::field(field, "out_of_range"));
                 }
             }
-            Rule::References(field, entity) => match record.fields.get(field) {
-                Some(Field::Ref(id)) if !known(entity, id) => {
-                    reasons.push(Reason {
-                        field: Some(field),
-                        code: "unknown_reference",
-                        detail: Some(format!("{} {id}", entity.as_str())),
-                    });
+            Rule::References(field, entity) => {
+                let unknown = match record.fields.get(field) {
+                    Some(Field::Ref(id)) if !known(entity, id) => {
+                        Some(format!("{} {id}", entity.as_str()))
+                    }
+                    Some(f) if !f.is_null() && !matches!(f, Field::Ref(_)) => {
+                        reasons.push(Reason::field(field, "wrong_type"));
+                        None
+                    }
+                    _ => None,
+                };
+                if let Some(detail) = unknown {
+                    fail(
+                        policy,
+                        &mut reasons,
+                        &mut record,
+                        field,
+                        "unknown_reference",
+                        detail,
+                    );
                 }
-                Some(f) if !f.is_null() && !matches!(f, Field::Ref(_)) => {
-                    reasons.push(Reason::field(field, "wrong_type"));
-                }
-                _ => {}
-            },
+            }
         }
     }
     if reasons.is_empty() {
@@ -207,6 +323,7 @@ pub fn validate(
     } else {
         Err(Rejected {
             stage: "validator",
+            entity: Some(record.entity),
             external_id: Some(record.external_id),
             reasons,
         })
@@ -225,12 +342,18 @@ mod tests {
     }
 
     fn mapped(entity: Entity, fields: Fields) -> Mapped {
-        Mapped {
-            entity,
-            external_id: "42".into(),
-            hash: [0; 32],
-            fields,
-        }
+        Mapped::new(entity, "42".into(), [0; 32], fields)
+    }
+
+    fn strict() -> Policy {
+        let s = crate::pipeline::policy::SyncSettings {
+            severity: crate::pipeline::policy::CONFIGURABLE
+                .iter()
+                .map(|(c, _)| ((*c).to_owned(), Severity::Error))
+                .collect(),
+            ..Default::default()
+        };
+        Policy::new(&s, None)
     }
 
     #[test]
@@ -241,7 +364,7 @@ mod tests {
         f.insert("contact_email", Field::Text("not an email".into()));
         f.insert("probability", Field::Int(140));
         f.insert("value", Field::Text("12".into()));
-        let Err(rejected) = validate(mapped(Entity::Lead, f), &|_, _| true) else {
+        let Err(rejected) = validate(mapped(Entity::Lead, f), &|_, _| true, &strict()) else {
             panic!("must be rejected");
         };
         let got: Vec<(Option<&str>, &str)> =
@@ -251,9 +374,9 @@ mod tests {
             vec![
                 (Some("title"), "required"),
                 (Some("value"), "wrong_type"),
-                (Some("currency"), "bad_format"),
-                (Some("contact_email"), "bad_format"),
-                (Some("probability"), "bad_format"),
+                (Some("currency"), "bad_currency"),
+                (Some("contact_email"), "bad_email"),
+                (Some("probability"), "bad_percentage"),
             ]
         );
     }
@@ -265,7 +388,7 @@ mod tests {
             f.insert("reference", Field::Text("SO42".into()));
             f.insert("currency", Field::Text("EUR".into()));
             f.insert("amount_total", Field::Decimal(total));
-            validate(mapped(Entity::Order, f), &|_, _| true)
+            validate(mapped(Entity::Order, f), &|_, _| true, &Policy::default())
         };
         // NUMERIC(18, 2): 16 digits before the point, once rounded to cents.
         assert!(order("9999999999999999.99".parse().unwrap()).is_ok());
@@ -290,7 +413,7 @@ mod tests {
             "list_price",
             Field::Decimal(rust_decimal::Decimal::from(100_000_000_000_000_i64)),
         );
-        let Err(r) = validate(mapped(Entity::Product, f), &|_, _| true) else {
+        let Err(r) = validate(mapped(Entity::Product, f), &|_, _| true, &Policy::default()) else {
             panic!("a 15-digit price must be refused");
         };
         assert_eq!(r.reasons[0].code, "out_of_range");
@@ -303,8 +426,19 @@ mod tests {
         f.insert("organization", Field::Ref("7".into()));
         f.insert("country_code", Field::Text("fr".into()));
         let set: HashSet<(Entity, String)> = [(Entity::Organization, "7".to_owned())].into();
-        assert!(validate(mapped(Entity::Contact, f.clone()), &known_in(&set)).is_ok());
-        let Err(r) = validate(mapped(Entity::Contact, f), &|_, _| false) else {
+        assert!(
+            validate(
+                mapped(Entity::Contact, f.clone()),
+                &known_in(&set),
+                &Policy::default()
+            )
+            .is_ok()
+        );
+        let Err(r) = validate(
+            mapped(Entity::Contact, f),
+            &|_, _| false,
+            &Policy::default(),
+        ) else {
             panic!("unknown organization");
         };
         assert_eq!(r.reasons[0].code, "unknown_reference");
@@ -316,6 +450,100 @@ mod tests {
         f.insert("name", Field::Text("Acme".into()));
         f.insert("email", Field::Null);
         f.insert("country_code", Field::Text(String::new()));
-        assert!(validate(mapped(Entity::Organization, f), &|_, _| true).is_ok());
+        assert!(
+            validate(
+                mapped(Entity::Organization, f),
+                &|_, _| true,
+                &Policy::default()
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn contact_formats_are_warnings_by_default_the_record_keeps_them_as_given() {
+        let mut f = Fields::new();
+        f.insert("name", Field::Text("Acme".into()));
+        f.insert("email", Field::Text("sales at acme".into()));
+        f.insert("website", Field::Text("not a site".into()));
+        f.insert("vat_number", Field::Text("n/a".into()));
+        f.insert("country_code", Field::Text("XX".into()));
+        let v = validate(
+            mapped(Entity::Organization, f),
+            &|_, _| true,
+            &Policy::default(),
+        )
+        .unwrap_or_else(|r| panic!("{r:?}"));
+        let issues: Vec<(&str, &str, &str)> = v
+            .record()
+            .issues
+            .iter()
+            .map(|i| (i.field, i.code, i.original.as_str()))
+            .collect();
+        assert_eq!(
+            issues,
+            vec![
+                ("email", "bad_email", "sales at acme"),
+                ("country_code", "bad_country", "XX"),
+                ("website", "bad_url", "not a site"),
+                ("vat_number", "bad_vat", "n/a"),
+            ]
+        );
+        assert_eq!(
+            v.record().fields["email"],
+            Field::Text("sales at acme".into())
+        );
+    }
+
+    #[test]
+    fn discard_value_drops_the_value_and_records_it() {
+        let s = crate::pipeline::policy::SyncSettings {
+            severity: [("bad_email".to_owned(), Severity::DiscardValue)].into(),
+            ..Default::default()
+        };
+        let mut f = Fields::new();
+        f.insert("name", Field::Text("Acme".into()));
+        f.insert("email", Field::Text("nope".into()));
+        let v = validate(
+            mapped(Entity::Organization, f),
+            &|_, _| true,
+            &Policy::new(&s, None),
+        )
+        .unwrap_or_else(|r| panic!("{r:?}"));
+        assert_eq!(v.record().fields["email"], Field::Null);
+        assert_eq!(v.record().issues[0].original, "nope");
+    }
+
+    #[test]
+    fn urls_and_vat_numbers_of_real_shapes_pass() {
+        let ok = |format, t: &str| format_ok(format, &Field::Text(t.into()));
+        for url in [
+            "www.odoo.com",
+            "http://www.example.com/",
+            "https://shop.example.be:8443/fr?x=1",
+            "example.co.uk",
+        ] {
+            assert!(ok(Format::Url, url), "{url}");
+        }
+        for url in [
+            "localhost",
+            "http://",
+            "www.exa mple.com",
+            "https://.com",
+            "mailto:jo@x.com",
+        ] {
+            assert!(!ok(Format::Url, url), "{url}");
+        }
+        for vat in [
+            "BE0477472701",
+            "FR 12 345 678 901",
+            "US12-3456789",
+            "DE123456789",
+        ] {
+            assert!(ok(Format::Vat, vat), "{vat}");
+        }
+        for vat in ["n/a", "12", "BE-??-01"] {
+            assert!(!ok(Format::Vat, vat), "{vat}");
+        }
     }
 }

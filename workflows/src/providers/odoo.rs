@@ -305,6 +305,8 @@ impl OdooClient {
 
     /// The next page after `after`, ordered by (`write_date`, `id`): the keyset domain
     /// `write_date > wm OR (write_date = wm AND id > last_id)` in Odoo's prefix notation.
+    /// Archived records are read too (`active_test: false`): the mapper decides what an
+    /// archive means (a lost opportunity, a record gone).
     pub async fn page(
         &mut self,
         model: &str,
@@ -324,7 +326,10 @@ impl OdooClient {
                 model,
                 "search_read",
                 json!([domain]),
-                json!({ "fields": wanted, "order": "write_date asc, id asc", "limit": limit }),
+                json!({
+                    "fields": wanted, "order": "write_date asc, id asc", "limit": limit,
+                    "context": { "active_test": false },
+                }),
             )
             .await?;
         parse_page(&raw)
@@ -338,7 +343,7 @@ impl OdooClient {
                 model,
                 "search_count",
                 json!([keyset_domain(after)]),
-                json!({}),
+                json!({ "context": { "active_test": false } }),
             )
             .await?;
         serde_json::from_str(raw.get()).map_err(|e| OdooError::Unavailable {
