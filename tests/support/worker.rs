@@ -38,6 +38,7 @@ pub fn worker_config(database_url: &str, redis_url: &str, namespace: &str) -> Wo
         sync_conflict_policy: tentabo_workflows::pipeline::load::ConflictPolicy::SourceWins,
         sync_lanes: 2,
         default_country: None,
+        release_memory: true,
         sync_schedule: "0 30 1 * * *".to_owned(),
         shutdown_grace_secs: 10,
     }

@@ -16,6 +16,14 @@
 //! 3. the ceiling: the same rows (raw bodies and the normalized canonical rows, prepared
 //!    beforehand) loaded by plain `COPY` (psql `\copy`) into keyed tables shaped like
 //!    `raw_records` and `canonical_leads`, same server, same run;
+//! 3b. a second full run after the incremental, with nothing changed in the source: its
+//!    time against the cold run's, and the canonical rows it wrote (target: none, and at
+//!    most half the cold run's time);
+//! 3c. memory across runs: the worker binary's resident set (`VmRSS`) before each of 10
+//!    consecutive full runs of `TENTABO_BENCH_RSS_RECORDS` (default 200,000; every other
+//!    run finds half of them edited), asked for through the outbox like any run, with
+//!    `TENTABO_WORKER_RELEASE_MEMORY=false` and then `true` (the default): target flat
+//!    within 10 %;
 //! 4. the loader alone, four ways, on the same prepared pages: `unnest` of one array per
 //!    column (what the pipeline uses: a raw upsert that tells which keys are new, a plain
 //!    insert of their canonical rows), multi-row `VALUES` upserts with a bind per value,
@@ -83,6 +91,18 @@ fn client(peer: &OdooPeer) -> OdooClient {
         max_attempts: 3,
     })
     .unwrap()
+}
+
+#[derive(diesel::QueryableByName)]
+struct Now {
+    #[diesel(sql_type = diesel::sql_types::Timestamptz)]
+    t: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
 }
 
 struct RunFigures {
@@ -181,6 +201,90 @@ async fn settle(db: &TestDb) {
     {
         println!("    (no CHECKPOINT before this phase: {e})");
     }
+}
+
+/// Resident set of process `pid` (kB).
+fn process_rss_kb(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Starts the worker binary (`tentabo-worker run`) on a fresh database and Redis
+/// namespace, asks it for 10 full runs of `records` leads one after the other (every
+/// other run finds half the records edited), and returns its resident set before each
+/// run and after the last.
+async fn worker_rss_series(peer: &OdooPeer, records: i64, release: bool) -> Vec<u64> {
+    let db = TestDb::new().await;
+    let redis = support::TestRedis::new();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tentabo-worker"))
+        .arg("run")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABASE_URL", &db.url)
+        .env("REDIS_URL", &redis.url)
+        .env("TENTABO_REDIS_NAMESPACE", &redis.namespace)
+        .env("TENTABO_WORKER_METRICS_BIND", "127.0.0.1:0")
+        .env("TENTABO_ODOO_URL", peer.url())
+        .env("TENTABO_ODOO_DATABASE", "prod")
+        .env("TENTABO_ODOO_LOGIN", "sync")
+        .env("TENTABO_ODOO_PASSWORD", "pw")
+        .env("TENTABO_WORKER_RELEASE_MEMORY", release.to_string())
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the worker binary starts");
+    // Let it start its queues.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let mut rss = Vec::new();
+    for i in 0..10 {
+        peer.generate(
+            "crm.lead",
+            Generated {
+                count: records,
+                edited_every: (i % 2 == 1).then_some(2),
+            },
+        );
+        rss.push(process_rss_kb(child.id()));
+        let id = {
+            let mut conn = db.conn().await;
+            run::request(&mut conn, "crm.lead", Mode::Full, None, None)
+                .await
+                .unwrap()
+        };
+        let deadline = Instant::now() + Duration::from_secs(600);
+        loop {
+            let status = {
+                let mut conn = db.conn().await;
+                run::get(&mut conn, id).await.unwrap().status
+            };
+            if status == "succeeded" {
+                break;
+            }
+            assert!(
+                status != "failed" && Instant::now() < deadline,
+                "run {i}: {status}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        // The job settles (and releases) just after the run's last commit.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    rss.push(process_rss_kb(child.id()));
+    let _ = child.kill();
+    let _ = child.wait();
+    println!(
+        "worker RSS before each of 10 full runs of {records} records and after the last, TENTABO_WORKER_RELEASE_MEMORY={release} (MB): {}",
+        rss.iter()
+            .map(|k| format!("{:.1}", *k as f64 / 1024.0))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    rss
 }
 
 /// The serving refresh a run that changed leads asks for (a job of its own).
@@ -640,7 +744,48 @@ fn main() {
         print_run("incremental run, 1% changed", &inc);
         assert_eq!(inc.totals.loaded, records / 100, "exactly the changed records loaded");
         let refresh_inc = refresh(&db).await;
+
+        // 3b. Nothing changed since: a second full run writes no canonical row.
+        let warm_start = {
+            let mut conn = db.conn().await;
+            diesel_async::RunQueryDsl::get_result::<Now>(diesel::sql_query("SELECT now() AS t"), &mut conn)
+                .await
+                .unwrap()
+                .t
+        };
+        let warm = sync(&db, &peer, Mode::Full).await;
+        print_run("full run, nothing changed", &warm);
+        let written = {
+            let mut conn = db.conn().await;
+            diesel_async::RunQueryDsl::get_result::<Count>(
+                diesel::sql_query("SELECT count(*) AS n FROM canonical_leads WHERE last_synced_at >= $1")
+                    .bind::<diesel::sql_types::Timestamptz, _>(warm_start),
+                &mut conn,
+            )
+            .await
+            .unwrap()
+            .n
+        };
+        assert_eq!(warm.totals.loaded, 0, "nothing changed: nothing loaded");
         drop(db);
+
+        // 3c. The worker process's resident memory before each of 10 consecutive full
+        // runs (half the records changed between two runs), without and then with what
+        // the worker does once a run ends (the allocator's free pages handed back).
+        let rss_records: i64 = std::env::var("TENTABO_BENCH_RSS_RECORDS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(200_000);
+        let mut series: Vec<Vec<u64>> = Vec::new();
+        for release in [false, true] {
+            series.push(worker_rss_series(&peer, rss_records, release).await);
+        }
+        let growth = |rss: &[u64]| {
+            let first = rss[0] as f64;
+            let max = rss.iter().copied().max().unwrap_or(0) as f64;
+            (first / 1024.0, max / 1024.0, 100.0 * (max - first) / first)
+        };
+        peer.generate("crm.lead", g);
 
         // 3. The ceiling: plain COPY of the same rows, same server.
         let copy_db = TestDb::new().await;
@@ -684,6 +829,16 @@ fn main() {
             "| incremental run, 1 % changed, vs full (target ≤ 3 %) | {:.2} s = {:.1} % |",
             inc.elapsed.as_secs_f64(),
             100.0 * inc.elapsed.as_secs_f64() / full.elapsed.as_secs_f64()
+        );
+        println!(
+            "| second full run, nothing changed: time vs cold (target ≤ 50 %), canonical rows written (target 0) | {:.2} s = {:.1} %, {written} rows |",
+            warm.elapsed.as_secs_f64(),
+            100.0 * warm.elapsed.as_secs_f64() / full.elapsed.as_secs_f64()
+        );
+        let (a0, a1, ap) = growth(&series[0]);
+        let (b0, b1, bp) = growth(&series[1]);
+        println!(
+            "| worker process RSS before each of 10 full runs of {rss_records} records and after the last, first → highest: TENTABO_WORKER_RELEASE_MEMORY=false / true (the default; target flat within 10 %) | {a0:.1} → {a1:.1} MB (+{ap:.1} %) / {b0:.1} → {b1:.1} MB (+{bp:.1} %) |"
         );
         println!(
             "| serving refresh (the `refresh_serving` job the run asks for) after the full / incremental run | {:.2} s / {:.2} s |",

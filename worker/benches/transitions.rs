@@ -438,6 +438,7 @@ fn main() {
             sync_conflict_policy: tentabo_workflows::pipeline::load::ConflictPolicy::SourceWins,
             sync_lanes: 2,
             default_country: None,
+        release_memory: true,
             sync_schedule: "0 30 1 * * *".into(),
             shutdown_grace_secs: 10,
         };

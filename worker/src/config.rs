@@ -193,6 +193,16 @@ pub struct WorkerConfig {
         value_parser = tentabo_workflows::pipeline::policy::parse_country
     )]
     pub default_country: Option<String>,
+
+    /// Hand the allocator's free pages back to the system once a sync run ends (glibc
+    /// keeps them otherwise, and the resident set ratchets up run after run).
+    #[arg(
+        long = "release-memory",
+        env = "TENTABO_WORKER_RELEASE_MEMORY",
+        default_value_t = true,
+        action = clap::ArgAction::Set
+    )]
+    pub release_memory: bool,
     /// When the nightly incremental syncs run: a cron expression with seconds, in UTC.
     #[arg(
         long = "sync-schedule",

@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod jobs;
+pub mod memory;
 pub mod queues;
 pub mod relay;
 pub mod runner;
@@ -93,6 +94,7 @@ pub fn start(
         odoo: config.odoo(),
         sync: config.sync_options(),
         lease_renewal: (config.run_timeout() / 3).max(Duration::from_millis(100)),
+        release_memory: config.release_memory,
     });
     let restarts = Arc::new(AtomicUsize::new(0));
     let mut tasks = JoinSet::new();

@@ -27,6 +27,8 @@ pub struct JobContext {
     pub lease_renewal: Duration,
     /// How sync runs page, look back and resolve conflicts.
     pub sync: tentabo_workflows::pipeline::run::Options,
+    /// Whether a sync run ends by handing the allocator's free pages back.
+    pub release_memory: bool,
 }
 
 pub async fn handle(envelope: JobEnvelope, ctx: Data<Arc<JobContext>>) -> Result<(), BoxDynError> {

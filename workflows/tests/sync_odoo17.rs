@@ -325,6 +325,9 @@ async fn a_full_run_that_finds_nothing_changed_writes_no_canonical_row() {
                     FROM (SELECT external_id, xmin FROM canonical_organizations \
                           UNION ALL SELECT external_id, xmin FROM canonical_contacts) t";
     let before = texts(&db, versions).await;
+    let raw_versions = "SELECT 'raw' AS k, string_agg(external_id || ':' || xmin::text, ',' ORDER BY external_id) AS v \
+                        FROM raw_records WHERE entity = 'res.partner'";
+    let raw_before = texts(&db, raw_versions).await;
     let t = sync(&db, &peer, "res.partner", Mode::Full).await;
     assert_eq!(
         (t.fetched, t.unchanged, t.loaded, t.deleted),
@@ -332,18 +335,41 @@ async fn a_full_run_that_finds_nothing_changed_writes_no_canonical_row() {
     );
     assert_eq!(texts(&db, versions).await, before, "no row version changed");
     assert_eq!(
+        texts(&db, raw_versions).await,
+        raw_before,
+        "no raw row rewritten"
+    );
+    assert_eq!(
         n(&db, "SELECT count(*) AS n FROM sync_run_keys").await,
         0,
         "the key set goes with the run"
     );
-    // The source drops a company: the next full run deletes it, and only it.
-    peer.set(
-        "res.partner",
-        odoo17::partners()
-            .into_iter()
-            .filter(|p| p["id"] != json!(14))
-            .collect(),
+    // Two edits, one of them a contact (checked against the canonical zone): the pages
+    // after the first check hashes before staging, and load exactly those two.
+    for (id, name) in [(13, "The Jackson Group Ltd"), (41, "Camille Martin-Durand")] {
+        peer.edit("res.partner", id, |r| {
+            r.insert("name".into(), json!(name));
+        });
+    }
+    let t = sync(&db, &peer, "res.partner", Mode::Full).await;
+    assert_eq!(
+        (t.fetched, t.unchanged, t.loaded, t.quarantined),
+        (21, 19, 2, 0),
+        "{t:?}"
     );
+    assert_eq!(
+        texts(&db, "SELECT external_id AS k, name AS v FROM canonical_organizations WHERE external_id = '13' \
+                    UNION ALL SELECT external_id, name FROM canonical_contacts WHERE external_id = '41'").await,
+        vec![("13".into(), Some("The Jackson Group Ltd".into())), ("41".into(), Some("Camille Martin-Durand".into()))]
+    );
+    // The source drops a company: the next full run deletes it, and only it.
+    peer.state
+        .models
+        .lock()
+        .unwrap()
+        .get_mut("res.partner")
+        .unwrap()
+        .retain(|p| p["id"] != json!(14));
     let t = sync(&db, &peer, "res.partner", Mode::Full).await;
     assert_eq!((t.loaded, t.deleted), (0, 1));
     assert_eq!(

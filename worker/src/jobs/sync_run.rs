@@ -1,7 +1,8 @@
 //! `sync_run`: runs (or resumes) one sync run. Each attempt restarts from the run's
 //! last committed page, so a retry after a crash or an unreachable source loses and
 //! doubles nothing. Bad credentials or an Odoo-side error fail at once (retrying will
-//! not help); an unreachable source is retried with backoff.
+//! not help); an unreachable source is retried with backoff. Once an attempt ends, the
+//! allocator's free pages go back to the system (`memory::release`).
 
 use serde::Deserialize;
 use tentabo_workflows::WorkflowError;
@@ -33,7 +34,13 @@ impl Job for SyncRun {
             Ok(c) => c,
             Err(e) => return JobOutcome::Fail(e.to_string()),
         };
-        match run::execute(&ctx.db, &mut client, p.run_id, ctx.sync.clone()).await {
+        let result = run::execute(&ctx.db, &mut client, p.run_id, ctx.sync.clone()).await;
+        // A run frees a few pages' worth of records thousands of times: hand the free
+        // pages back, so the worker's resident memory returns to its baseline.
+        if ctx.release_memory {
+            crate::memory::release();
+        }
+        match result {
             Ok(totals) => {
                 tracing::info!(run_id = %p.run_id, ?totals, "sync run finished");
                 JobOutcome::Done

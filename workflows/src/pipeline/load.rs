@@ -277,6 +277,8 @@ pub struct Rows {
     deleted: Vec<bool>,
     /// The warnings of each row as JSON text (`None`: none).
     issues: Vec<Option<String>>,
+    /// The codes of each row's warnings, once each (for the run's counts).
+    codes: Vec<Vec<&'static str>>,
     /// In the order of [`columns`].
     columns: Vec<Column>,
 }
@@ -309,7 +311,8 @@ impl Rows {
             })
             .collect();
         let n = records.len();
-        let (mut external_ids, mut hashes, mut deleted, mut issues) = (
+        let (mut external_ids, mut hashes, mut deleted, mut issues, mut codes) = (
+            Vec::with_capacity(n),
             Vec::with_capacity(n),
             Vec::with_capacity(n),
             Vec::with_capacity(n),
@@ -319,6 +322,10 @@ impl Rows {
             external_ids.push(r.external_id);
             hashes.push(r.hash.to_vec());
             deleted.push(r.deleted);
+            let mut c: Vec<&'static str> = r.issues.iter().map(|i| i.code).collect();
+            c.sort_unstable();
+            c.dedup();
+            codes.push(c);
             issues.push(
                 (!r.issues.is_empty())
                     .then(|| serde_json::to_string(&r.issues).unwrap_or_else(|_| "[]".to_owned())),
@@ -331,6 +338,7 @@ impl Rows {
             raw_ids: vec![None; n],
             deleted,
             issues,
+            codes,
             columns,
         }
     }
@@ -345,14 +353,8 @@ impl Rows {
     /// Rows loaded with warnings, and their count per code.
     pub fn warnings(&self) -> BTreeMap<String, i64> {
         let mut out: BTreeMap<String, i64> = BTreeMap::new();
-        for issues in self.issues.iter().flatten() {
-            let codes: Vec<Issue> = serde_json::from_str(issues).unwrap_or_default();
-            let mut seen: Vec<String> = codes.into_iter().map(|i| i.code).collect();
-            seen.sort();
-            seen.dedup();
-            for code in seen {
-                *out.entry(code).or_default() += 1;
-            }
+        for code in self.codes.iter().flatten() {
+            *out.entry((*code).to_owned()).or_default() += 1;
         }
         out
     }
@@ -379,6 +381,7 @@ impl Rows {
             raw_ids: keep.iter().map(|&i| self.raw_ids[i]).collect(),
             deleted: keep.iter().map(|&i| self.deleted[i]).collect(),
             issues: keep.iter().map(|&i| self.issues[i].clone()).collect(),
+            codes: keep.iter().map(|&i| self.codes[i].clone()).collect(),
             columns: self.columns.iter().map(|c| c.select(keep)).collect(),
         }
     }
@@ -408,12 +411,6 @@ impl Rows {
         row.insert("content_hash".into(), serde_json::Value::String(hex));
         serde_json::Value::Object(row)
     }
-}
-
-/// An issue as read back from a row's JSON (for counting).
-#[derive(Deserialize)]
-struct Issue {
-    code: String,
 }
 
 /// What loading one page did.

@@ -365,6 +365,7 @@ async fn execute_locked(
             full: run.mode == "full",
             mapper: mapper.clone(),
             open_quarantine,
+            mostly_unchanged: Arc::new(AtomicBool::new(false)),
         };
         totals = load_pages(lanes, client, job, mapper, after, page_size).await?;
         drop(second);
@@ -497,6 +498,10 @@ enum Staged {
         rows: Vec<Rows>,
         refused: Vec<(usize, Rejected)>,
     },
+    /// Hashed only: the lane first reads the stored hashes of the page's records and
+    /// stages only those that changed (a run finding most records unchanged — a full
+    /// run over a synced source — then neither maps them nor writes their raw rows).
+    Deferred,
 }
 
 /// A page as read from the source and staged, with the keyset after it.
@@ -518,6 +523,7 @@ async fn read_page(
     mapper: OdooMapper,
     after: Keyset,
     page_size: usize,
+    defer: bool,
 ) -> Result<Option<Page>, WorkflowError> {
     let t = std::time::Instant::now();
     let records = client
@@ -542,6 +548,9 @@ async fn read_page(
             .into_iter()
             .map(|r| RawRecord::new(PROVIDER, model, r.id.to_string(), r.raw))
             .collect();
+        if defer {
+            return (raws, Staged::Deferred, StageTimes::default());
+        }
         let (staged, times) = stage(&mapper, &raws);
         (raws, staged, times)
     })
@@ -627,6 +636,8 @@ struct PageJob {
     /// Whether records of the model may be waiting in quarantine (then a page releases
     /// those it loads).
     open_quarantine: Arc<AtomicBool>,
+    /// Whether the last page loaded found most of its records unchanged.
+    mostly_unchanged: Arc<AtomicBool>,
 }
 
 /// A page handed to a lane, with the signal of the page before it (none for the first)
@@ -670,13 +681,19 @@ async fn load_pages(
 ) -> Result<Totals, WorkflowError> {
     let (senders, receivers): (Vec<_>, Vec<_>) =
         (0..lanes.len()).map(|_| mpsc::channel::<Turn>(1)).unzip();
+    let mostly_unchanged = job.mostly_unchanged.clone();
+    let model = job.model;
     let reader = async move {
         let mut after = after;
         let mut previous: Option<oneshot::Receiver<()>> = None;
         let mut previous_ids: HashSet<String> = HashSet::new();
         for lane in senders.iter().cycle() {
+            // Pages are staged here, ahead of the lanes, while the source mostly brings
+            // new or changed records; once most of a page turns out unchanged, the lanes
+            // check hashes first and stage only what changed.
+            let defer = AtomicBool::load(&mostly_unchanged, Ordering::Acquire);
             let Some(mut page) =
-                read_page(client, job.model, mapper.clone(), after, page_size).await?
+                read_page(client, model, mapper.clone(), after, page_size, defer).await?
             else {
                 return Ok(());
             };
@@ -778,6 +795,43 @@ async fn load_page(
     }
     let started = std::time::Instant::now();
     let mut times = StageTimes::default();
+    let fetched = raws.len() as i64;
+    let keys: Vec<String> = if full {
+        raws.iter().map(|r| r.external_id.clone()).collect()
+    } else {
+        Vec::new()
+    };
+    // A deferred page: only the records whose hash differs from the stored one go on,
+    // staged here (timed as their stages, not as the loader's).
+    let mut staging_us = 0;
+    let (raws, staged, skipped) = match staged {
+        Staged::Deferred => {
+            let stored = stored_hashes(conn, model, &raws).await?;
+            let total = raws.len();
+            let changed: Vec<RawRecord> = raws
+                .into_iter()
+                .filter(|r| stored.get(&r.external_id) != Some(&r.hash))
+                .collect();
+            let skipped = (total - changed.len()) as i64;
+            let mapper = job.mapper.clone();
+            let t = std::time::Instant::now();
+            let (changed, staged, stage_times) = tokio::task::spawn_blocking(move || {
+                let (staged, t) = stage(&mapper, &changed);
+                (changed, staged, t)
+            })
+            .await
+            .map_err(|e| WorkflowError::Invalid(format!("staging a page failed: {e}")))?;
+            staging_us = micros(t);
+            times.add(stage_times);
+            if matches!(staged, Staged::Mapped(_)) {
+                // Its references are checked against what the page before loaded.
+                committed(previous.take()).await?;
+            }
+            (changed, staged, skipped)
+        }
+        other => (raws, other, 0),
+    };
+    let (mut txn_validator_us, mut txn_normalizer_us) = (0, 0);
     let counts = conn
         .transaction::<_, WorkflowError, _>(async |conn| {
             // A page's commit need not wait for its WAL flush: the page and its
@@ -799,6 +853,7 @@ async fn load_page(
             let changed = |i: usize| raw_changes.changed.contains_key(&raws[i].external_id);
             let (rows, refused) = match staged {
                 Staged::Ready { rows, refused } => (rows, refused),
+                Staged::Deferred => (Vec::new(), Vec::new()),
                 Staged::Mapped(mapped) => {
                     // Only what changed goes further: the rest is not validated again.
                     let t = std::time::Instant::now();
@@ -822,14 +877,14 @@ async fn load_page(
                             (i, v)
                         })
                         .collect();
-                    times.validator_us = micros(t);
+                    txn_validator_us = micros(t);
                     let t = std::time::Instant::now();
                     let (good, refused) = split(
                         validated
                             .into_iter()
                             .map(|(i, v)| (i, v.and_then(|v| normalize(v, stages)))),
                     );
-                    times.normalizer_us = micros(t);
+                    txn_normalizer_us = micros(t);
                     (Rows::by_entity(good), refused)
                 }
             };
@@ -874,7 +929,7 @@ async fn load_page(
             // A full run keeps the keys it read (a page's worth in one row): at its end,
             // what it did not read is gone. Nothing is written for unchanged records.
             if full {
-                save_keys(conn, run_id, &raws).await?;
+                save_keys(conn, run_id, keys).await?;
             }
             load::release(conn, PROVIDER, model, &released).await?;
             if !refused.is_empty() {
@@ -891,8 +946,8 @@ async fn load_page(
                 }
             }
             let counts = PageCounts {
-                fetched: raws.len() as i64,
-                unchanged: unchanged.len() as i64,
+                fetched,
+                unchanged: skipped + unchanged.len() as i64,
                 loaded: loaded as i64,
                 quarantined: refused.len() as i64,
                 conflicts,
@@ -907,7 +962,11 @@ async fn load_page(
         })
         .await?;
     let total = micros(started);
-    times.loader_us = total.saturating_sub(times.validator_us + times.normalizer_us);
+    times.validator_us += txn_validator_us;
+    times.normalizer_us += txn_normalizer_us;
+    times.loader_us = total.saturating_sub(staging_us + txn_validator_us + txn_normalizer_us);
+    job.mostly_unchanged
+        .store(counts.unchanged * 2 > counts.fetched, Ordering::Release);
     Ok((counts, times))
 }
 
@@ -1003,16 +1062,46 @@ pub(crate) async fn known_refs(
 async fn save_keys(
     conn: &mut AsyncPgConnection,
     run_id: Uuid,
-    raws: &[RawRecord],
+    keys: Vec<String>,
 ) -> Result<(), WorkflowError> {
     sql::query("INSERT INTO sync_run_keys (sync_run_id, external_ids) VALUES ($1, $2)")
         .bind(Bind::Uuid(run_id))
-        .bind(Bind::Texts(
-            raws.iter().map(|r| r.external_id.clone()).collect(),
-        ))
+        .bind(Bind::Texts(keys))
         .execute(conn)
         .await?;
     Ok(())
+}
+
+#[derive(diesel::QueryableByName)]
+struct StoredHash {
+    #[diesel(sql_type = Text)]
+    external_id: String,
+    #[diesel(sql_type = diesel::sql_types::Bytea)]
+    content_hash: Vec<u8>,
+}
+
+/// The raw zone's hashes of a page's records (those it holds). Planned for its values
+/// each time (not a cached statement): a generic plan made while the table was small
+/// would scan it whole once it grows.
+async fn stored_hashes(
+    conn: &mut AsyncPgConnection,
+    model: &str,
+    raws: &[RawRecord],
+) -> Result<std::collections::HashMap<String, [u8; 32]>, WorkflowError> {
+    let ids: Vec<String> = raws.iter().map(|r| r.external_id.clone()).collect();
+    let rows: Vec<StoredHash> = diesel::sql_query(
+        "SELECT external_id, content_hash FROM raw_records \
+         WHERE provider = $1 AND entity = $2 AND external_id = ANY($3)",
+    )
+    .bind::<Text, _>(PROVIDER)
+    .bind::<Text, _>(model)
+    .bind::<diesel::sql_types::Array<Text>, _>(ids)
+    .load(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| Some((r.external_id, r.content_hash.try_into().ok()?)))
+        .collect())
 }
 
 fn entities_of(model: &str) -> &'static [Entity] {
