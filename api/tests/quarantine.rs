@@ -109,7 +109,7 @@ async fn settings_show_defaults_and_overrides_and_refuse_bad_values() {
     assert_eq!(body["effective"]["lead_stages"]["proposition"], "proposal");
     assert_eq!(body["effective"]["default_country"], Value::Null);
 
-    let good = json!({"default_country": "BE", "severity": {"bad_email": "discard_value"},
+    let good = json!({"default_country": "be", "severity": {"bad_email": "discard_value"},
                       "lead_stages": {"Demo Scheduled": "negotiation"}});
     let (status, body) = s
         .call(Method::PUT, "/api/v1/sync/settings/odoo", Some(good))

@@ -4,6 +4,7 @@
 //!
 //!   ./dev bench -p tentabo-worker --bench sync
 //!   TENTABO_BENCH_RECORDS=200000 ./dev bench -p tentabo-worker --bench sync   (quicker)
+//!   TENTABO_BENCH_ONLY_RSS=1 ./dev bench -p tentabo-worker --bench sync       (phase 3c only)
 //!
 //! Each phase gets a fresh migrated database (a clone of the test template), and every
 //! timed phase starts on a settled server (a `CHECKPOINT` first: see [`settle`]):
@@ -272,7 +273,7 @@ async fn worker_rss_series(peer: &OdooPeer, records: i64, release: bool) -> Vec<
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         // The job settles (and releases) just after the run's last commit.
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
     rss.push(process_rss_kb(child.id()));
     let _ = child.kill();
@@ -721,6 +722,17 @@ fn main() {
         .unwrap();
     rt.block_on(async {
         let peer = OdooPeer::with_credentials("sync", "pw").await;
+        if std::env::var("TENTABO_BENCH_ONLY_RSS").is_ok_and(|v| v == "1") {
+            // Only the worker's memory across runs (phase 3c).
+            let records = std::env::var("TENTABO_BENCH_RSS_RECORDS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(200_000);
+            for release in [false, true] {
+                worker_rss_series(&peer, records, release).await;
+            }
+            return;
+        }
         println!("sync bench: Odoo-shaped crm.lead records, pages of {}, 2 cores", page_size());
 
         // 1. Full runs, small then large: throughput, stages, memory.
@@ -780,10 +792,13 @@ fn main() {
         for release in [false, true] {
             series.push(worker_rss_series(&peer, rss_records, release).await);
         }
+        // Idle, then after the first run (which pays one-time initialisations: phone
+        // metadata, compiled patterns, the runtime's threads), then the highest of the
+        // measurements after it: growth from run to run is measured against the second.
         let growth = |rss: &[u64]| {
-            let first = rss[0] as f64;
-            let max = rss.iter().copied().max().unwrap_or(0) as f64;
-            (first / 1024.0, max / 1024.0, 100.0 * (max - first) / first)
+            let mb = |k: u64| k as f64 / 1024.0;
+            let max = rss[1..].iter().copied().max().unwrap_or(0);
+            (mb(rss[0]), mb(rss[1]), mb(max), 100.0 * (mb(max) - mb(rss[1])) / mb(rss[1]))
         };
         peer.generate("crm.lead", g);
 
@@ -835,10 +850,10 @@ fn main() {
             warm.elapsed.as_secs_f64(),
             100.0 * warm.elapsed.as_secs_f64() / full.elapsed.as_secs_f64()
         );
-        let (a0, a1, ap) = growth(&series[0]);
-        let (b0, b1, bp) = growth(&series[1]);
+        let (a0, a1, a2, ap) = growth(&series[0]);
+        let (b0, b1, b2, bp) = growth(&series[1]);
         println!(
-            "| worker process RSS before each of 10 full runs of {rss_records} records and after the last, first → highest: TENTABO_WORKER_RELEASE_MEMORY=false / true (the default; target flat within 10 %) | {a0:.1} → {a1:.1} MB (+{ap:.1} %) / {b0:.1} → {b1:.1} MB (+{bp:.1} %) |"
+            "| worker process RSS across 10 full runs of {rss_records} records: idle / after the first run → highest after a later one: TENTABO_WORKER_RELEASE_MEMORY=false / true (the default; target flat within 10 %) | {a0:.1} / {a1:.1} → {a2:.1} MB (+{ap:.1} %) / {b0:.1} / {b1:.1} → {b2:.1} MB (+{bp:.1} %) |"
         );
         println!(
             "| serving refresh (the `refresh_serving` job the run asks for) after the full / incremental run | {:.2} s / {:.2} s |",

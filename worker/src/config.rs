@@ -194,8 +194,9 @@ pub struct WorkerConfig {
     )]
     pub default_country: Option<String>,
 
-    /// Hand the allocator's free pages back to the system once a sync run ends (glibc
-    /// keeps them otherwise, and the resident set ratchets up run after run).
+    /// Bound the allocator (two malloc arenas) and hand its free pages back to the system
+    /// once a sync run ends (glibc keeps them otherwise, and the resident set ratchets up
+    /// run after run).
     #[arg(
         long = "release-memory",
         env = "TENTABO_WORKER_RELEASE_MEMORY",

@@ -32,11 +32,24 @@ enum JobsCommand {
     Ping(WorkerConfig),
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     tentabo_workflows::telemetry::load_config_file().map_err(anyhow::Error::msg)?;
+    let cli = Cli::parse();
+    // Before any thread allocates: the allocator's arenas are bounded from the start.
+    if let Command::Run(config) = &cli.command
+        && config.release_memory
+    {
+        tentabo_worker::memory::limit_arenas();
+    }
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(async_main(cli))
+}
+
+async fn async_main(cli: Cli) -> anyhow::Result<()> {
     tentabo_workflows::telemetry::init_logs("info");
-    match Cli::parse().command {
+    match cli.command {
         Command::Run(config) => run(config).await,
         Command::Jobs(JobsCommand::Ping(config)) => {
             let db = tentabo_schema::db::build_pool(config.database_url.expose_secret(), 1)?;

@@ -35,6 +35,7 @@ impl Job for SyncRun {
             Err(e) => return JobOutcome::Fail(e.to_string()),
         };
         let result = run::execute(&ctx.db, &mut client, p.run_id, ctx.sync.clone()).await;
+        drop(client);
         // A run frees a few pages' worth of records thousands of times: hand the free
         // pages back, so the worker's resident memory returns to its baseline.
         if ctx.release_memory {

@@ -267,8 +267,12 @@ pub async fn store(
     provider: &str,
     settings: &SyncSettings,
 ) -> Result<(), WorkflowError> {
+    let mut settings = settings.clone();
+    settings.default_country = settings
+        .default_country
+        .map(|c| c.trim().to_ascii_uppercase());
     settings.check()?;
-    let value = serde_json::to_value(settings)?;
+    let value = serde_json::to_value(&settings)?;
     conn.transaction::<_, WorkflowError, _>(async |conn| {
         sql::query(
             "INSERT INTO sync_settings (provider, settings, updated_by) VALUES ($1, $2, $3) \
