@@ -14,16 +14,11 @@ mod odoo;
 #[path = "../../tests/support/mod.rs"]
 mod support;
 
-use std::time::Duration;
-
 use app::TestApp;
 use odoo::{OdooPeer, odoo17};
 use reqwest::Method;
-use secrecy::SecretString;
 use serde_json::{Value, json};
 use tentabo_workflows::pipeline::run::{self, Mode};
-use tentabo_workflows::providers::odoo::{OdooClient, OdooConfig};
-use tentabo_workflows::retry::RetryPolicy;
 
 const ADMIN: &str = "superadmin@salescommand.com";
 const PARTNER: &str = "am1@salescommand.com";
@@ -48,16 +43,7 @@ impl Setup {
             let mut conn = self.app.db.conn().await;
             run::create(&mut conn, model, mode, None).await.unwrap()
         };
-        let mut client = OdooClient::new(OdooConfig {
-            url: self.peer.url(),
-            database: "prod".into(),
-            login: "sync".into(),
-            password: SecretString::from("pw".to_owned()),
-            timeout: Duration::from_secs(5),
-            retry: RetryPolicy::default(),
-            max_attempts: 2,
-        })
-        .unwrap();
+        let mut client = self.peer.client("sync", "pw");
         run::execute(
             &self.app.db.pool(2),
             &mut client,
@@ -80,6 +66,18 @@ impl Setup {
             .await
             .unwrap()
             .n
+    }
+
+    /// Every one of `requests` answers 403 to a partner.
+    async fn forbidden_to_partners(&self, requests: &[(Method, &str, Option<Value>)]) {
+        let partner = self.app.token(PARTNER).await;
+        for (method, path, body) in requests {
+            let (status, answer) = self
+                .app
+                .call(&partner, method.clone(), path, body.clone())
+                .await;
+            assert_eq!(status, 403, "{method} {path}: {answer}");
+        }
     }
 
     async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
@@ -154,22 +152,11 @@ async fn settings_show_defaults_and_overrides_and_refuse_bad_values() {
         .call(Method::GET, "/api/v1/sync/settings/pipedrive", None)
         .await;
     assert_eq!(status, 404);
-    let partner = s.app.token(PARTNER).await;
-    let (status, _) = s
-        .app
-        .call(&partner, Method::GET, "/api/v1/sync/settings/odoo", None)
-        .await;
-    assert_eq!(status, 403);
-    let (status, _) = s
-        .app
-        .call(
-            &partner,
-            Method::PUT,
-            "/api/v1/sync/settings/odoo",
-            Some(json!({})),
-        )
-        .await;
-    assert_eq!(status, 403);
+    s.forbidden_to_partners(&[
+        (Method::GET, "/api/v1/sync/settings/odoo", None),
+        (Method::PUT, "/api/v1/sync/settings/odoo", Some(json!({}))),
+    ])
+    .await;
     let audited = s
         .count("SELECT count(*) AS n FROM audit_logs WHERE action = 'sync.settings.update'")
         .await;
@@ -394,20 +381,13 @@ async fn quarantined_records_are_listed_filtered_and_retried_after_a_settings_ch
         2
     );
     // Other roles may neither read nor retry.
-    let partner = s.app.token(PARTNER).await;
-    let (status, _) = s
-        .app
-        .call(&partner, Method::GET, "/api/v1/sync/quarantine", None)
-        .await;
-    assert_eq!(status, 403);
-    let (status, _) = s
-        .app
-        .call(
-            &partner,
+    s.forbidden_to_partners(&[
+        (Method::GET, "/api/v1/sync/quarantine", None),
+        (
             Method::POST,
             "/api/v1/sync/quarantine/retry",
             Some(json!({"entity": "lead"})),
-        )
-        .await;
-    assert_eq!(status, 403);
+        ),
+    ])
+    .await;
 }

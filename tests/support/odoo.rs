@@ -282,6 +282,31 @@ impl OdooPeer {
         format!("http://{}", self.addr)
     }
 
+    /// A client of this peer's database `prod`, retrying fast (tests).
+    pub fn client(
+        &self,
+        login: &str,
+        password: &str,
+    ) -> tentabo_workflows::providers::odoo::OdooClient {
+        tentabo_workflows::providers::odoo::OdooClient::new(
+            tentabo_workflows::providers::odoo::OdooConfig {
+                url: self.url(),
+                database: "prod".into(),
+                login: login.into(),
+                password: secrecy::SecretString::from(password.to_owned()),
+                timeout: Duration::from_secs(5),
+                retry: tentabo_workflows::retry::RetryPolicy {
+                    initial: Duration::from_millis(10),
+                    max: Duration::from_millis(50),
+                    multiplier: 2.0,
+                    randomization: 0.0,
+                },
+                max_attempts: 3,
+            },
+        )
+        .unwrap()
+    }
+
     pub fn set(&self, model: &str, records: Vec<Map<String, Value>>) {
         self.state
             .models

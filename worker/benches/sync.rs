@@ -13,18 +13,17 @@
 //!    `/proc/self/clear_refs`), which must stay flat from 100k to 1M, and the WAL the
 //!    server wrote meanwhile (records, full-page images, bytes);
 //! 2. an incremental run after 1% of the records changed in the source, as a fraction
-//!    of the full run's time;
+//!    of the full run's time; then (b) a second full run with nothing changed in the
+//!    source: its time against the cold run's, and the canonical rows it wrote (target:
+//!    none, and at most half the cold run's time); (c) memory across runs: the worker
+//!    binary's resident set (`VmRSS`) before each of 10 consecutive full runs of
+//!    `TENTABO_BENCH_RSS_RECORDS` (default 200,000; every other run finds half of them
+//!    edited), asked for through the outbox like any run, with
+//!    `TENTABO_WORKER_RELEASE_MEMORY=false` and then `true` (the default): target flat
+//!    within 10 %;
 //! 3. the ceiling: the same rows (raw bodies and the normalized canonical rows, prepared
 //!    beforehand) loaded by plain `COPY` (psql `\copy`) into keyed tables shaped like
 //!    `raw_records` and `canonical_leads`, same server, same run;
-//! 3b. a second full run after the incremental, with nothing changed in the source: its
-//!    time against the cold run's, and the canonical rows it wrote (target: none, and at
-//!    most half the cold run's time);
-//! 3c. memory across runs: the worker binary's resident set (`VmRSS`) before each of 10
-//!    consecutive full runs of `TENTABO_BENCH_RSS_RECORDS` (default 200,000; every other
-//!    run finds half of them edited), asked for through the outbox like any run, with
-//!    `TENTABO_WORKER_RELEASE_MEMORY=false` and then `true` (the default): target flat
-//!    within 10 %;
 //! 4. the loader alone, four ways, on the same prepared pages: `unnest` of one array per
 //!    column (what the pipeline uses: a raw upsert that tells which keys are new, a plain
 //!    insert of their canonical rows), multi-row `VALUES` upserts with a bind per value,
@@ -272,8 +271,17 @@ async fn worker_rss_series(peer: &OdooPeer, records: i64, release: bool) -> Vec<
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        // The job settles (and releases) just after the run's last commit.
-        tokio::time::sleep(Duration::from_secs(1)).await;
+        // Between two runs, as between two nightly runs: the job has settled and
+        // released, the serving refresh it asked for has run, and the runtime's idle
+        // blocking threads have exited (tokio retires them after 10 s).
+        // `TENTABO_BENCH_RSS_SETTLE_SECS` changes the wait.
+        tokio::time::sleep(Duration::from_secs(
+            std::env::var("TENTABO_BENCH_RSS_SETTLE_SECS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(12),
+        ))
+        .await;
     }
     rss.push(process_rss_kb(child.id()));
     let _ = child.kill();

@@ -13,43 +13,20 @@ mod db;
 #[path = "../../tests/support/odoo.rs"]
 mod odoo;
 
-use std::time::Duration;
-
 use db::TestDb;
 use diesel::sql_types::{BigInt, Nullable, Text};
 use diesel_async::RunQueryDsl;
 use odoo::{OdooPeer, odoo17};
-use secrecy::SecretString;
 use serde_json::json;
 use tentabo_workflows::audit::AuditContext;
 use tentabo_workflows::pipeline::policy::{self, Severity, SyncSettings};
 use tentabo_workflows::pipeline::run::{self, Mode};
-use tentabo_workflows::providers::odoo::{OdooClient, OdooConfig};
-use tentabo_workflows::retry::RetryPolicy;
 
 async fn setup() -> (TestDb, OdooPeer) {
     let db = TestDb::new().await;
     let peer = OdooPeer::with_credentials("sync@example.com", "s3cret").await;
     odoo17::install(&peer);
     (db, peer)
-}
-
-fn client(peer: &OdooPeer) -> OdooClient {
-    OdooClient::new(OdooConfig {
-        url: peer.url(),
-        database: "prod".into(),
-        login: "sync@example.com".into(),
-        password: SecretString::from("s3cret".to_owned()),
-        timeout: Duration::from_secs(5),
-        retry: RetryPolicy {
-            initial: Duration::from_millis(10),
-            max: Duration::from_millis(50),
-            multiplier: 2.0,
-            randomization: 0.0,
-        },
-        max_attempts: 3,
-    })
-    .unwrap()
 }
 
 async fn sync(db: &TestDb, peer: &OdooPeer, model: &str, mode: Mode) -> run::Totals {
@@ -61,9 +38,14 @@ async fn sync(db: &TestDb, peer: &OdooPeer, model: &str, mode: Mode) -> run::Tot
         page_size: 5,
         ..Default::default()
     };
-    run::execute(&db.pool(2), &mut client(peer), id, options)
-        .await
-        .unwrap()
+    run::execute(
+        &db.pool(2),
+        &mut peer.client("sync@example.com", "s3cret"),
+        id,
+        options,
+    )
+    .await
+    .unwrap()
 }
 
 async fn n(db: &TestDb, sql: &str) -> i64 {

@@ -102,7 +102,7 @@ pub fn e164(raw: &str, regions: &[Option<&str>]) -> Option<String> {
             let mut out = number.format().mode(phonenumber::Mode::E164).to_string();
             if let Some(ext) = number.extension() {
                 out.push_str(";ext=");
-                out.push_str(&ext.to_string());
+                out.push_str(ext.as_ref());
             }
             return Some(out);
         }
