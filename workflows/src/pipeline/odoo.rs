@@ -348,17 +348,36 @@ impl<'a> Reader<'a> {
 
     /// A many2one's display name.
     fn name_of(&mut self, key: &str, field: &'static str) -> Field {
-        match self.many2one(key) {
-            None => Field::Null,
-            Some(pair) => match pair
-                .as_ref()
-                .and_then(|p| p.get(1))
-                .and_then(|n| string(n.get()))
-            {
-                Some(name) => Field::Text(name),
-                None => self.bad(field, "bad_many2one"),
+        self.pair(key, field, None).0
+    }
+
+    /// A many2one's display name and id, parsed once: the name, or `bad_many2one` on
+    /// `name_field`; the id as text, or — when `id_field` is given — `bad_many2one` on it.
+    fn pair(
+        &mut self,
+        key: &str,
+        name_field: &'static str,
+        id_field: Option<&'static str>,
+    ) -> (Field, Field) {
+        let Some(pair) = self.many2one(key) else {
+            return (Field::Null, Field::Null);
+        };
+        let name = match pair
+            .as_ref()
+            .and_then(|p| p.get(1))
+            .and_then(|n| string(n.get()))
+        {
+            Some(name) => Field::Text(name),
+            None => self.bad(name_field, "bad_many2one"),
+        };
+        let id = match pair.as_ref().and_then(|p| p.first()).map(|id| id.get()) {
+            Some(id) if is_number(id) => Field::Text(id.to_owned()),
+            _ => match id_field {
+                Some(field) => self.bad(field, "bad_many2one"),
+                None => Field::Null,
             },
-        }
+        };
+        (name, id)
     }
 
     /// A many2one as a reference to the other record's external id.
@@ -454,18 +473,20 @@ impl Mapper for OdooMapper {
                     "expected_close_date",
                     r.date("date_deadline", "expected_close_date"),
                 );
-                f.insert("owner", r.name_of("user_id", "owner"));
-                f.insert("owner_external_id", r.id_of("user_id", "owner_external_id"));
+                let (owner, owner_id) = r.pair("user_id", "owner", Some("owner_external_id"));
+                f.insert("owner", owner);
+                f.insert("owner_external_id", owner_id);
                 f.insert("source", r.name_of("source_id", "source"));
                 let lost_reason = r.name_of("lost_reason_id", "lost_reason");
-                let stage = r.name_of("stage_id", "stage");
+                let (stage, stage_id) = r.pair("stage_id", "stage", None);
                 let probability = f.get("probability").cloned().unwrap_or(Field::Null);
                 // Odoo archives a lost opportunity, with a reason or at probability 0.
                 let lost = deleted
                     && (!lost_reason.is_null()
                         || matches!(probability, Field::Decimal(d) if d.is_zero()));
-                let won = r
-                    .id("stage_id")
+                let won = stage_id
+                    .text()
+                    .and_then(|id| id.parse::<i64>().ok())
                     .and_then(|id| self.reference.stages.get(&id))
                     .is_some_and(|s| s.is_won);
                 let status = if lost {
@@ -525,8 +546,9 @@ impl Mapper for OdooMapper {
                 );
                 f.insert("amount_tax", r.decimal("amount_tax", "amount_tax"));
                 f.insert("amount_total", r.decimal("amount_total", "amount_total"));
-                f.insert("owner", r.name_of("user_id", "owner"));
-                f.insert("owner_external_id", r.id_of("user_id", "owner_external_id"));
+                let (owner, owner_id) = r.pair("user_id", "owner", Some("owner_external_id"));
+                f.insert("owner", owner);
+                f.insert("owner_external_id", owner_id);
                 f.insert("created_at", r.time("create_date", "created_at"));
                 f.insert("updated_at", r.time("write_date", "updated_at"));
                 Entity::Order
