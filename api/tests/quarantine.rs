@@ -56,16 +56,7 @@ impl Setup {
     }
 
     async fn count(&self, sql: &str) -> i64 {
-        #[derive(diesel::QueryableByName)]
-        struct N {
-            #[diesel(sql_type = diesel::sql_types::BigInt)]
-            n: i64,
-        }
-        let mut conn = self.app.db.conn().await;
-        diesel_async::RunQueryDsl::get_result::<N>(diesel::sql_query(sql), &mut conn)
-            .await
-            .unwrap()
-            .n
+        self.app.db.count(sql).await
     }
 
     /// Every one of `requests` answers 403 to a partner.

@@ -178,6 +178,20 @@ impl TestDb {
         }
     }
 
+    /// The `n` column (a `bigint`) of the one row `sql` answers.
+    pub async fn count(&self, sql: &str) -> i64 {
+        #[derive(diesel::QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let mut conn = self.conn().await;
+        diesel_async::RunQueryDsl::get_result::<N>(diesel::sql_query(sql), &mut conn)
+            .await
+            .unwrap()
+            .n
+    }
+
     pub async fn conn(&self) -> AsyncPgConnection {
         AsyncPgConnection::establish(&self.url)
             .await

@@ -15,7 +15,7 @@ mod odoo;
 use std::time::Duration;
 
 use db::TestDb;
-use diesel::sql_types::{BigInt, Nullable, Text};
+use diesel::sql_types::{Nullable, Text};
 use diesel_async::RunQueryDsl;
 use odoo::{OdooPeer, Peer};
 use secrecy::SecretString;
@@ -85,17 +85,7 @@ fn options(page_size: usize) -> run::Options {
 }
 
 async fn count(db: &TestDb, sql: &str) -> i64 {
-    #[derive(diesel::QueryableByName)]
-    struct N {
-        #[diesel(sql_type = BigInt)]
-        n: i64,
-    }
-    let mut conn = db.conn().await;
-    diesel::sql_query(sql)
-        .get_result::<N>(&mut conn)
-        .await
-        .unwrap()
-        .n
+    db.count(sql).await
 }
 
 async fn sync(

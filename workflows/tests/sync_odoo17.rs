@@ -14,7 +14,7 @@ mod db;
 mod odoo;
 
 use db::TestDb;
-use diesel::sql_types::{BigInt, Nullable, Text};
+use diesel::sql_types::{Nullable, Text};
 use diesel_async::RunQueryDsl;
 use odoo::{OdooPeer, odoo17};
 use serde_json::json;
@@ -49,17 +49,7 @@ async fn sync(db: &TestDb, peer: &OdooPeer, model: &str, mode: Mode) -> run::Tot
 }
 
 async fn n(db: &TestDb, sql: &str) -> i64 {
-    #[derive(diesel::QueryableByName)]
-    struct N {
-        #[diesel(sql_type = BigInt)]
-        n: i64,
-    }
-    let mut conn = db.conn().await;
-    diesel::sql_query(sql)
-        .get_result::<N>(&mut conn)
-        .await
-        .unwrap()
-        .n
+    db.count(sql).await
 }
 
 async fn texts(db: &TestDb, sql: &str) -> Vec<(String, Option<String>)> {
