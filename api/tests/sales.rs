@@ -1,6 +1,7 @@
 //! Leads, orders and contracts over HTTP: validation, filters, sorting and cursors,
 //! notes and their visibility, and every refusal of the transition endpoint
-//! (illegal event, stale version, idempotency-key replay and misuse, bad payloads).
+//! (illegal event, stale version, idempotency-key replay and misuse, bad payloads); a
+//! lead or note write and its audit row commit together.
 
 #![allow(clippy::unwrap_used)]
 
@@ -806,4 +807,87 @@ async fn concurrent_requests_with_one_idempotency_key_apply_once_and_replay() {
         )
         .await;
     assert_eq!(history["items"].as_array().unwrap().len(), 1);
+}
+
+/// A write and its audit row commit together: when the audit row cannot be written
+/// (a trigger refuses it here), the write is rolled back too — for creating, editing and
+/// deleting a lead and adding a note.
+#[tokio::test]
+async fn a_write_whose_audit_row_fails_is_rolled_back() {
+    let app = app().await;
+    let admin = app.token("superadmin@salescommand.com").await;
+    let lead = new_lead(&app, &admin, "Kept").await;
+    let id = lead["id"].as_str().unwrap().to_owned();
+    let count = |sql: String| {
+        let db = &app.db;
+        async move { db.count(&sql).await }
+    };
+    {
+        let mut conn = app.db.conn().await;
+        for sql in [
+            "CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS \
+             $$ BEGIN RAISE EXCEPTION 'audit refused'; END $$",
+            "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_logs FOR EACH ROW \
+             EXECUTE FUNCTION refuse_audit()",
+        ] {
+            diesel_async::RunQueryDsl::execute(diesel::sql_query(sql), &mut conn)
+                .await
+                .unwrap();
+        }
+    }
+    let audits_before = count("SELECT count(*) AS n FROM audit_logs".into()).await;
+    let (status, _) = app
+        .call(
+            &admin,
+            Method::POST,
+            "/api/v1/leads",
+            Some(lead_body("Lost")),
+        )
+        .await;
+    assert_eq!(status, 500);
+    assert_eq!(
+        count("SELECT count(*) AS n FROM leads WHERE title = 'Lost'".into()).await,
+        0
+    );
+    let (status, _) = app
+        .call(
+            &admin,
+            Method::PATCH,
+            &format!("/api/v1/leads/{id}"),
+            Some(json!({"title": "Renamed"})),
+        )
+        .await;
+    assert_eq!(status, 500);
+    assert_eq!(
+        count(format!(
+            "SELECT count(*) AS n FROM leads WHERE id = '{id}' AND title = 'Kept'"
+        ))
+        .await,
+        1
+    );
+    let (status, _) = app
+        .call(
+            &admin,
+            Method::POST,
+            &format!("/api/v1/leads/{id}/notes"),
+            Some(json!({ "visibility": "internal", "body": "Lost too" })),
+        )
+        .await;
+    assert_eq!(status, 500);
+    assert_eq!(
+        count("SELECT count(*) AS n FROM notes WHERE body = 'Lost too'".into()).await,
+        0
+    );
+    let (status, _) = app
+        .call(&admin, Method::DELETE, &format!("/api/v1/leads/{id}"), None)
+        .await;
+    assert_eq!(status, 500);
+    assert_eq!(
+        count(format!("SELECT count(*) AS n FROM leads WHERE id = '{id}'")).await,
+        1
+    );
+    assert_eq!(
+        count("SELECT count(*) AS n FROM audit_logs".into()).await,
+        audits_before
+    );
 }

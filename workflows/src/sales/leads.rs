@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use diesel::sql_types::{
     BigInt, Bool, Integer, Jsonb, Nullable, Numeric, Text, Timestamptz, Uuid as SqlUuid,
 };
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use rust_decimal::Decimal;
 use serde_json::json;
 use uuid::Uuid;
@@ -214,34 +214,38 @@ pub async fn create(
     )
     .await?;
     let id = Uuid::now_v7();
-    let lead: Lead = diesel::sql_query(format!(
-        "INSERT INTO leads (id, title, organization, contact_name, contact_email, contact_phone, \
-             value, currency, probability, expected_close_date, source, owner_id, partner_id, \
-             distributor_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING {COLUMNS}"
-    ))
-    .bind::<SqlUuid, _>(id)
-    .bind::<Text, _>(&title)
-    .bind::<Text, _>(&organization)
-    .bind::<Text, _>(&contact_name)
-    .bind::<Text, _>(&contact_email)
-    .bind::<Nullable<Text>, _>(optional_text(new.contact_phone.as_deref()))
-    .bind::<Nullable<Numeric>, _>(new.value)
-    .bind::<Text, _>(&currency)
-    .bind::<Nullable<Integer>, _>(new.probability)
-    .bind::<Nullable<Timestamptz>, _>(new.expected_close_date)
-    .bind::<Nullable<Text>, _>(optional_text(new.source.as_deref()))
-    .bind::<SqlUuid, _>(caller.who.user_id)
-    .bind::<Nullable<SqlUuid>, _>(owners.partner_id)
-    .bind::<Nullable<SqlUuid>, _>(owners.distributor_id)
-    .get_result(conn)
-    .await?;
-    audit::record(
-        conn,
-        audit_ctx.entry("lead.create", "lead", id, json!({ "title": title })),
-    )
-    .await?;
-    Ok(lead)
+    // The lead and its audit row commit together.
+    conn.transaction::<_, WorkflowError, _>(async |conn| {
+        let lead: Lead = diesel::sql_query(format!(
+            "INSERT INTO leads (id, title, organization, contact_name, contact_email, contact_phone, \
+                 value, currency, probability, expected_close_date, source, owner_id, partner_id, \
+                 distributor_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING {COLUMNS}"
+        ))
+        .bind::<SqlUuid, _>(id)
+        .bind::<Text, _>(&title)
+        .bind::<Text, _>(&organization)
+        .bind::<Text, _>(&contact_name)
+        .bind::<Text, _>(&contact_email)
+        .bind::<Nullable<Text>, _>(optional_text(new.contact_phone.as_deref()))
+        .bind::<Nullable<Numeric>, _>(new.value)
+        .bind::<Text, _>(&currency)
+        .bind::<Nullable<Integer>, _>(new.probability)
+        .bind::<Nullable<Timestamptz>, _>(new.expected_close_date)
+        .bind::<Nullable<Text>, _>(optional_text(new.source.as_deref()))
+        .bind::<SqlUuid, _>(caller.who.user_id)
+        .bind::<Nullable<SqlUuid>, _>(owners.partner_id)
+        .bind::<Nullable<SqlUuid>, _>(owners.distributor_id)
+        .get_result(conn)
+        .await?;
+        audit::record(
+            conn,
+            audit_ctx.entry("lead.create", "lead", id, json!({ "title": title })),
+        )
+        .await?;
+        Ok(lead)
+    })
+    .await
 }
 
 pub async fn list(
@@ -337,42 +341,46 @@ pub async fn update(
         patch.probability.flatten(),
     );
     errors.into_result()?;
-    let lead: Lead = diesel::sql_query(format!(
-        "UPDATE leads SET \
-            title = COALESCE($2, title), organization = COALESCE($3, organization), \
-            contact_name = COALESCE($4, contact_name), contact_email = COALESCE($5, contact_email), \
-            contact_phone = CASE WHEN $6 THEN $7 ELSE contact_phone END, \
-            value = CASE WHEN $8 THEN $9 ELSE value END, \
-            currency = COALESCE($10, currency), \
-            probability = CASE WHEN $11 THEN $12 ELSE probability END, \
-            expected_close_date = CASE WHEN $13 THEN $14 ELSE expected_close_date END, \
-            source = CASE WHEN $15 THEN $16 ELSE source END, \
-            lost_reason = CASE WHEN $17 THEN $18 ELSE lost_reason END, \
-            updated_at = now() \
-         WHERE id = $1 RETURNING {COLUMNS}"
-    ))
-    .bind::<SqlUuid, _>(id)
-    .bind::<Nullable<Text>, _>(title)
-    .bind::<Nullable<Text>, _>(organization)
-    .bind::<Nullable<Text>, _>(contact_name)
-    .bind::<Nullable<Text>, _>(contact_email)
-    .bind::<Bool, _>(patch.contact_phone.is_some())
-    .bind::<Nullable<Text>, _>(patch.contact_phone.and_then(|p| optional_text(p.as_deref())))
-    .bind::<Bool, _>(patch.value.is_some())
-    .bind::<Nullable<Numeric>, _>(patch.value.flatten())
-    .bind::<Nullable<Text>, _>(patch.currency)
-    .bind::<Bool, _>(patch.probability.is_some())
-    .bind::<Nullable<Integer>, _>(patch.probability.flatten())
-    .bind::<Bool, _>(patch.expected_close_date.is_some())
-    .bind::<Nullable<Timestamptz>, _>(patch.expected_close_date.flatten())
-    .bind::<Bool, _>(patch.source.is_some())
-    .bind::<Nullable<Text>, _>(patch.source.and_then(|s| optional_text(s.as_deref())))
-    .bind::<Bool, _>(patch.lost_reason.is_some())
-    .bind::<Nullable<Text>, _>(patch.lost_reason.and_then(|s| optional_text(s.as_deref())))
-    .get_result(conn)
-    .await?;
-    audit::record(conn, audit_ctx.entry("lead.update", "lead", id, json!({}))).await?;
-    Ok(lead)
+    // The change and its audit row commit together.
+    conn.transaction::<_, WorkflowError, _>(async |conn| {
+        let lead: Lead = diesel::sql_query(format!(
+            "UPDATE leads SET \
+                title = COALESCE($2, title), organization = COALESCE($3, organization), \
+                contact_name = COALESCE($4, contact_name), contact_email = COALESCE($5, contact_email), \
+                contact_phone = CASE WHEN $6 THEN $7 ELSE contact_phone END, \
+                value = CASE WHEN $8 THEN $9 ELSE value END, \
+                currency = COALESCE($10, currency), \
+                probability = CASE WHEN $11 THEN $12 ELSE probability END, \
+                expected_close_date = CASE WHEN $13 THEN $14 ELSE expected_close_date END, \
+                source = CASE WHEN $15 THEN $16 ELSE source END, \
+                lost_reason = CASE WHEN $17 THEN $18 ELSE lost_reason END, \
+                updated_at = now() \
+             WHERE id = $1 RETURNING {COLUMNS}"
+        ))
+        .bind::<SqlUuid, _>(id)
+        .bind::<Nullable<Text>, _>(title)
+        .bind::<Nullable<Text>, _>(organization)
+        .bind::<Nullable<Text>, _>(contact_name)
+        .bind::<Nullable<Text>, _>(contact_email)
+        .bind::<Bool, _>(patch.contact_phone.is_some())
+        .bind::<Nullable<Text>, _>(patch.contact_phone.and_then(|p| optional_text(p.as_deref())))
+        .bind::<Bool, _>(patch.value.is_some())
+        .bind::<Nullable<Numeric>, _>(patch.value.flatten())
+        .bind::<Nullable<Text>, _>(patch.currency)
+        .bind::<Bool, _>(patch.probability.is_some())
+        .bind::<Nullable<Integer>, _>(patch.probability.flatten())
+        .bind::<Bool, _>(patch.expected_close_date.is_some())
+        .bind::<Nullable<Timestamptz>, _>(patch.expected_close_date.flatten())
+        .bind::<Bool, _>(patch.source.is_some())
+        .bind::<Nullable<Text>, _>(patch.source.and_then(|s| optional_text(s.as_deref())))
+        .bind::<Bool, _>(patch.lost_reason.is_some())
+        .bind::<Nullable<Text>, _>(patch.lost_reason.and_then(|s| optional_text(s.as_deref())))
+        .get_result(conn)
+        .await?;
+        audit::record(conn, audit_ctx.entry("lead.update", "lead", id, json!({}))).await?;
+        Ok(lead)
+    })
+    .await
 }
 
 /// Deletes a lead (admins). Its history and notes go with it; the audit log keeps the
@@ -387,11 +395,14 @@ pub async fn delete(
     if !caller.may(Kind::Lead, Action::Delete, lead.owners()) {
         return Err(WorkflowError::Forbidden);
     }
-    super::delete_row(conn, Kind::Lead, id).await?;
-    audit::record(
-        conn,
-        audit_ctx.entry("lead.delete", "lead", id, json!({ "title": lead.title })),
-    )
-    .await?;
-    Ok(())
+    // The deletion and its audit row commit together.
+    conn.transaction::<_, WorkflowError, _>(async |conn| {
+        super::delete_row(conn, Kind::Lead, id).await?;
+        audit::record(
+            conn,
+            audit_ctx.entry("lead.delete", "lead", id, json!({ "title": lead.title })),
+        )
+        .await
+    })
+    .await
 }

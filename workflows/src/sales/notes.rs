@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel::sql_types::{Bool, Nullable, Text, Timestamptz, Uuid as SqlUuid};
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
@@ -125,27 +125,31 @@ pub async fn create(
         errors.add("visibility", "not_allowed");
     }
     errors.into_result()?;
-    let note: Note = diesel::sql_query(
-        "INSERT INTO notes (id, object_type, object_id, author_id, visibility, body) \
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id, author_id, visibility, body, created_at",
-    )
-    .bind::<SqlUuid, _>(Uuid::now_v7())
-    .bind::<Text, _>(kind.as_str())
-    .bind::<SqlUuid, _>(id)
-    .bind::<SqlUuid, _>(caller.who.user_id)
-    .bind::<Text, _>(visibility.as_str())
-    .bind::<Text, _>(body)
-    .get_result(conn)
-    .await?;
-    audit::record(
-        conn,
-        audit_ctx.entry(
-            "note.create",
-            kind.as_str(),
-            id,
-            json!({ "note_id": note.id, "visibility": visibility.as_str() }),
-        ),
-    )
-    .await?;
-    Ok(note)
+    // The note and its audit row commit together.
+    conn.transaction::<_, WorkflowError, _>(async |conn| {
+        let note: Note = diesel::sql_query(
+            "INSERT INTO notes (id, object_type, object_id, author_id, visibility, body) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id, author_id, visibility, body, created_at",
+        )
+        .bind::<SqlUuid, _>(Uuid::now_v7())
+        .bind::<Text, _>(kind.as_str())
+        .bind::<SqlUuid, _>(id)
+        .bind::<SqlUuid, _>(caller.who.user_id)
+        .bind::<Text, _>(visibility.as_str())
+        .bind::<Text, _>(body)
+        .get_result(conn)
+        .await?;
+        audit::record(
+            conn,
+            audit_ctx.entry(
+                "note.create",
+                kind.as_str(),
+                id,
+                json!({ "note_id": note.id, "visibility": visibility.as_str() }),
+            ),
+        )
+        .await?;
+        Ok(note)
+    })
+    .await
 }
