@@ -40,6 +40,11 @@ pub const MODELS: &[(&str, &[Entity])] = &[
     ("product.product", &[Entity::Product]),
 ];
 
+/// The mapped model of that name (as a `'static` name), if the mapper knows it.
+pub fn known_model(name: &str) -> Option<&'static str> {
+    MODELS.iter().map(|(m, _)| *m).find(|m| *m == name)
+}
+
 /// The model a canonical entity is read from.
 pub fn model_of(entity: Entity) -> Option<&'static str> {
     MODELS

@@ -171,10 +171,7 @@ impl Policy {
                 lead_stages.insert(stage.trim().to_lowercase(), s);
             }
         }
-        let country = |c: &str| {
-            let c = c.trim().to_ascii_uppercase();
-            isocountry::CountryCode::for_alpha2(&c).is_ok().then_some(c)
-        };
+        let country = |c: &str| parse_country(c).ok();
         Policy {
             severity,
             default_country: settings

@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use super::load::{self, ConflictPolicy, Rows};
 use super::odoo::{self as odoo_map, OdooMapper};
-use super::{Entity, Mapper, Normalized, RawRecord, Reason, Rejected, normalize, run, validate};
+use super::{Entity, Mapper, Normalized, RawRecord, Reason, Rejected, normalize, run};
 use crate::WorkflowError;
 use crate::audit::{self, AuditContext};
 use crate::authz::{Action, Authorizer, Object};
@@ -323,10 +323,7 @@ async fn retry_batch(
     rows: Vec<Open>,
     installation_country: Option<&str>,
 ) -> Result<Vec<Retried>, WorkflowError> {
-    let model = odoo_map::MODELS
-        .iter()
-        .map(|(m, _)| *m)
-        .find(|m| *m == source && provider == run::PROVIDER);
+    let model = odoo_map::known_model(source).filter(|_| provider == run::PROVIDER);
     let policy = super::policy::policy(conn, provider, installation_country).await?;
     let reference = match model {
         Some(m) => run::stored_reference(conn, m).await?,
@@ -370,26 +367,12 @@ async fn retry_batch(
     let mut good: Vec<(i64, Normalized)> = Vec::new();
     if let Some(model) = model {
         let mapper = OdooMapper::with(model, reference.into(), policy.into());
-        let mapped: Vec<(i64, &RawRecord, Result<super::Mapped, Rejected>)> = raws
+        let mapped: Vec<_> = raws
             .iter()
-            .map(|(id, raw)| (*id, raw, mapper.map(raw)))
+            .map(|(id, raw)| ((*id, raw), mapper.map(raw)))
             .collect();
-        let refs: Vec<String> = mapped
-            .iter()
-            .filter_map(|(_, _, m)| m.as_ref().ok())
-            .flat_map(run::refs_of)
-            .collect();
-        let known = run::known_refs(conn, refs).await?;
-        for (id, raw, m) in mapped {
-            let result = m
-                .and_then(|m| {
-                    validate(
-                        m,
-                        &|e, x| known.contains(&(e, x.to_owned())),
-                        mapper.policy(),
-                    )
-                })
-                .and_then(|v| normalize(v, mapper.policy()));
+        for ((id, raw), v) in run::validate_with_refs(conn, mapped, mapper.policy()).await? {
+            let result = v.and_then(|v| normalize(v, mapper.policy()));
             match result {
                 Ok(n) => good.push((id, n)),
                 Err(r) => refused.push((id, Some(raw.clone()), r)),

@@ -324,10 +324,7 @@ async fn execute_locked(
     let mut totals = Totals::default();
     // Whatever fails from here on ends the run `failed`, so it never blocks the next one.
     let result: Result<(), WorkflowError> = async {
-        let model: &'static str = super::odoo::MODELS
-            .iter()
-            .map(|(m, _)| *m)
-            .find(|m| *m == run.entity)
+        let model: &'static str = super::odoo::known_model(&run.entity)
             .ok_or_else(|| {
                 WorkflowError::Invalid(format!("no Odoo mapping for `{}`", run.entity))
             })?;
@@ -564,7 +561,7 @@ async fn read_page(
         (raws, staged, times)
     })
     .await
-    .map_err(|e| WorkflowError::Invalid(format!("staging a page failed: {e}")))?;
+    .map_err(staging_failed)?;
     times.add(stage_times);
     let after_previous = matches!(staged, Staged::Mapped(_));
     Ok(Some(Page {
@@ -574,6 +571,11 @@ async fn read_page(
         next,
         times,
     }))
+}
+
+/// A staging thread that panicked or was cancelled.
+fn staging_failed(e: tokio::task::JoinError) -> WorkflowError {
+    WorkflowError::Invalid(format!("staging a page failed: {e}"))
 }
 
 /// Maps a page and, when it refers to no other record, validates and normalizes it and
@@ -623,7 +625,7 @@ fn split(
     (good, refused)
 }
 
-pub(crate) fn refs_of(m: &super::Mapped) -> Vec<String> {
+fn refs_of(m: &super::Mapped) -> Vec<String> {
     m.fields
         .values()
         .filter_map(|f| match f {
@@ -822,14 +824,14 @@ async fn load_page(
                 .filter(|r| stored.get(&r.external_id) != Some(&r.hash))
                 .collect();
             let skipped = (total - changed.len()) as i64;
-            let mapper = job.mapper.clone();
             let t = std::time::Instant::now();
+            let mapper = job.mapper.clone();
             let (changed, staged, stage_times) = tokio::task::spawn_blocking(move || {
                 let (staged, t) = stage(&mapper, &changed);
                 (changed, staged, t)
             })
             .await
-            .map_err(|e| WorkflowError::Invalid(format!("staging a page failed: {e}")))?;
+            .map_err(staging_failed)?;
             staging_us = micros(t);
             times.add(stage_times);
             if matches!(staged, Staged::Mapped(_)) {
@@ -871,21 +873,7 @@ async fn load_page(
                         .enumerate()
                         .filter(|(i, _)| changed(*i))
                         .collect();
-                    let refs: Vec<String> = pending
-                        .iter()
-                        .filter_map(|(_, m)| m.as_ref().ok())
-                        .flat_map(refs_of)
-                        .collect();
-                    let known = known_refs(conn, refs).await?;
-                    let validated: Vec<(usize, Result<super::Validated, Rejected>)> = pending
-                        .into_iter()
-                        .map(|(i, m)| {
-                            let v = m.and_then(|m| {
-                                validate(m, &|e, id| known.contains(&(e, id.to_owned())), stages)
-                            });
-                            (i, v)
-                        })
-                        .collect();
+                    let validated = validate_with_refs(conn, pending, stages).await?;
                     txn_validator_us = micros(t);
                     let t = std::time::Instant::now();
                     let (good, refused) = split(
@@ -992,9 +980,6 @@ async fn save_progress(
         .write_date
         .map(|t| t.format(DATETIME_FORMAT).to_string());
     let cursor_id = next.id.to_string();
-    let by_code = |m: &BTreeMap<String, i64>| {
-        serde_json::Value::Object(m.iter().map(|(k, v)| (k.clone(), (*v).into())).collect())
-    };
     sql::query(
         "UPDATE sync_runs SET fetched = fetched + $2, unchanged = unchanged + $3, \
              loaded = loaded + $4, quarantined = quarantined + $5, conflicts = conflicts + $6, \
@@ -1013,8 +998,8 @@ async fn save_progress(
     .bind(Bind::OptText(cursor_value.clone()))
     .bind(Bind::Text(cursor_id.clone()))
     .bind(Bind::BigInt(counts.warned))
-    .bind(Bind::Json(by_code(&counts.warnings)))
-    .bind(Bind::Json(by_code(&counts.reasons)))
+    .bind(Bind::Json(serde_json::to_value(&counts.warnings)?))
+    .bind(Bind::Json(serde_json::to_value(&counts.reasons)?))
     .execute(conn)
     .await?;
     sql::query(
@@ -1044,7 +1029,7 @@ struct Known {
 
 /// Which of the organizations a page refers to are known: in the canonical zone, or in
 /// the raw zone (fetched — this page included, its raw rows are written first).
-pub(crate) async fn known_refs(
+async fn known_refs(
     conn: &mut AsyncPgConnection,
     refs: Vec<String>,
 ) -> Result<HashSet<(Entity, String)>, WorkflowError> {
@@ -1064,6 +1049,30 @@ pub(crate) async fn known_refs(
     Ok(rows
         .into_iter()
         .map(|k| (Entity::Organization, k.external_id))
+        .collect())
+}
+
+/// Validates mapped records whose references need the database (each keeps its tag `T`,
+/// e.g. its position in the page): the organizations they refer to are looked up once
+/// for all of them.
+pub(crate) async fn validate_with_refs<T>(
+    conn: &mut AsyncPgConnection,
+    mapped: Vec<(T, Result<super::Mapped, Rejected>)>,
+    policy: &super::policy::Policy,
+) -> Result<Vec<(T, Result<super::Validated, Rejected>)>, WorkflowError> {
+    let refs: Vec<String> = mapped
+        .iter()
+        .filter_map(|(_, m)| m.as_ref().ok())
+        .flat_map(refs_of)
+        .collect();
+    let known = known_refs(conn, refs).await?;
+    Ok(mapped
+        .into_iter()
+        .map(|(t, m)| {
+            let v =
+                m.and_then(|m| validate(m, &|e, id| known.contains(&(e, id.to_owned())), policy));
+            (t, v)
+        })
         .collect())
 }
 
