@@ -91,6 +91,8 @@ fn main() {
             },
             bind: "127.0.0.1:0".parse().unwrap(),
             default_country: None,
+            metrics_token: None,
+            request_timeout_ms: 30_000,
         };
         let app = Application::build(config).await.unwrap();
         let base = format!("http://{}", app.local_addr().unwrap());

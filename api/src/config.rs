@@ -143,4 +143,19 @@ pub struct ApiConfig {
         value_parser = tentabo_workflows::pipeline::policy::parse_country
     )]
     pub default_country: Option<String>,
+    /// Bearer token that `/metrics` requires; unset, `/metrics` is off (404) on the
+    /// API's address, so the public listener never hands its figures to anyone.
+    #[arg(
+        long = "metrics-token",
+        env = "TENTABO_METRICS_TOKEN",
+        hide_env_values = true
+    )]
+    pub metrics_token: Option<SecretString>,
+    /// How long a request may take before it answers 503 `request_timeout` (ms).
+    #[arg(
+        long = "request-timeout-ms",
+        env = "TENTABO_REQUEST_TIMEOUT_MS",
+        default_value_t = 30_000
+    )]
+    pub request_timeout_ms: u64,
 }

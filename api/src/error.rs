@@ -36,6 +36,12 @@ pub enum ApiError {
     RateLimited { retry_after_secs: u64 },
     #[error("method not allowed")]
     MethodNotAllowed,
+    #[error("request body too large")]
+    PayloadTooLarge,
+    #[error("request timed out")]
+    Timeout,
+    #[error("handler panicked: {0}")]
+    Panic(String),
     #[error(transparent)]
     Workflow(#[from] WorkflowError),
     #[error(transparent)]
@@ -56,6 +62,29 @@ pub struct ErrorDetail {
     /// Structured context (field errors, allowed events, failing checks).
     #[schema(value_type = Object)]
     pub details: Value,
+}
+
+/// The largest request body the API reads (axum's default limit).
+pub const BODY_LIMIT_BYTES: usize = 2 * 1024 * 1024;
+
+/// A panic caught by the panic layer, answered in the one error shape; its message goes
+/// to the log only.
+pub fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let reason = panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+        .unwrap_or_else(|| "unknown panic".to_owned());
+    ApiError::Panic(reason).into_response()
+}
+
+/// Answers 503 `request_timeout` in the one error shape when a request outlives
+/// `limit` (the handler's future is dropped, which rolls back an open transaction).
+pub async fn time_limit(limit: std::time::Duration, req: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::Timeout.into_response(),
+    }
 }
 
 /// Marks an error response with its code, for [`localize`].
@@ -111,6 +140,13 @@ impl ApiError {
                 json!({ "retry_after_secs": retry_after_secs }),
             ),
             ApiError::MethodNotAllowed => (S::METHOD_NOT_ALLOWED, "method_not_allowed", json!({})),
+            ApiError::PayloadTooLarge => (
+                S::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                json!({ "limit_bytes": BODY_LIMIT_BYTES }),
+            ),
+            ApiError::Timeout => (S::SERVICE_UNAVAILABLE, "request_timeout", json!({})),
+            ApiError::Panic(_) => (S::INTERNAL_SERVER_ERROR, "internal_error", json!({})),
             ApiError::Workflow(WorkflowError::Forbidden) => (S::FORBIDDEN, "forbidden", json!({})),
             ApiError::Workflow(WorkflowError::Unauthenticated(f)) => {
                 let status = if *f == AuthFailure::AccountDisabled {
@@ -206,6 +242,18 @@ mod tests {
         assert_eq!(details, json!({}));
     }
 
+    #[tokio::test]
+    async fn a_caught_panic_answers_the_error_shape_without_its_message() {
+        let response = panic_response(Box::new("secret detail".to_owned()));
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap_or_default();
+        let body: Value = serde_json::from_slice(&bytes).unwrap_or_default();
+        assert_eq!(body["error"]["code"], "internal_error");
+        assert!(!String::from_utf8_lossy(&bytes).contains("secret detail"));
+    }
+
     #[test]
     fn pool_exhaustion_is_503_not_500() {
         let (status, ..) = ApiError::Workflow(WorkflowError::Pool("timeout".into())).parts();
@@ -225,6 +273,13 @@ mod tests {
                 retry_after_secs: 1,
             },
             ApiError::MethodNotAllowed,
+            ApiError::PayloadTooLarge,
+            ApiError::Timeout,
+            ApiError::Panic(String::new()),
+            ApiError::Workflow(WorkflowError::Unprocessable {
+                code: "invalid_characters",
+                details: json!({}),
+            }),
             ApiError::Workflow(WorkflowError::Forbidden),
             ApiError::Workflow(WorkflowError::Pool(String::new())),
             ApiError::Workflow(WorkflowError::Internal(String::new())),

@@ -3,14 +3,19 @@
 
 use std::net::SocketAddr;
 
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::body::Bytes;
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
-use axum::http::header::{AUTHORIZATION, USER_AGENT};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
 use axum::http::request::Parts;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 use tentabo_workflows::WorkflowError;
 use tentabo_workflows::audit::AuditContext;
 use tentabo_workflows::error::AuthFailure;
+use tentabo_workflows::error::FieldErrors;
 use tentabo_workflows::identity::{Principal, sessions};
 use tower_http::request_id::RequestId;
 
@@ -18,23 +23,125 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 /// `axum::Json`, with malformed JSON → 400 `malformed_json`, a wrong content type →
-/// 415, and a body of the wrong shape (missing or unknown fields, wrong types) → 422.
+/// 415, a body over the size limit → 413, a string holding a control character → 422
+/// naming the field, and a body of the wrong shape (missing or unknown fields, wrong
+/// types) → 422.
 pub struct Json<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(Json(v)),
-            Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::UnsupportedMediaType),
-            Err(JsonRejection::JsonSyntaxError(e)) => Err(ApiError::MalformedJson(e.body_text())),
-            Err(JsonRejection::JsonDataError(e)) => {
-                Err(WorkflowError::Invalid(e.body_text()).into())
+        if !is_json(req.headers()) {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge
+            } else {
+                ApiError::BadRequest(e.body_text())
             }
-            Err(e) => Err(ApiError::BadRequest(e.body_text())),
+        })?;
+        let value: Value =
+            serde_json::from_slice(&bytes).map_err(|e| ApiError::MalformedJson(e.to_string()))?;
+        if let Some(field) = control_character_in(&value, &mut String::new()) {
+            return Err(FieldErrors::single(&field, "control_character").into());
+        }
+        T::deserialize(value)
+            .map(Json)
+            .map_err(|e| WorkflowError::Invalid(e.to_string()).into())
+    }
+}
+
+fn is_json(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|mime| {
+            let mime = mime.trim().to_ascii_lowercase();
+            mime == "application/json"
+                || (mime.starts_with("application/") && mime.ends_with("+json"))
+        })
+        .unwrap_or(false)
+}
+
+/// A character no text field or parameter accepts: C0 controls but tab, line feed and
+/// carriage return (which multi-line text needs), DEL, and the C1 controls. Postgres
+/// refuses NUL in text; the others are never meant and break logs, CSVs and screens.
+pub fn is_forbidden_char(c: char) -> bool {
+    matches!(c, '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{7f}'..='\u{9f}')
+}
+
+/// The dotted path (`lines.0.product_id`) of the first string — or object key — that
+/// holds a forbidden character.
+fn control_character_in(value: &Value, path: &mut String) -> Option<String> {
+    let bad = |s: &str| s.chars().any(is_forbidden_char);
+    let field = |path: &str, key: &str| {
+        if path.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{path}.{key}")
+        }
+    };
+    match value {
+        Value::String(s) if bad(s) => Some(if path.is_empty() {
+            "body".into()
+        } else {
+            path.clone()
+        }),
+        Value::Array(items) => items.iter().enumerate().find_map(|(i, v)| {
+            let mut p = field(path, &i.to_string());
+            control_character_in(v, &mut p)
+        }),
+        Value::Object(map) => map.iter().find_map(|(k, v)| {
+            let mut p = field(path, k);
+            if bad(k) {
+                return Some(p);
+            }
+            control_character_in(v, &mut p)
+        }),
+        _ => None,
+    }
+}
+
+/// One rule at the edge for the URL: a path or query string whose percent-decoded text
+/// holds a forbidden character, or is not UTF-8, answers 422 before any handler runs.
+pub async fn reject_control_characters(req: Request, next: Next) -> Response {
+    let uri = req.uri();
+    for (location, raw) in [("path", Some(uri.path())), ("query", uri.query())] {
+        let Some(raw) = raw else { continue };
+        let ok = std::str::from_utf8(&percent_decode(raw))
+            .map(|text| !text.chars().any(is_forbidden_char))
+            .unwrap_or(false);
+        if !ok {
+            return ApiError::Workflow(WorkflowError::Unprocessable {
+                code: "invalid_characters",
+                details: serde_json::json!({ "location": location }),
+            })
+            .into_response();
         }
     }
+    next.run(req).await
+}
+
+fn percent_decode(raw: &str) -> Vec<u8> {
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
+        i += 1;
+    }
+    out
 }
 
 /// `axum::extract::Query`, with a bad query string → 422 and the reason.
@@ -50,6 +157,31 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
                 Err(WorkflowError::Invalid(e.body_text()).into())
             }
             Err(e) => Err(ApiError::BadRequest(e.body_text())),
+        }
+    }
+}
+
+/// `axum::extract::Path`, with a segment that does not parse (an id that is no UUID)
+/// → 422 naming the parameter, in the one error shape.
+pub struct Path<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        use axum::extract::path::ErrorKind;
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(v)) => Ok(Path(v)),
+            Err(PathRejection::FailedToDeserializePathParams(e)) => {
+                let field = match e.kind() {
+                    ErrorKind::ParseErrorAtKey { key, .. }
+                    | ErrorKind::InvalidUtf8InPathParam { key }
+                    | ErrorKind::DeserializeError { key, .. } => key.clone(),
+                    _ => "path".to_owned(),
+                };
+                Err(FieldErrors::single(&field, "invalid").into())
+            }
+            Err(e) => Err(WorkflowError::Internal(e.body_text()).into()),
         }
     }
 }

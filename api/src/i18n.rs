@@ -60,6 +60,21 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
         "La requête n'est pas valide",
     ),
     (
+        "payload_too_large",
+        "The request body is too large",
+        "Le corps de la requête est trop volumineux",
+    ),
+    (
+        "request_timeout",
+        "The request took too long; try again",
+        "La requête a pris trop de temps ; réessayez",
+    ),
+    (
+        "invalid_characters",
+        "The address holds characters that are not allowed (control characters or invalid UTF-8)",
+        "L'adresse contient des caractères non autorisés (caractères de contrôle ou UTF-8 invalide)",
+    ),
+    (
         "invalid_credentials",
         "Invalid email or password",
         "Adresse e-mail ou mot de passe incorrect",
@@ -208,11 +223,6 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
         "method_not_allowed",
         "This method is not allowed on this resource",
         "Cette méthode n'est pas autorisée sur cette ressource",
-    ),
-    (
-        "request_timeout",
-        "The request took too long",
-        "La requête a pris trop de temps",
     ),
 ];
 

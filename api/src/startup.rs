@@ -14,7 +14,6 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{
     MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use tentabo_workflows::authz::Authorizer;
@@ -97,11 +96,23 @@ impl Application {
 /// The router with its middleware stack: request ids, tracing, metrics, timeout,
 /// panic → 500.
 pub fn app(state: AppState) -> Router {
+    let limit = Duration::from_millis(state.config.request_timeout_ms);
+    // Innermost first: the URL check and the time limit run closest to the handlers;
+    // panics, timeouts and every other error then pass `localize` (French messages)
+    // and `track` (metrics) on their way out.
     crate::routes::router(state)
+        .layer(axum::middleware::from_fn(
+            crate::extract::reject_control_characters,
+        ))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            crate::error::BODY_LIMIT_BYTES,
+        ))
+        .layer(axum::middleware::from_fn(move |req, next| {
+            crate::error::time_limit(limit, req, next)
+        }))
+        .layer(CatchPanicLayer::custom(crate::error::panic_response))
         .layer(axum::middleware::from_fn(crate::error::localize))
         .layer(axum::middleware::from_fn(crate::metrics::track))
-        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
-        .layer(CatchPanicLayer::new())
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
             let request_id = req

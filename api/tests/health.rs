@@ -186,7 +186,7 @@ async fn docs_page_works_without_internet() {
 async fn metrics_count_requests_by_route() {
     let app = TestApp::spawn().await;
     assert_eq!(app.get("/healthz").await.status(), 200);
-    let res = app.get("/metrics").await;
+    let res = app.get_as(app::METRICS_TOKEN, "/metrics").await;
     assert_eq!(res.status(), 200);
     let text = res.text().await.unwrap();
     assert!(
@@ -194,6 +194,20 @@ async fn metrics_count_requests_by_route() {
         "{text}"
     );
     assert!(text.contains("http_request_duration_seconds_bucket"));
+}
+
+#[tokio::test]
+async fn metrics_answer_only_the_scraper_holding_the_token() {
+    let app = TestApp::seeded().await;
+    let anonymous = app.get("/metrics").await;
+    assert_eq!(anonymous.status(), 401);
+    let body: Value = anonymous.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "missing_token");
+    let wrong = app.get_as("not-the-token", "/metrics").await;
+    assert_eq!(wrong.status(), 401);
+    let admin = app.token("superadmin@salescommand.com").await;
+    let with_a_user_token = app.get_as(&admin, "/metrics").await;
+    assert_eq!(with_a_user_token.status(), 401);
 }
 
 #[tokio::test]

@@ -43,8 +43,13 @@ pub fn config(database_url: &str, redis_url: &str, namespace: &str) -> ApiConfig
         },
         bind: "127.0.0.1:0".parse().unwrap(),
         default_country: None,
+        metrics_token: Some(SecretString::from(METRICS_TOKEN.to_owned())),
+        request_timeout_ms: 30_000,
     }
 }
+
+/// The token the tests' `/metrics` requires.
+pub const METRICS_TOKEN: &str = "test-metrics-token";
 
 /// The tests' token-signing secret (tests forge tokens with it and with others).
 pub const JWT_SECRET: &str = "test-secret-that-is-long-enough-for-hs256!";

@@ -2,7 +2,8 @@
 //! Money travels as exact decimal strings (`"12000.00"`); labels are formatted for the
 //! caller's language.
 
-use axum::extract::{Path, State};
+use crate::extract::Path;
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;

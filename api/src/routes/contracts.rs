@@ -2,7 +2,8 @@
 //! `upgrade`, `downgrade`), history, notes, reassigning. Contracts are created by
 //! fulfilling an order, never by POST.
 
-use axum::extract::{Path, State};
+use crate::extract::Path;
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::{DateTime, Utc};

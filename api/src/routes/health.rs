@@ -11,6 +11,9 @@ use serde_json::json;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use tentabo_workflows::WorkflowError;
+use tentabo_workflows::error::AuthFailure;
+
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -105,11 +108,38 @@ async fn check_redis(state: &AppState) -> Result<(), String> {
     }
 }
 
-/// Prometheus text exposition.
-#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, content_type = "text/plain")))]
-async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    (
+/// Prometheus text exposition, for a scraper holding `TENTABO_METRICS_TOKEN`
+/// (`Authorization: Bearer …`); off (404) when no token is configured.
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    security(("metrics_token" = [])),
+    responses(
+        (status = 200, content_type = "text/plain", body = String),
+        (status = 401, description = "Missing or wrong metrics token", body = crate::error::ErrorBody),
+        (status = 404, description = "Metrics are off on this address", body = crate::error::ErrorBody),
+    ))]
+async fn metrics(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Result<impl IntoResponse, ApiError> {
+    use secrecy::ExposeSecret;
+    use sha2::{Digest, Sha256};
+    let Some(expected) = state.config.metrics_token.as_ref() else {
+        return Err(ApiError::NotFound);
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or(WorkflowError::Unauthenticated(AuthFailure::MissingToken))?;
+    // Compared as digests: equal-length values, so the comparison time says nothing
+    // about how much of the token was right.
+    if Sha256::digest(given.trim().as_bytes())
+        != Sha256::digest(expected.expose_secret().as_bytes())
+    {
+        return Err(WorkflowError::Unauthenticated(AuthFailure::InvalidToken).into());
+    }
+    Ok((
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(),
-    )
+    ))
 }

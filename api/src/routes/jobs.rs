@@ -1,7 +1,8 @@
 //! `/api/v1/jobs`: the queues seen from the job ledger (counts by state, recent
 //! failures) and the operator's retry and discard. Admins only.
 
-use axum::extract::{Path, State};
+use crate::extract::Path;
+use axum::extract::State;
 use serde::Deserialize;
 use serde_json::json;
 use tentabo_workflows::audit;

@@ -2,7 +2,8 @@
 //! canonical and serving zones within the caller's row scope, local edits of canonical
 //! rows, sync conflicts and the owner links that scope synced records.
 
-use axum::extract::{Path, State};
+use crate::extract::Path;
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use tentabo_workflows::error::FieldErrors;
 use tentabo_workflows::lake::{

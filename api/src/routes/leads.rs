@@ -1,7 +1,8 @@
 //! `/api/v1/leads`: CRUD in the caller's row scope, transitions, history, notes,
 //! analytics.
 
-use axum::extract::{Path, State};
+use crate::extract::Path;
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::{DateTime, Utc};

@@ -1,7 +1,8 @@
 //! `/api/v1/orders`: orders priced by the pricing engine, in the caller's row scope;
 //! transitions, history, notes, reassigning, deleting.
 
-use axum::extract::{Path, State};
+use crate::extract::Path;
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::{DateTime, Utc};

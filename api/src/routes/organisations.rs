@@ -1,7 +1,8 @@
 //! `/api/v1/distributors` and `/api/v1/partners`: the two organisation kinds share one
 //! set of rules, so their handlers are thin wrappers around the helpers below.
 
-use axum::extract::{Path, State};
+use crate::extract::Path;
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use tentabo_workflows::authz::{Action, Object, RowScope};

@@ -2,7 +2,8 @@
 //! runs and their counts per stage, the data lake's zones, the quarantine (list, retry)
 //! and each provider's sync settings.
 
-use axum::extract::{Path, State};
+use crate::extract::Path;
+use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

@@ -1,6 +1,7 @@
 //! `/api/v1/users`: administration of users (admin), reading within the caller's scope.
 
-use axum::extract::{Path, State};
+use crate::extract::Path;
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use tentabo_workflows::WorkflowError;
