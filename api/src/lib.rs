@@ -2,6 +2,7 @@
 //! thin: extract, call `tentabo_workflows`, map the result.
 
 pub mod config;
+pub mod cursor;
 pub mod error;
 pub mod extract;
 pub mod i18n;

@@ -52,6 +52,8 @@ impl Application {
             LoginLimiter::new(redis.clone(), &config.redis.namespace, config.auth.limits());
         let auth_provider = Arc::new(DatabaseAuthProvider::new(db.clone()));
         let listener = TcpListener::bind(config.bind).await?;
+        let cursor_key =
+            crate::cursor::CursorKey::derive(config.auth.jwt_secret.expose_secret().as_bytes());
         let state = AppState {
             db,
             redis,
@@ -61,6 +63,7 @@ impl Application {
             tokens: Arc::new(tokens),
             auth_provider,
             login_limiter,
+            cursor_key,
         };
         Ok(Application {
             listener,
@@ -97,10 +100,14 @@ impl Application {
 /// panic → 500.
 pub fn app(state: AppState) -> Router {
     let limit = Duration::from_millis(state.config.request_timeout_ms);
+    let cursor_key = state.cursor_key.clone();
     // Innermost first: the URL check and the time limit run closest to the handlers;
     // panics, timeouts and every other error then pass `localize` (French messages)
     // and `track` (metrics) on their way out.
     crate::routes::router(state)
+        .layer(axum::middleware::from_fn(move |req, next| {
+            crate::cursor::guard(cursor_key.clone(), req, next)
+        }))
         .layer(axum::middleware::from_fn(
             crate::extract::reject_control_characters,
         ))

@@ -22,6 +22,7 @@ pub struct AppState {
     pub tokens: Arc<TokenKeys>,
     pub auth_provider: Arc<dyn AuthProvider>,
     pub login_limiter: LoginLimiter,
+    pub cursor_key: crate::cursor::CursorKey,
 }
 
 impl AppState {

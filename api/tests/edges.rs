@@ -243,3 +243,71 @@ async fn a_request_that_outlives_its_limit_answers_503_in_the_callers_language()
         "La requête a pris trop de temps ; réessayez"
     );
 }
+
+#[tokio::test]
+async fn a_forged_or_tampered_cursor_answers_422_invalid_cursor() {
+    use base64::Engine;
+    let app = TestApp::seeded().await;
+    let admin = app.token(ADMIN).await;
+    let b64 = |v: Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+    let forged = [
+        b64(json!({ "k": 5, "id": uuid::Uuid::nil() })),
+        b64(json!({ "k": "2026-02-31T00:00:00Z", "id": uuid::Uuid::nil() })),
+        b64(json!({ "k": "a\u{0}", "id": uuid::Uuid::nil() })),
+        "not-a-cursor".to_owned(),
+        String::new(),
+    ];
+    for list in [
+        "leads",
+        "orders",
+        "contracts",
+        "users",
+        "partners",
+        "products",
+    ] {
+        for cursor in &forged {
+            let path = format!("/api/v1/{list}?cursor={cursor}");
+            let res = app.get_as(&admin, &path).await;
+            assert_eq!(res.status(), 422, "{path}");
+            let body: Value = res.json().await.unwrap();
+            assert_eq!(
+                body["error"]["details"]["fields"]["cursor"][0], "invalid_cursor",
+                "{path}: {body}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_cursor_pages_its_own_list_only_with_the_same_sort_and_filters() {
+    let app = TestApp::seeded().await;
+    let admin = app.token(ADMIN).await;
+    let first: Value = app
+        .get_as(&admin, "/api/v1/users?sort=email&limit=1")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let cursor = first["next_cursor"].as_str().unwrap().to_owned();
+    // The same list, a larger page: fine, and it starts after the first page.
+    let next: Value = app
+        .get_as(
+            &admin,
+            &format!("/api/v1/users?sort=email&limit=5&cursor={cursor}"),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_ne!(next["items"][0]["id"], first["items"][0]["id"]);
+    assert!(next["items"].as_array().unwrap().len() > 1, "{next}");
+    for other in [
+        format!("/api/v1/users?sort=-email&cursor={cursor}"),
+        format!("/api/v1/users?sort=email&q=a&cursor={cursor}"),
+        format!("/api/v1/partners?sort=email&cursor={cursor}"),
+        format!("/api/v1/users?sort=email&cursor={}x", &cursor),
+    ] {
+        let res = app.get_as(&admin, &other).await;
+        assert_eq!(res.status(), 422, "{other}");
+    }
+}

@@ -129,7 +129,7 @@ async fn list_contracts(
             .iter()
             .map(|c| ContractDto::new(c, &caller))
             .collect(),
-        next_cursor: page.next_cursor,
+        next_cursor: crate::cursor::seal(page.next_cursor),
     }))
 }
 

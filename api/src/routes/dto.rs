@@ -18,7 +18,7 @@ impl<T, U: From<T>> From<Page<T>> for List<U> {
     fn from(p: Page<T>) -> List<U> {
         List {
             items: p.items.into_iter().map(U::from).collect(),
-            next_cursor: p.next_cursor,
+            next_cursor: crate::cursor::seal(p.next_cursor),
         }
     }
 }

@@ -79,7 +79,10 @@ async fn list_failures(
     } else {
         None
     };
-    Ok(Json(FailuresDto { items, next_cursor }))
+    Ok(Json(FailuresDto {
+        items,
+        next_cursor: crate::cursor::seal(next_cursor),
+    }))
 }
 
 enum Operation {

@@ -124,7 +124,7 @@ impl From<RowPage> for RowPageDto {
     fn from(p: RowPage) -> Self {
         RowPageDto {
             items: p.items,
-            next_cursor: p.next_cursor,
+            next_cursor: crate::cursor::seal(p.next_cursor),
         }
     }
 }

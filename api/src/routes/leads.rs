@@ -207,7 +207,7 @@ async fn list_leads(
             .iter()
             .map(|l| LeadDto::new(l, &caller))
             .collect(),
-        next_cursor: page.next_cursor,
+        next_cursor: crate::cursor::seal(page.next_cursor),
     }))
 }
 

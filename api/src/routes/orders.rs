@@ -211,7 +211,7 @@ async fn list_orders(
             .iter()
             .map(|o| OrderDto::new(o, &caller))
             .collect(),
-        next_cursor: page.next_cursor,
+        next_cursor: crate::cursor::seal(page.next_cursor),
     }))
 }
 

@@ -344,7 +344,7 @@ async fn list_quarantine(
             .into_iter()
             .map(QuarantineItemDto::from)
             .collect(),
-        next_cursor: page.next_cursor,
+        next_cursor: crate::cursor::seal(page.next_cursor),
     }))
 }
 
