@@ -93,6 +93,7 @@ fn main() {
             default_country: None,
             metrics_token: None,
             request_timeout_ms: 30_000,
+            limits: Default::default(),
         };
         let app = Application::build(config).await.unwrap();
         let base = format!("http://{}", app.local_addr().unwrap());

@@ -158,4 +158,62 @@ pub struct ApiConfig {
         default_value_t = 30_000
     )]
     pub request_timeout_ms: u64,
+    #[command(flatten)]
+    pub limits: LimitsConfig,
+}
+
+/// Sane business ranges for what people type (see `tentabo_workflows::limits`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct LimitsConfig {
+    /// Most units on one order or quote line.
+    #[arg(
+        long = "max-line-quantity",
+        env = "TENTABO_MAX_LINE_QUANTITY",
+        default_value_t = 1_000_000
+    )]
+    pub max_line_quantity: u64,
+    /// Largest amount a person may type (a lead's value), a decimal string.
+    #[arg(
+        long = "max-amount",
+        env = "TENTABO_MAX_AMOUNT",
+        default_value = "1000000000000"
+    )]
+    pub max_amount: rust_decimal::Decimal,
+    /// No business date (a lead's expected close) before this day.
+    #[arg(
+        long = "earliest-date",
+        env = "TENTABO_EARLIEST_DATE",
+        default_value = "2000-01-01"
+    )]
+    pub earliest_date: chrono::NaiveDate,
+    /// No business date more than this many years ahead.
+    #[arg(
+        long = "max-years-ahead",
+        env = "TENTABO_MAX_YEARS_AHEAD",
+        default_value_t = 30
+    )]
+    pub max_years_ahead: u32,
+}
+
+impl LimitsConfig {
+    pub fn business_limits(&self) -> tentabo_workflows::limits::BusinessLimits {
+        tentabo_workflows::limits::BusinessLimits {
+            max_line_quantity: self.max_line_quantity,
+            max_amount: self.max_amount,
+            earliest_date: self.earliest_date,
+            max_years_ahead: self.max_years_ahead,
+        }
+    }
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        let d = tentabo_workflows::limits::BusinessLimits::default();
+        LimitsConfig {
+            max_line_quantity: d.max_line_quantity,
+            max_amount: d.max_amount,
+            earliest_date: d.earliest_date,
+            max_years_ahead: d.max_years_ahead,
+        }
+    }
 }

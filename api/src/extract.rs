@@ -47,6 +47,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
         if let Some(field) = control_character_in(&value, &mut String::new()) {
             return Err(FieldErrors::single(&field, "control_character").into());
         }
+        // Every body the API reads is an object; serde alone would also take an array
+        // of the fields' values in order.
+        if !value.is_object() {
+            return Err(WorkflowError::Invalid("the body must be a JSON object".into()).into());
+        }
         T::deserialize(value)
             .map(Json)
             .map_err(|e| WorkflowError::Invalid(e.to_string()).into())

@@ -48,6 +48,9 @@ impl Application {
             config.auth.refresh_ttl(),
         )?;
         let authz = Authorizer::load().await?;
+        // Once per process; another Application in the same process (tests) keeps the
+        // first one's ranges.
+        tentabo_workflows::limits::install(config.limits.business_limits());
         let login_limiter =
             LoginLimiter::new(redis.clone(), &config.redis.namespace, config.auth.limits());
         let auth_provider = Arc::new(DatabaseAuthProvider::new(db.clone()));

@@ -311,3 +311,102 @@ async fn a_cursor_pages_its_own_list_only_with_the_same_sort_and_filters() {
         assert_eq!(res.status(), 422, "{other}");
     }
 }
+
+#[tokio::test]
+async fn absurd_values_are_refused_with_field_errors() {
+    let app = TestApp::seeded().await;
+    let admin = app.token(ADMIN).await;
+    let lead = |patch: Value| {
+        let mut l = json!({
+            "title": "T", "organization": "O", "contact_name": "N",
+            "contact_email": "a@b.test"
+        });
+        for (k, v) in patch.as_object().unwrap() {
+            l[k] = v.clone();
+        }
+        l
+    };
+    let before = leads_count(&app).await;
+    for (patch, field) in [
+        (
+            json!({ "contact_email": "a@example.com*" }),
+            "contact_email",
+        ),
+        (json!({ "contact_email": "<script>@x.y" }), "contact_email"),
+        (json!({ "currency": "ABC" }), "currency"),
+        (
+            json!({ "expected_close_date": "0001-01-01T00:00:00Z" }),
+            "expected_close_date",
+        ),
+        (
+            json!({ "expected_close_date": "9999-12-31T00:00:00Z" }),
+            "expected_close_date",
+        ),
+        (json!({ "value": "60000000000000.00" }), "value"),
+        (json!({ "title": "\u{200b}\u{200b}\u{feff}" }), "title"),
+    ] {
+        let (status, body) = app
+            .call(
+                &admin,
+                Method::POST,
+                "/api/v1/leads",
+                Some(lead(patch.clone())),
+            )
+            .await;
+        assert_eq!(status, 422, "{patch}: {body}");
+        assert!(
+            body["error"]["details"]["fields"][field].is_array(),
+            "{patch}: {body}"
+        );
+    }
+    // Money strings in one canonical form only.
+    for value in [json!("+5"), json!("1e3"), json!(" 5"), json!(5)] {
+        let (status, body) = app
+            .call(
+                &admin,
+                Method::POST,
+                "/api/v1/leads",
+                Some(lead(json!({ "value": value }))),
+            )
+            .await;
+        assert_eq!(status, 422, "{value}: {body}");
+        assert_eq!(body["error"]["code"], "validation_failed");
+    }
+    assert_eq!(leads_count(&app).await, before);
+    // Arrays in place of objects, in the body and in its lists.
+    let (status, body) = app
+        .call(
+            &admin,
+            Method::POST,
+            "/api/v1/quotes/preview",
+            Some(json!([[]])),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    let (status, body) = app
+        .call(
+            &admin,
+            Method::POST,
+            "/api/v1/quotes/preview",
+            Some(json!({ "lines": [[uuid::Uuid::nil(), 12, 5]] })),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    // A quantity far beyond any order.
+    let (status, body) = app
+        .call(
+            &admin,
+            Method::POST,
+            "/api/v1/quotes/preview",
+            Some(
+                json!({ "lines": [ { "product_id": uuid::Uuid::nil(), "duration_months": 12,
+                                      "quantity": 1_000_000_000_000_i64 } ] }),
+            ),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body["error"]["details"]["fields"]["lines[0].quantity"].is_array(),
+        "{body}"
+    );
+}

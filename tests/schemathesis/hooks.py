@@ -8,7 +8,6 @@ controls (api/src/extract.rs), and its schema does not say so. This drops the
 flags every other 422 on valid data.
 """
 
-import json
 import re
 
 import schemathesis

@@ -45,6 +45,7 @@ pub fn config(database_url: &str, redis_url: &str, namespace: &str) -> ApiConfig
         default_country: None,
         metrics_token: Some(SecretString::from(METRICS_TOKEN.to_owned())),
         request_timeout_ms: 30_000,
+        limits: Default::default(),
     }
 }
 

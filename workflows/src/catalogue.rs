@@ -510,7 +510,7 @@ pub async fn quote(
         }
         let quantity = u64::try_from(l.quantity)
             .ok()
-            .filter(|q| (1..=pricing::MAX_QUANTITY).contains(q));
+            .filter(|q| crate::limits::get().quantity_ok(*q));
         if quantity.is_none() {
             errors.add(&at("quantity"), "out_of_range");
         }

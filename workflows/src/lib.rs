@@ -10,6 +10,7 @@ pub mod identity;
 pub mod jobs;
 pub mod lake;
 pub mod lifecycle;
+pub mod limits;
 pub mod pagination;
 pub mod pipeline;
 pub mod pricing;

@@ -44,8 +44,11 @@ pub struct TierDto {
     /// Empty on the last tier for an open end.
     pub max_quantity: Option<u64>,
     /// Per unit per period, a decimal string (`"12.50"`).
-    #[serde(with = "rust_decimal::serde::str")]
-    #[schema(value_type = String, example = "12.50")]
+    #[serde(
+        serialize_with = "rust_decimal::serde::str::serialize",
+        deserialize_with = "super::dto::money::deserialize"
+    )]
+    #[schema(value_type = String, example = "12.50", pattern = r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?$")]
     pub price_per_unit: Decimal,
     /// `month` or `year`.
     #[schema(value_type = String)]
@@ -166,6 +169,7 @@ pub struct CreateProduct {
     pub pricing_mode: PricingMode,
     /// ISO 4217 (EUR, USD, GBP, CHF); EUR by default.
     pub currency: Option<String>,
+    #[serde(deserialize_with = "super::dto::objects")]
     pub progressive_price_list: Vec<TierDto>,
 }
 
@@ -228,6 +232,7 @@ pub struct UpdateProduct {
     #[schema(value_type = Option<String>)]
     pub pricing_mode: Option<PricingMode>,
     /// Replaces the whole price list; the previous one stays in the price history.
+    #[serde(default, deserialize_with = "super::dto::optional_objects")]
     pub progressive_price_list: Option<Vec<TierDto>>,
 }
 
@@ -371,8 +376,8 @@ async fn list_durations(
 #[serde(deny_unknown_fields)]
 pub struct CreateDuration {
     pub months: i64,
-    #[serde(with = "rust_decimal::serde::str")]
-    #[schema(value_type = String, example = "5")]
+    #[serde(deserialize_with = "super::dto::money::deserialize")]
+    #[schema(value_type = String, example = "5", pattern = r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?$")]
     pub discount_percentage: Decimal,
 }
 
@@ -401,8 +406,8 @@ async fn create_duration(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateDuration {
-    #[serde(default, with = "rust_decimal::serde::str_option")]
-    #[schema(value_type = Option<String>)]
+    #[serde(default, deserialize_with = "super::dto::money::option")]
+    #[schema(value_type = Option<String>, pattern = r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?$")]
     pub discount_percentage: Option<Decimal>,
     pub is_active: Option<bool>,
 }
@@ -449,6 +454,7 @@ pub struct BasketLineDto {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QuoteRequest {
+    #[serde(deserialize_with = "super::dto::objects")]
     pub lines: Vec<BasketLineDto>,
 }
 

@@ -115,8 +115,8 @@ pub struct CreateLead {
     pub contact_name: String,
     pub contact_email: String,
     pub contact_phone: Option<String>,
-    #[serde(default, with = "rust_decimal::serde::str_option")]
-    #[schema(value_type = Option<String>, example = "12000.00")]
+    #[serde(default, deserialize_with = "super::dto::money::option")]
+    #[schema(value_type = Option<String>, example = "12000.00", pattern = r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?$")]
     pub value: Option<Decimal>,
     /// ISO 4217, default EUR.
     pub currency: Option<String>,
@@ -139,8 +139,8 @@ pub struct UpdateLead {
     pub contact_email: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
     pub contact_phone: Option<Option<String>>,
-    #[serde(default, deserialize_with = "decimal_double_option")]
-    #[schema(value_type = Option<String>)]
+    #[serde(default, deserialize_with = "super::dto::money::double_option")]
+    #[schema(value_type = Option<String>, pattern = r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?$")]
     pub value: Option<Option<Decimal>>,
     pub currency: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
@@ -151,14 +151,6 @@ pub struct UpdateLead {
     pub source: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
     pub lost_reason: Option<Option<String>>,
-}
-
-/// A nullable decimal string: absent, `null`, or `"12.50"`.
-fn decimal_double_option<'de, D>(de: D) -> Result<Option<Option<Decimal>>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-{
-    rust_decimal::serde::str_option::deserialize(de).map(Some)
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]

@@ -143,6 +143,7 @@ fn render(o: &Order, caller: &Caller) -> Value {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateOrder {
+    #[serde(deserialize_with = "super::dto::objects")]
     pub lines: Vec<BasketLineDto>,
     /// Admins name the owning organisations; a partner owns what it creates.
     pub partner_id: Option<Uuid>,
@@ -152,6 +153,7 @@ pub struct CreateOrder {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReplaceLines {
+    #[serde(deserialize_with = "super::dto::objects")]
     pub lines: Vec<BasketLineDto>,
     pub expected_version: Option<i32>,
 }

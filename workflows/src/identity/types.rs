@@ -74,17 +74,7 @@ impl Email {
         if e.len() > 254 {
             return Err("too_long");
         }
-        let Some((local, domain)) = e.split_once('@') else {
-            return Err("invalid_email");
-        };
-        let ok = !local.is_empty()
-            && !domain.is_empty()
-            && !domain.starts_with('.')
-            && !domain.ends_with('.')
-            && domain.contains('.')
-            && !e.chars().any(|c| c.is_whitespace() || c.is_control())
-            && !domain.contains('@');
-        if ok {
+        if is_address(&e) {
             Ok(Email(e))
         } else {
             Err("invalid_email")
@@ -95,6 +85,41 @@ impl Email {
     }
 }
 
+/// An email address as people and mail servers use them: a dot-atom local part (letters,
+/// digits, ``!#$%&'*+/=?^_`{|}~-``, dots between them; non-ASCII letters allowed) of at
+/// most 64 characters, `@`, and a domain of at least two labels (letters, digits and
+/// inner hyphens, 1–63 each) whose last is a name of two letters or more (or `xn--`).
+/// `a@example.com*`, `<script>@x.y`, `a..b@x.fr` and `a@localhost` are refused.
+pub fn is_address(e: &str) -> bool {
+    let Some((local, domain)) = e.rsplit_once('@') else {
+        return false;
+    };
+    let atext = |c: char| c.is_alphanumeric() || "!#$%&'*+/=?^_`{|}~-".contains(c);
+    let local_ok = !local.is_empty()
+        && local.chars().count() <= 64
+        && local
+            .split('.')
+            .all(|atom| !atom.is_empty() && atom.chars().all(atext));
+    let labels: Vec<&str> = domain.split('.').collect();
+    let label_ok = |l: &&str| {
+        !l.is_empty()
+            && l.chars().count() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.chars().all(|c| c.is_alphanumeric() || c == '-')
+    };
+    let tld_ok = labels.last().is_some_and(|t| {
+        t.starts_with("xn--") || (t.chars().count() >= 2 && t.chars().all(char::is_alphabetic))
+    });
+    local_ok && labels.len() >= 2 && labels.iter().all(label_ok) && tld_ok
+}
+
+/// Characters that take no room on screen: zero-width spaces and joiners, the word
+/// joiner, the byte-order mark, the soft hyphen, bidi marks.
+pub fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{ad}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2064}' | '\u{feff}')
+}
+
 /// A trimmed, non-blank display name of at most 200 characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Name(String);
@@ -102,7 +127,7 @@ pub struct Name(String);
 impl Name {
     pub fn parse(raw: &str) -> Result<Name, &'static str> {
         let n = raw.trim();
-        if n.is_empty() {
+        if n.chars().all(|c| c.is_whitespace() || is_invisible(c)) {
             Err("required")
         } else if n.chars().count() > 200 {
             Err("too_long")
@@ -174,8 +199,24 @@ mod tests {
             "a b@example.com",
             "a@.example.com",
             "a@b@c.com",
+            "a@example.com*",
+            "<script>@x.yz",
+            "a@x.y",
+            "a..b@example.com",
+            ".a@example.com",
+            "a@-x.com",
+            "a@x_y.com",
+            "a@example.c0m",
         ] {
             assert!(Email::parse(bad).is_err(), "{bad} accepted");
+        }
+        for good in [
+            "o'brien+tag@sub.example.co.uk",
+            "jörg.müller@exämple.de",
+            "x@xn--bcher-kva.example",
+            "a_b-c@x-y.fr",
+        ] {
+            assert!(Email::parse(good).is_ok(), "{good} refused");
         }
         assert_eq!(Email::parse(""), Err("required"));
     }
@@ -184,6 +225,11 @@ mod tests {
     fn names_and_passwords_have_bounds() {
         assert_eq!(Name::parse("  Acme  ").map(|n| n.0), Ok("Acme".to_owned()));
         assert_eq!(Name::parse("   "), Err("required"));
+        assert_eq!(Name::parse("\u{200b}\u{200b} \u{feff}"), Err("required"));
+        assert_eq!(
+            Name::parse("Zoë\u{200d}"),
+            Ok(Name("Zoë\u{200d}".to_owned()))
+        );
         assert_eq!(Name::parse(&"x".repeat(201)), Err("too_long"));
         assert_eq!(Password::parse("short"), Err("too_short"));
         assert!(Password::parse("long enough").is_ok());

@@ -143,13 +143,9 @@ fn kind_of(f: &Field) -> Option<Kind> {
 
 fn format_ok(format: Format, f: &Field) -> bool {
     match (format, f) {
-        (Format::Email, Field::Text(t)) => {
-            let t = t.trim();
-            matches!(t.split_once('@'), Some((l, d)) if !l.is_empty() && d.contains('.') && !d.starts_with('.') && !t.contains(char::is_whitespace))
-        }
+        (Format::Email, Field::Text(t)) => crate::identity::types::is_address(t.trim()),
         (Format::Currency, Field::Text(t)) => {
-            let t = t.trim();
-            t.len() == 3 && t.bytes().all(|b| b.is_ascii_alphabetic())
+            crate::limits::is_iso_currency(&t.trim().to_ascii_uppercase())
         }
         (Format::Country, Field::Text(t)) => {
             isocountry::CountryCode::for_alpha2_caseless(t.trim()).is_ok()

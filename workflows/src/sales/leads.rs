@@ -158,7 +158,7 @@ fn optional_text(raw: Option<&str>) -> Option<String> {
 }
 
 pub(crate) fn check_currency(errors: &mut FieldErrors, currency: &str) {
-    if !(currency.len() == 3 && currency.bytes().all(|b| b.is_ascii_uppercase())) {
+    if !crate::limits::is_iso_currency(currency) {
         errors.add("currency", "invalid_currency");
     }
 }
@@ -166,6 +166,8 @@ pub(crate) fn check_currency(errors: &mut FieldErrors, currency: &str) {
 fn check_numbers(errors: &mut FieldErrors, value: Option<Decimal>, probability: Option<i32>) {
     if value.is_some_and(|v| v.is_sign_negative() || v.scale() > 2) {
         errors.add("value", "invalid_amount");
+    } else if let Some(v) = value {
+        crate::limits::get().check_amount(errors, "value", v);
     }
     if probability.is_some_and(|p| !(0..=100).contains(&p)) {
         errors.add("probability", "out_of_range");
@@ -202,6 +204,9 @@ pub async fn create(
     let currency = new.currency.unwrap_or_else(|| "EUR".to_owned());
     check_currency(&mut errors, &currency);
     check_numbers(&mut errors, new.value, new.probability);
+    if let Some(at) = new.expected_close_date {
+        crate::limits::get().check_date(&mut errors, "expected_close_date", at);
+    }
     errors.into_result()?;
     let owners = resolve_owners(
         conn,
@@ -340,6 +345,9 @@ pub async fn update(
         patch.value.flatten(),
         patch.probability.flatten(),
     );
+    if let Some(at) = patch.expected_close_date.flatten() {
+        crate::limits::get().check_date(&mut errors, "expected_close_date", at);
+    }
     errors.into_result()?;
     // The change and its audit row commit together.
     conn.transaction::<_, WorkflowError, _>(async |conn| {
