@@ -42,9 +42,10 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
                 ApiError::BadRequest(e.body_text())
             }
         })?;
-        let value: Value =
+        let mut value: Value =
             serde_json::from_slice(&bytes).map_err(|e| ApiError::MalformedJson(e.to_string()))?;
-        if let Some(field) = control_character_in(&value, &mut String::new()) {
+        integral_numbers(&mut value);
+        if let Some(field) = control_character_in(&value, "") {
             return Err(FieldErrors::single(&field, "control_character").into());
         }
         // Every body the API reads is an object; serde alone would also take an array
@@ -55,6 +56,26 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
         T::deserialize(value)
             .map(Json)
             .map_err(|e| WorkflowError::Invalid(e.to_string()).into())
+    }
+}
+
+/// `12.0` is the integer 12 to JSON Schema (and to JavaScript); serde would refuse it
+/// for an integer field. Whole numbers written with a fraction become integers.
+fn integral_numbers(value: &mut Value) {
+    match value {
+        Value::Number(n) => {
+            if let Some(f) = n.as_f64().filter(|_| n.is_f64()) {
+                // Exactly representable: |f| < 2^53.
+                if f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 {
+                    #[allow(clippy::cast_possible_truncation)]
+                    let i = f as i64;
+                    *n = serde_json::Number::from(i);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(integral_numbers),
+        Value::Object(map) => map.values_mut().for_each(integral_numbers),
+        _ => {}
     }
 }
 
@@ -80,9 +101,9 @@ pub fn is_forbidden_char(c: char) -> bool {
 
 /// The dotted path (`lines.0.product_id`) of the first string — or object key — that
 /// holds a forbidden character.
-fn control_character_in(value: &Value, path: &mut String) -> Option<String> {
+fn control_character_in(value: &Value, path: &str) -> Option<String> {
     let bad = |s: &str| s.chars().any(is_forbidden_char);
-    let field = |path: &str, key: &str| {
+    let field = |key: &str| {
         if path.is_empty() {
             key.to_owned()
         } else {
@@ -93,18 +114,18 @@ fn control_character_in(value: &Value, path: &mut String) -> Option<String> {
         Value::String(s) if bad(s) => Some(if path.is_empty() {
             "body".into()
         } else {
-            path.clone()
+            path.to_owned()
         }),
-        Value::Array(items) => items.iter().enumerate().find_map(|(i, v)| {
-            let mut p = field(path, &i.to_string());
-            control_character_in(v, &mut p)
-        }),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| control_character_in(v, &field(&i.to_string()))),
         Value::Object(map) => map.iter().find_map(|(k, v)| {
-            let mut p = field(path, k);
+            let p = field(k);
             if bad(k) {
                 return Some(p);
             }
-            control_character_in(v, &mut p)
+            control_character_in(v, &p)
         }),
         _ => None,
     }
@@ -136,12 +157,13 @@ fn percent_decode(raw: &str) -> Vec<u8> {
     let mut i = 0;
     while i < bytes.len() {
         let hex = |b: u8| (b as char).to_digit(16);
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+            continue;
         }
         out.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
         i += 1;

@@ -157,6 +157,50 @@ async fn openapi_document_describes_the_routes() {
         assert!(doc["paths"][path]["get"].is_object(), "missing {path}");
     }
     assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
+    // The scheme the operations name is defined, so the docs page can authorise.
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+    let mut secured = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let responses = &op["responses"];
+            assert!(responses["503"].is_object(), "{method} {path}: no 503");
+            if op["security"].to_string().contains("\"bearer\"") {
+                secured += 1;
+                for code in ["401", "403"] {
+                    assert!(responses[code].is_object(), "{method} {path}: no {code}");
+                }
+            }
+            if op["requestBody"].is_object() {
+                for code in ["400", "413", "415", "422"] {
+                    assert!(responses[code].is_object(), "{method} {path}: no {code}");
+                }
+            }
+            if path.ends_with("/transitions") {
+                assert!(
+                    op["parameters"].to_string().contains("Idempotency-Key"),
+                    "{method} {path}: Idempotency-Key not declared"
+                );
+            }
+        }
+    }
+    assert!(secured > 60, "{secured} secured operations");
+    // Limits and enums are in the schemas.
+    let limit = doc["paths"]["/api/v1/leads"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "limit")
+        .cloned()
+        .unwrap();
+    assert_eq!(limit["schema"]["maximum"], 200, "{limit}");
+    assert!(
+        doc["components"]["schemas"]["OrderDto"]["properties"]["pricing"]["type"]
+            .to_string()
+            .contains("array")
+    );
 }
 
 #[tokio::test]

@@ -40,18 +40,20 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TierDto {
+    #[schema(maximum = 1_000_000_000_000_u64)]
     pub min_quantity: u64,
     /// Empty on the last tier for an open end.
+    #[schema(minimum = 1, maximum = 1_000_000_000_000_u64)]
     pub max_quantity: Option<u64>,
     /// Per unit per period, a decimal string (`"12.50"`).
     #[serde(
         serialize_with = "rust_decimal::serde::str::serialize",
         deserialize_with = "super::dto::money::deserialize"
     )]
-    #[schema(value_type = String, example = "12.50", pattern = r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?$")]
+    #[schema(value_type = String, example = "12.50", pattern = r"^(0|[1-9][0-9]{0,8})(\.[0-9]{1,4})?$")]
     pub price_per_unit: Decimal,
     /// `month` or `year`.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = r"^(month|year)$")]
     pub period: Period,
 }
 
@@ -87,7 +89,7 @@ pub struct ProductDto {
     pub product_type: String,
     pub unit: String,
     /// `graduated` (each unit in its own tier) or `volume` (all units at the reached tier).
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = r"^(graduated|volume)$")]
     pub pricing_mode: PricingMode,
     pub currency: String,
     pub is_active: bool,
@@ -116,7 +118,9 @@ impl From<Product> for ProductDto {
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct ProductListParams {
+    #[param(min_length = 1, pattern = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{22}$")]
     pub cursor: Option<String>,
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 
@@ -159,17 +163,23 @@ async fn get_product(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateProduct {
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: String,
     #[serde(rename = "type")]
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub product_type: String,
     /// TB, GB, seat …
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub unit: String,
     #[serde(default)]
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = r"^(graduated|volume)$")]
     pub pricing_mode: PricingMode,
     /// ISO 4217 (EUR, USD, GBP, CHF); EUR by default.
+    #[schema(pattern = r"^[A-Z]{3}$")]
+    #[schema(pattern = r"^(EUR|USD|GBP|CHF)$")]
     pub currency: Option<String>,
     #[serde(deserialize_with = "super::dto::objects")]
+    #[schema(min_items = 1)]
     pub progressive_price_list: Vec<TierDto>,
 }
 
@@ -223,16 +233,22 @@ async fn create_product(
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(min_properties = 1)]
 pub struct UpdateProduct {
+    #[schema(nullable = false, min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: Option<String>,
     #[serde(rename = "type")]
+    #[schema(nullable = false, min_length = 1, max_length = 200, pattern = r"\S")]
     pub product_type: Option<String>,
+    #[schema(nullable = false, min_length = 1, max_length = 200, pattern = r"\S")]
     pub unit: Option<String>,
+    #[schema(nullable = false)]
     pub is_active: Option<bool>,
-    #[schema(value_type = Option<String>)]
+    #[schema(nullable = false, value_type = Option<String>, pattern = r"^(graduated|volume)$")]
     pub pricing_mode: Option<PricingMode>,
     /// Replaces the whole price list; the previous one stays in the price history.
     #[serde(default, deserialize_with = "super::dto::optional_objects")]
+    #[schema(nullable = false, min_items = 1)]
     pub progressive_price_list: Option<Vec<TierDto>>,
 }
 
@@ -375,9 +391,10 @@ async fn list_durations(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateDuration {
+    #[schema(minimum = 1, maximum = 120)]
     pub months: i64,
     #[serde(deserialize_with = "super::dto::money::deserialize")]
-    #[schema(value_type = String, example = "5", pattern = r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?$")]
+    #[schema(value_type = String, example = "5", pattern = r"^(100(\.0{1,2})?|[1-9]?[0-9](\.[0-9]{1,2})?)$")]
     pub discount_percentage: Decimal,
 }
 
@@ -405,10 +422,12 @@ async fn create_duration(
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(min_properties = 1)]
 pub struct UpdateDuration {
     #[serde(default, deserialize_with = "super::dto::money::option")]
-    #[schema(value_type = Option<String>, pattern = r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?$")]
+    #[schema(nullable = false, value_type = Option<String>, pattern = r"^(100(\.0{1,2})?|[1-9]?[0-9](\.[0-9]{1,2})?)$")]
     pub discount_percentage: Option<Decimal>,
+    #[schema(nullable = false)]
     pub is_active: Option<bool>,
 }
 
@@ -444,10 +463,13 @@ async fn update_duration(
 #[serde(deny_unknown_fields)]
 pub struct BasketLineDto {
     pub product_id: Uuid,
+    #[schema(minimum = 1, maximum = 120)]
     pub duration_months: i64,
+    /// At most `TENTABO_MAX_LINE_QUANTITY` (1,000,000 unless the installation says).
+    #[schema(minimum = 1, maximum = 1_000_000)]
     pub quantity: i64,
     /// How the recurring amount is expressed: `month` (default) or `year`.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^(month|year)$")]
     pub billing_period: Option<Period>,
 }
 
@@ -455,6 +477,7 @@ pub struct BasketLineDto {
 #[serde(deny_unknown_fields)]
 pub struct QuoteRequest {
     #[serde(deserialize_with = "super::dto::objects")]
+    #[schema(min_items = 1, max_items = 500)]
     pub lines: Vec<BasketLineDto>,
 }
 
@@ -465,7 +488,7 @@ pub struct TierChargeDto {
     pub units: u64,
     #[schema(value_type = String)]
     pub price_per_unit: Decimal,
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = r"^(month|year)$")]
     pub period: Period,
     /// units × price over the whole duration, exact.
     #[schema(value_type = String)]
@@ -479,9 +502,9 @@ pub struct QuoteLineDto {
     pub unit: String,
     pub quantity: u64,
     pub duration_months: u32,
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = r"^(month|year)$")]
     pub billing_period: Period,
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = r"^(graduated|volume)$")]
     pub pricing_mode: PricingMode,
     pub tiers: Vec<TierChargeDto>,
     #[schema(value_type = String)]

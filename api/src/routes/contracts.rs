@@ -89,6 +89,7 @@ fn render(c: &Contract, caller: &Caller) -> Value {
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct ContractParams {
+    #[param(pattern = r"^(active|lost|upgraded|downgraded)$")]
     pub state: Option<String>,
     pub partner_id: Option<Uuid>,
     pub distributor_id: Option<Uuid>,
@@ -96,8 +97,11 @@ pub struct ContractParams {
     /// Only contracts flagged (`true`) or not (`false`) as due for renewal.
     pub renewal_due: Option<bool>,
     /// `created_at` (default), `activation_date`; `-` prefix for descending.
+    #[param(pattern = r"^-?(created_at|activation_date)$")]
     pub sort: Option<String>,
+    #[param(min_length = 1, pattern = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{22}$")]
     pub cursor: Option<String>,
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 
@@ -172,7 +176,7 @@ async fn reassign_contract(
 /// Sends an event to a contract: `mark_lost`, `upgrade` or `downgrade` (admins); an
 /// upgrade or downgrade names the replacing order in `payload.order_id`. Accepts
 /// `Idempotency-Key`.
-#[utoipa::path(post, path = "/api/v1/contracts/{id}/transitions", tag = "contracts", request_body = TransitionRequest, security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/contracts/{id}/transitions", tag = "contracts", request_body = super::sales::ContractTransitionRequest, security(("bearer" = [])),
     responses((status = 200, body = ContractDto), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "illegal event (details: state, allowed_events) or stale version"),
         (status = 422, body = ErrorBody)))]

@@ -85,9 +85,12 @@ pub struct ListParams {
     pub q: Option<String>,
     pub is_active: Option<bool>,
     /// Sort field, `-` prefix for descending.
+    #[param(pattern = r"^-?(name|created_at)$")]
     pub sort: Option<String>,
+    #[param(min_length = 1, pattern = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{22}$")]
     pub cursor: Option<String>,
     /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 

@@ -48,7 +48,9 @@ async fn queues(State(s): State<AppState>, who: AuthUser) -> Result<Json<QueuesD
 pub struct FailureParams {
     pub queue: Option<String>,
     /// The `next_cursor` of the previous page.
+    #[param(value_type = Option<String>, min_length = 1, pattern = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{22}$")]
     pub cursor: Option<i64>,
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 

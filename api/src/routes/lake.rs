@@ -95,8 +95,10 @@ pub struct LakeParams {
     pub source: Option<String>,
     /// Canonical zone only: include soft-deleted rows (default false).
     pub include_deleted: Option<bool>,
+    #[param(min_length = 1, pattern = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{22}$")]
     pub cursor: Option<String>,
     /// 1–200, default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 
@@ -220,8 +222,10 @@ async fn browse_serving(
 #[serde(deny_unknown_fields)]
 pub struct ConflictParams {
     /// pending | source_applied | local_kept
+    #[param(pattern = r"^(pending|source_applied|local_kept)$")]
     pub resolution: Option<String>,
     /// 1–200, default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 
@@ -250,7 +254,7 @@ async fn list_conflicts(
 #[serde(deny_unknown_fields)]
 pub struct ResolveConflict {
     /// `source` (write the source's version over the local edit) or `local`.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = r"^(source|local)$")]
     pub keep: Keep,
 }
 

@@ -110,17 +110,23 @@ fn render(l: &Lead, caller: &Caller) -> Value {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateLead {
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub title: String,
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub organization: String,
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub contact_name: String,
+    #[schema(format = Email, max_length = 254)]
     pub contact_email: String,
     pub contact_phone: Option<String>,
     #[serde(default, deserialize_with = "super::dto::money::option")]
     #[schema(value_type = Option<String>, example = "12000.00", pattern = r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?$")]
     pub value: Option<Decimal>,
     /// ISO 4217, default EUR.
+    #[schema(pattern = r"^[A-Z]{3}$")]
     pub currency: Option<String>,
     /// 0–100.
+    #[schema(minimum = 0, maximum = 100)]
     pub probability: Option<i32>,
     pub expected_close_date: Option<DateTime<Utc>>,
     pub source: Option<String>,
@@ -132,18 +138,25 @@ pub struct CreateLead {
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(min_properties = 1)]
 pub struct UpdateLead {
+    #[schema(nullable = false, min_length = 1, max_length = 200, pattern = r"\S")]
     pub title: Option<String>,
+    #[schema(nullable = false, min_length = 1, max_length = 200, pattern = r"\S")]
     pub organization: Option<String>,
+    #[schema(nullable = false, min_length = 1, max_length = 200, pattern = r"\S")]
     pub contact_name: Option<String>,
+    #[schema(nullable = false, format = Email, max_length = 254)]
     pub contact_email: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
     pub contact_phone: Option<Option<String>>,
     #[serde(default, deserialize_with = "super::dto::money::double_option")]
     #[schema(value_type = Option<String>, pattern = r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?$")]
     pub value: Option<Option<Decimal>>,
+    #[schema(nullable = false, pattern = r"^[A-Z]{3}$")]
     pub currency: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(minimum = 0, maximum = 100)]
     pub probability: Option<Option<i32>>,
     #[serde(default, deserialize_with = "double_option")]
     pub expected_close_date: Option<Option<DateTime<Utc>>>,
@@ -157,6 +170,7 @@ pub struct UpdateLead {
 #[serde(deny_unknown_fields)]
 pub struct LeadParams {
     /// Only leads in this state.
+    #[param(pattern = r"^(new|contacted|qualified|proposal|negotiation|won|lost)$")]
     pub state: Option<String>,
     /// Free text in title, organization, contact name or email.
     pub q: Option<String>,
@@ -164,9 +178,12 @@ pub struct LeadParams {
     pub partner_id: Option<Uuid>,
     pub distributor_id: Option<Uuid>,
     /// `created_at` (default), `title`, `updated_at`; `-` prefix for descending.
+    #[param(pattern = r"^-?(created_at|title|updated_at)$")]
     pub sort: Option<String>,
+    #[param(min_length = 1, pattern = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{22}$")]
     pub cursor: Option<String>,
     /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 
@@ -333,7 +350,7 @@ async fn delete_lead(
 /// Sends an event to a lead: `contact`, `qualify`, `propose`, `negotiate`, `win`,
 /// `lose`, `reopen` (admins), `convert` (a won lead becomes an order). Accepts
 /// `Idempotency-Key`.
-#[utoipa::path(post, path = "/api/v1/leads/{id}/transitions", tag = "leads", request_body = TransitionRequest, security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/leads/{id}/transitions", tag = "leads", request_body = super::sales::LeadTransitionRequest, security(("bearer" = [])),
     responses((status = 200, body = LeadDto), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "illegal event (details: state, allowed_events) or stale version"),
         (status = 422, body = ErrorBody)))]

@@ -12,6 +12,7 @@ use crate::state::AppState;
 pub mod auth;
 pub mod catalogue;
 pub mod contracts;
+pub mod conventions;
 pub mod dto;
 pub mod health;
 pub mod jobs;
@@ -35,7 +36,7 @@ struct ApiDoc;
 
 /// The routes and the OpenAPI document describing them.
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (routes, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(health::router())
         .merge(auth::router())
         .merge(catalogue::router())
@@ -47,7 +48,9 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(contracts::router())
         .merge(sync::router())
         .merge(lake::router())
-        .split_for_parts()
+        .split_for_parts();
+    conventions::apply(&mut doc);
+    (routes, doc)
 }
 
 pub fn router(state: AppState) -> Router {

@@ -96,8 +96,9 @@ pub struct OrderDto {
     #[schema(value_type = String)]
     pub total: Decimal,
     pub lines: Vec<OrderLineDto>,
-    /// The pricing engine's working per line (tiers, period, discount) when priced.
-    #[schema(value_type = Object)]
+    /// The pricing engine's working per line (tiers, period, discount) when priced;
+    /// empty before.
+    #[schema(value_type = Vec<Object>)]
     pub pricing: Value,
     pub billing_provider: Option<String>,
     pub billing_quote_id: Option<String>,
@@ -144,6 +145,7 @@ fn render(o: &Order, caller: &Caller) -> Value {
 #[serde(deny_unknown_fields)]
 pub struct CreateOrder {
     #[serde(deserialize_with = "super::dto::objects")]
+    #[schema(min_items = 1, max_items = 500)]
     pub lines: Vec<BasketLineDto>,
     /// Admins name the owning organisations; a partner owns what it creates.
     pub partner_id: Option<Uuid>,
@@ -154,6 +156,7 @@ pub struct CreateOrder {
 #[serde(deny_unknown_fields)]
 pub struct ReplaceLines {
     #[serde(deserialize_with = "super::dto::objects")]
+    #[schema(min_items = 1, max_items = 500)]
     pub lines: Vec<BasketLineDto>,
     pub expected_version: Option<i32>,
 }
@@ -173,6 +176,7 @@ fn basket(lines: &[BasketLineDto]) -> Vec<BasketLine> {
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct OrderParams {
+    #[param(pattern = r"^(created|sent|in_fulfillment|fulfilled|cancelled)$")]
     pub state: Option<String>,
     /// Part of the reference.
     pub q: Option<String>,
@@ -180,8 +184,11 @@ pub struct OrderParams {
     pub distributor_id: Option<Uuid>,
     pub lead_id: Option<Uuid>,
     /// `created_at` (default), `reference`, `total`; `-` prefix for descending.
+    #[param(pattern = r"^-?(created_at|reference|total)$")]
     pub sort: Option<String>,
+    #[param(min_length = 1, pattern = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{22}$")]
     pub cursor: Option<String>,
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 
@@ -325,7 +332,7 @@ async fn reassign_order(
 /// Sends an event to an order: `send` (asks billing for a quote), `start_fulfillment`,
 /// `fulfill` (creates the Active contract, asks billing for an invoice), `cancel`.
 /// Accepts `Idempotency-Key`.
-#[utoipa::path(post, path = "/api/v1/orders/{id}/transitions", tag = "orders", request_body = TransitionRequest, security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/orders/{id}/transitions", tag = "orders", request_body = super::sales::OrderTransitionRequest, security(("bearer" = [])),
     responses((status = 200, body = OrderDto), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "illegal event (details: state, allowed_events) or stale version"),
         (status = 422, body = ErrorBody)))]

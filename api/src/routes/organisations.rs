@@ -40,14 +40,18 @@ fn object(kind: OrgKind) -> Object {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateOrganisation {
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: String,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(min_properties = 1)]
 pub struct UpdateOrganisation {
+    #[schema(nullable = false, min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: Option<String>,
     /// `false` disables the organisation: its users can no longer log in.
+    #[schema(nullable = false)]
     pub is_active: Option<bool>,
 }
 
@@ -182,7 +186,7 @@ async fn get_distributor(
 
 /// Renames, disables or re-enables a distributor (admin).
 #[utoipa::path(patch, path = "/api/v1/distributors/{id}", tag = "organisations", request_body = UpdateOrganisation, security(("bearer" = [])),
-    responses((status = 200, body = OrganisationDto), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = OrganisationDto), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "Another organisation has this name", body = ErrorBody)))]
 async fn update_distributor(
     State(s): State<AppState>,
     who: AuthUser,
@@ -287,7 +291,7 @@ async fn get_partner(
 
 /// Renames, disables or re-enables a partner (admin).
 #[utoipa::path(patch, path = "/api/v1/partners/{id}", tag = "organisations", request_body = UpdateOrganisation, security(("bearer" = [])),
-    responses((status = 200, body = OrganisationDto), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = OrganisationDto), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "Another organisation has this name", body = ErrorBody)))]
 async fn update_partner(
     State(s): State<AppState>,
     who: AuthUser,

@@ -31,6 +31,40 @@ pub struct TransitionRequest {
     pub payload: Option<Value>,
 }
 
+/// The OpenAPI shape of [`TransitionRequest`] per resource: the events each accepts.
+macro_rules! transition_body {
+    ($name:ident, $pattern:literal, $doc:literal) => {
+        #[doc = $doc]
+        #[derive(Deserialize, utoipa::ToSchema)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        pub struct $name {
+            #[schema(pattern = $pattern)]
+            pub event: String,
+            /// The version the caller last saw; a different current version answers 409.
+            pub expected_version: Option<i32>,
+            /// Event data (an upgrade's `{ "order_id": … }`).
+            #[schema(value_type = Option<Object>)]
+            pub payload: Option<Value>,
+        }
+    };
+}
+transition_body!(
+    LeadTransitionRequest,
+    r"^(contact|qualify|propose|negotiate|win|lose|reopen|convert)$",
+    "An event for a lead."
+);
+transition_body!(
+    OrderTransitionRequest,
+    r"^(send|start_fulfillment|fulfill|cancel)$",
+    "An event for an order."
+);
+transition_body!(
+    ContractTransitionRequest,
+    r"^(mark_lost|upgrade|downgrade)$",
+    "An event for a contract."
+);
+
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 pub const REPLAYED: &str = "idempotent-replayed";
 
@@ -159,8 +193,9 @@ pub async fn history<R: Resource>(
 #[serde(deny_unknown_fields)]
 pub struct CreateNote {
     /// `internal` (staff only) or `partner_visible`.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = r"^(internal|partner_visible)$")]
     pub visibility: Visibility,
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub body: String,
 }
 

@@ -38,7 +38,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub struct SyncRequest {
     /// `incremental` (default: since the watermark) or `full` (everything; records the
     /// source no longer has are soft-deleted).
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^(full|incremental)$")]
     pub mode: Option<String>,
 }
 
@@ -156,6 +156,7 @@ async fn request_sync(
 #[serde(deny_unknown_fields)]
 pub struct RunParams {
     /// How many of the newest runs (1–200, default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 
@@ -238,17 +239,22 @@ pub struct QuarantineParams {
     pub run: Option<Uuid>,
     pub provider: Option<String>,
     /// The canonical entity (`organization`, `contact`, `lead`, `order`, `product`).
+    #[param(pattern = r"^(organization|contact|lead|order|product|invoice)$")]
     pub entity: Option<String>,
     /// The source's object (e.g. `crm.lead`).
     pub source: Option<String>,
     /// The stage that refused the record: connector | mapper | validator | normalizer | loader.
+    #[param(pattern = r"^(connector|mapper|validator|normalizer|loader)$")]
     pub stage: Option<String>,
     /// A reason code the record was refused for (e.g. `required`).
     pub code: Option<String>,
     /// open (default) | resolved | all
+    #[param(pattern = r"^(open|resolved|all)$")]
     pub status: Option<String>,
+    #[param(min_length = 1, pattern = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{22}$")]
     pub cursor: Option<String>,
     /// 1–200, default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 
@@ -352,8 +358,10 @@ async fn list_quarantine(
 #[serde(deny_unknown_fields)]
 pub struct RetryRequest {
     /// These open quarantine rows (by id)…
+    #[schema(min_items = 1)]
     pub ids: Option<Vec<i64>>,
     /// …or every open record of this canonical entity. Exactly one of the two.
+    #[schema(pattern = r"^(organization|contact|lead|order|product|invoice)$")]
     pub entity: Option<String>,
 }
 

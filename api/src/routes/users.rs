@@ -31,13 +31,17 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub struct UserListParams {
     /// Search in email and full name.
     pub q: Option<String>,
+    #[param(pattern = r"^(admin|restricted_admin|partner|distributor|fulfiller)$")]
     pub role: Option<String>,
     pub partner_id: Option<Uuid>,
     pub distributor_id: Option<Uuid>,
     pub is_active: Option<bool>,
     /// `email` (default) or `created_at`, `-` prefix for descending.
+    #[param(pattern = r"^-?(email|created_at)$")]
     pub sort: Option<String>,
+    #[param(min_length = 1, pattern = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{22}$")]
     pub cursor: Option<String>,
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 
@@ -97,10 +101,14 @@ async fn get_user(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub full_name: String,
     /// 8 to 256 characters; omit for users of an external provider.
+    #[schema(min_length = 8, max_length = 256)]
     pub password: Option<String>,
+    #[schema(pattern = r"^(admin|restricted_admin|partner|distributor|fulfiller)$")]
     pub role: String,
     /// Required for the partner role.
     pub partner_id: Option<Uuid>,
@@ -153,8 +161,14 @@ async fn create_user(
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(min_properties = 1)]
 pub struct UpdateUser {
+    #[schema(nullable = false, min_length = 1, max_length = 200, pattern = r"\S")]
     pub full_name: Option<String>,
+    #[schema(
+        nullable = false,
+        pattern = r"^(admin|restricted_admin|partner|distributor|fulfiller)$"
+    )]
     pub role: Option<String>,
     /// `null` detaches the user from its partner.
     #[serde(default, deserialize_with = "double_option")]
@@ -164,8 +178,10 @@ pub struct UpdateUser {
     #[schema(value_type = Option<Uuid>)]
     pub distributor_id: Option<Option<Uuid>>,
     /// `false` disables the user: no login, and existing tokens stop working.
+    #[schema(nullable = false)]
     pub is_active: Option<bool>,
     /// Sets a new password and ends the user's sessions.
+    #[schema(nullable = false, min_length = 8, max_length = 256)]
     pub password: Option<String>,
 }
 
