@@ -64,12 +64,32 @@ impl RunningWorker {
     }
 }
 
+/// A `noop` job; `payload` is the JSON of its typed payload (faults to rehearse).
 pub fn noop(key: &str, payload: serde_json::Value) -> JobRequest {
-    JobRequest {
-        kind: JobKind::Noop,
-        payload,
-        idempotency_key: key.to_owned(),
-    }
+    let payload: tentabo_workflows::jobs::payloads::Noop =
+        serde_json::from_value(payload).expect("a noop payload");
+    JobRequest::new(&payload, key)
+}
+
+/// An outbox row with a payload no job accepts — what a bug, an old release or a hand
+/// edit could leave; `enqueue` cannot write one.
+pub async fn enqueue_untyped(
+    conn: &mut diesel_async::AsyncPgConnection,
+    kind: JobKind,
+    payload: serde_json::Value,
+    key: &str,
+) {
+    use diesel_async::RunQueryDsl;
+    diesel::sql_query(
+        "INSERT INTO outbox (queue, payload, idempotency_key, max_attempts) VALUES ($1, $2, $3, $4)",
+    )
+    .bind::<diesel::sql_types::Text, _>(kind.queue())
+    .bind::<diesel::sql_types::Jsonb, _>(payload)
+    .bind::<diesel::sql_types::Text, _>(key)
+    .bind::<diesel::sql_types::Integer, _>(kind.max_attempts())
+    .execute(conn)
+    .await
+    .expect("insert an untyped outbox row");
 }
 
 #[derive(Debug, Clone, PartialEq, diesel::QueryableByName)]

@@ -69,12 +69,9 @@ pub fn serve_metrics(addr: std::net::SocketAddr) -> Result<(), String> {
         .map_err(|e| format!("cannot serve worker metrics on {addr}: {e}"))
 }
 
-/// Starts the relay, the workers and the schedules; they run until `shutdown` is
-/// cancelled.
-pub fn start(
-    config: WorkerConfig,
-    shutdown: CancellationToken,
-) -> Result<WorkerHandle, WorkerError> {
+/// What every job run gets: the pool, the providers and the settings, from the
+/// configuration (also what [`runner::drain`] runs jobs with in tests).
+pub fn job_context(config: &WorkerConfig) -> Result<JobContext, WorkerError> {
     let db = tentabo_schema::db::build_pool(
         config.database_url.expose_secret(),
         config.database_pool_size,
@@ -83,11 +80,8 @@ pub fn start(
         crm: providers::crm(&config.crm_provider, &db)?,
         billing: providers::billing(&config.billing_provider, &db)?,
     };
-    let expiry_schedule = schedule::parse(&config.contract_expiry_schedule)?;
-    let sync_schedule = schedule::parse(&config.sync_schedule)?;
-    let config = Arc::new(config);
-    let ctx = Arc::new(JobContext {
-        db: db.clone(),
+    Ok(JobContext {
+        db,
         retry: config.retry_policy(),
         providers,
         contract_expiry_days: config.contract_expiry_days,
@@ -95,7 +89,19 @@ pub fn start(
         sync: config.sync_options(),
         lease_renewal: (config.run_timeout() / 3).max(Duration::from_millis(100)),
         release_memory: config.release_memory,
-    });
+    })
+}
+
+/// Starts the relay, the workers and the schedules; they run until `shutdown` is
+/// cancelled.
+pub fn start(
+    config: WorkerConfig,
+    shutdown: CancellationToken,
+) -> Result<WorkerHandle, WorkerError> {
+    let ctx = Arc::new(job_context(&config)?);
+    let expiry_schedule = schedule::parse(&config.contract_expiry_schedule)?;
+    let sync_schedule = schedule::parse(&config.sync_schedule)?;
+    let config = Arc::new(config);
     let restarts = Arc::new(AtomicUsize::new(0));
     let mut tasks = JoinSet::new();
     // The relay has connections of its own: it must not queue behind busy jobs for one.

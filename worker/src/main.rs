@@ -3,7 +3,7 @@
 use clap::{Parser, Subcommand};
 use secrecy::ExposeSecret;
 use tentabo_worker::config::WorkerConfig;
-use tentabo_workflows::jobs::{JobKind, JobRequest};
+use tentabo_workflows::jobs::JobRequest;
 use tokio_util::sync::CancellationToken;
 
 #[derive(Parser)]
@@ -57,11 +57,10 @@ async fn async_main(cli: Cli) -> anyhow::Result<()> {
             let key = format!("ping:{}", uuid::Uuid::new_v4());
             let ids = tentabo_workflows::jobs::enqueue(
                 &mut conn,
-                &[JobRequest {
-                    kind: JobKind::Noop,
-                    payload: serde_json::json!({}),
-                    idempotency_key: key,
-                }],
+                &[JobRequest::new(
+                    &tentabo_workflows::jobs::payloads::Noop::default(),
+                    key,
+                )],
             )
             .await?;
             println!("enqueued outbox row {ids:?}");

@@ -120,3 +120,39 @@ async fn record(
         }
     }
 }
+
+/// Runs every job that is due now, in this process, until none is (tests, and ops
+/// draining a queue by hand): the same start → dispatch → record path as a delivery
+/// from Redis, without the relay or Redis. A retry scheduled for later is not due, so
+/// this ends; `max_runs` bounds a job that keeps re-enqueueing work. Returns how each
+/// run settled, in order.
+pub async fn drain(
+    ctx: &JobContext,
+    max_runs: usize,
+) -> Result<Vec<(i64, Settled)>, WorkflowError> {
+    let queues: Vec<&str> = jobs::JobKind::ALL.iter().map(|k| k.queue()).collect();
+    let mut ran = Vec::new();
+    while ran.len() < max_runs {
+        let claimed = {
+            let mut conn = ctx.db.get().await?;
+            let mut claimed = Vec::new();
+            for queue in jobs::due_queues(&mut conn, &queues).await? {
+                let limit = i64::try_from(max_runs - ran.len()).unwrap_or(i64::MAX);
+                claimed.extend(
+                    jobs::claim_due(&mut conn, &queue, "drain", limit, ctx.lease_renewal * 3)
+                        .await?,
+                );
+            }
+            claimed
+        };
+        if claimed.is_empty() {
+            break;
+        }
+        for c in claimed {
+            if let Some(settled) = process(ctx, c.envelope()).await? {
+                ran.push((c.id, settled));
+            }
+        }
+    }
+    Ok(ran)
+}

@@ -7,9 +7,8 @@ use std::str::FromStr;
 use apalis_cron::CronScheduler;
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
-use serde_json::json;
 use tentabo_schema::DbPool;
-use tentabo_workflows::jobs::{self, JobKind, JobRequest};
+use tentabo_workflows::jobs::{self, JobKind, JobRequest, payloads};
 use tokio_util::sync::CancellationToken;
 
 use crate::WorkerError;
@@ -23,11 +22,14 @@ pub fn parse(expr: &str) -> Result<cron::Schedule, WorkerError> {
 /// The outbox row of the contract-expiry scan for `day`.
 pub fn expiry_scan_job(day: DateTime<Utc>) -> JobRequest {
     let day = day.format("%Y-%m-%d").to_string();
-    JobRequest {
-        kind: JobKind::ContractExpiryScan,
-        payload: json!({ "day": day }),
-        idempotency_key: format!("{}:{day}", JobKind::ContractExpiryScan.queue()),
-    }
+    let key = format!("{}:{day}", JobKind::ContractExpiryScan.queue());
+    JobRequest::new(
+        &payloads::ContractExpiryScan {
+            day,
+            within_days: None,
+        },
+        key,
+    )
 }
 
 /// Runs the contract-expiry schedule until `shutdown`.
@@ -38,7 +40,7 @@ pub async fn contract_expiry(schedule: cron::Schedule, db: DbPool, shutdown: Can
         let job = expiry_scan_job(at);
         let mut conn = db.get().await?;
         let ids = jobs::enqueue(&mut conn, std::slice::from_ref(&job)).await?;
-        tracing::info!(key = %job.idempotency_key, new = !ids.is_empty(), "contract expiry scan scheduled");
+        tracing::info!(key = %job.idempotency_key(), new = !ids.is_empty(), "contract expiry scan scheduled");
         Ok(())
         }
     })

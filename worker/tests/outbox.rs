@@ -290,14 +290,17 @@ async fn a_job_that_keeps_failing_is_dead_lettered_at_the_attempt_cap() {
         count_status(&mut db.conn().await, "dead").await == 1
     })
     .await;
-    // Give a wrong implementation the chance to run it again.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    w.stop().await;
+    // Nothing is left to run: a dead job is never due again.
+    let ctx =
+        tentabo_worker::job_context(&worker_config(&db.url, &redis.url, &redis.namespace)).unwrap();
+    let ran = tentabo_worker::runner::drain(&ctx, 100).await.unwrap();
+    assert!(ran.is_empty(), "a dead job ran again: {ran:?}");
     let row = &rows(&mut db.conn().await).await[0];
     assert_eq!(
         (row.status.as_str(), row.attempts),
         ("dead", JobKind::Noop.max_attempts())
     );
-    w.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -307,13 +310,17 @@ async fn permanent_failures_and_bad_payloads_are_dead_at_once_with_their_reason(
     let mut conn = db.conn().await;
     jobs::enqueue(
         &mut conn,
-        &[
-            noop("permanent", json!({ "fail_permanently": true })),
-            noop("bad-payload", json!({ "bogus": 1 })),
-        ],
+        &[noop("permanent", json!({ "fail_permanently": true }))],
     )
     .await
     .unwrap();
+    worker::enqueue_untyped(
+        &mut conn,
+        JobKind::Noop,
+        json!({ "bogus": 1 }),
+        "bad-payload",
+    )
+    .await;
     let w = RunningWorker::start(worker_config(&db.url, &redis.url, &redis.namespace));
     eventually(Duration::from_secs(30), "both dead", || async {
         count_status(&mut db.conn().await, "dead").await == 2
@@ -463,4 +470,40 @@ async fn several_relays_together_never_pass_the_backlog_bound() {
     assert_eq!(queue_len(&redis).await, (120, 120));
     assert_eq!(count_status(&mut db.conn().await, "enqueued").await, 120);
     assert_eq!(count_status(&mut db.conn().await, "pending").await, 880);
+}
+
+#[tokio::test]
+async fn drain_runs_the_due_jobs_in_process_and_leaves_later_retries_for_later() {
+    let db = TestDb::new().await;
+    let redis = TestRedis::new();
+    enqueue_noops(&db, 3, json!({})).await;
+    {
+        let mut conn = db.conn().await;
+        jobs::enqueue(&mut conn, &[noop("flaky", json!({ "fail_attempts": 1 }))])
+            .await
+            .unwrap();
+    }
+    let mut config = worker_config(&db.url, &redis.url, &redis.namespace);
+    config.retry_initial_ms = 60_000;
+    let ctx = tentabo_worker::job_context(&config).unwrap();
+    let ran = tentabo_worker::runner::drain(&ctx, 100).await.unwrap();
+    // Four runs: three done, the flaky one failed once and waits for its backoff.
+    assert_eq!(ran.len(), 4, "{ran:?}");
+    let done = ran
+        .iter()
+        .filter(|(_, s)| *s == jobs::Settled::Done)
+        .count();
+    let later = ran
+        .iter()
+        .filter(|(_, s)| matches!(s, jobs::Settled::RetryAt(_)))
+        .count();
+    assert_eq!((done, later), (3, 1), "{ran:?}");
+    assert_eq!(count_status(&mut db.conn().await, "done").await, 3);
+    // Nothing more is due until the retry's time comes.
+    assert!(
+        tentabo_worker::runner::drain(&ctx, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

@@ -89,11 +89,12 @@ pub async fn request_refresh(
 ) -> Result<(), WorkflowError> {
     crate::jobs::enqueue(
         conn,
-        &[crate::jobs::JobRequest {
-            kind: crate::jobs::JobKind::RefreshServing,
-            payload: serde_json::json!({ "provider": provider }),
-            idempotency_key: format!("refresh_serving:{cause}"),
-        }],
+        &[crate::jobs::JobRequest::new(
+            &crate::jobs::payloads::RefreshServing {
+                provider: provider.to_owned(),
+            },
+            format!("refresh_serving:{cause}"),
+        )],
     )
     .await?;
     Ok(())

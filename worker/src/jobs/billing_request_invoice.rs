@@ -5,11 +5,10 @@
 
 use diesel_async::AsyncConnection;
 use tentabo_workflows::WorkflowError;
-use tentabo_workflows::jobs::{JobKind, JobOutcome, StartedJob};
+use tentabo_workflows::jobs::{JobOutcome, StartedJob, payloads};
 use tentabo_workflows::providers::ContractSnapshot;
 use tentabo_workflows::sales::contracts::{self, Activation};
 use tentabo_workflows::sales::effects;
-use tentabo_workflows::sales::transition::OrderRef;
 
 use super::{Job, provider_failure, try_db};
 use crate::runner::JobContext;
@@ -17,10 +16,9 @@ use crate::runner::JobContext;
 pub struct BillingRequestInvoice;
 
 impl Job for BillingRequestInvoice {
-    const KIND: JobKind = JobKind::BillingRequestInvoice;
-    type Payload = OrderRef;
+    type Payload = payloads::RequestInvoice;
 
-    async fn run(ctx: &JobContext, job: &StartedJob, p: OrderRef) -> JobOutcome {
+    async fn run(ctx: &JobContext, job: &StartedJob, p: payloads::RequestInvoice) -> JobOutcome {
         let found = try_db!(
             async {
                 let mut conn = ctx.db.get().await?;

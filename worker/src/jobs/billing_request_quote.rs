@@ -1,9 +1,8 @@
 //! `billing_request_quote`: asks the billing provider for a quote of a sent order and
 //! records the quote's id on the order.
 
-use tentabo_workflows::jobs::{JobKind, JobOutcome, StartedJob};
+use tentabo_workflows::jobs::{JobOutcome, StartedJob, payloads};
 use tentabo_workflows::sales::effects;
-use tentabo_workflows::sales::transition::OrderRef;
 
 use super::{Job, provider_failure, try_db};
 use crate::runner::JobContext;
@@ -11,10 +10,9 @@ use crate::runner::JobContext;
 pub struct BillingRequestQuote;
 
 impl Job for BillingRequestQuote {
-    const KIND: JobKind = JobKind::BillingRequestQuote;
-    type Payload = OrderRef;
+    type Payload = payloads::RequestQuote;
 
-    async fn run(ctx: &JobContext, job: &StartedJob, p: OrderRef) -> JobOutcome {
+    async fn run(ctx: &JobContext, job: &StartedJob, p: payloads::RequestQuote) -> JobOutcome {
         let order = try_db!(
             async {
                 let mut conn = ctx.db.get().await?;

@@ -2,30 +2,22 @@
 //! configured number of days (`renewal_due_at`). The nightly schedule writes one outbox
 //! row per day (its key is the date), so several workers schedule it once.
 
-use serde::{Deserialize, Serialize};
-use tentabo_workflows::jobs::{JobKind, JobOutcome, StartedJob};
+use tentabo_workflows::jobs::{JobOutcome, StartedJob, payloads};
 use tentabo_workflows::sales::contracts;
 
 use super::{Job, try_db};
 use crate::runner::JobContext;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ExpiryScan {
-    /// The day the scan is for (`YYYY-MM-DD`, UTC).
-    pub day: String,
-    /// Overrides the worker's configured window when set.
-    #[serde(default)]
-    pub within_days: Option<i32>,
-}
-
 pub struct ContractExpiryScan;
 
 impl Job for ContractExpiryScan {
-    const KIND: JobKind = JobKind::ContractExpiryScan;
-    type Payload = ExpiryScan;
+    type Payload = payloads::ContractExpiryScan;
 
-    async fn run(ctx: &JobContext, _job: &StartedJob, p: ExpiryScan) -> JobOutcome {
+    async fn run(
+        ctx: &JobContext,
+        _job: &StartedJob,
+        p: payloads::ContractExpiryScan,
+    ) -> JobOutcome {
         let days = p.within_days.unwrap_or(ctx.contract_expiry_days);
         let flagged = try_db!(
             async {

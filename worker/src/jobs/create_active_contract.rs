@@ -3,9 +3,8 @@
 
 use diesel_async::AsyncConnection;
 use tentabo_workflows::WorkflowError;
-use tentabo_workflows::jobs::{JobKind, JobOutcome, StartedJob};
+use tentabo_workflows::jobs::{JobOutcome, StartedJob, payloads};
 use tentabo_workflows::sales::contracts::{self, Activation};
-use tentabo_workflows::sales::transition::OrderRef;
 
 use super::{Job, try_db};
 use crate::runner::JobContext;
@@ -13,10 +12,13 @@ use crate::runner::JobContext;
 pub struct CreateActiveContract;
 
 impl Job for CreateActiveContract {
-    const KIND: JobKind = JobKind::CreateActiveContract;
-    type Payload = OrderRef;
+    type Payload = payloads::CreateActiveContract;
 
-    async fn run(ctx: &JobContext, _job: &StartedJob, p: OrderRef) -> JobOutcome {
+    async fn run(
+        ctx: &JobContext,
+        _job: &StartedJob,
+        p: payloads::CreateActiveContract,
+    ) -> JobOutcome {
         let activation = try_db!(
             async {
                 let mut conn = ctx.db.get().await?;

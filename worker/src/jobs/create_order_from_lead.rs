@@ -3,9 +3,8 @@
 
 use diesel_async::AsyncConnection;
 use tentabo_workflows::WorkflowError;
-use tentabo_workflows::jobs::{JobKind, JobOutcome, StartedJob};
+use tentabo_workflows::jobs::{JobOutcome, StartedJob, payloads};
 use tentabo_workflows::sales::orders;
-use tentabo_workflows::sales::transition::LeadRef;
 
 use super::{Job, try_db};
 use crate::runner::JobContext;
@@ -13,10 +12,13 @@ use crate::runner::JobContext;
 pub struct CreateOrderFromLead;
 
 impl Job for CreateOrderFromLead {
-    const KIND: JobKind = JobKind::CreateOrderFromLead;
-    type Payload = LeadRef;
+    type Payload = payloads::CreateOrderFromLead;
 
-    async fn run(ctx: &JobContext, _job: &StartedJob, p: LeadRef) -> JobOutcome {
+    async fn run(
+        ctx: &JobContext,
+        _job: &StartedJob,
+        p: payloads::CreateOrderFromLead,
+    ) -> JobOutcome {
         let order = try_db!(
             async {
                 let mut conn = ctx.db.get().await?;

@@ -3,9 +3,8 @@
 //! overwrites a newer status with an older one; the effect's key makes the CRM apply
 //! each push once.
 
-use tentabo_workflows::jobs::{JobKind, JobOutcome, StartedJob};
+use tentabo_workflows::jobs::{JobOutcome, StartedJob, payloads};
 use tentabo_workflows::sales::effects;
-use tentabo_workflows::sales::transition::LeadVersion;
 
 use super::{Job, provider_failure, try_db};
 use crate::runner::JobContext;
@@ -13,10 +12,9 @@ use crate::runner::JobContext;
 pub struct CrmPushLeadStatus;
 
 impl Job for CrmPushLeadStatus {
-    const KIND: JobKind = JobKind::CrmPushLeadStatus;
-    type Payload = LeadVersion;
+    type Payload = payloads::PushLeadStatus;
 
-    async fn run(ctx: &JobContext, job: &StartedJob, p: LeadVersion) -> JobOutcome {
+    async fn run(ctx: &JobContext, job: &StartedJob, p: payloads::PushLeadStatus) -> JobOutcome {
         let lead = try_db!(
             async {
                 let mut conn = ctx.db.get().await?;

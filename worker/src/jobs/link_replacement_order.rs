@@ -3,9 +3,8 @@
 
 use diesel_async::AsyncConnection;
 use tentabo_workflows::WorkflowError;
-use tentabo_workflows::jobs::{JobKind, JobOutcome, StartedJob};
+use tentabo_workflows::jobs::{JobOutcome, StartedJob, payloads};
 use tentabo_workflows::sales::contracts;
-use tentabo_workflows::sales::transition::Replacement;
 
 use super::{Job, try_db};
 use crate::runner::JobContext;
@@ -13,10 +12,13 @@ use crate::runner::JobContext;
 pub struct LinkReplacementOrder;
 
 impl Job for LinkReplacementOrder {
-    const KIND: JobKind = JobKind::LinkReplacementOrder;
-    type Payload = Replacement;
+    type Payload = payloads::LinkReplacementOrder;
 
-    async fn run(ctx: &JobContext, _job: &StartedJob, p: Replacement) -> JobOutcome {
+    async fn run(
+        ctx: &JobContext,
+        _job: &StartedJob,
+        p: payloads::LinkReplacementOrder,
+    ) -> JobOutcome {
         let linked = try_db!(
             async {
                 let mut conn = ctx.db.get().await?;

@@ -3,8 +3,7 @@
 
 use std::future::Future;
 
-use serde::de::DeserializeOwned;
-use tentabo_workflows::jobs::{JobKind, JobOutcome, StartedJob};
+use tentabo_workflows::jobs::{JobKind, JobOutcome, Payload, StartedJob};
 use tentabo_workflows::providers::ProviderError;
 
 use crate::runner::JobContext;
@@ -20,9 +19,10 @@ pub mod noop;
 pub mod refresh_serving;
 pub mod sync_run;
 
+/// A job: what it does with its payload. The payload type names the job's kind
+/// ([`Payload::KIND`]), so the code that enqueues it and this code share one type.
 pub trait Job {
-    const KIND: JobKind;
-    type Payload: DeserializeOwned;
+    type Payload: Payload;
     fn run(
         ctx: &JobContext,
         job: &StartedJob,
@@ -66,7 +66,10 @@ pub async fn dispatch(ctx: &JobContext, job: &StartedJob) -> JobOutcome {
 async fn run<J: Job>(ctx: &JobContext, job: &StartedJob) -> JobOutcome {
     match serde_json::from_value::<J::Payload>(job.payload.clone()) {
         Ok(payload) => J::run(ctx, job, payload).await,
-        Err(e) => JobOutcome::Fail(format!("invalid payload for {}: {e}", J::KIND.queue())),
+        Err(e) => JobOutcome::Fail(format!(
+            "invalid payload for {}: {e}",
+            <J::Payload as Payload>::KIND.queue()
+        )),
     }
 }
 

@@ -4,33 +4,17 @@
 
 use std::time::Duration;
 
-use serde::Deserialize;
-use tentabo_workflows::jobs::{JobKind, JobOutcome, StartedJob};
+use tentabo_workflows::jobs::{JobOutcome, StartedJob, payloads};
 
 use super::Job;
 use crate::runner::JobContext;
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NoopPayload {
-    /// Fail (retryably) while the attempt number is at most this.
-    #[serde(default)]
-    pub fail_attempts: i32,
-    /// Fail permanently on the first attempt.
-    #[serde(default)]
-    pub fail_permanently: bool,
-    /// Sleep this long before finishing (milliseconds).
-    #[serde(default)]
-    pub sleep_ms: u64,
-}
-
 pub struct Noop;
 
 impl Job for Noop {
-    const KIND: JobKind = JobKind::Noop;
-    type Payload = NoopPayload;
+    type Payload = payloads::Noop;
 
-    async fn run(_ctx: &JobContext, job: &StartedJob, payload: NoopPayload) -> JobOutcome {
+    async fn run(_ctx: &JobContext, job: &StartedJob, payload: payloads::Noop) -> JobOutcome {
         if payload.sleep_ms > 0 {
             tokio::time::sleep(Duration::from_millis(payload.sleep_ms)).await;
         }

@@ -3,26 +3,18 @@
 //! that read leads asks for it in the transaction that ends the run; rebuilding twice
 //! gives the same figures, so a repeated delivery is harmless.
 
-use serde::{Deserialize, Serialize};
-use tentabo_workflows::jobs::{JobKind, JobOutcome, StartedJob};
+use tentabo_workflows::jobs::{JobOutcome, StartedJob, payloads};
 use tentabo_workflows::lake;
 
 use super::{Job, try_db};
 use crate::runner::JobContext;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RefreshPayload {
-    pub provider: String,
-}
-
 pub struct RefreshServing;
 
 impl Job for RefreshServing {
-    const KIND: JobKind = JobKind::RefreshServing;
-    type Payload = RefreshPayload;
+    type Payload = payloads::RefreshServing;
 
-    async fn run(ctx: &JobContext, _job: &StartedJob, p: RefreshPayload) -> JobOutcome {
+    async fn run(ctx: &JobContext, _job: &StartedJob, p: payloads::RefreshServing) -> JobOutcome {
         try_db!(
             async {
                 let mut conn = ctx.db.get().await?;

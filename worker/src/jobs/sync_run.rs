@@ -4,29 +4,20 @@
 //! not help); an unreachable source is retried with backoff. Once an attempt ends, the
 //! allocator's free pages go back to the system (`memory::release`).
 
-use serde::Deserialize;
 use tentabo_workflows::WorkflowError;
-use tentabo_workflows::jobs::{JobKind, JobOutcome, StartedJob};
+use tentabo_workflows::jobs::{JobOutcome, StartedJob, payloads};
 use tentabo_workflows::pipeline::run;
 use tentabo_workflows::providers::odoo::OdooClient;
-use uuid::Uuid;
 
 use super::Job;
 use crate::runner::JobContext;
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SyncRunPayload {
-    pub run_id: Uuid,
-}
-
 pub struct SyncRun;
 
 impl Job for SyncRun {
-    const KIND: JobKind = JobKind::SyncRun;
-    type Payload = SyncRunPayload;
+    type Payload = payloads::SyncRun;
 
-    async fn run(ctx: &JobContext, _job: &StartedJob, p: SyncRunPayload) -> JobOutcome {
+    async fn run(ctx: &JobContext, _job: &StartedJob, p: payloads::SyncRun) -> JobOutcome {
         let Some(config) = ctx.odoo.clone() else {
             return JobOutcome::Fail("no Odoo source is configured (TENTABO_ODOO_URL)".into());
         };

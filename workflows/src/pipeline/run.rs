@@ -1206,11 +1206,10 @@ pub async fn request(
         let id = create(conn, model, mode, requested_by).await?;
         crate::jobs::enqueue(
             conn,
-            &[crate::jobs::JobRequest {
-                kind: crate::jobs::JobKind::SyncRun,
-                payload: serde_json::json!({ "run_id": id }),
-                idempotency_key: key.unwrap_or_else(|| format!("sync_run:{id}")),
-            }],
+            &[crate::jobs::JobRequest::new(
+                &crate::jobs::payloads::SyncRun { run_id: id },
+                key.unwrap_or_else(|| format!("sync_run:{id}")),
+            )],
         )
         .await?;
         Ok(id)

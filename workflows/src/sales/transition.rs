@@ -13,8 +13,8 @@ use chrono::{DateTime, Utc};
 use diesel::OptionalExtension;
 use diesel::sql_types::{Bytea, Integer, Jsonb, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -283,7 +283,7 @@ async fn apply_once<R: Resource>(
         .effects
         .iter()
         .map(|e| job_for(kind, *e, req.id, version, payload))
-        .collect();
+        .collect::<Result<_, _>>()?;
     jobs::enqueue(conn, &jobs).await?;
 
     let record = R::load(conn, caller, req.id).await?;
@@ -307,65 +307,58 @@ async fn apply_once<R: Resource>(
 }
 
 /// What the jobs of lifecycle effects receive: ids only.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LeadVersion {
-    pub lead_id: Uuid,
-    /// The lead's version right after the transition that asked for the push.
-    pub version: i32,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LeadRef {
-    pub lead_id: Uuid,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OrderRef {
-    pub order_id: Uuid,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Replacement {
-    pub contract_id: Uuid,
-    pub order_id: Uuid,
-}
-
 /// The job of an effect. The idempotency key names the object, the step and the
 /// effect, so a transition can never request the same effect twice.
-pub fn job_for(kind: Kind, effect: Effect, id: Uuid, version: i32, payload: &Value) -> JobRequest {
-    let (job, body) = match effect {
-        Effect::PushLeadStatusToCrm => (
-            JobKind::CrmPushLeadStatus,
-            json!(LeadVersion {
+pub fn job_for(
+    kind: Kind,
+    effect: Effect,
+    id: Uuid,
+    version: i32,
+    payload: &Value,
+) -> Result<JobRequest, WorkflowError> {
+    use crate::jobs::payloads as p;
+    let key = |job: JobKind| format!("{}:{id}:v{version}:{}", kind.as_str(), job.queue());
+    Ok(match effect {
+        Effect::PushLeadStatusToCrm => JobRequest::new(
+            &p::PushLeadStatus {
                 lead_id: id,
-                version
-            }),
+                version,
+            },
+            key(JobKind::CrmPushLeadStatus),
         ),
-        Effect::CreateOrderFromLead => {
-            (JobKind::CreateOrderFromLead, json!(LeadRef { lead_id: id }))
+        Effect::CreateOrderFromLead => JobRequest::new(
+            &p::CreateOrderFromLead { lead_id: id },
+            key(JobKind::CreateOrderFromLead),
+        ),
+        Effect::RequestBillingQuote => JobRequest::new(
+            &p::RequestQuote { order_id: id },
+            key(JobKind::BillingRequestQuote),
+        ),
+        Effect::CreateActiveContract => JobRequest::new(
+            &p::CreateActiveContract { order_id: id },
+            key(JobKind::CreateActiveContract),
+        ),
+        Effect::RequestInvoice => JobRequest::new(
+            &p::RequestInvoice { order_id: id },
+            key(JobKind::BillingRequestInvoice),
+        ),
+        Effect::LinkReplacementOrder => {
+            // The event's `order_id` was checked before the transition was applied.
+            let order_id: Uuid = payload
+                .get("order_id")
+                .and_then(|v| serde_json::from_value(v.clone()).ok())
+                .ok_or_else(|| {
+                    WorkflowError::Internal("a replacement without its order_id".into())
+                })?;
+            JobRequest::new(
+                &p::LinkReplacementOrder {
+                    contract_id: id,
+                    order_id,
+                },
+                key(JobKind::LinkReplacementOrder),
+            )
         }
-        Effect::RequestBillingQuote => (
-            JobKind::BillingRequestQuote,
-            json!(OrderRef { order_id: id }),
-        ),
-        Effect::CreateActiveContract => (
-            JobKind::CreateActiveContract,
-            json!(OrderRef { order_id: id }),
-        ),
-        Effect::RequestInvoice => (
-            JobKind::BillingRequestInvoice,
-            json!(OrderRef { order_id: id }),
-        ),
-        Effect::LinkReplacementOrder => (
-            JobKind::LinkReplacementOrder,
-            json!({ "contract_id": id, "order_id": payload.get("order_id") }),
-        ),
-    };
-    JobRequest {
-        kind: job,
-        payload: body,
-        idempotency_key: format!("{}:{id}:v{version}:{}", kind.as_str(), job.queue()),
-    }
+    })
 }
 
 /// One step of a resource's history.
