@@ -299,6 +299,7 @@ impl OdooPeer {
                     initial: Duration::from_millis(10),
                     max: Duration::from_millis(50),
                     multiplier: 2.0,
+                    retry_after_cap: Duration::from_secs(5),
                     randomization: 0.0,
                 },
                 max_attempts: 3,

@@ -12,7 +12,7 @@ use tentabo_schema::DbPool;
 use tentabo_workflows::WorkflowError;
 use tentabo_workflows::jobs::{self, JobEnvelope, JobOutcome, Settled, StartedJob};
 use tentabo_workflows::providers::Providers;
-use tentabo_workflows::retry::RetryPolicy;
+use tentabo_workflows::retry::{Failure, GaveUp, RetryPolicy};
 
 pub struct JobContext {
     pub db: DbPool,
@@ -100,25 +100,26 @@ async fn record(
     job: &StartedJob,
     outcome: &JobOutcome,
 ) -> Result<Settled, WorkflowError> {
-    let mut delay = Duration::from_millis(50);
-    let mut tries = 0;
-    loop {
-        let result = async {
-            let mut conn = ctx.db.get().await?;
-            jobs::finish_attempt(&mut conn, job, outcome, &ctx.retry).await
-        }
-        .await;
-        match result {
-            Ok(s) => return Ok(s),
-            Err(e) if tries < 8 => {
-                tracing::warn!(error = %e, "recording job outcome failed; retrying");
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(5));
-                tries += 1;
-            }
-            Err(e) => return Err(e),
-        }
-    }
+    let quick = RetryPolicy {
+        initial: Duration::from_millis(50),
+        max: Duration::from_secs(5),
+        multiplier: 2.0,
+        retry_after_cap: Duration::from_secs(5),
+        randomization: 0.3,
+    };
+    quick
+        .run("recording a job's outcome", 9, |_| async {
+            let mut conn = ctx
+                .db
+                .get()
+                .await
+                .map_err(|e| Failure::transient(e.into()))?;
+            jobs::finish_attempt(&mut conn, job, outcome, &ctx.retry)
+                .await
+                .map_err(Failure::transient)
+        })
+        .await
+        .map_err(|g: GaveUp<WorkflowError>| g.error)
 }
 
 /// Runs every job that is due now, in this process, until none is (tests, and ops

@@ -45,6 +45,7 @@ fn config(peer: &OdooPeer, password: &str) -> OdooConfig {
             initial: Duration::from_millis(10),
             max: Duration::from_millis(100),
             multiplier: 2.0,
+            retry_after_cap: Duration::from_secs(5),
             randomization: 0.0,
         },
         max_attempts: 8,

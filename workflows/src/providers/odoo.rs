@@ -21,7 +21,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
-use crate::retry::RetryPolicy;
+use crate::retry::{Failure, GaveUp, RetryPolicy};
 
 /// Odoo's datetime format (UTC, no zone marker).
 pub const DATETIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
@@ -133,10 +133,27 @@ struct RpcErrorData {
     message: String,
 }
 
-/// Why one attempt failed, and whether another may succeed.
+/// Why one attempt failed: a transient reason (for the log and the final error), or the
+/// error no retry will change.
 enum Attempt {
     Retry(String, Option<Duration>),
     Fatal(OdooError),
+}
+
+/// The retry driver's view of a failed attempt.
+#[derive(Debug)]
+enum Failed {
+    Transient(String),
+    Fatal(OdooError),
+}
+
+impl std::fmt::Display for Failed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failed::Transient(m) => f.write_str(m),
+            Failed::Fatal(e) => write!(f, "{e}"),
+        }
+    }
 }
 
 impl OdooClient {
@@ -170,26 +187,32 @@ impl OdooClient {
             "id": self.calls,
         });
         let url = format!("{}/jsonrpc", self.config.url.trim_end_matches('/'));
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            self.calls += 1;
-            match self.attempt(&url, &body).await {
-                Ok(result) => return Ok(result),
-                Err(Attempt::Fatal(e)) => return Err(e),
-                Err(Attempt::Retry(last, _)) if attempt >= self.config.max_attempts => {
-                    return Err(OdooError::Unavailable {
-                        attempts: attempt,
-                        last,
-                    });
+        let this = &*self;
+        let tries = std::sync::atomic::AtomicU32::new(0);
+        let result = self
+            .config
+            .retry
+            .run("odoo call", self.config.max_attempts, |_| async {
+                tries.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                match this.attempt(&url, &body).await {
+                    Ok(result) => Ok(result),
+                    Err(Attempt::Fatal(e)) => Err(Failure::Permanent(Failed::Fatal(e))),
+                    Err(Attempt::Retry(last, retry_after)) => Err(Failure::Transient {
+                        error: Failed::Transient(last),
+                        retry_after,
+                    }),
                 }
-                Err(Attempt::Retry(last, retry_after)) => {
-                    let wait =
-                        retry_after.unwrap_or_else(|| self.config.retry.delay_after(attempt));
-                    tracing::warn!(attempt, ?wait, error = %last, "Odoo call failed; retrying");
-                    tokio::time::sleep(wait).await;
-                }
-            }
+            })
+            .await;
+        self.calls += u64::from(tries.into_inner());
+        match result {
+            Ok(raw) => Ok(raw),
+            Err(GaveUp {
+                error, attempts, ..
+            }) => match error {
+                Failed::Fatal(e) => Err(e),
+                Failed::Transient(last) => Err(OdooError::Unavailable { attempts, last }),
+            },
         }
     }
 
@@ -204,8 +227,7 @@ impl OdooClient {
                 .headers()
                 .get(reqwest::header::RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .map(Duration::from_secs);
+                .and_then(|v| crate::retry::parse_retry_after(v, chrono::Utc::now()));
             return Err(Attempt::Retry(format!("HTTP {status}"), retry_after));
         }
         if !status.is_success() {
