@@ -159,6 +159,9 @@ impl ApiError {
             ApiError::Workflow(WorkflowError::Pool(_)) | ApiError::Schema(SchemaError::Pool(_)) => {
                 (S::SERVICE_UNAVAILABLE, "unavailable", json!({}))
             }
+            ApiError::Workflow(e) if e.is_unavailable() => {
+                (S::SERVICE_UNAVAILABLE, "unavailable", json!({}))
+            }
             ApiError::Workflow(WorkflowError::Upstream(_)) => {
                 (S::BAD_GATEWAY, "upstream_unavailable", json!({}))
             }

@@ -419,7 +419,13 @@ async fn a_retried_dead_job_runs_again() {
     })
     .await;
     let id = rows(&mut db.conn().await).await[0].id;
-    let retried = jobs::retry(&mut db.conn().await, id).await.unwrap();
+    let retried = jobs::retry(
+        &mut db.conn().await,
+        &tentabo_workflows::audit::AuditContext::default(),
+        id,
+    )
+    .await
+    .unwrap();
     assert_eq!(
         (retried.status.as_str(), retried.max_attempts),
         ("pending", 2)

@@ -39,7 +39,28 @@ impl AuditContext {
     }
 }
 
+/// Records something that happened without changing anything else (a failed login, a
+/// refresh token presented twice), in a transaction of its own.
+pub async fn event(conn: &mut AsyncPgConnection, entry: NewAuditLog) -> Result<(), WorkflowError> {
+    use diesel_async::AsyncConnection;
+    conn.transaction::<_, WorkflowError, _>(async |conn| record(conn, entry).await)
+        .await
+}
+
+/// Writes an audit row — only inside a transaction: outside one it would commit alone,
+/// and a failure of the change it records would leave an audit of nothing (or the
+/// change committed first, with no audit). Called outside a transaction it refuses.
 pub async fn record(conn: &mut AsyncPgConnection, entry: NewAuditLog) -> Result<(), WorkflowError> {
+    use diesel_async::TransactionManager;
+    let depth = <<AsyncPgConnection as diesel_async::AsyncConnection>::TransactionManager as TransactionManager<AsyncPgConnection>>::transaction_manager_status_mut(conn)
+        .transaction_depth()
+        .map_err(WorkflowError::from)?;
+    if depth.is_none() {
+        return Err(WorkflowError::Internal(format!(
+            "audit row `{}` written outside a transaction",
+            entry.action
+        )));
+    }
     diesel::insert_into(audit_logs::table)
         .values(&entry)
         .execute(conn)

@@ -107,6 +107,46 @@ pub enum WorkflowError {
     Internal(String),
 }
 
+impl WorkflowError {
+    /// The database is unreachable, restarting, or cut the connection mid-statement:
+    /// nothing is wrong with the request, and trying again later will do (the API
+    /// answers 503; a job retries).
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            WorkflowError::Pool(_) => true,
+            WorkflowError::Database(e) => database_unavailable(e),
+            _ => false,
+        }
+    }
+}
+
+fn database_unavailable(e: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind as K, Error as E};
+    const CUT: &[&str] = &[
+        "terminating connection",
+        "connection closed",
+        "server closed the connection",
+        "the database system is",
+        "connection reset",
+        "broken pipe",
+        "could not connect",
+        "connection refused",
+        "unexpected eof",
+        "error communicating with",
+    ];
+    match e {
+        E::DatabaseError(K::ClosedConnection | K::UnableToSendCommand, _) => true,
+        E::DatabaseError(_, info) => {
+            let m = info.message().to_ascii_lowercase();
+            CUT.iter().any(|p| m.contains(p))
+        }
+        // A transaction whose rollback failed: its connection is gone.
+        E::BrokenTransactionManager => true,
+        E::RollbackErrorOnCommit { commit_error, .. } => database_unavailable(commit_error),
+        _ => false,
+    }
+}
+
 impl From<diesel_async::pooled_connection::deadpool::PoolError> for WorkflowError {
     fn from(e: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
         WorkflowError::Pool(e.to_string())

@@ -121,16 +121,7 @@ async fn login(
         &user,
         meta.client_ip.clone(),
         meta.user_agent.clone(),
-    )
-    .await?;
-    audit::record(
-        &mut conn,
-        meta.audit(Some(user.id)).entry(
-            "login_succeeded",
-            "user",
-            user.id,
-            json!({ "session_id": tokens.session_id, "provider": user.auth_provider }),
-        ),
+        &meta.audit(Some(user.id)),
     )
     .await?;
     tracing::Span::current().record("user_id", tracing::field::display(user.id));
@@ -146,7 +137,7 @@ async fn audit_failure(
     reason: &str,
 ) -> Result<(), WorkflowError> {
     tracing::info!(reason, "login failed");
-    audit::record(
+    audit::event(
         conn,
         meta.audit(None).entry(
             "login_failed",
@@ -182,7 +173,7 @@ async fn refresh(
     match sessions::refresh(&mut conn, &state.tokens, body.refresh_token.trim()).await {
         Ok(tokens) => Ok(Json(tokens.into())),
         Err(WorkflowError::Unauthenticated(AuthFailure::RefreshTokenReused)) => {
-            audit::record(
+            audit::event(
                 &mut conn,
                 meta.audit(None)
                     .entry("refresh_token_reused", "session", "", json!({})),
@@ -207,16 +198,7 @@ async fn logout(
         return Err(FieldErrors::single("refresh_token", "required").into());
     }
     let mut conn = state.conn().await?;
-    if let Some((user_id, session_id)) =
-        sessions::logout(&mut conn, body.refresh_token.trim()).await?
-    {
-        audit::record(
-            &mut conn,
-            meta.audit(Some(user_id))
-                .entry("logout", "session", session_id, json!({})),
-        )
-        .await?;
-    }
+    sessions::logout(&mut conn, body.refresh_token.trim(), &meta.audit(None)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -161,15 +161,8 @@ async fn reassign_contract(
 ) -> Result<Json<ContractDto>, ApiError> {
     let (mut conn, caller) = caller(&s, &who).await?;
     let audit = meta.audit(Some(who.0.user_id));
-    let contract = diesel_async::AsyncConnection::transaction::<
-        _,
-        tentabo_workflows::WorkflowError,
-        _,
-    >(&mut *conn, async |conn| {
-        sales::reassign(conn, &caller, &audit, Kind::Contract, id, b.owners()).await?;
-        contracts::get(conn, &caller, id).await
-    })
-    .await?;
+    sales::reassign(&mut conn, &caller, &audit, Kind::Contract, id, b.owners()).await?;
+    let contract = contracts::get(&mut conn, &caller, id).await?;
     Ok(Json(ContractDto::new(&contract, &caller)))
 }
 

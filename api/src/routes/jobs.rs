@@ -4,8 +4,6 @@
 use crate::extract::Path;
 use axum::extract::State;
 use serde::Deserialize;
-use serde_json::json;
-use tentabo_workflows::audit;
 use tentabo_workflows::authz::{Action, Object};
 use tentabo_workflows::jobs::{self, JobSummary, QueueCounts};
 use tentabo_workflows::pagination;
@@ -102,16 +100,11 @@ async fn operate(
 ) -> Result<Json<JobSummary>, ApiError> {
     s.authz.authorize(&who.0, Object::Job, Action::Manage)?;
     let mut conn = s.conn().await?;
-    let (job, action) = match op {
-        Operation::Retry => (jobs::retry(&mut conn, id).await?, "job_retried"),
-        Operation::Discard => (jobs::discard(&mut conn, id).await?, "job_discarded"),
+    let audit = meta.audit(Some(who.0.user_id));
+    let job = match op {
+        Operation::Retry => jobs::retry(&mut conn, &audit, id).await?,
+        Operation::Discard => jobs::discard(&mut conn, &audit, id).await?,
     };
-    audit::record(
-        &mut conn,
-        meta.audit(Some(who.0.user_id))
-            .entry(action, "job", id, json!({ "queue": job.queue })),
-    )
-    .await?;
     Ok(Json(job))
 }
 

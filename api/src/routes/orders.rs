@@ -240,12 +240,7 @@ async fn create_order(
         partner_id: b.partner_id,
         distributor_id: b.distributor_id,
     };
-    let order =
-        diesel_async::AsyncConnection::transaction::<_, tentabo_workflows::WorkflowError, _>(
-            &mut *conn,
-            async |conn| Ok(orders::create(conn, &caller, &audit, new).await?),
-        )
-        .await?;
+    let order = orders::create(&mut conn, &caller, &audit, new).await?;
     Ok((StatusCode::CREATED, Json(OrderDto::new(&order, &caller))))
 }
 
@@ -272,11 +267,7 @@ async fn delete_order(
 ) -> Result<StatusCode, ApiError> {
     let (mut conn, caller) = caller(&s, &who).await?;
     let audit = meta.audit(Some(who.0.user_id));
-    diesel_async::AsyncConnection::transaction::<_, tentabo_workflows::WorkflowError, _>(
-        &mut *conn,
-        async |conn| orders::delete(conn, &caller, &audit, id).await,
-    )
-    .await?;
+    orders::delete(&mut conn, &caller, &audit, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -295,13 +286,7 @@ async fn replace_order_lines(
     let audit = meta.audit(Some(who.0.user_id));
     let lines = basket(&b.lines);
     let order =
-        diesel_async::AsyncConnection::transaction::<_, tentabo_workflows::WorkflowError, _>(
-            &mut *conn,
-            async |conn| {
-                orders::replace_lines(conn, &caller, &audit, id, b.expected_version, lines).await
-            },
-        )
-        .await?;
+        orders::replace_lines(&mut conn, &caller, &audit, id, b.expected_version, lines).await?;
     Ok(Json(OrderDto::new(&order, &caller)))
 }
 
@@ -317,15 +302,8 @@ async fn reassign_order(
 ) -> Result<Json<OrderDto>, ApiError> {
     let (mut conn, caller) = caller(&s, &who).await?;
     let audit = meta.audit(Some(who.0.user_id));
-    let order =
-        diesel_async::AsyncConnection::transaction::<_, tentabo_workflows::WorkflowError, _>(
-            &mut *conn,
-            async |conn| {
-                sales::reassign(conn, &caller, &audit, Kind::Order, id, b.owners()).await?;
-                orders::get(conn, &caller, id).await
-            },
-        )
-        .await?;
+    sales::reassign(&mut conn, &caller, &audit, Kind::Order, id, b.owners()).await?;
+    let order = orders::get(&mut conn, &caller, id).await?;
     Ok(Json(OrderDto::new(&order, &caller)))
 }
 

@@ -39,13 +39,15 @@ fn chrono_from(d: std::time::Duration) -> chrono::Duration {
     chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
 }
 
-/// Starts a session for an authenticated user.
+/// Starts a session for an authenticated user; the session, its refresh token and the
+/// `login_succeeded` audit row commit together.
 pub async fn start(
     conn: &mut AsyncPgConnection,
     keys: &TokenKeys,
     user: &User,
     client_ip: Option<String>,
     user_agent: Option<String>,
+    audit_ctx: &crate::audit::AuditContext,
 ) -> Result<IssuedTokens, WorkflowError> {
     let role = role_of(user)?;
     let now = Utc::now();
@@ -79,7 +81,16 @@ pub async fn start(
             .values(&token)
             .execute(conn)
             .await?;
-        Ok(())
+        crate::audit::record(
+            conn,
+            audit_ctx.entry(
+                "login_succeeded",
+                "user",
+                user.id,
+                serde_json::json!({ "session_id": session.id, "provider": user.auth_provider }),
+            ),
+        )
+        .await
     })
     .await?;
     Ok(IssuedTokens {
@@ -208,19 +219,32 @@ async fn revoke_session(
 pub async fn logout(
     conn: &mut AsyncPgConnection,
     presented: &str,
+    audit_ctx: &crate::audit::AuditContext,
 ) -> Result<Option<(Uuid, Uuid)>, WorkflowError> {
     let hash = hash_refresh_token(presented);
-    let found: Option<(Uuid, Uuid)> = refresh_tokens::table
-        .inner_join(sessions::table)
-        .filter(refresh_tokens::token_hash.eq(&hash))
-        .select((sessions::user_id, sessions::id))
-        .first(conn)
-        .await
-        .optional()?;
-    if let Some((_, session_id)) = found {
-        revoke_session(conn, session_id, "logout").await?;
-    }
-    Ok(found)
+    conn.transaction::<_, WorkflowError, _>(async |conn| {
+        let found: Option<(Uuid, Uuid)> = refresh_tokens::table
+            .inner_join(sessions::table)
+            .filter(refresh_tokens::token_hash.eq(&hash))
+            .select((sessions::user_id, sessions::id))
+            .first(conn)
+            .await
+            .optional()?;
+        if let Some((user_id, session_id)) = found {
+            revoke_session(conn, session_id, "logout").await?;
+            let ctx = crate::audit::AuditContext {
+                actor_id: Some(user_id),
+                ..audit_ctx.clone()
+            };
+            crate::audit::record(
+                conn,
+                ctx.entry("logout", "session", session_id, serde_json::json!({})),
+            )
+            .await?;
+        }
+        Ok(found)
+    })
+    .await
 }
 
 /// Revokes every live session of a user (disabled, role changed, password reset).

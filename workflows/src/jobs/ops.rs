@@ -126,9 +126,15 @@ pub async fn failures(
 }
 
 /// Gives a dead or discarded job one more attempt, now.
-pub async fn retry(conn: &mut AsyncPgConnection, id: i64) -> Result<JobSummary, WorkflowError> {
+pub async fn retry(
+    conn: &mut AsyncPgConnection,
+    audit_ctx: &crate::audit::AuditContext,
+    id: i64,
+) -> Result<JobSummary, WorkflowError> {
     change_status(
         conn,
+        audit_ctx,
+        "job_retried",
         id,
         "UPDATE outbox SET status = 'pending', max_attempts = attempts + 1, available_at = now(), finished_at = NULL \
          WHERE id = $1 AND status IN ('dead', 'discarded')",
@@ -138,9 +144,15 @@ pub async fn retry(conn: &mut AsyncPgConnection, id: i64) -> Result<JobSummary, 
 }
 
 /// Stops a dead job or one waiting for a retry from ever running again.
-pub async fn discard(conn: &mut AsyncPgConnection, id: i64) -> Result<JobSummary, WorkflowError> {
+pub async fn discard(
+    conn: &mut AsyncPgConnection,
+    audit_ctx: &crate::audit::AuditContext,
+    id: i64,
+) -> Result<JobSummary, WorkflowError> {
     change_status(
         conn,
+        audit_ctx,
+        "job_discarded",
         id,
         "UPDATE outbox SET status = 'discarded', finished_at = now() \
          WHERE id = $1 AND (status = 'dead' OR (status = 'pending' AND attempts > 0))",
@@ -149,7 +161,29 @@ pub async fn discard(conn: &mut AsyncPgConnection, id: i64) -> Result<JobSummary
     .await
 }
 
+/// The status change and its audit row, in one transaction.
 async fn change_status(
+    conn: &mut AsyncPgConnection,
+    audit_ctx: &crate::audit::AuditContext,
+    action: &str,
+    id: i64,
+    sql: &str,
+    refused: &'static str,
+) -> Result<JobSummary, WorkflowError> {
+    use diesel_async::AsyncConnection;
+    conn.transaction::<_, WorkflowError, _>(async |conn| {
+        let job = change_status_in(conn, id, sql, refused).await?;
+        crate::audit::record(
+            conn,
+            audit_ctx.entry(action, "job", id, serde_json::json!({ "queue": job.queue })),
+        )
+        .await?;
+        Ok(job)
+    })
+    .await
+}
+
+async fn change_status_in(
     conn: &mut AsyncPgConnection,
     id: i64,
     sql: &str,

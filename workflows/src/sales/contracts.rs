@@ -7,7 +7,7 @@ use diesel::OptionalExtension;
 use diesel::sql_types::{
     Array, BigInt, Bool, Integer, Nullable, Text, Timestamptz, Uuid as SqlUuid,
 };
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -165,6 +165,18 @@ pub async fn activate_for_order(
     conn: &mut AsyncPgConnection,
     order_id: Uuid,
 ) -> Result<Activation, WorkflowError> {
+    // The change and its audit row commit together, or neither does.
+    conn.transaction::<_, WorkflowError, _>(async |conn| {
+        activate_for_order_in(conn, order_id).await
+    })
+    .await
+}
+
+/// [`activate_for_order`], inside the caller's transaction.
+async fn activate_for_order_in(
+    conn: &mut AsyncPgConnection,
+    order_id: Uuid,
+) -> Result<Activation, WorkflowError> {
     let Some(order) = super::orders::get_unscoped(conn, order_id).await? else {
         return Ok(Activation::NoOrder);
     };
@@ -254,6 +266,16 @@ pub async fn link_replacement(
 /// Flags the active contracts whose expiration falls within `within_days` and that are
 /// not flagged yet; returns how many. Running it again flags nothing new.
 pub async fn flag_expiring(
+    conn: &mut AsyncPgConnection,
+    within_days: i32,
+) -> Result<usize, WorkflowError> {
+    // The change and its audit row commit together, or neither does.
+    conn.transaction::<_, WorkflowError, _>(async |conn| flag_expiring_in(conn, within_days).await)
+        .await
+}
+
+/// [`flag_expiring`], inside the caller's transaction.
+async fn flag_expiring_in(
     conn: &mut AsyncPgConnection,
     within_days: i32,
 ) -> Result<usize, WorkflowError> {

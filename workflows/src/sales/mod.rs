@@ -12,7 +12,7 @@ pub mod seed;
 pub mod transition;
 
 use diesel::sql_types::{Nullable, Uuid as SqlUuid};
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -323,6 +323,22 @@ struct RowOwners {
 
 /// Moves a row to other owning organisations (the `reassign` permission).
 pub async fn reassign(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    audit_ctx: &crate::audit::AuditContext,
+    kind: Kind,
+    id: Uuid,
+    to: Owners,
+) -> Result<(), WorkflowError> {
+    // The change and its audit row commit together, or neither does.
+    conn.transaction::<_, WorkflowError, _>(async |conn| {
+        reassign_in(conn, caller, audit_ctx, kind, id, to).await
+    })
+    .await
+}
+
+/// [`reassign`], inside the caller's transaction.
+async fn reassign_in(
     conn: &mut AsyncPgConnection,
     caller: &Caller,
     audit_ctx: &crate::audit::AuditContext,

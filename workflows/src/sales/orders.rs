@@ -9,7 +9,7 @@ use diesel::OptionalExtension;
 use diesel::sql_types::{
     BigInt, Integer, Jsonb, Nullable, Numeric, Text, Timestamptz, Uuid as SqlUuid,
 };
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -243,6 +243,20 @@ pub async fn create(
     audit_ctx: &AuditContext,
     new: NewOrder,
 ) -> Result<Order, WorkflowError> {
+    // The change and its audit row commit together, or neither does.
+    conn.transaction::<_, WorkflowError, _>(async |conn| {
+        create_in(conn, caller, audit_ctx, new).await
+    })
+    .await
+}
+
+/// [`create`], inside the caller's transaction.
+async fn create_in(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    audit_ctx: &AuditContext,
+    new: NewOrder,
+) -> Result<Order, WorkflowError> {
     let scope = caller.scope(Kind::Order, Action::Create)?;
     let quote = catalogue::quote(conn, &new.lines).await?;
     let owners = resolve_owners(
@@ -289,6 +303,22 @@ pub async fn create(
 
 /// Replaces the lines of an order that is still `created`, re-priced now.
 pub async fn replace_lines(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    audit_ctx: &AuditContext,
+    id: Uuid,
+    expected_version: Option<i32>,
+    lines: Vec<BasketLine>,
+) -> Result<Order, WorkflowError> {
+    // The change and its audit row commit together, or neither does.
+    conn.transaction::<_, WorkflowError, _>(async |conn| {
+        replace_lines_in(conn, caller, audit_ctx, id, expected_version, lines).await
+    })
+    .await
+}
+
+/// [`replace_lines`], inside the caller's transaction.
+async fn replace_lines_in(
     conn: &mut AsyncPgConnection,
     caller: &Caller,
     audit_ctx: &AuditContext,
@@ -488,6 +518,20 @@ pub async fn delete(
     audit_ctx: &AuditContext,
     id: Uuid,
 ) -> Result<(), WorkflowError> {
+    // The change and its audit row commit together, or neither does.
+    conn.transaction::<_, WorkflowError, _>(async |conn| {
+        delete_in(conn, caller, audit_ctx, id).await
+    })
+    .await
+}
+
+/// [`delete`], inside the caller's transaction.
+async fn delete_in(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    audit_ctx: &AuditContext,
+    id: Uuid,
+) -> Result<(), WorkflowError> {
     let order = get(conn, caller, id).await?;
     if !caller.may(Kind::Order, Action::Delete, order.owners()) {
         return Err(WorkflowError::Forbidden);
@@ -513,6 +557,16 @@ pub async fn delete(
 /// The order a converted lead becomes (the `create_order_from_lead` job): owned like
 /// the lead, no lines yet, linked both ways. Creating it twice creates one.
 pub async fn create_from_lead(
+    conn: &mut AsyncPgConnection,
+    lead_id: Uuid,
+) -> Result<Option<Uuid>, WorkflowError> {
+    // The change and its audit row commit together, or neither does.
+    conn.transaction::<_, WorkflowError, _>(async |conn| create_from_lead_in(conn, lead_id).await)
+        .await
+}
+
+/// [`create_from_lead`], inside the caller's transaction.
+async fn create_from_lead_in(
     conn: &mut AsyncPgConnection,
     lead_id: Uuid,
 ) -> Result<Option<Uuid>, WorkflowError> {
