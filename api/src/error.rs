@@ -237,12 +237,33 @@ mod tests {
     #[test]
     fn internal_errors_never_leak_their_cause() {
         let err = ApiError::Workflow(WorkflowError::Database(
-            diesel::result::Error::BrokenTransactionManager,
+            diesel::result::Error::NotInTransaction,
         ));
         let (status, code, details) = err.parts();
         assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(code, "internal_error");
         assert_eq!(details, json!({}));
+    }
+
+    #[test]
+    fn a_database_that_went_away_is_503_not_500() {
+        for e in [
+            diesel::result::Error::BrokenTransactionManager,
+            diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::ClosedConnection,
+                Box::new("connection closed".to_owned()),
+            ),
+            diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::Unknown,
+                Box::new("terminating connection due to administrator command".to_owned()),
+            ),
+        ] {
+            let (status, code, _) = ApiError::Workflow(WorkflowError::Database(e)).parts();
+            assert_eq!(
+                (status, code),
+                (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
+            );
+        }
     }
 
     #[tokio::test]

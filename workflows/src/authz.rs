@@ -6,7 +6,6 @@
 use std::collections::HashMap;
 
 use casbin::{CoreApi, DefaultModel, Enforcer, StringAdapter};
-use uuid::Uuid;
 
 use crate::WorkflowError;
 use crate::identity::{Principal, Role};
@@ -105,17 +104,7 @@ pub enum Scope {
     All,
 }
 
-/// The rows a caller may touch, as applied in SQL.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RowScope {
-    All,
-    /// The distributor's own rows and those of its attached partners.
-    DistributorAndAttached(Uuid),
-    /// The distributor's own rows only.
-    Distributor(Uuid),
-    /// The partner organisation's rows.
-    Partner(Uuid),
-}
+pub use crate::identity::RowScope;
 
 /// Decisions computed by casbin from the policy files once, at start.
 #[derive(Debug, Clone)]

@@ -80,26 +80,6 @@ pub async fn refresh_serving(
     .await
 }
 
-/// Asks for a rebuild of `provider`'s serving zone (the `refresh_serving` job), in the
-/// caller's transaction; `cause` keys the outbox row (one refresh per cause).
-pub async fn request_refresh(
-    conn: &mut AsyncPgConnection,
-    provider: &str,
-    cause: &str,
-) -> Result<(), WorkflowError> {
-    crate::jobs::enqueue(
-        conn,
-        &[crate::jobs::JobRequest::new(
-            &crate::jobs::payloads::RefreshServing {
-                provider: provider.to_owned(),
-            },
-            format!("refresh_serving:{cause}"),
-        )],
-    )
-    .await?;
-    Ok(())
-}
-
 /// The owner link joined to a table aliased `t` with `provider` and `owner_external_id`.
 const OWNER_JOIN: &str = "LEFT JOIN provider_owner_links l \
     ON l.provider = t.provider AND l.owner_external_id = t.owner_external_id";
@@ -511,7 +491,7 @@ pub async fn edit_canonical(
         .map_err(bad_value)?;
         let row = row.ok_or(WorkflowError::NotFound)?;
         if entity == Entity::Lead {
-            request_refresh(conn, provider, &format!("edit:{}", Uuid::now_v7())).await?;
+            crate::pipeline::request_refresh(conn, provider, &format!("edit:{}", Uuid::now_v7())).await?;
         }
         Ok(row.row)
     })
@@ -651,7 +631,7 @@ pub async fn resolve_conflict(
             .execute(conn)
             .await?;
             if entity == Entity::Lead {
-                request_refresh(conn, &c.provider, &format!("conflict:{id}")).await?;
+                crate::pipeline::request_refresh(conn, &c.provider, &format!("conflict:{id}")).await?;
             }
         }
         Ok(sql::query(format!(

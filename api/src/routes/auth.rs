@@ -7,7 +7,7 @@ use serde_json::json;
 use tentabo_workflows::WorkflowError;
 use tentabo_workflows::audit;
 use tentabo_workflows::error::{AuthFailure, FieldErrors};
-use tentabo_workflows::identity::{Email, Password, sessions, users};
+use tentabo_workflows::identity::{Email, Password, organisations, sessions, users};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -95,7 +95,7 @@ async fn login(
     let outcome = state.auth_provider.authenticate(&email, &password).await;
     let mut conn = state.conn().await?;
     let user = match outcome {
-        Ok(user) if users::organisation_active(&mut conn, &user).await? => user,
+        Ok(user) if organisations::organisation_active(&mut conn, &user).await? => user,
         Ok(user) => {
             audit_failure(
                 &mut conn,

@@ -5,8 +5,8 @@
 use std::str::FromStr;
 
 use crate::WorkflowError;
-use crate::authz::RowScope;
 use crate::error::FieldErrors;
+use crate::identity::RowScope;
 use crate::pagination::Cursor;
 use uuid::Uuid;
 

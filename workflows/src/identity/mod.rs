@@ -11,4 +11,4 @@ pub mod tokens;
 pub mod types;
 pub mod users;
 
-pub use types::{Email, Name, Password, Principal, Role};
+pub use types::{Email, Name, Password, Principal, Role, RowScope};

@@ -9,9 +9,9 @@ use uuid::Uuid;
 
 use crate::WorkflowError;
 use crate::audit::{self, AuditContext};
-use crate::authz::RowScope;
 use crate::error::{FieldErrors, map_unique, not_found};
 use crate::identity::Name;
+use crate::identity::RowScope;
 use crate::identity::listing::{Sort, cursor_binds, like_pattern, scope_binds};
 use crate::pagination::{Cursor, Page};
 
@@ -264,4 +264,25 @@ pub async fn detach(
         .await
     })
     .await
+}
+
+/// Whether the user's organisation (if any) is active.
+pub async fn organisation_active(
+    conn: &mut AsyncPgConnection,
+    user: &tentabo_schema::models::organisations::User,
+) -> Result<bool, WorkflowError> {
+    #[derive(diesel::QueryableByName)]
+    struct Active {
+        #[diesel(sql_type = Bool)]
+        active: bool,
+    }
+    let row: Active = diesel::sql_query(
+        "SELECT COALESCE((SELECT is_active FROM partners WHERE id = $1), TRUE) \
+            AND COALESCE((SELECT is_active FROM distributors WHERE id = $2), TRUE) AS active",
+    )
+    .bind::<Nullable<SqlUuid>, _>(user.partner_id)
+    .bind::<Nullable<SqlUuid>, _>(user.distributor_id)
+    .get_result(conn)
+    .await?;
+    Ok(row.active)
 }

@@ -16,8 +16,9 @@ use uuid::Uuid;
 
 use crate::WorkflowError;
 use crate::error::AuthFailure;
+use crate::identity::Principal;
 use crate::identity::tokens::{Claims, TokenKeys, hash_refresh_token, new_refresh_token};
-use crate::identity::{Principal, Role};
+use crate::identity::types::role_of;
 
 /// What a successful login or refresh returns to the client.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,12 +28,6 @@ pub struct IssuedTokens {
     pub expires_in: u64,
     pub user_id: Uuid,
     pub session_id: Uuid,
-}
-
-pub fn role_of(user: &User) -> Result<Role, WorkflowError> {
-    user.role
-        .parse()
-        .map_err(|()| WorkflowError::Internal(format!("unknown role {:?} in database", user.role)))
 }
 
 fn chrono_from(d: std::time::Duration) -> chrono::Duration {
@@ -147,7 +142,9 @@ pub async fn refresh(
             if token.expires_at <= now || session.expires_at <= now {
                 return Ok(Rotation::Refused(AuthFailure::TokenExpired));
             }
-            if !user.is_active || !crate::identity::users::organisation_active(conn, &user).await? {
+            if !user.is_active
+                || !crate::identity::organisations::organisation_active(conn, &user).await?
+            {
                 revoke_session(conn, session.id, "user_disabled").await?;
                 return Ok(Rotation::Refused(AuthFailure::AccountDisabled));
             }

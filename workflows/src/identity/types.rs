@@ -180,6 +180,27 @@ impl Password {
     }
 }
 
+/// The role stored on a user row (an unknown one is a corrupt row).
+pub fn role_of(
+    user: &tentabo_schema::models::organisations::User,
+) -> Result<Role, crate::WorkflowError> {
+    user.role.parse().map_err(|()| {
+        crate::WorkflowError::Internal(format!("unknown role {:?} in database", user.role))
+    })
+}
+
+/// The rows a caller may touch, as applied in SQL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowScope {
+    All,
+    /// The distributor's own rows and those of its attached partners.
+    DistributorAndAttached(Uuid),
+    /// The distributor's own rows only.
+    Distributor(Uuid),
+    /// The partner organisation's rows.
+    Partner(Uuid),
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,8 +10,8 @@ use uuid::Uuid;
 
 use crate::WorkflowError;
 use crate::audit::{self, AuditContext};
-use crate::authz::RowScope;
 use crate::error::{FieldErrors, map_unique};
+use crate::identity::RowScope;
 use crate::identity::listing::{Sort, cursor_binds, like_pattern, scope_binds};
 use crate::identity::organisations::{self, OrgKind};
 use crate::identity::{Email, Name, Password, Role, password, sessions};
@@ -276,7 +276,7 @@ pub async fn update(
             .await
             .optional()?
             .ok_or(WorkflowError::NotFound)?;
-        let before_role: Role = sessions::role_of(&before)?;
+        let before_role: Role = crate::identity::types::role_of(&before)?;
         let role = patch.role.unwrap_or(before_role);
         // Changing role moves the user out of the organisation the old role needed,
         // unless the patch names the new one.
@@ -324,25 +324,4 @@ pub async fn update(
         Ok(user)
     })
     .await
-}
-
-/// Whether the user's organisation (if any) is active.
-pub async fn organisation_active(
-    conn: &mut AsyncPgConnection,
-    user: &User,
-) -> Result<bool, WorkflowError> {
-    #[derive(diesel::QueryableByName)]
-    struct Active {
-        #[diesel(sql_type = Bool)]
-        active: bool,
-    }
-    let row: Active = diesel::sql_query(
-        "SELECT COALESCE((SELECT is_active FROM partners WHERE id = $1), TRUE) \
-            AND COALESCE((SELECT is_active FROM distributors WHERE id = $2), TRUE) AS active",
-    )
-    .bind::<Nullable<SqlUuid>, _>(user.partner_id)
-    .bind::<Nullable<SqlUuid>, _>(user.distributor_id)
-    .get_result(conn)
-    .await?;
-    Ok(row.active)
 }

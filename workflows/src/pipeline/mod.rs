@@ -230,3 +230,23 @@ pub struct Rejected {
 pub trait Mapper {
     fn map(&self, raw: &RawRecord) -> Result<Mapped, Rejected>;
 }
+
+/// Asks for a rebuild of `provider`'s serving zone (the `refresh_serving` job), in the
+/// caller's transaction; `cause` keys the outbox row (one refresh per cause).
+pub async fn request_refresh(
+    conn: &mut diesel_async::AsyncPgConnection,
+    provider: &str,
+    cause: &str,
+) -> Result<(), crate::WorkflowError> {
+    crate::jobs::enqueue(
+        conn,
+        &[crate::jobs::JobRequest::new(
+            &crate::jobs::payloads::RefreshServing {
+                provider: provider.to_owned(),
+            },
+            format!("refresh_serving:{cause}"),
+        )],
+    )
+    .await?;
+    Ok(())
+}

@@ -430,7 +430,7 @@ async fn retry_batch(
             .await?;
         }
         if leads {
-            crate::lake::request_refresh(conn, provider, &format!("quarantine_retry:{}", Uuid::now_v7()))
+            super::request_refresh(conn, provider, &format!("quarantine_retry:{}", Uuid::now_v7()))
                 .await?;
         }
         audit::record(

@@ -403,7 +403,7 @@ async fn execute_locked(
         .execute(conn)
         .await?;
         if changed_leads {
-            crate::lake::request_refresh(conn, PROVIDER, &format!("sync_run:{run_id}")).await?;
+            super::request_refresh(conn, PROVIDER, &format!("sync_run:{run_id}")).await?;
         }
         Ok(())
     })

@@ -64,7 +64,7 @@ impl Contract {
         }
     }
     pub fn allowed_events(&self, caller: &Caller) -> Vec<ContractEvent> {
-        super::transition::allowed::<ContractMachine>(caller, &self.state, self.owners())
+        super::resource::allowed::<ContractMachine>(caller, &self.state, self.owners())
     }
 }
 
@@ -109,7 +109,7 @@ pub async fn list(
     let rows: Vec<Contract> = diesel::sql_query(sql)
         .bind::<Text, _>(scope_kind)
         .bind::<Nullable<SqlUuid>, _>(scope_id)
-        .bind::<Nullable<Text>, _>(filter.state.map(super::transition::state_name))
+        .bind::<Nullable<Text>, _>(filter.state.map(super::resource::state_name))
         .bind::<Nullable<SqlUuid>, _>(filter.partner_id)
         .bind::<Nullable<SqlUuid>, _>(filter.distributor_id)
         .bind::<Nullable<SqlUuid>, _>(filter.order_id)
@@ -300,4 +300,60 @@ async fn flag_expiring_in(
         .await?;
     }
     Ok(n)
+}
+
+// ── The lifecycle resource ──────────────────────────────────────────────────────────
+
+impl super::resource::Resource for ContractMachine {
+    const KIND: Kind = Kind::Contract;
+    type Record = Contract;
+
+    fn action(_: ContractEvent) -> crate::authz::Action {
+        crate::authz::Action::Manage
+    }
+
+    fn load(
+        conn: &mut AsyncPgConnection,
+        caller: &Caller,
+        id: Uuid,
+    ) -> impl std::future::Future<Output = Result<Self::Record, WorkflowError>> + Send {
+        get(conn, caller, id)
+    }
+
+    /// An upgrade or downgrade names the order that replaces the contract: it must be
+    /// another order the caller can see.
+    async fn guard(
+        conn: &mut AsyncPgConnection,
+        caller: &Caller,
+        id: Uuid,
+        event: ContractEvent,
+        payload: &serde_json::Value,
+    ) -> Result<(), WorkflowError> {
+        if event == ContractEvent::MarkLost {
+            return Ok(());
+        }
+        let Some(order_id) = payload.get("order_id") else {
+            return Err(crate::error::FieldErrors::single(
+                "payload.order_id",
+                "required",
+            ));
+        };
+        let order_id: Uuid = serde_json::from_value(order_id.clone())
+            .map_err(|_| crate::error::FieldErrors::single("payload.order_id", "invalid_uuid"))?;
+        let contract = get(conn, caller, id).await?;
+        if contract.order_id == order_id {
+            return Err(crate::error::FieldErrors::single(
+                "payload.order_id",
+                "same_order",
+            ));
+        }
+        match super::orders::get(conn, caller, order_id).await {
+            Ok(_) => Ok(()),
+            Err(WorkflowError::NotFound) => Err(crate::error::FieldErrors::single(
+                "payload.order_id",
+                "unknown_order",
+            )),
+            Err(e) => Err(e),
+        }
+    }
 }

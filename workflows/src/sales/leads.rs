@@ -86,11 +86,11 @@ impl Lead {
         }
     }
     pub fn lead_state(&self) -> Result<LeadState, WorkflowError> {
-        super::transition::parse_state(&self.state)
+        super::resource::parse_state(&self.state)
     }
     /// The events this caller may send this lead now (the API's `allowed_events`).
     pub fn allowed_events(&self, caller: &Caller) -> Vec<LeadEvent> {
-        super::transition::allowed::<crate::lifecycle::lead::LeadMachine>(
+        super::resource::allowed::<crate::lifecycle::lead::LeadMachine>(
             caller,
             &self.state,
             self.owners(),
@@ -280,7 +280,7 @@ pub async fn list(
     let rows: Vec<Lead> = diesel::sql_query(sql)
         .bind::<Text, _>(scope_kind)
         .bind::<Nullable<SqlUuid>, _>(scope_id)
-        .bind::<Nullable<Text>, _>(filter.state.map(super::transition::state_name))
+        .bind::<Nullable<Text>, _>(filter.state.map(super::resource::state_name))
         .bind::<Nullable<Text>, _>(filter.q.as_deref().map(like_pattern))
         .bind::<Nullable<SqlUuid>, _>(filter.owner_id)
         .bind::<Nullable<SqlUuid>, _>(filter.partner_id)
@@ -413,4 +413,41 @@ pub async fn delete(
         .await
     })
     .await
+}
+
+// ── The lifecycle resource ──────────────────────────────────────────────────────────
+
+impl super::resource::Resource for crate::lifecycle::lead::LeadMachine {
+    const KIND: Kind = Kind::Lead;
+    type Record = Lead;
+
+    fn action(_: LeadEvent) -> crate::authz::Action {
+        crate::authz::Action::UpdateStatus
+    }
+
+    fn load(
+        conn: &mut AsyncPgConnection,
+        caller: &Caller,
+        id: Uuid,
+    ) -> impl std::future::Future<Output = Result<Self::Record, WorkflowError>> + Send {
+        get(conn, caller, id)
+    }
+
+    async fn guard(
+        conn: &mut AsyncPgConnection,
+        _caller: &Caller,
+        id: Uuid,
+        event: LeadEvent,
+        _payload: &serde_json::Value,
+    ) -> Result<(), WorkflowError> {
+        if event == LeadEvent::Convert
+            && super::resource::step_taken(conn, Kind::Lead, id, "convert").await?
+        {
+            return Err(WorkflowError::Refused {
+                code: "already_converted",
+                details: json!({}),
+            });
+        }
+        Ok(())
+    }
 }

@@ -8,6 +8,7 @@ pub mod effects;
 pub mod leads;
 pub mod notes;
 pub mod orders;
+pub mod resource;
 pub mod seed;
 pub mod transition;
 

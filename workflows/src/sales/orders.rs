@@ -157,7 +157,7 @@ impl Order {
         }
     }
     pub fn allowed_events(&self, caller: &Caller) -> Vec<OrderEvent> {
-        super::transition::allowed::<OrderMachine>(caller, &self.state, self.owners())
+        super::resource::allowed::<OrderMachine>(caller, &self.state, self.owners())
     }
     /// The longest subscription of the order, in months (the contract's term).
     pub fn term_months(&self) -> Option<i32> {
@@ -226,7 +226,7 @@ async fn write_lines(
         .bind::<SqlUuid, _>(line.product_id)
         .bind::<Integer, _>(i32::try_from(line.duration_months).unwrap_or(i32::MAX))
         .bind::<BigInt, _>(line.quantity)
-        .bind::<Text, _>(super::transition::state_name(line.billing_period))
+        .bind::<Text, _>(super::resource::state_name(line.billing_period))
         .bind::<Numeric, _>(priced.quote.subtotal)
         .bind::<Numeric, _>(priced.quote.discount)
         .bind::<Numeric, _>(priced.quote.total)
@@ -446,7 +446,7 @@ pub async fn list(
     let rows: Vec<OrderRow> = diesel::sql_query(sql)
         .bind::<Text, _>(scope_kind)
         .bind::<Nullable<SqlUuid>, _>(scope_id)
-        .bind::<Nullable<Text>, _>(filter.state.map(super::transition::state_name))
+        .bind::<Nullable<Text>, _>(filter.state.map(super::resource::state_name))
         .bind::<Nullable<Text>, _>(filter.q.as_deref().map(like_pattern))
         .bind::<Nullable<SqlUuid>, _>(filter.partner_id)
         .bind::<Nullable<SqlUuid>, _>(filter.distributor_id)
@@ -611,4 +611,40 @@ async fn create_from_lead_in(
         .await?;
     }
     Ok(Some(order.id))
+}
+
+// ── The lifecycle resource ──────────────────────────────────────────────────────────
+
+impl super::resource::Resource for OrderMachine {
+    const KIND: Kind = Kind::Order;
+    type Record = Order;
+
+    /// Those who create orders send and cancel them; fulfilment is the fulfiller's.
+    fn action(event: OrderEvent) -> crate::authz::Action {
+        match event {
+            OrderEvent::Send | OrderEvent::Cancel => crate::authz::Action::Create,
+            OrderEvent::StartFulfillment | OrderEvent::Fulfill => crate::authz::Action::Activate,
+        }
+    }
+
+    fn load(
+        conn: &mut AsyncPgConnection,
+        caller: &Caller,
+        id: Uuid,
+    ) -> impl std::future::Future<Output = Result<Self::Record, WorkflowError>> + Send {
+        get(conn, caller, id)
+    }
+
+    async fn guard(
+        conn: &mut AsyncPgConnection,
+        _caller: &Caller,
+        id: Uuid,
+        event: OrderEvent,
+        _payload: &serde_json::Value,
+    ) -> Result<(), WorkflowError> {
+        if event == OrderEvent::Send && line_count(conn, id).await? == 0 {
+            return Err(crate::error::FieldErrors::single("lines", "required"));
+        }
+        Ok(())
+    }
 }

@@ -7,86 +7,23 @@
 //! With an `Idempotency-Key` the first answer is stored in the same transaction and
 //! replayed for the same key; the same key with a different request is refused (422).
 
-use std::future::Future;
-
 use chrono::{DateTime, Utc};
 use diesel::OptionalExtension;
 use diesel::sql_types::{Bytea, Integer, Jsonb, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+pub use super::resource::{Resource, allowed, parse_state, state_name};
 use super::{Caller, Kind, Owners, scope_sql};
 use crate::WorkflowError;
 use crate::audit::{self, AuditContext};
-use crate::authz::Action;
 use crate::error::FieldErrors;
 use crate::identity::listing::scope_binds;
 use crate::jobs::{self, JobKind, JobRequest};
-use crate::lifecycle::contract::{ContractEvent, ContractMachine};
-use crate::lifecycle::lead::{LeadEvent, LeadMachine};
-use crate::lifecycle::order::{OrderEvent, OrderMachine};
-use crate::lifecycle::{Effect, Lifecycle};
+use crate::lifecycle::Effect;
 use crate::sql::{self, Bind};
-
-/// A lifecycle machine bound to its table and to the policy.
-pub trait Resource:
-    Lifecycle<
-        State: Serialize + DeserializeOwned + Send + Sync,
-        Event: Serialize + DeserializeOwned + Send + Sync,
-    >
-{
-    const KIND: Kind;
-    type Record: Send;
-
-    /// The policy action an event needs on the row.
-    fn action(event: Self::Event) -> Action;
-
-    /// Reads the row as the caller sees it (after the change, inside the transaction).
-    fn load(
-        conn: &mut AsyncPgConnection,
-        caller: &Caller,
-        id: Uuid,
-    ) -> impl Future<Output = Result<Self::Record, WorkflowError>> + Send;
-
-    /// Checks what the machine cannot see (a converted lead, an empty order, the order
-    /// named by an upgrade). Runs with the row locked.
-    fn guard(
-        conn: &mut AsyncPgConnection,
-        caller: &Caller,
-        id: Uuid,
-        event: Self::Event,
-        payload: &Value,
-    ) -> impl Future<Output = Result<(), WorkflowError>> + Send;
-}
-
-/// A state or event as its snake_case name.
-pub fn state_name<S: Serialize>(s: S) -> String {
-    match serde_json::to_value(s) {
-        Ok(Value::String(s)) => s,
-        _ => String::new(),
-    }
-}
-
-/// A stored state back into the machine's type (a bad value is a corrupt row).
-pub fn parse_state<S: DeserializeOwned>(s: &str) -> Result<S, WorkflowError> {
-    serde_json::from_value(Value::String(s.to_owned()))
-        .map_err(|_| WorkflowError::Internal(format!("unknown stored state `{s}`")))
-}
-
-/// The events `caller` may send a row in `state` owned by `owners`: the machine's for the
-/// caller's role, and among them those the policy allows on this row.
-pub fn allowed<R: Resource>(caller: &Caller, state: &str, owners: Owners) -> Vec<R::Event> {
-    let Ok(state) = parse_state::<R::State>(state) else {
-        return Vec::new();
-    };
-    R::allowed_events(state, caller.role())
-        .into_iter()
-        .filter(|e| caller.may(R::KIND, R::action(*e), owners))
-        .collect()
-}
 
 /// What the caller asked for.
 #[derive(Debug, Clone, PartialEq)]
@@ -395,144 +332,4 @@ pub async fn history<R: Resource>(
     .bind::<SqlUuid, _>(id)
     .load(conn)
     .await?)
-}
-
-// ── The three resources ─────────────────────────────────────────────────────────────
-
-impl Resource for LeadMachine {
-    const KIND: Kind = Kind::Lead;
-    type Record = super::leads::Lead;
-
-    fn action(_: LeadEvent) -> Action {
-        Action::UpdateStatus
-    }
-
-    fn load(
-        conn: &mut AsyncPgConnection,
-        caller: &Caller,
-        id: Uuid,
-    ) -> impl Future<Output = Result<Self::Record, WorkflowError>> + Send {
-        super::leads::get(conn, caller, id)
-    }
-
-    async fn guard(
-        conn: &mut AsyncPgConnection,
-        _caller: &Caller,
-        id: Uuid,
-        event: LeadEvent,
-        _payload: &Value,
-    ) -> Result<(), WorkflowError> {
-        if event == LeadEvent::Convert && step_taken(conn, Kind::Lead, id, "convert").await? {
-            return Err(WorkflowError::Refused {
-                code: "already_converted",
-                details: json!({}),
-            });
-        }
-        Ok(())
-    }
-}
-
-impl Resource for OrderMachine {
-    const KIND: Kind = Kind::Order;
-    type Record = super::orders::Order;
-
-    /// Those who create orders send and cancel them; fulfilment is the fulfiller's.
-    fn action(event: OrderEvent) -> Action {
-        match event {
-            OrderEvent::Send | OrderEvent::Cancel => Action::Create,
-            OrderEvent::StartFulfillment | OrderEvent::Fulfill => Action::Activate,
-        }
-    }
-
-    fn load(
-        conn: &mut AsyncPgConnection,
-        caller: &Caller,
-        id: Uuid,
-    ) -> impl Future<Output = Result<Self::Record, WorkflowError>> + Send {
-        super::orders::get(conn, caller, id)
-    }
-
-    async fn guard(
-        conn: &mut AsyncPgConnection,
-        _caller: &Caller,
-        id: Uuid,
-        event: OrderEvent,
-        _payload: &Value,
-    ) -> Result<(), WorkflowError> {
-        if event == OrderEvent::Send && super::orders::line_count(conn, id).await? == 0 {
-            return Err(FieldErrors::single("lines", "required"));
-        }
-        Ok(())
-    }
-}
-
-impl Resource for ContractMachine {
-    const KIND: Kind = Kind::Contract;
-    type Record = super::contracts::Contract;
-
-    fn action(_: ContractEvent) -> Action {
-        Action::Manage
-    }
-
-    fn load(
-        conn: &mut AsyncPgConnection,
-        caller: &Caller,
-        id: Uuid,
-    ) -> impl Future<Output = Result<Self::Record, WorkflowError>> + Send {
-        super::contracts::get(conn, caller, id)
-    }
-
-    /// An upgrade or downgrade names the order that replaces the contract: it must be
-    /// another order the caller can see.
-    async fn guard(
-        conn: &mut AsyncPgConnection,
-        caller: &Caller,
-        id: Uuid,
-        event: ContractEvent,
-        payload: &Value,
-    ) -> Result<(), WorkflowError> {
-        if event == ContractEvent::MarkLost {
-            return Ok(());
-        }
-        let Some(order_id) = payload.get("order_id") else {
-            return Err(FieldErrors::single("payload.order_id", "required"));
-        };
-        let order_id: Uuid = serde_json::from_value(order_id.clone())
-            .map_err(|_| FieldErrors::single("payload.order_id", "invalid_uuid"))?;
-        let contract = super::contracts::get(conn, caller, id).await?;
-        if contract.order_id == order_id {
-            return Err(FieldErrors::single("payload.order_id", "same_order"));
-        }
-        match super::orders::get(conn, caller, order_id).await {
-            Ok(_) => Ok(()),
-            Err(WorkflowError::NotFound) => {
-                Err(FieldErrors::single("payload.order_id", "unknown_order"))
-            }
-            Err(e) => Err(e),
-        }
-    }
-}
-
-#[derive(diesel::QueryableByName)]
-struct Taken {
-    #[diesel(sql_type = diesel::sql_types::Bool)]
-    taken: bool,
-}
-
-async fn step_taken(
-    conn: &mut AsyncPgConnection,
-    kind: Kind,
-    id: Uuid,
-    event: &str,
-) -> Result<bool, WorkflowError> {
-    let t: Taken = sql::query(
-        "SELECT EXISTS (SELECT 1 FROM lifecycle_history \
-         WHERE object_type = $1 AND object_id = $2 AND event = $3) AS taken",
-    )
-    .bind(Bind::Text(kind.as_str().to_string()))
-    .bind(Bind::Uuid(id))
-    .bind(Bind::Text(event.to_string()))
-    .get_result(conn)
-    .await?;
-    Ok(t.taken)
 }
