@@ -1,0 +1,152 @@
+//! Runs as ops see them: the run log, requesting a run, the run list and one run, the
+//! lake's health per zone.
+
+use super::*;
+
+pub(super) async fn log(
+    conn: &mut AsyncPgConnection,
+    run_id: Uuid,
+    level: &str,
+    message: &str,
+    details: serde_json::Value,
+) -> Result<(), WorkflowError> {
+    sql::query(
+        "INSERT INTO provider_sync_logs (sync_run_id, level, message, details) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(Bind::Uuid(run_id))
+    .bind(Bind::Text(level.to_owned()))
+    .bind(Bind::Text(message.to_owned()))
+    .bind(Bind::Json(details))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Asks for a run: the run row and its job's outbox row commit together.
+pub async fn request(
+    conn: &mut AsyncPgConnection,
+    model: &str,
+    mode: Mode,
+    requested_by: Option<Uuid>,
+    key: Option<String>,
+) -> Result<Uuid, WorkflowError> {
+    conn.transaction::<_, WorkflowError, _>(async |conn| {
+        let id = create(conn, model, mode, requested_by).await?;
+        crate::jobs::enqueue(
+            conn,
+            &[crate::jobs::JobRequest::new(
+                &crate::jobs::payloads::SyncRun { run_id: id },
+                key.unwrap_or_else(|| format!("sync_run:{id}")),
+            )],
+        )
+        .await?;
+        Ok(id)
+    })
+    .await
+}
+
+/// A sync run as ops see it.
+#[derive(Debug, Clone, PartialEq, Serialize, diesel::QueryableByName)]
+pub struct RunView {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub id: Uuid,
+    #[diesel(sql_type = Text)]
+    pub provider: String,
+    #[diesel(sql_type = Text)]
+    pub entity: String,
+    #[diesel(sql_type = Text)]
+    pub mode: String,
+    #[diesel(sql_type = Text)]
+    pub status: String,
+    #[diesel(sql_type = Nullable<diesel::sql_types::Timestamptz>)]
+    pub started_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<diesel::sql_types::Timestamptz>)]
+    pub finished_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<diesel::sql_types::BigInt>)]
+    pub estimate: Option<i64>,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub fetched: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub unchanged: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub loaded: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub quarantined: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub deleted: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub conflicts: i64,
+    /// Records loaded with warnings.
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub warned: i64,
+    /// Warned records per code.
+    #[diesel(sql_type = diesel::sql_types::Jsonb)]
+    pub warnings: serde_json::Value,
+    /// Quarantined records per reason code.
+    #[diesel(sql_type = diesel::sql_types::Jsonb)]
+    pub quarantine_reasons: serde_json::Value,
+    /// Microseconds per stage of the last attempt.
+    #[diesel(sql_type = diesel::sql_types::Jsonb)]
+    pub timings: serde_json::Value,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub error: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Timestamptz)]
+    pub created_at: DateTime<Utc>,
+}
+
+pub(super) const RUN_COLUMNS: &str = "id, provider, entity, mode, status, started_at, finished_at, estimate, \
+    fetched, unchanged, loaded, quarantined, deleted, conflicts, warned, warnings, quarantine_reasons, \
+    timings, error, created_at";
+
+/// The most recent runs, newest first.
+pub async fn recent(
+    conn: &mut AsyncPgConnection,
+    limit: i64,
+) -> Result<Vec<RunView>, WorkflowError> {
+    Ok(sql::query(format!(
+        "SELECT {RUN_COLUMNS} FROM sync_runs ORDER BY created_at DESC, id DESC LIMIT $1"
+    ))
+    .bind(Bind::BigInt(limit))
+    .load(conn)
+    .await?)
+}
+
+pub async fn get(conn: &mut AsyncPgConnection, id: Uuid) -> Result<RunView, WorkflowError> {
+    sql::query(format!("SELECT {RUN_COLUMNS} FROM sync_runs WHERE id = $1"))
+        .bind(Bind::Uuid(id))
+        .get_result(conn)
+        .await
+        .map_err(crate::error::not_found)
+}
+
+/// Per zone: how many rows, and when the newest arrived.
+#[derive(Debug, Clone, PartialEq, Serialize, diesel::QueryableByName)]
+pub struct ZoneHealth {
+    #[diesel(sql_type = Text)]
+    pub zone: String,
+    #[diesel(sql_type = Text)]
+    pub table: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub rows: i64,
+    #[diesel(sql_type = Nullable<diesel::sql_types::Timestamptz>)]
+    pub newest: Option<DateTime<Utc>>,
+}
+
+pub async fn lake_health(conn: &mut AsyncPgConnection) -> Result<Vec<ZoneHealth>, WorkflowError> {
+    let mut parts = vec![
+        "SELECT 'raw' AS zone, 'raw_records' AS \"table\", count(*) AS rows, max(fetched_at) AS newest FROM raw_records".to_owned(),
+        "SELECT 'quarantine', 'quarantine', count(*), max(created_at) FROM quarantine".to_owned(),
+    ];
+    for e in Entity::ALL {
+        parts.push(format!(
+            "SELECT 'canonical', '{t}', count(*) FILTER (WHERE deleted_at IS NULL), max(last_synced_at) FROM {t}",
+            t = e.table()
+        ));
+    }
+    parts.push(
+        "SELECT 'serving', 'serving_pipeline', count(*), max(refreshed_at) FROM serving_pipeline"
+            .to_owned(),
+    );
+    parts.push("SELECT 'serving', 'serving_won_revenue', count(*), max(refreshed_at) FROM serving_won_revenue".to_owned());
+    Ok(sql::query(parts.join(" UNION ALL ")).load(conn).await?)
+}
