@@ -176,7 +176,11 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code, details) = self.parts();
         if status.is_server_error() {
-            tracing::error!(error = %self, error.debug = ?self, status = status.as_u16(), "request failed");
+            let chain = match &self {
+                ApiError::Workflow(e) => e.chain(),
+                other => other.to_string(),
+            };
+            tracing::error!(error = %chain, error.debug = ?self, status = status.as_u16(), "request failed");
         }
         let message = i18n::message(code, Lang::En).unwrap_or("Error").to_owned();
         let body = ErrorBody {
@@ -276,6 +280,20 @@ mod tests {
         let body: Value = serde_json::from_slice(&bytes).unwrap_or_default();
         assert_eq!(body["error"]["code"], "internal_error");
         assert!(!String::from_utf8_lossy(&bytes).contains("secret detail"));
+    }
+
+    #[test]
+    fn an_internal_failure_keeps_its_cause_for_the_log_only() {
+        let cause = std::io::Error::other("disk on fire");
+        let e = WorkflowError::internal("writing the report", cause);
+        assert_eq!(e.chain(), "internal: writing the report: disk on fire");
+        assert!(std::error::Error::source(&e).is_some());
+        let (status, code, details) = ApiError::Workflow(e).parts();
+        assert_eq!(
+            (status, code),
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal_error")
+        );
+        assert_eq!(details, json!({}));
     }
 
     #[test]

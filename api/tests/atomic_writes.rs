@@ -34,6 +34,8 @@ const TABLES: &[&str] = &[
     "partners",
     "distributors",
     "distributor_partners",
+    "sync_settings",
+    "provider_owner_links",
     "audit_logs",
 ];
 
@@ -78,16 +80,7 @@ async fn exec(app: &TestApp, sql: &str) {
 
 #[tokio::test]
 async fn no_write_outlives_a_failed_audit_row() {
-    let app = TestApp::seeded().await;
-    {
-        let mut conn = app.db.conn().await;
-        tentabo_workflows::catalogue::seed_demo(&mut conn)
-            .await
-            .unwrap();
-        tentabo_workflows::sales::seed::seed_demo(&mut conn)
-            .await
-            .unwrap();
-    }
+    let app = TestApp::seeded_with_sales().await;
     let admin = app.token(ADMIN).await;
     let order = id(
         &app,
@@ -228,6 +221,16 @@ async fn no_write_outlives_a_failed_audit_row() {
             Method::DELETE,
             format!("/api/v1/distributors/{distributor}/partners/{acme}"),
             None,
+        ),
+        (
+            Method::PUT,
+            "/api/v1/sync/settings/odoo".into(),
+            Some(json!({ "default_country": "be" })),
+        ),
+        (
+            Method::PUT,
+            "/api/v1/sync/owners/odoo/40".into(),
+            Some(json!({ "partner_id": acme })),
         ),
     ];
     for (method, path, body) in writes {

@@ -19,18 +19,6 @@ use std::path::PathBuf;
 
 use app::TestApp;
 
-async fn seeded_with_sales() -> TestApp {
-    let app = TestApp::seeded().await;
-    let mut conn = app.db.conn().await;
-    tentabo_workflows::catalogue::seed_demo(&mut conn)
-        .await
-        .unwrap();
-    tentabo_workflows::sales::seed::seed_demo(&mut conn)
-        .await
-        .unwrap();
-    app
-}
-
 async fn fuzz_as(app: &TestApp, email: &str, seed: &str) {
     let token = app.token(email).await;
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
@@ -72,7 +60,7 @@ async fn fuzz_as(app: &TestApp, email: &str, seed: &str) {
 
 #[tokio::test]
 async fn no_operation_answers_off_its_contract_for_an_admin_or_a_partner() {
-    let app = seeded_with_sales().await;
+    let app = TestApp::seeded_with_sales().await;
     fuzz_as(&app, "superadmin@salescommand.com", "20261201").await;
     fuzz_as(&app, "am1@salescommand.com", "20261202").await;
     // The runs ended neither the admin's account nor the partner's.

@@ -92,6 +92,21 @@ impl TestApp {
         app
     }
 
+    /// A test app with every demo row `seed-demo` writes: logins, catalogue, leads and
+    /// a priced order.
+    pub async fn seeded_with_sales() -> TestApp {
+        let app = TestApp::seeded().await;
+        let mut conn = app.db.conn().await;
+        tentabo_workflows::catalogue::seed_demo(&mut conn)
+            .await
+            .unwrap();
+        tentabo_workflows::sales::seed::seed_demo(&mut conn)
+            .await
+            .unwrap();
+        drop(conn);
+        app
+    }
+
     pub async fn seed(&self) {
         let mut conn = self.db.conn().await;
         tentabo_workflows::identity::seed::seed_demo(&mut conn)

@@ -105,9 +105,40 @@ pub enum WorkflowError {
     Policy(String),
     #[error("internal: {0}")]
     Internal(String),
+    /// An internal failure caused by another error, kept whole so the log shows the
+    /// chain (`std::error::Error::source`), never the caller.
+    #[error("internal: {context}")]
+    InternalCause {
+        context: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 }
 
 impl WorkflowError {
+    /// An internal failure that keeps its cause for the logs.
+    pub fn internal(
+        context: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> WorkflowError {
+        WorkflowError::InternalCause {
+            context: context.into(),
+            source: Box::new(source),
+        }
+    }
+
+    /// The error and its causes, outermost first (`a: b: c`), for a log line.
+    pub fn chain(&self) -> String {
+        let mut out = self.to_string();
+        let mut cause = std::error::Error::source(self);
+        while let Some(c) = cause {
+            out.push_str(": ");
+            out.push_str(&c.to_string());
+            cause = c.source();
+        }
+        out
+    }
+
     /// The database is unreachable, restarting, or cut the connection mid-statement:
     /// nothing is wrong with the request, and trying again later will do (the API
     /// answers 503; a job retries).

@@ -16,7 +16,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{AuthUser, Json, Query};
+use crate::extract::{AuthUser, Json, Query, RequestMeta};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -180,6 +180,7 @@ async fn browse_canonical(
 async fn edit_canonical(
     State(s): State<AppState>,
     who: AuthUser,
+    meta: RequestMeta,
     Path((name, provider, external_id)): Path<(String, String, String)>,
     Json(changes): Json<serde_json::Map<String, serde_json::Value>>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
@@ -188,8 +189,11 @@ async fn edit_canonical(
     Ok(Json(
         lake::edit_canonical(
             &mut conn,
-            &s.authz,
-            &who.0,
+            &lake::Actor {
+                authz: &s.authz,
+                who: &who.0,
+                audit: &meta.audit(Some(who.0.user_id)),
+            },
             e,
             &provider,
             &external_id,
@@ -265,12 +269,23 @@ pub struct ResolveConflict {
 async fn resolve_conflict(
     State(s): State<AppState>,
     who: AuthUser,
+    meta: RequestMeta,
     Path(id): Path<i64>,
     Json(b): Json<ResolveConflict>,
 ) -> Result<Json<Conflict>, ApiError> {
     let mut conn = s.conn().await?;
     Ok(Json(
-        lake::resolve_conflict(&mut conn, &s.authz, &who.0, id, b.keep).await?,
+        lake::resolve_conflict(
+            &mut conn,
+            &lake::Actor {
+                authz: &s.authz,
+                who: &who.0,
+                audit: &meta.audit(Some(who.0.user_id)),
+            },
+            id,
+            b.keep,
+        )
+        .await?,
     ))
 }
 
@@ -308,6 +323,7 @@ pub struct OwnerLinkRequest {
 async fn put_owner_link(
     State(s): State<AppState>,
     who: AuthUser,
+    meta: RequestMeta,
     Path((provider, owner)): Path<(String, String)>,
     Json(b): Json<OwnerLinkRequest>,
 ) -> Result<Json<OwnerLink>, ApiError> {
@@ -318,8 +334,11 @@ async fn put_owner_link(
     Ok(Json(
         lake::link_owner(
             &mut conn,
-            &s.authz,
-            &who.0,
+            &lake::Actor {
+                authz: &s.authz,
+                who: &who.0,
+                audit: &meta.audit(Some(who.0.user_id)),
+            },
             &provider,
             &owner,
             b.partner_id,

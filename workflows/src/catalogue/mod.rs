@@ -50,7 +50,7 @@ fn tiers_of(rows: &[PriceTierRow]) -> Result<PriceList, WorkflowError> {
         .collect::<Result<Vec<_>, WorkflowError>>()?;
     // Stored lists were validated on the way in; a failure here is corruption.
     pricing::parse_price_list(tiers)
-        .map_err(|e| WorkflowError::Internal(format!("stored price list is invalid: {e}")))
+        .map_err(|e| WorkflowError::internal("stored price list is invalid", e))
 }
 
 fn assemble(row: ProductRow, tiers: &[PriceTierRow]) -> Result<Product, WorkflowError> {

@@ -86,7 +86,7 @@ impl AuthProvider for DatabaseAuthProvider {
         // argon2 is deliberately slow: keep it off the async workers.
         let ok = tokio::task::spawn_blocking(move || password::verify(&candidate, &stored))
             .await
-            .map_err(|e| WorkflowError::Internal(e.to_string()))?;
+            .map_err(|e| WorkflowError::internal("checking a password off the async threads", e))?;
         match user {
             Some(u) if ok && u.auth_provider == Self::NAME => {
                 if u.is_active {

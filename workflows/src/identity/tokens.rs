@@ -96,7 +96,7 @@ impl TokenKeys {
             jti: Uuid::new_v4(),
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .map_err(|e| WorkflowError::Internal(format!("cannot sign token: {e}")))
+            .map_err(|e| WorkflowError::internal("cannot sign token", e))
     }
 
     pub fn verify(&self, token: &str) -> Result<Claims, WorkflowError> {

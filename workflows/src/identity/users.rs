@@ -171,7 +171,7 @@ async fn hash_off_thread(pw: &Password) -> Result<String, WorkflowError> {
     let pw = pw.expose().to_owned();
     tokio::task::spawn_blocking(move || password::hash(&pw))
         .await
-        .map_err(|e| WorkflowError::Internal(e.to_string()))?
+        .map_err(|e| WorkflowError::internal("hashing a password off the async threads", e))?
 }
 
 pub async fn create(

@@ -15,14 +15,15 @@ pub(super) struct RowJson {
 /// in the source treats as a conflict.
 pub async fn edit_canonical(
     conn: &mut AsyncPgConnection,
-    authz: &Authorizer,
-    who: &Principal,
+    actor: &Actor<'_>,
     entity: Entity,
     provider: &str,
     external_id: &str,
     changes: &serde_json::Map<String, serde_json::Value>,
 ) -> Result<serde_json::Value, WorkflowError> {
-    authz.authorize(who, Object::Job, Action::Manage)?;
+    actor
+        .authz
+        .authorize(actor.who, Object::Job, Action::Manage)?;
     let allowed: Vec<String> = load::columns(entity)
         .iter()
         .map(|c| load::column(entity, c))
@@ -64,6 +65,16 @@ pub async fn edit_canonical(
         if entity == Entity::Lead {
             crate::pipeline::request_refresh(conn, provider, &format!("edit:{}", Uuid::now_v7())).await?;
         }
+        crate::audit::record(
+            conn,
+            actor.audit.entry(
+                "canonical.edit",
+                entity.as_str(),
+                format!("{provider}:{external_id}"),
+                serde_json::json!({ "fields": changes.keys().collect::<Vec<_>>() }),
+            ),
+        )
+        .await?;
         Ok(row.row)
     })
     .await
@@ -162,12 +173,13 @@ pub enum Keep {
 /// locked; a conflict already decided answers 409.
 pub async fn resolve_conflict(
     conn: &mut AsyncPgConnection,
-    authz: &Authorizer,
-    who: &Principal,
+    actor: &Actor<'_>,
     id: i64,
     keep: Keep,
 ) -> Result<Conflict, WorkflowError> {
-    authz.authorize(who, Object::Job, Action::Manage)?;
+    actor
+        .authz
+        .authorize(actor.who, Object::Job, Action::Manage)?;
     conn.transaction::<_, WorkflowError, _>(async |conn| {
         let c: Conflict = sql::query(format!(
             "SELECT {CONFLICT_COLUMNS} FROM sync_conflicts WHERE id = $1 FOR UPDATE"
@@ -205,6 +217,16 @@ pub async fn resolve_conflict(
                 crate::pipeline::request_refresh(conn, &c.provider, &format!("conflict:{id}")).await?;
             }
         }
+        crate::audit::record(
+            conn,
+            actor.audit.entry(
+                "conflict.resolve",
+                "sync_conflict",
+                id,
+                serde_json::json!({ "keep": match keep { Keep::Source => "source", Keep::Local => "local" } }),
+            ),
+        )
+        .await?;
         Ok(sql::query(format!(
             "UPDATE sync_conflicts SET resolution = $2, resolved_at = now(), resolved_by = $3 \
              WHERE id = $1 RETURNING {CONFLICT_COLUMNS}"
@@ -217,7 +239,7 @@ pub async fn resolve_conflict(
             }
             .to_owned(),
         ))
-        .bind(Bind::OptUuid(Some(who.user_id)))
+        .bind(Bind::OptUuid(Some(actor.who.user_id)))
         .get_result(conn)
         .await?)
     })

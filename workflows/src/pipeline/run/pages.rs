@@ -95,7 +95,7 @@ pub(super) async fn read_page(
 
 /// A staging thread that panicked or was cancelled.
 pub(super) fn staging_failed(e: tokio::task::JoinError) -> WorkflowError {
-    WorkflowError::Invalid(format!("staging a page failed: {e}"))
+    WorkflowError::internal("staging a page failed", e)
 }
 
 /// Maps a page and, when it refers to no other record, validates and normalizes it and

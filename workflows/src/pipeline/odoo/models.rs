@@ -1,0 +1,166 @@
+//! The Odoo models the mapper knows, the fields it reads of each, and the reference
+//! models (`crm.stage`, `res.country`) it resolves many2one ids through.
+
+use super::*;
+
+/// The Odoo models the mapper knows, and the canonical entity of each.
+pub const MODELS: &[(&str, &[Entity])] = &[
+    ("res.partner", &[Entity::Organization, Entity::Contact]),
+    ("crm.lead", &[Entity::Lead]),
+    ("sale.order", &[Entity::Order]),
+    ("product.product", &[Entity::Product]),
+];
+
+/// The mapped model of that name (as a `'static` name), if the mapper knows it.
+pub fn known_model(name: &str) -> Option<&'static str> {
+    MODELS.iter().map(|(m, _)| *m).find(|m| *m == name)
+}
+
+/// The model a canonical entity is read from.
+pub fn model_of(entity: Entity) -> Option<&'static str> {
+    MODELS
+        .iter()
+        .find(|(_, es)| es.contains(&entity))
+        .map(|(m, _)| *m)
+}
+
+/// The fields to ask Odoo for, per model.
+pub fn fields_of(model: &str) -> &'static [&'static str] {
+    match model {
+        "res.partner" => &[
+            "name",
+            "active",
+            "is_company",
+            "parent_id",
+            "email",
+            "phone",
+            "mobile",
+            "website",
+            "vat",
+            "street",
+            "street2",
+            "city",
+            "zip",
+            "state_id",
+            "country_code",
+            "industry_id",
+            "customer_rank",
+            "supplier_rank",
+            "function",
+            "create_date",
+            "write_date",
+        ],
+        "crm.lead" => &[
+            "name",
+            "active",
+            "partner_name",
+            "contact_name",
+            "email_from",
+            "phone",
+            "expected_revenue",
+            "company_currency",
+            "probability",
+            "date_deadline",
+            "user_id",
+            "source_id",
+            "lost_reason_id",
+            "stage_id",
+            "date_closed",
+            "country_id",
+            "create_date",
+            "write_date",
+        ],
+        "sale.order" => &[
+            "name",
+            "partner_id",
+            "state",
+            "date_order",
+            "currency_id",
+            "amount_untaxed",
+            "amount_tax",
+            "amount_total",
+            "user_id",
+            "create_date",
+            "write_date",
+        ],
+        "product.product" => &[
+            "name",
+            "default_code",
+            "barcode",
+            "uom_id",
+            "list_price",
+            "standard_price",
+            "detailed_type",
+            "active",
+            "description_sale",
+            "create_date",
+            "write_date",
+        ],
+        "crm.stage" => &["name", "is_won", "sequence"],
+        "res.country" => &["code", "name"],
+        _ => &[],
+    }
+}
+
+/// The small models a model's mapping reads beside its records (read whole at the
+/// start of a run, kept in the raw zone).
+pub fn reference_models(model: &str) -> &'static [&'static str] {
+    match model {
+        "crm.lead" => &["crm.stage", "res.country"],
+        _ => &[],
+    }
+}
+
+/// A `crm.stage` as the mapper needs it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Stage {
+    pub name: String,
+    #[serde(default)]
+    pub is_won: bool,
+}
+
+/// Reference data of a run: stages by id, country codes by id.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reference {
+    pub stages: HashMap<i64, Stage>,
+    pub countries: HashMap<i64, String>,
+}
+
+impl Reference {
+    /// Reads reference records (JSON objects as Odoo sends them) of `model`; records of
+    /// another shape are skipped (a reference record never stops a run).
+    pub fn add(&mut self, model: &str, bodies: &[&str]) {
+        #[derive(Deserialize)]
+        struct Country {
+            id: i64,
+            code: Option<serde_json::Value>,
+        }
+        #[derive(Deserialize)]
+        struct StageRow {
+            id: i64,
+            name: serde_json::Value,
+            #[serde(default)]
+            is_won: serde_json::Value,
+        }
+        for body in bodies {
+            match model {
+                "crm.stage" => {
+                    if let Ok(s) = serde_json::from_str::<StageRow>(body)
+                        && let serde_json::Value::String(name) = s.name
+                    {
+                        let is_won = s.is_won == serde_json::Value::Bool(true);
+                        self.stages.insert(s.id, Stage { name, is_won });
+                    }
+                }
+                "res.country" => {
+                    if let Ok(c) = serde_json::from_str::<Country>(body)
+                        && let Some(serde_json::Value::String(code)) = c.code
+                    {
+                        self.countries.insert(c.id, code);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
