@@ -17,6 +17,7 @@ pub mod pricing;
 pub mod providers;
 pub mod retry;
 pub mod sales;
+pub mod secrets;
 pub mod sql;
 pub mod telemetry;
 
