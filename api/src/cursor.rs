@@ -62,14 +62,20 @@ impl CursorKey {
     }
 }
 
-/// What a request's cursor is bound to: its method, path and query parameters other
-/// than `cursor` and `limit`, sorted.
-fn scope(method: &str, uri: &Uri) -> String {
-    let mut pairs: Vec<(String, String)> =
-        form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
-            .filter(|(k, _)| k != "cursor" && k != "limit")
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
+/// What a request's cursor is bound to — its method, path and query parameters other
+/// than `cursor` and `limit`, sorted — and the cursor it carries, from one reading of
+/// the query.
+fn scope_and_cursor(method: &str, uri: &Uri) -> (String, Option<String>) {
+    let mut cursor = None;
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for (k, v) in form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()) {
+        match k.as_ref() {
+            "cursor" if cursor.is_none() => cursor = Some(v.into_owned()),
+            "cursor" => {}
+            "limit" => {}
+            _ => pairs.push((k.into_owned(), v.into_owned())),
+        }
+    }
     pairs.sort();
     let mut s = format!("{method} {}", uri.path());
     for (k, v) in pairs {
@@ -78,7 +84,7 @@ fn scope(method: &str, uri: &Uri) -> String {
         s.push('=');
         s.push_str(&v);
     }
-    s
+    (s, cursor)
 }
 
 #[derive(Clone)]
@@ -94,10 +100,7 @@ tokio::task_local! {
 /// Opens the request's `cursor` (or refuses it) and lets the lists the handler answers
 /// seal theirs for the same request.
 pub async fn guard(key: CursorKey, mut req: Request, next: Next) -> Response {
-    let scope = scope(req.method().as_str(), req.uri());
-    let sealed = form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
-        .find(|(k, _)| k == "cursor")
-        .map(|(_, v)| v.into_owned());
+    let (scope, sealed) = scope_and_cursor(req.method().as_str(), req.uri());
     if let Some(sealed) = sealed {
         let Some(raw) = key.open(&scope, &sealed) else {
             return ApiError::from(FieldErrors::single("cursor", "invalid_cursor")).into_response();
@@ -140,6 +143,10 @@ mod tests {
 
     fn uri(s: &str) -> Uri {
         s.parse().unwrap_or_default()
+    }
+
+    fn scope(method: &str, uri: &Uri) -> String {
+        scope_and_cursor(method, uri).0
     }
 
     #[test]

@@ -156,9 +156,10 @@ impl ApiError {
                 };
                 (status, f.code(), json!({}))
             }
-            ApiError::Workflow(WorkflowError::Pool(_)) | ApiError::Schema(SchemaError::Pool(_)) => {
+            ApiError::Schema(SchemaError::Pool(_)) => {
                 (S::SERVICE_UNAVAILABLE, "unavailable", json!({}))
             }
+            // A pool that gives no connection, or a database that went away.
             ApiError::Workflow(e) if e.is_unavailable() => {
                 (S::SERVICE_UNAVAILABLE, "unavailable", json!({}))
             }

@@ -196,6 +196,14 @@ async fn openapi_document_describes_the_routes() {
         .cloned()
         .unwrap();
     assert_eq!(limit["schema"]["maximum"], 200, "{limit}");
+    // The money pattern written on each decimal field is the one `money` parses by.
+    for schema in ["CreateLead", "UpdateLead"] {
+        assert_eq!(
+            doc["components"]["schemas"][schema]["properties"]["value"]["pattern"],
+            tentabo_api::routes::dto::money::PATTERN,
+            "{schema}"
+        );
+    }
     assert!(
         doc["components"]["schemas"]["OrderDto"]["properties"]["pricing"]["type"]
             .to_string()
