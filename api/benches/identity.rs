@@ -92,6 +92,7 @@ fn main() {
             bind: "127.0.0.1:0".parse().unwrap(),
             default_country: None,
             metrics_token: None,
+            secrets_key: None,
             request_timeout_ms: 30_000,
             limits: Default::default(),
         };

@@ -151,6 +151,14 @@ pub struct ApiConfig {
         hide_env_values = true
     )]
     pub metrics_token: Option<SecretString>,
+    /// The key ring provider credentials are sealed with (`id:base64key[,id:key…]`;
+    /// the first seals, the others still open older values — see `secrets rotate`).
+    #[arg(
+        long = "secrets-key",
+        env = "TENTABO_SECRETS_KEY",
+        hide_env_values = true
+    )]
+    pub secrets_key: Option<SecretString>,
     /// How long a request may take before it answers 503 `request_timeout` (ms).
     #[arg(
         long = "request-timeout-ms",

@@ -57,7 +57,32 @@ impl Application {
         let listener = TcpListener::bind(config.bind).await?;
         let cursor_key =
             crate::cursor::CursorKey::derive(config.auth.jwt_secret.expose_secret().as_bytes());
+        let keys = config
+            .secrets_key
+            .as_ref()
+            .map(tentabo_workflows::secrets::KeyRing::parse)
+            .transpose()?
+            .map(Arc::new);
+        let outbound = tentabo_workflows::outbound::Outbound::new(
+            Some(tentabo_workflows::outbound::RateLimiter::new(
+                redis.clone(),
+                &config.redis.namespace,
+            )),
+            tentabo_workflows::outbound::CallLog::start(db.clone(), 1_000),
+        )?;
+        let platform = Arc::new(tentabo_workflows::providers::platform::Platform::new(
+            db.clone(),
+            keys,
+            outbound,
+            tentabo_workflows::retry::RetryPolicy {
+                initial: Duration::from_millis(200),
+                max: Duration::from_secs(5),
+                retry_after_cap: Duration::from_secs(5),
+                ..Default::default()
+            },
+        ));
         let state = AppState {
+            platform,
             db,
             redis,
             config: Arc::new(config),

@@ -23,6 +23,8 @@ pub struct AppState {
     pub auth_provider: Arc<dyn AuthProvider>,
     pub login_limiter: LoginLimiter,
     pub cursor_key: crate::cursor::CursorKey,
+    /// The provider platform (connection tests, activation, Odoo's fields).
+    pub platform: Arc<tentabo_workflows::providers::platform::Platform>,
 }
 
 impl AppState {

@@ -96,16 +96,19 @@ impl Lake {
                 .await
                 .unwrap()
         };
-        let mut client = OdooClient::new(OdooConfig {
-            url: self.peer.url(),
-            database: "prod".into(),
-            login: "sync".into(),
-            password: SecretString::from("pw".to_owned()),
-            timeout: Duration::from_secs(5),
-            retry: RetryPolicy::default(),
-            max_attempts: 2,
-        })
-        .unwrap();
+        let mut client = OdooClient::new(
+            OdooConfig {
+                url: self.peer.url(),
+                database: "prod".into(),
+                login: "sync".into(),
+                password: SecretString::from("pw".to_owned()),
+                timeout: Duration::from_secs(5),
+                retry: RetryPolicy::default(),
+                max_attempts: 2,
+                rate_limit_per_second: None,
+            },
+            tentabo_workflows::outbound::Outbound::standalone(),
+        );
         let options = run::Options {
             page_size: 3,
             look_back: Duration::from_secs(0),

@@ -402,6 +402,22 @@ diesel::table! {
 }
 
 diesel::table! {
+    provider_call_log (id) {
+        id -> Int8,
+        provider -> Text,
+        method -> Text,
+        path -> Text,
+        status -> Nullable<Int4>,
+        outcome -> Text,
+        latency_us -> Int8,
+        attempt -> Int4,
+        job_id -> Nullable<Int8>,
+        request_id -> Nullable<Text>,
+        called_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     provider_calls (id) {
         id -> Int8,
         provider_kind -> Text,
@@ -411,6 +427,36 @@ diesel::table! {
         request -> Jsonb,
         external_id -> Text,
         created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    provider_configs (id) {
+        id -> Uuid,
+        kind -> Text,
+        name -> Text,
+        is_active -> Bool,
+        configuration -> Jsonb,
+        credentials -> Jsonb,
+        health_status -> Nullable<Text>,
+        health_reason -> Nullable<Text>,
+        last_health_check -> Nullable<Timestamptz>,
+        version -> Int8,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    provider_health_checks (id) {
+        id -> Int8,
+        kind -> Text,
+        name -> Text,
+        status -> Text,
+        reason -> Nullable<Text>,
+        latency_ms -> Int4,
+        trigger -> Text,
+        checked_at -> Timestamptz,
     }
 }
 
@@ -667,7 +713,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     product_price_history,
     product_price_tiers,
     products,
+    provider_call_log,
     provider_calls,
+    provider_configs,
+    provider_health_checks,
     provider_owner_links,
     provider_sync_logs,
     quarantine,

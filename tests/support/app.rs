@@ -21,6 +21,10 @@ pub struct TestApp {
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
+/// The key ring tests seal credentials with (a fixed, test-only key; the worker's
+/// test configuration uses the same one).
+pub const SECRETS_KEY: &str = "test:dGVzdC1vbmx5LXNlY3JldHMta2V5LTMyLWJ5dGVzISE=";
+
 pub fn config(database_url: &str, redis_url: &str, namespace: &str) -> ApiConfig {
     ApiConfig {
         database: DatabaseConfig {
@@ -44,6 +48,7 @@ pub fn config(database_url: &str, redis_url: &str, namespace: &str) -> ApiConfig
         bind: "127.0.0.1:0".parse().unwrap(),
         default_country: None,
         metrics_token: Some(SecretString::from(METRICS_TOKEN.to_owned())),
+        secrets_key: Some(SecretString::from(SECRETS_KEY.to_owned())),
         request_timeout_ms: 30_000,
         limits: Default::default(),
     }

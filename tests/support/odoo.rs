@@ -303,9 +303,10 @@ impl OdooPeer {
                     randomization: 0.0,
                 },
                 max_attempts: 3,
+                rate_limit_per_second: None,
             },
+            tentabo_workflows::outbound::Outbound::standalone(),
         )
-        .unwrap()
     }
 
     pub fn set(&self, model: &str, records: Vec<Map<String, Value>>) {

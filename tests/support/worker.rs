@@ -9,6 +9,9 @@ use tentabo_worker::config::WorkerConfig;
 use tentabo_workflows::jobs::{JobKind, JobRequest};
 use tokio_util::sync::CancellationToken;
 
+/// The key ring tests seal credentials with (a fixed, test-only key).
+pub const TEST_SECRETS_KEY: &str = "test:dGVzdC1vbmx5LXNlY3JldHMta2V5LTMyLWJ5dGVzISE=";
+
 pub fn worker_config(database_url: &str, redis_url: &str, namespace: &str) -> WorkerConfig {
     WorkerConfig {
         database_url: SecretString::from(database_url.to_owned()),
@@ -25,6 +28,7 @@ pub fn worker_config(database_url: &str, redis_url: &str, namespace: &str) -> Wo
         retry_initial_ms: 20,
         retry_max_secs: 1,
         metrics_bind: None,
+        secrets_key: Some(SecretString::from(TEST_SECRETS_KEY.to_owned())),
         crm_provider: "recording".to_owned(),
         billing_provider: "recording".to_owned(),
         contract_expiry_days: 30,

@@ -81,16 +81,19 @@ fn reset_peak_rss() {
 }
 
 fn client(peer: &OdooPeer) -> OdooClient {
-    OdooClient::new(OdooConfig {
-        url: peer.url(),
-        database: "prod".into(),
-        login: "sync".into(),
-        password: SecretString::from("pw".to_owned()),
-        timeout: Duration::from_secs(30),
-        retry: RetryPolicy::default(),
-        max_attempts: 3,
-    })
-    .unwrap()
+    OdooClient::new(
+        OdooConfig {
+            url: peer.url(),
+            database: "prod".into(),
+            login: "sync".into(),
+            password: SecretString::from("pw".to_owned()),
+            timeout: Duration::from_secs(30),
+            retry: RetryPolicy::default(),
+            max_attempts: 3,
+            rate_limit_per_second: None,
+        },
+        tentabo_workflows::outbound::Outbound::standalone(),
+    )
 }
 
 #[derive(diesel::QueryableByName)]

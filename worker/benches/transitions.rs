@@ -425,6 +425,7 @@ fn main() {
             retry_initial_ms: 2_000,
             retry_max_secs: 900,
             metrics_bind: None,
+            secrets_key: None,
             crm_provider: "recording".into(),
             billing_provider: "recording".into(),
             contract_expiry_days: 30,

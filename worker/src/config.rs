@@ -104,15 +104,23 @@ pub struct WorkerConfig {
         default_value = "127.0.0.1:9091"
     )]
     pub metrics_bind: Option<std::net::SocketAddr>,
-    /// The CRM provider lead statuses are pushed to (`recording` until real providers
-    /// are configured).
+    /// The key ring credentials are sealed with (`id:base64key[,id:key…]`, the first
+    /// seals): needed to read providers configured with credentials.
+    #[arg(
+        long = "secrets-key",
+        env = "TENTABO_SECRETS_KEY",
+        hide_env_values = true
+    )]
+    pub secrets_key: Option<SecretString>,
+    /// The CRM provider written into an empty provider table at first start (the
+    /// database is the truth after that: see `/api/v1/providers`).
     #[arg(
         long = "crm-provider",
         env = "TENTABO_CRM_PROVIDER",
         default_value = "recording"
     )]
     pub crm_provider: String,
-    /// The billing provider quotes and invoices are requested from.
+    /// The billing provider written into an empty provider table at first start.
     #[arg(
         long = "billing-provider",
         env = "TENTABO_BILLING_PROVIDER",
@@ -134,7 +142,8 @@ pub struct WorkerConfig {
         default_value = "0 0 2 * * *"
     )]
     pub contract_expiry_schedule: String,
-    /// The Odoo server sync runs read (`https://erp.example.com`); none → no Odoo syncs.
+    /// The Odoo server written into an empty provider table at first start
+    /// (`https://erp.example.com`); after that the `erp` provider's configuration is used.
     #[arg(long = "odoo-url", env = "TENTABO_ODOO_URL")]
     pub odoo_url: Option<String>,
     #[arg(
@@ -253,21 +262,50 @@ impl WorkerConfig {
             ..Default::default()
         }
     }
-    /// The Odoo connection, when one is configured.
-    pub fn odoo(&self) -> Option<tentabo_workflows::providers::odoo::OdooConfig> {
-        let url = self.odoo_url.clone()?;
-        Some(tentabo_workflows::providers::odoo::OdooConfig {
-            url,
-            database: self.odoo_database.clone(),
-            login: self.odoo_login.clone(),
-            password: self
-                .odoo_password
-                .clone()
-                .unwrap_or_else(|| SecretString::from(String::new())),
-            timeout: Duration::from_secs(30),
-            retry: tentabo_workflows::retry::RetryPolicy::reconnect(),
-            max_attempts: 6,
-        })
+    /// Retries inside one provider call (the outbound layer's): short, so a job that
+    /// meets a longer outage fails over to its own, slower retries.
+    pub fn call_retry_policy(&self) -> tentabo_workflows::retry::RetryPolicy {
+        tentabo_workflows::retry::RetryPolicy {
+            initial: Duration::from_millis(self.retry_initial_ms.min(200)),
+            max: Duration::from_secs(self.retry_max_secs.min(10)),
+            retry_after_cap: Duration::from_secs(30),
+            ..Default::default()
+        }
+    }
+    /// The providers this configuration names, for an empty provider table.
+    pub fn bootstrap(&self) -> Vec<tentabo_workflows::providers::platform::Bootstrap> {
+        use tentabo_workflows::providers::{ProviderKind, platform::Bootstrap};
+        let mut out = vec![
+            Bootstrap {
+                kind: ProviderKind::Crm,
+                name: self.crm_provider.clone(),
+                configuration: serde_json::json!({}),
+                credentials: Default::default(),
+            },
+            Bootstrap {
+                kind: ProviderKind::Billing,
+                name: self.billing_provider.clone(),
+                configuration: serde_json::json!({}),
+                credentials: Default::default(),
+            },
+        ];
+        if let Some(url) = &self.odoo_url {
+            out.push(Bootstrap {
+                kind: ProviderKind::Erp,
+                name: "odoo".into(),
+                configuration: serde_json::json!({
+                    "url": url,
+                    "database": self.odoo_database,
+                    "login": self.odoo_login,
+                }),
+                credentials: self
+                    .odoo_password
+                    .iter()
+                    .map(|p| ("password".to_owned(), p.clone()))
+                    .collect(),
+            });
+        }
+        out
     }
     pub fn run_timeout(&self) -> Duration {
         Duration::from_secs(self.run_timeout_secs)

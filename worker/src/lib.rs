@@ -23,7 +23,8 @@ use tokio_util::sync::CancellationToken;
 use crate::relay::{Relay, RelayConfig};
 use crate::runner::JobContext;
 use tentabo_workflows::jobs::JobKind;
-use tentabo_workflows::providers::{self, Providers};
+use tentabo_workflows::outbound::{CallLog, Outbound, RateLimiter};
+use tentabo_workflows::providers::platform::Platform;
 
 /// Why the worker could not start.
 #[derive(Debug, thiserror::Error)]
@@ -76,16 +77,27 @@ pub fn job_context(config: &WorkerConfig) -> Result<JobContext, WorkerError> {
         config.database_url.expose_secret(),
         config.database_pool_size,
     )?;
-    let providers = Providers {
-        crm: providers::crm(&config.crm_provider, &db)?,
-        billing: providers::billing(&config.billing_provider, &db)?,
-    };
+    let keys = config
+        .secrets_key
+        .as_ref()
+        .map(tentabo_workflows::secrets::KeyRing::parse)
+        .transpose()
+        .map_err(|e| WorkerError::Schedule(e.to_string()))?
+        .map(Arc::new);
+    let redis = redis::Client::open(config.redis_url.expose_secret())
+        .map_err(|e| WorkerError::Schedule(format!("redis url: {e}")))?;
+    let outbound = Outbound::new(
+        Some(RateLimiter::new(redis, &config.namespace)),
+        CallLog::start(db.clone(), 10_000),
+    )
+    .map_err(|e| WorkerError::Schedule(e.to_string()))?;
+    let platform = Platform::new(db.clone(), keys, outbound, config.call_retry_policy())
+        .with_bootstrap(config.bootstrap());
     Ok(JobContext {
         db,
         retry: config.retry_policy(),
-        providers,
+        platform: Arc::new(platform),
         contract_expiry_days: config.contract_expiry_days,
-        odoo: config.odoo(),
         sync: config.sync_options(),
         lease_renewal: (config.run_timeout() / 3).max(Duration::from_millis(100)),
         release_memory: config.release_memory,
@@ -123,13 +135,11 @@ pub fn start(
         ctx.db.clone(),
         shutdown.clone(),
     ));
-    if config.odoo_url.is_some() {
-        tasks.spawn(schedule::nightly_sync(
-            sync_schedule,
-            ctx.db.clone(),
-            shutdown.clone(),
-        ));
-    }
+    tasks.spawn(schedule::nightly_sync(
+        sync_schedule,
+        ctx.db.clone(),
+        shutdown.clone(),
+    ));
     tasks.spawn(relay.run(shutdown.clone()));
     for kind in JobKind::ALL {
         tasks.spawn(supervisor::supervise(

@@ -11,18 +11,16 @@ use apalis::prelude::{BoxDynError, Data};
 use tentabo_schema::DbPool;
 use tentabo_workflows::WorkflowError;
 use tentabo_workflows::jobs::{self, JobEnvelope, JobOutcome, Settled, StartedJob};
-use tentabo_workflows::providers::Providers;
+use tentabo_workflows::providers::platform::Platform;
 use tentabo_workflows::retry::{Failure, GaveUp, RetryPolicy};
 
 pub struct JobContext {
     pub db: DbPool,
     pub retry: RetryPolicy,
-    /// The CRM and billing providers effect jobs call.
-    pub providers: Providers,
+    /// The provider platform: effect jobs call the provider active when they run.
+    pub platform: Arc<Platform>,
     /// The contract-expiry scan's window (days).
     pub contract_expiry_days: i32,
-    /// The Odoo source of sync runs, if configured.
-    pub odoo: Option<tentabo_workflows::providers::odoo::OdooConfig>,
     /// How often a running job's lease is renewed (a third of the run timeout).
     pub lease_renewal: Duration,
     /// How sync runs page, look back and resolve conflicts.
@@ -55,7 +53,10 @@ pub async fn process(
     // While the job runs, its lease is renewed: only a dead worker's job times out.
     let outcome = tokio::select! {
         biased;
-        outcome = crate::jobs::dispatch(ctx, &job) => outcome,
+        outcome = tentabo_workflows::outbound::with_context(
+            tentabo_workflows::outbound::CallContext { job_id: Some(job.id), request_id: None },
+            crate::jobs::dispatch(ctx, &job),
+        ) => outcome,
         never = renew_lease(ctx, &job) => match never {},
     };
     let settled = record(ctx, &job, &outcome).await?;

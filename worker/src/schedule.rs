@@ -55,6 +55,14 @@ pub async fn nightly_sync(schedule: cron::Schedule, db: DbPool, shutdown: Cancel
         async move {
             let day = at.format("%Y-%m-%d");
             let mut conn = db.get().await?;
+            let erp = tentabo_workflows::providers::ProviderKind::Erp;
+            if tentabo_workflows::providers::store::active_stamp(&mut conn, erp)
+                .await?
+                .is_none()
+            {
+                tracing::info!("no ERP source is active; no nightly sync");
+                return Ok(());
+            }
             for (model, _) in tentabo_workflows::pipeline::odoo::MODELS {
                 let key = format!("sync_run:odoo:{model}:{day}");
                 match tentabo_workflows::pipeline::run::request(

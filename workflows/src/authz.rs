@@ -23,10 +23,12 @@ pub enum Object {
     User,
     Product,
     Job,
+    /// Provider configurations (integrations, directory, single sign-on).
+    Provider,
 }
 
 impl Object {
-    pub const ALL: [Object; 8] = [
+    pub const ALL: [Object; 9] = [
         Object::Order,
         Object::Contract,
         Object::Lead,
@@ -35,6 +37,7 @@ impl Object {
         Object::User,
         Object::Product,
         Object::Job,
+        Object::Provider,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -46,6 +49,7 @@ impl Object {
             Object::User => "user",
             Object::Product => "product",
             Object::Job => "job",
+            Object::Provider => "provider",
         }
     }
 }
@@ -224,4 +228,12 @@ fn row_scope(who: &Principal, scope: Scope) -> Option<RowScope> {
             (None, None) => None,
         },
     }
+}
+
+/// Who acts, with the policy that judges them and the audit context their rows carry:
+/// what an audited write of the domain takes.
+pub struct Actor<'a> {
+    pub authz: &'a Authorizer,
+    pub who: &'a crate::identity::Principal,
+    pub audit: &'a crate::audit::AuditContext,
 }

@@ -49,6 +49,7 @@ fn config(peer: &OdooPeer, password: &str) -> OdooConfig {
             randomization: 0.0,
         },
         max_attempts: 8,
+        rate_limit_per_second: None,
     }
 }
 
@@ -96,7 +97,10 @@ async fn pull(
 #[tokio::test]
 async fn keyset_paging_reads_every_record_once_even_when_write_dates_tie_across_pages() {
     let peer = peer(partners(1_050)).await;
-    let mut client = OdooClient::new(config(&peer, "s3cret")).unwrap();
+    let mut client = OdooClient::new(
+        config(&peer, "s3cret"),
+        tentabo_workflows::outbound::Outbound::standalone(),
+    );
     let (seen, last) = pull(&mut client, Keyset::default(), |_| {}).await;
     let ids: Vec<i64> = seen.iter().map(|(id, _)| *id).collect();
     assert_eq!(
@@ -123,7 +127,10 @@ async fn keyset_paging_reads_every_record_once_even_when_write_dates_tie_across_
 #[tokio::test]
 async fn a_record_edited_while_the_run_pages_is_not_lost() {
     let peer = peer(partners(1_000)).await;
-    let mut client = OdooClient::new(config(&peer, "s3cret")).unwrap();
+    let mut client = OdooClient::new(
+        config(&peer, "s3cret"),
+        tentabo_workflows::outbound::Outbound::standalone(),
+    );
     // After page 3, record 50 (already read) and record 950 (not yet read) change.
     let (seen, _) = pull(&mut client, Keyset::default(), |page| {
         if page == 3 {
@@ -153,7 +160,10 @@ async fn a_record_edited_while_the_run_pages_is_not_lost() {
 #[tokio::test]
 async fn a_wrong_password_is_access_denied_and_not_retried() {
     let peer = peer(partners(10)).await;
-    let mut client = OdooClient::new(config(&peer, "wrong")).unwrap();
+    let mut client = OdooClient::new(
+        config(&peer, "wrong"),
+        tentabo_workflows::outbound::Outbound::standalone(),
+    );
     assert_eq!(client.login().await, Err(OdooError::AccessDenied));
     let err = client
         .page("res.partner", &["name"], Keyset::default(), 10)
@@ -161,7 +171,10 @@ async fn a_wrong_password_is_access_denied_and_not_retried() {
     assert_eq!(err.err(), Some(OdooError::AccessDenied));
     assert_eq!(client.calls, 2, "one call each, no retries");
     // execute_kw with a uid but the wrong password: Odoo's AccessDenied error.
-    let mut raw = OdooClient::new(config(&peer, "wrong")).unwrap();
+    let mut raw = OdooClient::new(
+        config(&peer, "wrong"),
+        tentabo_workflows::outbound::Outbound::standalone(),
+    );
     let e = raw
         .call(
             "object",
@@ -184,7 +197,10 @@ async fn faults_on_one_call_in_ten_are_ridden_out_and_retry_after_is_honoured() 
             Fault::Malformed,
         ],
     ));
-    let mut client = OdooClient::new(config(&peer, "s3cret")).unwrap();
+    let mut client = OdooClient::new(
+        config(&peer, "s3cret"),
+        tentabo_workflows::outbound::Outbound::standalone(),
+    );
     let started = Instant::now();
     let mut pages = 0;
     let mut after = Keyset::default();
@@ -221,7 +237,10 @@ async fn faults_on_one_call_in_ten_are_ridden_out_and_retry_after_is_honoured() 
 #[tokio::test]
 async fn fields_get_lists_a_models_fields() {
     let peer = peer(partners(3)).await;
-    let mut client = OdooClient::new(config(&peer, "s3cret")).unwrap();
+    let mut client = OdooClient::new(
+        config(&peer, "s3cret"),
+        tentabo_workflows::outbound::Outbound::standalone(),
+    );
     let fields = client.fields_get("res.partner").await.unwrap();
     assert_eq!(fields["country_id"]["type"], "many2one");
     assert!(fields.get("write_date").is_some());
@@ -237,7 +256,10 @@ async fn a_generated_model_pages_like_a_stored_one() {
         edited_every: Some(100),
     };
     peer.generate("crm.lead", g);
-    let mut client = OdooClient::new(config(&peer, "s3cret")).unwrap();
+    let mut client = OdooClient::new(
+        config(&peer, "s3cret"),
+        tentabo_workflows::outbound::Outbound::standalone(),
+    );
     assert_eq!(
         client.count("crm.lead", Keyset::default()).await.unwrap(),
         10_000

@@ -58,22 +58,25 @@ async fn setup() -> (TestDb, OdooPeer) {
 }
 
 fn client(peer: &OdooPeer, password: &str) -> OdooClient {
-    OdooClient::new(OdooConfig {
-        url: peer.url(),
-        database: "prod".into(),
-        login: "sync@example.com".into(),
-        password: SecretString::from(password.to_owned()),
-        timeout: Duration::from_secs(2),
-        retry: RetryPolicy {
-            initial: Duration::from_millis(10),
-            max: Duration::from_millis(50),
-            multiplier: 2.0,
-            retry_after_cap: Duration::from_secs(5),
-            randomization: 0.0,
+    OdooClient::new(
+        OdooConfig {
+            url: peer.url(),
+            database: "prod".into(),
+            login: "sync@example.com".into(),
+            password: SecretString::from(password.to_owned()),
+            timeout: Duration::from_secs(2),
+            retry: RetryPolicy {
+                initial: Duration::from_millis(10),
+                max: Duration::from_millis(50),
+                multiplier: 2.0,
+                retry_after_cap: Duration::from_secs(5),
+                randomization: 0.0,
+            },
+            max_attempts: 5,
+            rate_limit_per_second: None,
         },
-        max_attempts: 5,
-    })
-    .unwrap()
+        tentabo_workflows::outbound::Outbound::standalone(),
+    )
 }
 
 /// Pages of `page_size`, and a one-minute look-back window.
@@ -365,22 +368,25 @@ async fn a_run_rides_out_faults_on_one_call_in_ten() {
             .await
             .unwrap()
     };
-    let mut c = OdooClient::new(OdooConfig {
-        url: peer.url(),
-        database: "prod".into(),
-        login: "sync@example.com".into(),
-        password: SecretString::from("s3cret".to_owned()),
-        timeout: Duration::from_millis(300),
-        retry: RetryPolicy {
-            initial: Duration::from_millis(10),
-            max: Duration::from_millis(50),
-            multiplier: 2.0,
-            retry_after_cap: Duration::from_secs(5),
-            randomization: 0.0,
+    let mut c = OdooClient::new(
+        OdooConfig {
+            url: peer.url(),
+            database: "prod".into(),
+            login: "sync@example.com".into(),
+            password: SecretString::from("s3cret".to_owned()),
+            timeout: Duration::from_millis(300),
+            retry: RetryPolicy {
+                initial: Duration::from_millis(10),
+                max: Duration::from_millis(50),
+                multiplier: 2.0,
+                retry_after_cap: Duration::from_secs(5),
+                randomization: 0.0,
+            },
+            max_attempts: 6,
+            rate_limit_per_second: None,
         },
-        max_attempts: 6,
-    })
-    .unwrap();
+        tentabo_workflows::outbound::Outbound::standalone(),
+    );
     let started = std::time::Instant::now();
     // Pages of 10: ~55 calls, so each kind of fault comes up.
     let totals = run::execute(&pool, &mut c, id, options(10)).await.unwrap();

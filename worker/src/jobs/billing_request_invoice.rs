@@ -6,11 +6,11 @@
 use diesel_async::AsyncConnection;
 use tentabo_workflows::WorkflowError;
 use tentabo_workflows::jobs::{JobOutcome, StartedJob, payloads};
-use tentabo_workflows::providers::ContractSnapshot;
+use tentabo_workflows::providers::{ContractSnapshot, ExternalRef};
 use tentabo_workflows::sales::contracts::{self, Activation};
 use tentabo_workflows::sales::effects;
 
-use super::{Job, provider_failure, try_db};
+use super::{Job, active_provider, provider_failure, try_db};
 use crate::runner::JobContext;
 
 pub struct BillingRequestInvoice;
@@ -27,12 +27,22 @@ impl Job for BillingRequestInvoice {
                         contracts::activate_for_order(conn, p.order_id).await
                     })
                     .await?;
-                let order = effects::order(&mut conn, p.order_id).await?;
-                Ok::<_, WorkflowError>((activation, order))
+                let snapshot = match effects::order(&mut conn, p.order_id).await? {
+                    Some(order) => {
+                        let quote = order
+                            .billing_quote_id
+                            .clone()
+                            .zip(order.billing_provider.clone());
+                        let snapshot = effects::order_snapshot(&mut conn, &order).await?;
+                        Some((snapshot, quote))
+                    }
+                    None => None,
+                };
+                Ok::<_, WorkflowError>((activation, snapshot))
             }
             .await
         );
-        let (contract, order) = match found {
+        let (contract, (order, quote)) = match found {
             (Activation::Active(c), Some(o)) => (c, o),
             (Activation::NotFulfilled(state), _) => {
                 return JobOutcome::Fail(format!("order {} is {state}, not fulfilled", p.order_id));
@@ -44,11 +54,14 @@ impl Job for BillingRequestInvoice {
         };
         let snapshot = ContractSnapshot {
             contract_id: contract.id,
-            order: effects::order_snapshot(&order),
+            order,
+            quote: quote.map(|(external_id, provider)| ExternalRef {
+                provider,
+                external_id,
+            }),
         };
-        let answer = match ctx
-            .providers
-            .billing
+        let billing = active_provider!(ctx.platform.billing().await);
+        let answer = match billing
             .create_invoice(&snapshot, &job.idempotency_key)
             .await
         {

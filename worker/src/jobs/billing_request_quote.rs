@@ -4,7 +4,7 @@
 use tentabo_workflows::jobs::{JobOutcome, StartedJob, payloads};
 use tentabo_workflows::sales::effects;
 
-use super::{Job, provider_failure, try_db};
+use super::{Job, active_provider, provider_failure, try_db};
 use crate::runner::JobContext;
 
 pub struct BillingRequestQuote;
@@ -13,23 +13,22 @@ impl Job for BillingRequestQuote {
     type Payload = payloads::RequestQuote;
 
     async fn run(ctx: &JobContext, job: &StartedJob, p: payloads::RequestQuote) -> JobOutcome {
-        let order = try_db!(
+        let snapshot = try_db!(
             async {
                 let mut conn = ctx.db.get().await?;
-                effects::order(&mut conn, p.order_id).await
+                match effects::order(&mut conn, p.order_id).await? {
+                    Some(order) => effects::order_snapshot(&mut conn, &order).await.map(Some),
+                    None => Ok(None),
+                }
             }
             .await
         );
-        let Some(order) = order else {
+        let Some(snapshot) = snapshot else {
             tracing::info!(order_id = %p.order_id, "order deleted; no quote requested");
             return JobOutcome::Done;
         };
-        let answer = match ctx
-            .providers
-            .billing
-            .create_quote(&effects::order_snapshot(&order), &job.idempotency_key)
-            .await
-        {
+        let billing = active_provider!(ctx.platform.billing().await);
+        let answer = match billing.create_quote(&snapshot, &job.idempotency_key).await {
             Ok(a) => a,
             Err(e) => return provider_failure(e),
         };

@@ -6,7 +6,7 @@
 use tentabo_workflows::jobs::{JobOutcome, StartedJob, payloads};
 use tentabo_workflows::sales::effects;
 
-use super::{Job, provider_failure, try_db};
+use super::{Job, active_provider, provider_failure, try_db};
 use crate::runner::JobContext;
 
 pub struct CrmPushLeadStatus;
@@ -26,12 +26,8 @@ impl Job for CrmPushLeadStatus {
             tracing::info!(lead_id = %p.lead_id, "lead deleted; nothing to push");
             return JobOutcome::Done;
         };
-        let answer = match ctx
-            .providers
-            .crm
-            .push_lead_status(&lead, &job.idempotency_key)
-            .await
-        {
+        let crm = active_provider!(ctx.platform.crm().await);
+        let answer = match crm.push_lead_status(&lead, &job.idempotency_key).await {
             Ok(a) => a,
             Err(e) => return provider_failure(e),
         };

@@ -81,6 +81,20 @@ pub(crate) fn provider_failure(e: ProviderError) -> JobOutcome {
     }
 }
 
+/// The active provider of a kind, or a retry: with none active or its configuration
+/// unreadable (no key), the effect waits — it is never dropped.
+macro_rules! active_provider {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(e) => {
+                return tentabo_workflows::jobs::JobOutcome::Retry(format!("provider: {e}"));
+            }
+        }
+    };
+}
+pub(crate) use active_provider;
+
 /// Unwraps a database result, or ends the job with a retry (Postgres blips are
 /// transient; the step is idempotent, so running it again is safe).
 macro_rules! try_db {

@@ -18,13 +18,16 @@ impl Job for SyncRun {
     type Payload = payloads::SyncRun;
 
     async fn run(ctx: &JobContext, _job: &StartedJob, p: payloads::SyncRun) -> JobOutcome {
-        let Some(config) = ctx.odoo.clone() else {
-            return JobOutcome::Fail("no Odoo source is configured (TENTABO_ODOO_URL)".into());
+        let config = match ctx.platform.erp().await {
+            Ok(Some(config)) => config,
+            Ok(None) => {
+                return JobOutcome::Fail(
+                    "no ERP source is active (configure and activate `erp/odoo`)".into(),
+                );
+            }
+            Err(e) => return JobOutcome::Retry(format!("provider: {e}")),
         };
-        let mut client = match OdooClient::new(config) {
-            Ok(c) => c,
-            Err(e) => return JobOutcome::Fail(e.to_string()),
-        };
+        let mut client = OdooClient::new(config, ctx.platform.outbound().clone());
         let result = run::execute(&ctx.db, &mut client, p.run_id, ctx.sync.clone()).await;
         drop(client);
         // A run frees a few pages' worth of records thousands of times: hand the free

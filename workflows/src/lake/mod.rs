@@ -94,12 +94,7 @@ fn scoped(q: sql::Cached, scope: RowScope) -> sql::Cached {
     q.bind(Bind::Text(kind.to_owned())).bind(Bind::OptUuid(id))
 }
 
-/// Who acts on the lake: the policy, the caller, and the request's audit context.
-pub struct Actor<'a> {
-    pub authz: &'a Authorizer,
-    pub who: &'a Principal,
-    pub audit: &'a crate::audit::AuditContext,
-}
+pub use crate::authz::Actor;
 
 mod browse;
 mod dashboards;

@@ -1,19 +1,28 @@
 //! Provider traits (SPEC §5) for the systems lifecycle effects reach: a CRM that
 //! receives lead statuses, a billing system that makes quotes and invoices. Jobs call
 //! them with an idempotency key per effect, which a provider must honour (the same key
-//! twice makes one quote). A registry maps provider names to constructors; until the
-//! real Pipedrive and Pennylane clients exist, `recording` stores every call in
-//! `provider_calls` and answers with a stable external id.
+//! twice makes one quote; a real provider looks its object up by our reference before
+//! creating one).
+//!
+//! The provider platform: [`registry`] lists the providers the build knows (typed
+//! settings and their JSON Schema), [`store`] keeps their configuration in
+//! `provider_configs` (credentials sealed), [`platform`] builds the active provider of a
+//! kind when a job or a request needs it, tests connections and records health. Every
+//! call they make goes through [`crate::outbound`]. `recording` stores every call in
+//! `provider_calls` (tests and demos); `pennylane` is the first real billing provider.
 
 pub mod odoo;
+pub mod pennylane;
+pub mod platform;
 pub mod recording;
+pub mod registry;
+pub mod store;
 
-use std::sync::Arc;
+pub use registry::ProviderKind;
 
 use async_trait::async_trait;
 use rust_decimal::Decimal;
 use serde::Serialize;
-use tentabo_schema::DbPool;
 use uuid::Uuid;
 
 /// Why a provider call failed: worth retrying, or not.
@@ -47,6 +56,15 @@ pub struct LeadSnapshot {
     pub currency: String,
 }
 
+/// Who is billed for an order: its distributor when it has one, else its partner.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BillingCustomer {
+    /// `distributor`, `partner`, or `user` (an order of no organisation).
+    pub kind: &'static str,
+    pub id: Uuid,
+    pub name: String,
+}
+
 /// An order as sent to billing for a quote.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct OrderSnapshot {
@@ -54,27 +72,34 @@ pub struct OrderSnapshot {
     pub reference: String,
     pub currency: String,
     pub total: Decimal,
+    pub customer: BillingCustomer,
     pub lines: Vec<OrderLineSnapshot>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct OrderLineSnapshot {
     pub product_id: Uuid,
+    /// What the line says on a quote: product and duration.
+    pub label: String,
     pub quantity: i64,
     pub duration_months: i32,
     pub total: Decimal,
 }
 
-/// A contract as sent to billing for an invoice.
+/// A contract as sent to billing for an invoice, with the order's quote when billing
+/// made one.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ContractSnapshot {
     pub contract_id: Uuid,
     pub order: OrderSnapshot,
+    pub quote: Option<ExternalRef>,
 }
 
 #[async_trait]
 pub trait CrmProvider: Send + Sync {
     fn name(&self) -> &str;
+    /// A live call proving the configuration works (connection test, health check).
+    async fn check(&self) -> Result<(), ProviderError>;
     /// Creates or updates the lead on the CRM side with its current status.
     async fn push_lead_status(
         &self,
@@ -86,6 +111,8 @@ pub trait CrmProvider: Send + Sync {
 #[async_trait]
 pub trait BillingProvider: Send + Sync {
     fn name(&self) -> &str;
+    /// A live call proving the configuration works (connection test, health check).
+    async fn check(&self) -> Result<(), ProviderError>;
     async fn create_quote(
         &self,
         order: &OrderSnapshot,
@@ -96,36 +123,4 @@ pub trait BillingProvider: Send + Sync {
         contract: &ContractSnapshot,
         idempotency_key: &str,
     ) -> Result<ExternalRef, ProviderError>;
-}
-
-/// The providers a worker uses for effects.
-#[derive(Clone)]
-pub struct Providers {
-    pub crm: Arc<dyn CrmProvider>,
-    pub billing: Arc<dyn BillingProvider>,
-}
-
-/// Provider names the registry knows, per kind.
-pub const CRM_PROVIDERS: &[&str] = &[recording::NAME];
-pub const BILLING_PROVIDERS: &[&str] = &[recording::NAME];
-
-/// The registry: a provider name to its constructor.
-pub fn crm(name: &str, db: &DbPool) -> Result<Arc<dyn CrmProvider>, crate::WorkflowError> {
-    match name {
-        recording::NAME => Ok(Arc::new(recording::Recording::new(db.clone()))),
-        other => Err(crate::WorkflowError::Invalid(format!(
-            "unknown CRM provider `{other}` (known: {})",
-            CRM_PROVIDERS.join(", ")
-        ))),
-    }
-}
-
-pub fn billing(name: &str, db: &DbPool) -> Result<Arc<dyn BillingProvider>, crate::WorkflowError> {
-    match name {
-        recording::NAME => Ok(Arc::new(recording::Recording::new(db.clone()))),
-        other => Err(crate::WorkflowError::Invalid(format!(
-            "unknown billing provider `{other}` (known: {})",
-            BILLING_PROVIDERS.join(", ")
-        ))),
-    }
 }

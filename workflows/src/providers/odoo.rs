@@ -9,9 +9,11 @@
 //!
 //! Records are returned as the raw JSON text Odoo sent (`RawValue`), so the raw zone
 //! can keep them byte-exact. Paging is by keyset on (`write_date`, `id`), never offset.
-//! Every call goes through [`OdooClient::call`]: a timeout, and retries with the
-//! platform's backoff on 429 (honouring `Retry-After`), 5xx, timeouts and malformed
-//! answers; an Odoo-level error (access denied, a bad domain) is not retried.
+//! Every call goes through [`OdooClient::call`], which goes through the outbound layer
+//! (`crate::outbound`): a timeout, retries with the platform's backoff on 429
+//! (honouring `Retry-After`), 5xx, timeouts and malformed answers, the breaker, the
+//! shared rate limit and the call log; an Odoo-level error (access denied, a bad
+//! domain) is not retried.
 
 use std::time::Duration;
 
@@ -21,7 +23,10 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
-use crate::retry::{Failure, GaveUp, RetryPolicy};
+use crate::outbound::{
+    BreakerSettings, Endpoint, Outbound, OutboundError, Rate, Request, Response, Verdict,
+};
+use crate::retry::RetryPolicy;
 
 /// Odoo's datetime format (UTC, no zone marker).
 pub const DATETIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
@@ -90,6 +95,42 @@ pub struct OdooRecord {
     pub raw: Box<RawValue>,
 }
 
+/// Odoo's settings as an admin configures them (the password is a credential).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OdooSettings {
+    /// The instance's address (`https://mycompany.odoo.com`).
+    #[schemars(url)]
+    pub url: String,
+    /// The database name.
+    #[schemars(length(min = 1, max = 200))]
+    pub database: String,
+    /// The login (an email, usually) of the user Tentabo reads as.
+    #[schemars(length(min = 1, max = 200))]
+    pub login: String,
+    /// Seconds before a call is abandoned.
+    #[serde(default = "default_timeout")]
+    #[schemars(range(min = 1, max = 600))]
+    pub timeout_seconds: u32,
+    /// Attempts per call (429, 5xx and timeouts are retried).
+    #[serde(default = "default_attempts")]
+    #[schemars(range(min = 1, max = 10))]
+    pub max_attempts: u32,
+    /// Calls per second shared by every worker (none: unlimited).
+    #[serde(default)]
+    #[schemars(range(min = 0.1, max = 1000.0))]
+    pub rate_limit_per_second: Option<f64>,
+}
+
+fn default_timeout() -> u32 {
+    30
+}
+fn default_attempts() -> u32 {
+    5
+}
+
+impl super::registry::Settings for OdooSettings {}
+
 #[derive(Debug, Clone)]
 pub struct OdooConfig {
     pub url: String,
@@ -100,11 +141,48 @@ pub struct OdooConfig {
     pub retry: RetryPolicy,
     /// Attempts per call before giving up.
     pub max_attempts: u32,
+    /// Calls per second shared by every process (none: unlimited).
+    pub rate_limit_per_second: Option<f64>,
+}
+
+impl OdooConfig {
+    pub fn from_settings(
+        s: &OdooSettings,
+        password: SecretString,
+        retry: RetryPolicy,
+    ) -> OdooConfig {
+        OdooConfig {
+            url: s.url.clone(),
+            database: s.database.clone(),
+            login: s.login.clone(),
+            password,
+            timeout: Duration::from_secs(u64::from(s.timeout_seconds)),
+            retry,
+            max_attempts: s.max_attempts,
+            rate_limit_per_second: s.rate_limit_per_second,
+        }
+    }
+
+    fn endpoint(&self) -> Endpoint {
+        Endpoint {
+            provider: "odoo".to_owned(),
+            base_url: self.url.clone(),
+            timeout: self.timeout,
+            retry: self.retry,
+            max_attempts: self.max_attempts,
+            rate: self.rate_limit_per_second.map(|per_second| Rate {
+                per_second,
+                burst: 1,
+            }),
+            breaker: BreakerSettings::default(),
+        }
+    }
 }
 
 pub struct OdooClient {
     config: OdooConfig,
-    http: reqwest::Client,
+    endpoint: Endpoint,
+    outbound: Outbound,
     uid: Option<i64>,
     /// Calls made, retries included (for run statistics and tests).
     pub calls: u64,
@@ -133,47 +211,33 @@ struct RpcErrorData {
     message: String,
 }
 
-/// Why one attempt failed: a transient reason (for the log and the final error), or the
-/// error no retry will change.
-enum Attempt {
-    Retry(String, Option<Duration>),
-    Fatal(OdooError),
-}
-
-/// The retry driver's view of a failed attempt.
-#[derive(Debug)]
-enum Failed {
-    Transient(String),
-    Fatal(OdooError),
-}
-
-impl std::fmt::Display for Failed {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Failed::Transient(m) => f.write_str(m),
-            Failed::Fatal(e) => write!(f, "{e}"),
-        }
+/// The outbound layer's check of a 2xx answer: a reply that is not JSON-RPC, or has
+/// neither a result nor an error, is retried like a 5xx.
+fn rpc_verdict(res: &Response) -> Verdict {
+    match serde_json::from_slice::<Reply<'_>>(&res.body) {
+        Ok(Reply {
+            result: None,
+            error: None,
+        }) => Verdict::Retry("answer without result".into()),
+        Ok(_) => Verdict::Accept,
+        Err(e) => Verdict::Retry(format!("malformed answer: {e}")),
     }
 }
 
 impl OdooClient {
-    pub fn new(config: OdooConfig) -> Result<OdooClient, OdooError> {
-        let http = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .build()
-            .map_err(|e| OdooError::Unavailable {
-                attempts: 0,
-                last: e.to_string(),
-            })?;
-        Ok(OdooClient {
+    pub fn new(config: OdooConfig, outbound: Outbound) -> OdooClient {
+        OdooClient {
+            endpoint: config.endpoint(),
             config,
-            http,
+            outbound,
             uid: None,
             calls: 0,
-        })
+        }
     }
 
-    /// One JSON-RPC call, retried on transient failures; returns the raw `result`.
+    /// One JSON-RPC call through the outbound layer (timeout, retries on 429/5xx/
+    /// timeouts/malformed answers, breaker, rate limit, call log); returns the raw
+    /// `result`. An Odoo-level error (access denied, a bad domain) is not retried.
     pub async fn call(
         &mut self,
         service: &str,
@@ -186,84 +250,65 @@ impl OdooClient {
             "params": { "service": service, "method": method, "args": args },
             "id": self.calls,
         });
-        let url = format!("{}/jsonrpc", self.config.url.trim_end_matches('/'));
-        let this = &*self;
-        let tries = std::sync::atomic::AtomicU32::new(0);
+        let template = match (service, method) {
+            ("common", _) => "/jsonrpc#common",
+            _ => "/jsonrpc#object",
+        };
+        let req = Request::new(reqwest::Method::POST, template, "/jsonrpc").json(body);
         let result = self
-            .config
-            .retry
-            .run("odoo call", self.config.max_attempts, |_| async {
-                tries.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                match this.attempt(&url, &body).await {
-                    Ok(result) => Ok(result),
-                    Err(Attempt::Fatal(e)) => Err(Failure::Permanent(Failed::Fatal(e))),
-                    Err(Attempt::Retry(last, retry_after)) => Err(Failure::Transient {
-                        error: Failed::Transient(last),
-                        retry_after,
-                    }),
-                }
-            })
+            .outbound
+            .send_checked(&self.endpoint, &req, rpc_verdict)
             .await;
-        self.calls += u64::from(tries.into_inner());
-        match result {
-            Ok(raw) => Ok(raw),
-            Err(GaveUp {
-                error, attempts, ..
-            }) => match error {
-                Failed::Fatal(e) => Err(e),
-                Failed::Transient(last) => Err(OdooError::Unavailable { attempts, last }),
-            },
-        }
-    }
-
-    async fn attempt(&self, url: &str, body: &Value) -> Result<Box<RawValue>, Attempt> {
-        let res = match self.http.post(url).json(body).send().await {
-            Ok(r) => r,
-            Err(e) => return Err(Attempt::Retry(format!("transport: {e}"), None)),
+        let res = match result {
+            Ok(res) => {
+                self.calls += u64::from(res.attempts);
+                res
+            }
+            Err(OutboundError::Unavailable { attempts, last, .. }) => {
+                self.calls += u64::from(attempts);
+                return Err(OdooError::Unavailable { attempts, last });
+            }
+            Err(e) => {
+                return Err(OdooError::Unavailable {
+                    attempts: 0,
+                    last: e.to_string(),
+                });
+            }
         };
-        let status = res.status();
-        if status.as_u16() == 429 || status.is_server_error() {
-            let retry_after = res
-                .headers()
-                .get(reqwest::header::RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| crate::retry::parse_retry_after(v, chrono::Utc::now()));
-            return Err(Attempt::Retry(format!("HTTP {status}"), retry_after));
+        if !res.is_success() {
+            return Err(OdooError::Server {
+                name: format!("HTTP {}", res.status),
+                message: res.snippet(500),
+            });
         }
-        if !status.is_success() {
-            return Err(Attempt::Fatal(OdooError::Server {
-                name: format!("HTTP {status}"),
-                message: res.text().await.unwrap_or_default(),
-            }));
-        }
-        let bytes = match res.bytes().await {
-            Ok(b) => b,
-            Err(e) => return Err(Attempt::Retry(format!("reading the body: {e}"), None)),
-        };
-        let reply: Reply<'_> = match serde_json::from_slice(&bytes) {
-            Ok(r) => r,
-            Err(e) => return Err(Attempt::Retry(format!("malformed answer: {e}"), None)),
-        };
+        let reply: Reply<'_> =
+            serde_json::from_slice(&res.body).map_err(|e| OdooError::Unavailable {
+                attempts: 1,
+                last: format!("malformed answer: {e}"),
+            })?;
         if let Some(err) = reply.error {
             let data = err.data.unwrap_or(RpcErrorData {
                 name: String::new(),
                 message: String::new(),
             });
             if data.name == "odoo.exceptions.AccessDenied" {
-                return Err(Attempt::Fatal(OdooError::AccessDenied));
+                return Err(OdooError::AccessDenied);
             }
-            return Err(Attempt::Fatal(OdooError::Server {
+            return Err(OdooError::Server {
                 name: data.name,
                 message: if data.message.is_empty() {
                     err.message
                 } else {
                     data.message
                 },
-            }));
+            });
         }
         match reply.result {
             Some(r) => Ok(r.to_owned()),
-            None => Err(Attempt::Retry("answer without result".into(), None)),
+            None => Err(OdooError::Unavailable {
+                attempts: 1,
+                last: "answer without result".into(),
+            }),
         }
     }
 

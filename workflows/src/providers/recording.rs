@@ -33,6 +33,20 @@ impl Recording {
         Recording { db }
     }
 
+    /// The recording provider is up when its database answers.
+    async fn ping(&self) -> Result<(), ProviderError> {
+        let mut conn = self
+            .db
+            .get()
+            .await
+            .map_err(|e| ProviderError::Transient(e.to_string()))?;
+        sql::query("SELECT 1")
+            .execute(&mut conn)
+            .await
+            .map(|_| ())
+            .map_err(|e| ProviderError::Transient(e.to_string()))
+    }
+
     async fn record(
         &self,
         kind: &str,
@@ -77,6 +91,9 @@ impl CrmProvider for Recording {
     fn name(&self) -> &str {
         NAME
     }
+    async fn check(&self) -> Result<(), ProviderError> {
+        self.ping().await
+    }
     async fn push_lead_status(
         &self,
         lead: &LeadSnapshot,
@@ -90,6 +107,9 @@ impl CrmProvider for Recording {
 impl BillingProvider for Recording {
     fn name(&self) -> &str {
         NAME
+    }
+    async fn check(&self) -> Result<(), ProviderError> {
+        self.ping().await
     }
     async fn create_quote(
         &self,

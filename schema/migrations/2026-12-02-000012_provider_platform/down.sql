@@ -1,0 +1,3 @@
+DROP TABLE provider_call_log;
+DROP TABLE provider_health_checks;
+DROP TABLE provider_configs;

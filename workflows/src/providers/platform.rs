@@ -1,0 +1,424 @@
+//! The running side of the provider platform: the active provider of a kind, built from
+//! its stored configuration when a job or a request needs it (and rebuilt when its row's
+//! version moves, so a changed configuration or a switch is seen by the next job without
+//! a restart), connection tests, health, and activation.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use secrecy::SecretString;
+use serde::Serialize;
+use tentabo_schema::DbPool;
+use uuid::Uuid;
+
+use super::odoo::{OdooClient, OdooConfig, OdooSettings};
+use super::pennylane::{Pennylane, PennylaneSettings};
+use super::recording::Recording;
+use super::registry::{self, ProviderKind};
+use super::store::{self, HealthCheck, StoredProvider};
+use super::{BillingProvider, CrmProvider, ProviderError};
+use crate::WorkflowError;
+use crate::audit::AuditContext;
+use crate::authz::{Action, Actor, Object};
+use crate::outbound::{BreakerState, Outbound};
+use crate::retry::RetryPolicy;
+use crate::secrets::KeyRing;
+
+/// A provider built from its configuration.
+#[derive(Clone)]
+pub enum Instance {
+    Crm(Arc<dyn CrmProvider>),
+    Billing(Arc<dyn BillingProvider>),
+    Erp(OdooConfig),
+}
+
+struct Built {
+    id: Uuid,
+    version: i64,
+    instance: Instance,
+}
+
+/// Checks slower than this make a provider `degraded`.
+pub const SLOW_CHECK: Duration = Duration::from_secs(3);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Health {
+    Healthy,
+    Degraded,
+    Offline,
+}
+
+impl Health {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Health::Healthy => "healthy",
+            Health::Degraded => "degraded",
+            Health::Offline => "offline",
+        }
+    }
+}
+
+/// What a connection test found.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CheckOutcome {
+    pub ok: bool,
+    pub status: Health,
+    pub reason: Option<String>,
+    pub latency_ms: i32,
+    pub breaker: BreakerState,
+}
+
+pub struct Platform {
+    db: DbPool,
+    keys: Option<Arc<KeyRing>>,
+    outbound: Outbound,
+    retry: RetryPolicy,
+    cache: Mutex<HashMap<ProviderKind, Arc<Built>>>,
+    /// The environment's providers, written (once) before the first lookup.
+    pending: Mutex<Vec<Bootstrap>>,
+    bootstrapped: tokio::sync::OnceCell<()>,
+}
+
+impl std::fmt::Debug for Platform {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Platform").finish_non_exhaustive()
+    }
+}
+
+impl Platform {
+    pub fn new(
+        db: DbPool,
+        keys: Option<Arc<KeyRing>>,
+        outbound: Outbound,
+        retry: RetryPolicy,
+    ) -> Platform {
+        Platform {
+            db,
+            keys,
+            outbound,
+            retry,
+            cache: Mutex::new(HashMap::new()),
+            pending: Mutex::new(Vec::new()),
+            bootstrapped: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// Providers the environment names, written into an empty table before the first
+    /// lookup (see [`Platform::bootstrap`]).
+    pub fn with_bootstrap(self, choices: Vec<Bootstrap>) -> Platform {
+        *self.pending.lock().unwrap_or_else(|p| p.into_inner()) = choices;
+        self
+    }
+
+    async fn ensure_bootstrapped(&self) -> Result<(), WorkflowError> {
+        self.bootstrapped
+            .get_or_try_init(|| async {
+                let choices = self
+                    .pending
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .clone();
+                self.bootstrap(choices).await
+            })
+            .await
+            .map(|_| ())
+    }
+
+    pub fn outbound(&self) -> &Outbound {
+        &self.outbound
+    }
+
+    pub fn keys(&self) -> Option<&KeyRing> {
+        self.keys.as_deref()
+    }
+
+    /// The active billing provider, as configured now.
+    pub async fn billing(&self) -> Result<Arc<dyn BillingProvider>, WorkflowError> {
+        match self.active(ProviderKind::Billing).await? {
+            Some(Instance::Billing(b)) => Ok(b),
+            _ => Err(WorkflowError::Upstream(
+                "no billing provider is active".into(),
+            )),
+        }
+    }
+
+    /// The active CRM provider, as configured now.
+    pub async fn crm(&self) -> Result<Arc<dyn CrmProvider>, WorkflowError> {
+        match self.active(ProviderKind::Crm).await? {
+            Some(Instance::Crm(c)) => Ok(c),
+            _ => Err(WorkflowError::Upstream("no CRM provider is active".into())),
+        }
+    }
+
+    /// The active ERP source (Odoo), if one is configured and active.
+    pub async fn erp(&self) -> Result<Option<OdooConfig>, WorkflowError> {
+        match self.active(ProviderKind::Erp).await? {
+            Some(Instance::Erp(c)) => Ok(Some(c)),
+            _ => Ok(None),
+        }
+    }
+
+    async fn active(&self, kind: ProviderKind) -> Result<Option<Instance>, WorkflowError> {
+        self.ensure_bootstrapped().await?;
+        let mut conn = self.db.get().await?;
+        let Some((id, version)) = store::active_stamp(&mut conn, kind).await? else {
+            return Ok(None);
+        };
+        let cached = self.lock_cache().get(&kind).cloned();
+        if let Some(built) = cached.filter(|b| b.id == id && b.version == version) {
+            return Ok(Some(built.instance.clone()));
+        }
+        let Some(row) = store::active(&mut conn, kind).await? else {
+            return Ok(None);
+        };
+        drop(conn);
+        let instance = self.build(&row)?;
+        self.lock_cache().insert(
+            kind,
+            Arc::new(Built {
+                id: row.id,
+                version: row.version,
+                instance: instance.clone(),
+            }),
+        );
+        Ok(Some(instance))
+    }
+
+    fn lock_cache(&self) -> std::sync::MutexGuard<'_, HashMap<ProviderKind, Arc<Built>>> {
+        self.cache.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn secrets(
+        &self,
+        row: &StoredProvider,
+    ) -> Result<BTreeMap<String, SecretString>, WorkflowError> {
+        let kind = ProviderKind::parse(&row.kind).ok_or_else(|| {
+            WorkflowError::Internal(format!("unknown provider kind `{}`", row.kind))
+        })?;
+        let mut out = BTreeMap::new();
+        for (field, sealed) in row.credentials.as_object().into_iter().flatten() {
+            let Some(sealed) = sealed.as_str() else {
+                continue;
+            };
+            let keys = self.keys.as_deref().ok_or_else(|| {
+                WorkflowError::Upstream(format!(
+                    "{}/{} has credentials but TENTABO_SECRETS_KEY is not set",
+                    row.kind, row.name
+                ))
+            })?;
+            let plain = keys
+                .open(&store::purpose(kind, &row.name, field), sealed)
+                .map_err(|e| {
+                    WorkflowError::Upstream(format!("{}/{} `{field}`: {e}", row.kind, row.name))
+                })?;
+            out.insert(field.clone(), plain);
+        }
+        Ok(out)
+    }
+
+    /// Builds the provider a stored row describes.
+    pub fn build(&self, row: &StoredProvider) -> Result<Instance, WorkflowError> {
+        let unknown = || {
+            WorkflowError::Upstream(format!(
+                "provider {}/{} is not known to this build",
+                row.kind, row.name
+            ))
+        };
+        let spec = row.spec().ok_or_else(unknown)?;
+        let mut secrets = self.secrets(row)?;
+        let mut secret = |name: &str| {
+            secrets.remove(name).ok_or_else(|| {
+                WorkflowError::Upstream(format!("{}/{} has no `{name}` set", row.kind, row.name))
+            })
+        };
+        match (spec.kind, spec.name) {
+            (ProviderKind::Crm, registry::RECORDING) => {
+                Ok(Instance::Crm(Arc::new(Recording::new(self.db.clone()))))
+            }
+            (ProviderKind::Billing, registry::RECORDING) => {
+                Ok(Instance::Billing(Arc::new(Recording::new(self.db.clone()))))
+            }
+            (ProviderKind::Billing, registry::PENNYLANE) => {
+                let settings: PennylaneSettings = registry::settings(&row.configuration)?;
+                Ok(Instance::Billing(Arc::new(Pennylane::new(
+                    self.outbound.clone(),
+                    settings,
+                    secret("api_key")?,
+                    self.retry,
+                ))))
+            }
+            (ProviderKind::Erp, registry::ODOO) => {
+                let settings: OdooSettings = registry::settings(&row.configuration)?;
+                Ok(Instance::Erp(OdooConfig::from_settings(
+                    &settings,
+                    secret("password")?,
+                    self.retry,
+                )))
+            }
+            _ => Err(unknown()),
+        }
+    }
+
+    /// A live call with the provider's configuration.
+    pub async fn check(&self, row: &StoredProvider) -> CheckOutcome {
+        let started = Instant::now();
+        let result = match self.build(row) {
+            Ok(Instance::Billing(b)) => b.check().await,
+            Ok(Instance::Crm(c)) => c.check().await,
+            Ok(Instance::Erp(config)) => {
+                let mut client = OdooClient::new(config, self.outbound.clone());
+                client
+                    .login()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| ProviderError::Permanent(e.to_string()))
+            }
+            Err(e) => Err(ProviderError::Permanent(e.to_string())),
+        };
+        let latency = started.elapsed();
+        let breaker = self.outbound.breaker_state(&row.name);
+        let (ok, status, reason) = match result {
+            Ok(()) if breaker != BreakerState::Closed => (
+                true,
+                Health::Degraded,
+                Some(format!("circuit breaker {}", breaker.as_str())),
+            ),
+            Ok(()) if latency > SLOW_CHECK => (
+                true,
+                Health::Degraded,
+                Some(format!("slow answer ({} ms)", latency.as_millis())),
+            ),
+            Ok(()) => (true, Health::Healthy, None),
+            Err(ProviderError::Transient(r) | ProviderError::Permanent(r)) => {
+                (false, Health::Offline, Some(r))
+            }
+        };
+        CheckOutcome {
+            ok,
+            status,
+            reason,
+            latency_ms: i32::try_from(latency.as_millis()).unwrap_or(i32::MAX),
+            breaker,
+        }
+    }
+
+    /// Tests a configured provider and records its health.
+    pub async fn test(
+        &self,
+        kind: ProviderKind,
+        name: &str,
+        trigger: &str,
+    ) -> Result<CheckOutcome, WorkflowError> {
+        let row = {
+            let mut conn = self.db.get().await?;
+            store::get(&mut conn, kind, name).await?
+        }
+        .ok_or(WorkflowError::NotFound)?;
+        let outcome = self.check(&row).await;
+        let mut conn = self.db.get().await?;
+        store::record_health(
+            &mut conn,
+            kind,
+            name,
+            &HealthCheck {
+                status: outcome.status.as_str().to_owned(),
+                reason: outcome.reason.clone(),
+                latency_ms: outcome.latency_ms,
+                trigger: trigger.to_owned(),
+                checked_at: Utc::now(),
+            },
+        )
+        .await?;
+        Ok(outcome)
+    }
+
+    /// Switches the active provider of `kind` to `name`: it must pass a live test first;
+    /// a failing one is refused and the active one stays.
+    pub async fn activate(
+        &self,
+        actor: &Actor<'_>,
+        kind: ProviderKind,
+        name: &str,
+    ) -> Result<(CheckOutcome, Option<String>), WorkflowError> {
+        actor
+            .authz
+            .authorize(actor.who, Object::Provider, Action::Manage)?;
+        let outcome = self.test(kind, name, "test").await?;
+        if !outcome.ok {
+            return Err(WorkflowError::Refused {
+                code: "provider_test_failed",
+                details: serde_json::json!({
+                    "message": "the provider failed its connection test; the active provider is unchanged",
+                    "reason": outcome.reason,
+                }),
+            });
+        }
+        let mut conn = self.db.get().await?;
+        let previous = store::activate(&mut conn, actor.audit, kind, name).await?;
+        Ok((outcome, previous))
+    }
+
+    /// The scheduled health check: every configured provider, one after another.
+    pub async fn check_all(&self) -> Result<usize, WorkflowError> {
+        let rows = {
+            let mut conn = self.db.get().await?;
+            store::list(&mut conn).await?
+        };
+        let mut n = 0;
+        for row in rows {
+            let Some(kind) = ProviderKind::parse(&row.kind) else {
+                continue;
+            };
+            let outcome = self.test(kind, &row.name, "schedule").await?;
+            metrics::gauge!("tentabo_provider_health", "provider" => row.name.clone(), "kind" => row.kind.clone())
+                .set(match outcome.status {
+                    Health::Healthy => 2.0,
+                    Health::Degraded => 1.0,
+                    Health::Offline => 0.0,
+                });
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// Writes the environment's providers into an empty table (first start).
+    pub async fn bootstrap(&self, choices: Vec<Bootstrap>) -> Result<(), WorkflowError> {
+        let mut conn = self.db.get().await?;
+        for b in choices {
+            let spec = registry::find(b.kind, &b.name).ok_or_else(|| {
+                WorkflowError::Invalid(format!(
+                    "unknown {} provider `{}` (known: {})",
+                    b.kind.as_str(),
+                    b.name,
+                    registry::of_kind(b.kind)
+                        .map(|s| s.name)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            })?;
+            if store::bootstrap(&mut conn, self.keys(), spec, b.configuration, b.credentials)
+                .await?
+            {
+                tracing::info!(kind = b.kind.as_str(), name = %b.name, "provider configured from the environment");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A provider named by the environment (`TENTABO_BILLING_PROVIDER`, `TENTABO_ODOO_*`).
+#[derive(Clone)]
+pub struct Bootstrap {
+    pub kind: ProviderKind,
+    pub name: String,
+    pub configuration: serde_json::Value,
+    pub credentials: BTreeMap<String, SecretString>,
+}
+
+/// Audit context of the platform's own actions (schedules, bootstrap).
+pub fn system_audit() -> AuditContext {
+    AuditContext::default()
+}
