@@ -135,6 +135,26 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
         "Vous ne pouvez ni changer votre propre rôle ni vous désactiver",
     ),
     (
+        "provider_active",
+        "The active provider cannot be deleted: activate another one first",
+        "Le fournisseur actif ne peut pas être supprimé : activez-en d'abord un autre",
+    ),
+    (
+        "provider_test_failed",
+        "The provider failed its connection test; the active provider is unchanged",
+        "Le fournisseur a échoué au test de connexion ; le fournisseur actif est inchangé",
+    ),
+    (
+        "provider_not_configured",
+        "This provider is not configured yet",
+        "Ce fournisseur n'est pas encore configuré",
+    ),
+    (
+        "secrets_key_missing",
+        "Credentials cannot be stored: the server has no secrets key (TENTABO_SECRETS_KEY)",
+        "Les identifiants ne peuvent pas être enregistrés : le serveur n'a pas de clé de chiffrement (TENTABO_SECRETS_KEY)",
+    ),
+    (
         "job_not_retryable",
         "Only a dead or discarded job can be retried",
         "Seule une tâche en échec ou abandonnée peut être relancée",

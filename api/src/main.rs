@@ -33,6 +33,26 @@ enum Command {
     /// User administration from the command line (e.g. the first admin of a deployment).
     #[command(subcommand)]
     Users(UsersCommand),
+    /// The secrets key ring of stored credentials.
+    #[command(subcommand)]
+    Secrets(SecretsCommand),
+}
+
+#[derive(Subcommand)]
+enum SecretsCommand {
+    /// Re-encrypts every stored credential under the ring's first key. Rotation: put the
+    /// new key first in TENTABO_SECRETS_KEY (`new:…,old:…`), run this, then drop the old
+    /// key from the ring once it reports nothing left under it.
+    Rotate {
+        #[command(flatten)]
+        db: DatabaseConfig,
+        #[arg(
+            long = "secrets-key",
+            env = "TENTABO_SECRETS_KEY",
+            hide_env_values = true
+        )]
+        secrets_key: secrecy::SecretString,
+    },
 }
 
 #[derive(Subcommand)]
@@ -105,6 +125,17 @@ async fn main() -> anyhow::Result<()> {
                     e => anyhow::anyhow!(e),
                 })?;
             println!("{}", user.id);
+        }
+        Command::Secrets(SecretsCommand::Rotate { db, secrets_key }) => {
+            use diesel_async::AsyncConnection;
+            let keys = tentabo_workflows::secrets::KeyRing::parse(&secrets_key)?;
+            let mut conn =
+                diesel_async::AsyncPgConnection::establish(db.url.expose_secret()).await?;
+            let moved = tentabo_workflows::providers::store::rotate(&mut conn, &keys).await?;
+            println!(
+                "{moved} credential(s) re-encrypted under key `{}`",
+                keys.current()
+            );
         }
         Command::Serve(config) => {
             let app = Application::build(config).await?;

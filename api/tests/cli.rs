@@ -144,7 +144,7 @@ fn a_missing_database_url_is_a_clear_error() {
 fn help_lists_every_command() {
     let out = api_bin().arg("--help").output().unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
-    for cmd in ["serve", "migrate", "seed-demo"] {
+    for cmd in ["serve", "migrate", "seed-demo", "users", "secrets"] {
         assert!(text.contains(cmd), "{text}");
     }
 }
@@ -194,4 +194,79 @@ async fn users_create_reads_the_password_from_stdin() {
     let out = run("first.admin@example.com", "another-strong-one\n");
     assert!(!out.status.success(), "duplicate email refused");
     assert!(String::from_utf8_lossy(&out.stderr).contains("email_taken"));
+}
+
+#[tokio::test]
+async fn secrets_rotate_reseals_every_credential_under_the_first_key() {
+    use secrecy::{ExposeSecret, SecretString};
+    use tentabo_workflows::providers::registry::{self, ProviderKind};
+    use tentabo_workflows::secrets::KeyRing;
+    let db = TestDb::new().await;
+    let old = "old:b2xkLW9sZC1vbGQtb2xkLW9sZC1vbGQtb2xkLW9sZCE=";
+    let new = "new:bmV3LW5ldy1uZXctbmV3LW5ldy1uZXctbmV3LW5ldyE=";
+    let ring = |s: &str| KeyRing::parse(&SecretString::from(s.to_owned())).unwrap();
+    {
+        let mut conn = db.conn().await;
+        let spec = registry::find(ProviderKind::Billing, registry::PENNYLANE).unwrap();
+        let creds = [(
+            "api_key".to_owned(),
+            SecretString::from("pl-rotate-me".to_owned()),
+        )]
+        .into_iter()
+        .collect();
+        tentabo_workflows::providers::store::bootstrap(
+            &mut conn,
+            Some(&ring(old)),
+            spec,
+            serde_json::json!({}),
+            creds,
+        )
+        .await
+        .unwrap();
+    }
+    let rotate = |key: &str| {
+        api_bin()
+            .args(["secrets", "rotate"])
+            .env("DATABASE_URL", &db.url)
+            .env("TENTABO_SECRETS_KEY", key)
+            .output()
+            .unwrap()
+    };
+    // A ring without the old key cannot open what it sealed: a clear error, no change.
+    let out = rotate(new);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("`old`") && !err.contains("pl-rotate-me"),
+        "{err}"
+    );
+
+    let out = rotate(&format!("{new},{old}"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains("1 credential(s) re-encrypted under key `new`")
+    );
+    #[derive(diesel::QueryableByName)]
+    struct Sealed {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        v: String,
+    }
+    let sealed: Sealed = diesel::sql_query(
+        "SELECT credentials->>'api_key' AS v FROM provider_configs WHERE name = 'pennylane'",
+    )
+    .get_result(&mut db.conn().await)
+    .await
+    .unwrap();
+    assert!(sealed.v.starts_with("v1.new."), "{}", sealed.v);
+    let opened = ring(new)
+        .open("provider:billing:pennylane:api_key", &sealed.v)
+        .unwrap();
+    assert_eq!(opened.expose_secret(), "pl-rotate-me");
+    let out = rotate(&format!("{new},{old}"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("0 credential(s)"));
 }

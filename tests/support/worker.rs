@@ -44,6 +44,8 @@ pub fn worker_config(database_url: &str, redis_url: &str, namespace: &str) -> Wo
         default_country: None,
         release_memory: true,
         sync_schedule: "0 30 1 * * *".to_owned(),
+        provider_health_schedule: "0 */5 * * * *".to_owned(),
+        call_log_retention_days: 30,
         shutdown_grace_secs: 10,
     }
 }

@@ -441,6 +441,8 @@ fn main() {
             default_country: None,
         release_memory: true,
             sync_schedule: "0 30 1 * * *".into(),
+            provider_health_schedule: "0 */5 * * * *".into(),
+            call_log_retention_days: 30,
             shutdown_grace_secs: 10,
         };
         // The throughput runs left their effects (and pgbench's rows) in the outbox; start

@@ -220,6 +220,20 @@ pub struct WorkerConfig {
         default_value = "0 30 1 * * *"
     )]
     pub sync_schedule: String,
+    /// When every configured provider is checked (a cron expression with seconds, UTC).
+    #[arg(
+        long = "provider-health-schedule",
+        env = "TENTABO_PROVIDER_HEALTH_SCHEDULE",
+        default_value = "0 */5 * * * *"
+    )]
+    pub provider_health_schedule: String,
+    /// Days the provider call log is kept.
+    #[arg(
+        long = "call-log-retention-days",
+        env = "TENTABO_CALL_LOG_RETENTION_DAYS",
+        default_value_t = 30
+    )]
+    pub call_log_retention_days: i32,
     /// Grace period for in-flight jobs at shutdown (seconds).
     #[arg(
         long = "shutdown-grace-secs",

@@ -113,6 +113,7 @@ pub fn start(
     let ctx = Arc::new(job_context(&config)?);
     let expiry_schedule = schedule::parse(&config.contract_expiry_schedule)?;
     let sync_schedule = schedule::parse(&config.sync_schedule)?;
+    let health_schedule = schedule::parse(&config.provider_health_schedule)?;
     let config = Arc::new(config);
     let restarts = Arc::new(AtomicUsize::new(0));
     let mut tasks = JoinSet::new();
@@ -133,6 +134,13 @@ pub fn start(
     tasks.spawn(schedule::contract_expiry(
         expiry_schedule,
         ctx.db.clone(),
+        shutdown.clone(),
+    ));
+    tasks.spawn(schedule::provider_health(
+        health_schedule,
+        ctx.platform.clone(),
+        ctx.db.clone(),
+        config.call_log_retention_days,
         shutdown.clone(),
     ));
     tasks.spawn(schedule::nightly_sync(

@@ -47,6 +47,32 @@ pub async fn contract_expiry(schedule: cron::Schedule, db: DbPool, shutdown: Can
     .await;
 }
 
+/// Checks every configured provider (a live call each, recorded as its health:
+/// healthy | degraded | offline, from the call and this process's breaker) and prunes
+/// the call log past its retention. Every worker process runs it: each reports what it
+/// sees, and a provider's latest check wins.
+pub async fn provider_health(
+    schedule: cron::Schedule,
+    platform: std::sync::Arc<tentabo_workflows::providers::platform::Platform>,
+    db: DbPool,
+    retention_days: i32,
+    shutdown: CancellationToken,
+) {
+    on_ticks(schedule, shutdown, move |_| {
+        let platform = platform.clone();
+        let db = db.clone();
+        async move {
+            let checked = platform.check_all().await?;
+            let mut conn = db.get().await?;
+            let pruned =
+                tentabo_workflows::outbound::calllog::prune(&mut conn, retention_days).await?;
+            tracing::info!(checked, pruned, "provider health checked");
+            Ok(())
+        }
+    })
+    .await;
+}
+
 /// The nightly incremental sync of every Odoo model: one run per model per day (the
 /// outbox key is the model and the date, so several workers schedule it once).
 pub async fn nightly_sync(schedule: cron::Schedule, db: DbPool, shutdown: CancellationToken) {

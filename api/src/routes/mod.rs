@@ -20,6 +20,7 @@ pub mod lake;
 pub mod leads;
 pub mod orders;
 pub mod organisations;
+pub mod providers;
 pub mod sales;
 pub mod sync;
 pub mod users;
@@ -48,6 +49,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(contracts::router())
         .merge(sync::router())
         .merge(lake::router())
+        .merge(providers::router())
         .split_for_parts();
     conventions::apply(&mut doc);
     (routes, doc)

@@ -1,0 +1,444 @@
+//! Pennylane as the active billing provider, end to end over HTTP, Postgres, Redis, the
+//! worker and the stateful Pennylane peer: order `send` → one quote, `fulfill` → one
+//! invoice from it on the contract; the same with the worker killed right after
+//! Pennylane accepted each call; a switch of provider with 100 effects queued loses and
+//! doubles none; a burst of 500 effects from two workers never passes the configured
+//! rate at the peer.
+
+#![allow(clippy::unwrap_used)]
+
+#[path = "../../tests/support/app.rs"]
+mod app;
+#[path = "../../tests/support/pennylane.rs"]
+mod pennylane;
+#[path = "../../tests/support/mod.rs"]
+mod support;
+#[path = "../../tests/support/worker.rs"]
+mod worker;
+
+use std::time::Duration;
+
+use app::TestApp;
+use diesel::sql_types::BigInt;
+use diesel_async::RunQueryDsl;
+use pennylane::{Fault, PennylanePeer};
+use reqwest::Method;
+use serde_json::{Value, json};
+use support::eventually;
+use worker::{RunningWorker, worker_config};
+
+const WAIT: Duration = Duration::from_secs(60);
+const TOKEN: &str = "pl-flow-token-9d2e";
+const ADMIN: &str = "superadmin@salescommand.com";
+const PARTNER: &str = "am1@salescommand.com";
+const FULFILLER: &str = "fulfiller@salescommand.com";
+
+async fn app_with_catalogue() -> TestApp {
+    let app = TestApp::seeded().await;
+    let mut conn = app.db.conn().await;
+    tentabo_workflows::catalogue::seed_demo(&mut conn)
+        .await
+        .unwrap();
+    app
+}
+
+async fn count(app: &TestApp, sql: &str) -> i64 {
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let mut conn = app.db.conn().await;
+    diesel::sql_query(sql)
+        .get_result::<N>(&mut conn)
+        .await
+        .unwrap()
+        .n
+}
+
+/// Configures Pennylane on the peer (and `recording`), then activates `active`.
+async fn configure(app: &TestApp, peer: &PennylanePeer, rate: f64, timeout: u32, active: &str) {
+    let admin = app.token(ADMIN).await;
+    for (path, body) in [
+        ("/api/v1/providers/billing/recording", json!({})),
+        (
+            "/api/v1/providers/billing/pennylane",
+            json!({
+                "configuration": {
+                    "base_url": peer.url(), "timeout_seconds": timeout, "max_attempts": 2,
+                    "rate_limit_per_second": rate, "breaker_threshold": 50,
+                },
+                "credentials": { "api_key": TOKEN },
+            }),
+        ),
+    ] {
+        let (status, b) = app.call(&admin, Method::PUT, path, Some(body)).await;
+        assert_eq!(status, 200, "{b}");
+    }
+    let (status, b) = app
+        .call(
+            &admin,
+            Method::POST,
+            &format!("/api/v1/providers/billing/{active}/activate"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{b}");
+}
+
+async fn new_order(app: &TestApp, partner: &str) -> String {
+    let storage = app.id_of("products", "name", "Backup Storage").await;
+    let (status, order) = app
+        .call(
+            partner,
+            Method::POST,
+            "/api/v1/orders",
+            Some(json!({ "lines": [{ "product_id": storage, "duration_months": 12, "quantity": 5 }] })),
+        )
+        .await;
+    assert_eq!(status, 201, "{order}");
+    order["id"].as_str().unwrap().to_owned()
+}
+
+async fn transition(app: &TestApp, token: &str, id: &str, event: &str) {
+    let (status, b) = app
+        .call(
+            token,
+            Method::POST,
+            &format!("/api/v1/orders/{id}/transitions"),
+            Some(json!({ "event": event })),
+        )
+        .await;
+    assert_eq!(status, 200, "{event}: {b}");
+}
+
+async fn order(app: &TestApp, id: &str) -> Value {
+    let admin = app.token(ADMIN).await;
+    app.call(&admin, Method::GET, &format!("/api/v1/orders/{id}"), None)
+        .await
+        .1
+}
+
+async fn contract_of(app: &TestApp, order_id: &str) -> Option<Value> {
+    let admin = app.token(ADMIN).await;
+    let (_, list) = app
+        .call(
+            &admin,
+            Method::GET,
+            &format!("/api/v1/contracts?order_id={order_id}"),
+            None,
+        )
+        .await;
+    list["items"]
+        .as_array()
+        .and_then(|i| i.iter().next().cloned())
+}
+
+/// Sends and fulfils an order, waiting for its quote and its invoice.
+async fn send_and_fulfil(app: &TestApp, id: &str) -> (String, String) {
+    let partner = app.token(PARTNER).await;
+    let fulfiller = app.token(FULFILLER).await;
+    transition(app, &partner, id, "send").await;
+    eventually(WAIT, "the quote id is recorded", || async {
+        order(app, id).await["billing_quote_id"].is_string()
+    })
+    .await;
+    transition(app, &fulfiller, id, "start_fulfillment").await;
+    transition(app, &fulfiller, id, "fulfill").await;
+    eventually(WAIT, "the contract is invoiced", || async {
+        contract_of(app, id).await.is_some_and(|c| {
+            c["billing_invoices"]
+                .as_array()
+                .is_some_and(|i| i.len() == 1)
+        })
+    })
+    .await;
+    let quote = order(app, id).await["billing_quote_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let contract = contract_of(app, id).await.unwrap();
+    (quote, contract["id"].as_str().unwrap().to_owned())
+}
+
+fn assert_one_of_each(peer: &PennylanePeer, order_id: &str, contract_id: &str, quote_id: &str) {
+    let quotes = peer
+        .state
+        .quotes_with_reference(&format!("tentabo-order-{order_id}"));
+    assert_eq!(quotes.len(), 1, "exactly one quote");
+    assert_eq!(quotes[0]["id"].to_string(), quote_id);
+    let invoices = peer
+        .state
+        .invoices_with_reference(&format!("tentabo-contract-{contract_id}"));
+    assert_eq!(invoices.len(), 1, "exactly one invoice");
+    assert_eq!(
+        invoices[0]["quote"]["id"].to_string(),
+        quote_id,
+        "made from the quote"
+    );
+}
+
+#[tokio::test]
+async fn send_makes_one_quote_and_fulfil_one_invoice_in_pennylane() {
+    let app = app_with_catalogue().await;
+    let peer = PennylanePeer::start(TOKEN).await;
+    configure(&app, &peer, 50.0, 5, "pennylane").await;
+    let worker = RunningWorker::start(worker_config(
+        &app.db.url,
+        &app.redis.url,
+        &app.redis.namespace,
+    ));
+    let partner = app.token(PARTNER).await;
+    let id = new_order(&app, &partner).await;
+    let (quote, contract) = send_and_fulfil(&app, &id).await;
+    assert_eq!(order(&app, &id).await["billing_provider"], "pennylane");
+    assert_one_of_each(&peer, &id, &contract, &quote);
+
+    // Every effect delivered again (a lost acknowledgement): nothing is made twice.
+    {
+        let mut conn = app.db.conn().await;
+        diesel::sql_query(
+            "UPDATE outbox SET status = 'pending', available_at = now(), finished_at = NULL \
+             WHERE queue IN ('billing_request_quote', 'billing_request_invoice')",
+        )
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    }
+    eventually(WAIT, "the replayed effects finish", || async {
+        count(
+            &app,
+            "SELECT count(*) AS n FROM outbox WHERE status <> 'done'",
+        )
+        .await
+            == 0
+    })
+    .await;
+    assert_one_of_each(&peer, &id, &contract, &quote);
+    worker.stop().await;
+}
+
+#[tokio::test]
+async fn a_worker_killed_after_pennylane_accepted_each_call_makes_nothing_twice() {
+    let app = app_with_catalogue().await;
+    let peer = PennylanePeer::start(TOKEN).await;
+    *peer.state.stall.lock().unwrap() = Duration::from_secs(30);
+    configure(&app, &peer, 50.0, 60, "pennylane").await;
+    let mut cfg = worker_config(&app.db.url, &app.redis.url, &app.redis.namespace);
+    // A dead worker's job is handed back after its lease (run timeout) ends.
+    cfg.run_timeout_secs = 2;
+    cfg.redeliver_after_secs = 1;
+    cfg.shutdown_grace_secs = 0;
+    let partner = app.token(PARTNER).await;
+    let fulfiller = app.token(FULFILLER).await;
+    let id = new_order(&app, &partner).await;
+
+    let kill_after_accept = |path: &'static str, reference: String| {
+        let cfg = cfg.clone();
+        let peer = &peer;
+        async move {
+            peer.state.fault_on("POST", path, Fault::AcceptThenStall);
+            let w = RunningWorker::start(cfg);
+            eventually(WAIT, "Pennylane accepted the call", || async {
+                !peer.state.quotes_with_reference(&reference).is_empty()
+                    || !peer.state.invoices_with_reference(&reference).is_empty()
+            })
+            .await;
+            // Killed: no grace, the in-flight job is abandoned mid-call.
+            w.stop().await;
+        }
+    };
+    transition(&app, &partner, &id, "send").await;
+    kill_after_accept("/api/external/v2/quotes", format!("tentabo-order-{id}")).await;
+    let w = RunningWorker::start(cfg.clone());
+    eventually(WAIT, "the quote id is recorded", || async {
+        order(&app, &id).await["billing_quote_id"].is_string()
+    })
+    .await;
+    w.stop().await;
+
+    transition(&app, &fulfiller, &id, "start_fulfillment").await;
+    transition(&app, &fulfiller, &id, "fulfill").await;
+    let contract_id = loop {
+        if let Some(c) = contract_of(&app, &id).await {
+            break c["id"].as_str().unwrap().to_owned();
+        }
+        // The contract is made by the worker's jobs.
+        let w = RunningWorker::start(cfg.clone());
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        w.stop().await;
+    };
+    // The invoice job may already have been caught by the worker above: only the
+    // remaining effect is killed mid-call.
+    if peer
+        .state
+        .invoices_with_reference(&format!("tentabo-contract-{contract_id}"))
+        .is_empty()
+    {
+        kill_after_accept(
+            "/api/external/v2/customer_invoices/create_from_quote",
+            format!("tentabo-contract-{contract_id}"),
+        )
+        .await;
+    }
+    *peer.state.stall.lock().unwrap() = Duration::ZERO;
+    let w = RunningWorker::start(cfg.clone());
+    eventually(WAIT, "the contract is invoiced", || async {
+        contract_of(&app, &id).await.is_some_and(|c| {
+            c["billing_invoices"]
+                .as_array()
+                .is_some_and(|i| i.len() == 1)
+        })
+    })
+    .await;
+    w.stop().await;
+    let quote = order(&app, &id).await["billing_quote_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_one_of_each(&peer, &id, &contract_id, &quote);
+}
+
+#[tokio::test]
+async fn switching_provider_with_a_hundred_effects_queued_loses_and_doubles_none() {
+    let app = app_with_catalogue().await;
+    let peer = PennylanePeer::start(TOKEN).await;
+    // Pennylane's rate limit spreads the hundred quotes over seconds: the switch lands
+    // while effects are still queued.
+    configure(&app, &peer, 30.0, 5, "pennylane").await;
+    let partner = app.token(PARTNER).await;
+    let mut ids = Vec::new();
+    for _ in 0..100 {
+        let id = new_order(&app, &partner).await;
+        transition(&app, &partner, &id, "send").await;
+        ids.push(id);
+    }
+    let worker = RunningWorker::start(worker_config(
+        &app.db.url,
+        &app.redis.url,
+        &app.redis.namespace,
+    ));
+    eventually(WAIT, "some quotes reached Pennylane", || async {
+        peer.state.count("POST", "/api/external/v2/quotes") >= 5
+    })
+    .await;
+    let admin = app.token(ADMIN).await;
+    let (status, b) = app
+        .call(
+            &admin,
+            Method::POST,
+            "/api/v1/providers/billing/recording/activate",
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{b}");
+    eventually(WAIT, "every quote effect finished", || async {
+        count(
+            &app,
+            "SELECT count(*) AS n FROM outbox WHERE queue = 'billing_request_quote' AND status = 'done'",
+        )
+        .await
+            == 100
+    })
+    .await;
+    worker.stop().await;
+    let in_pennylane = peer.state.count("POST", "/api/external/v2/quotes") as i64;
+    let recorded = count(
+        &app,
+        "SELECT count(*) AS n FROM provider_calls WHERE operation = 'create_quote'",
+    )
+    .await;
+    assert!(
+        in_pennylane >= 5 && recorded >= 1,
+        "both providers served: {in_pennylane} + {recorded}"
+    );
+    assert_eq!(in_pennylane + recorded, 100, "none lost, none doubled");
+    for id in &ids {
+        let o = order(&app, id).await;
+        let provider = o["billing_provider"].as_str().unwrap();
+        let in_peer = peer
+            .state
+            .quotes_with_reference(&format!("tentabo-order-{id}"))
+            .len();
+        match provider {
+            "pennylane" => assert_eq!(in_peer, 1, "{id}"),
+            "recording" => assert_eq!(in_peer, 0, "{id}"),
+            other => panic!("{id}: {other}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_burst_of_effects_from_two_workers_keeps_to_the_configured_rate() {
+    const RATE: f64 = 100.0;
+    let app = app_with_catalogue().await;
+    let peer = PennylanePeer::start(TOKEN).await;
+    configure(&app, &peer, RATE, 5, "pennylane").await;
+    let partner = app.token(PARTNER).await;
+    let id = new_order(&app, &partner).await;
+    transition(&app, &partner, &id, "send").await;
+    // 500 effects of the order (each one looks its quote up: two calls each).
+    {
+        let mut conn = app.db.conn().await;
+        let order_id: uuid::Uuid = id.parse().unwrap();
+        let requests: Vec<_> = (0..500)
+            .map(|i| {
+                tentabo_workflows::jobs::JobRequest::new(
+                    &tentabo_workflows::jobs::payloads::RequestQuote { order_id },
+                    format!("burst:{i}"),
+                )
+            })
+            .collect();
+        tentabo_workflows::jobs::enqueue(&mut conn, &requests)
+            .await
+            .unwrap();
+    }
+    let one = RunningWorker::start(worker_config(
+        &app.db.url,
+        &app.redis.url,
+        &app.redis.namespace,
+    ));
+    let two = RunningWorker::start(worker_config(
+        &app.db.url,
+        &app.redis.url,
+        &app.redis.namespace,
+    ));
+    eventually(Duration::from_secs(120), "the burst is served", || async {
+        count(
+            &app,
+            "SELECT count(*) AS n FROM outbox WHERE queue = 'billing_request_quote' AND status = 'done'",
+        )
+        .await
+            == 501
+    })
+    .await;
+    one.stop().await;
+    two.stop().await;
+    let arrivals = peer.state.arrivals();
+    assert!(arrivals.len() >= 1_000, "{} calls", arrivals.len());
+    // In any one-second window: at most the rate, plus one for the window's edge and a
+    // little network jitter.
+    let most = arrivals
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            arrivals[i..]
+                .iter()
+                .take_while(|u| **u - *t < Duration::from_secs(1))
+                .count()
+        })
+        .max()
+        .unwrap();
+    let allowed = (RATE * 1.05) as usize + 2;
+    assert!(
+        most <= allowed,
+        "{most} calls within one second (allowed {allowed})"
+    );
+    assert!(most as f64 >= RATE * 0.7, "the budget is used: {most}/s");
+    assert_eq!(
+        peer.state
+            .quotes_with_reference(&format!("tentabo-order-{id}"))
+            .len(),
+        1
+    );
+}
