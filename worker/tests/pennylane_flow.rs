@@ -161,6 +161,11 @@ async fn send_and_fulfil(app: &TestApp, id: &str) -> (String, String) {
     (quote, contract["id"].as_str().unwrap().to_owned())
 }
 
+async fn invoices_of(app: &TestApp, admin: &str, contract: &str) -> Value {
+    let path = format!("/api/v1/contracts/{contract}");
+    app.call(admin, Method::GET, &path, None).await.1["invoices"].clone()
+}
+
 fn assert_one_of_each(peer: &PennylanePeer, order_id: &str, contract_id: &str, quote_id: &str) {
     let quotes = peer
         .state
@@ -215,6 +220,68 @@ async fn send_makes_one_quote_and_fulfil_one_invoice_in_pennylane() {
     })
     .await;
     assert_one_of_each(&peer, &id, &contract, &quote);
+
+    // The invoice's status comes back through a sync run: finalized, then paid in
+    // Pennylane, then seen paid on the contract after the next (incremental) run.
+    let admin = app.token(ADMIN).await;
+    let invoices = |_: &TestApp| invoices_of(&app, &admin, &contract);
+    let before = invoices(&app).await;
+    assert_eq!(before[0]["provider"], "pennylane");
+    assert_eq!(before[0]["status"], Value::Null, "not synced yet");
+    let sync = |mode: &'static str| {
+        let admin = admin.clone();
+        let app = &app;
+        async move {
+            let (status, run) = app
+                .call(
+                    &admin,
+                    Method::POST,
+                    "/api/v1/sync/pennylane/invoice",
+                    Some(json!({ "mode": mode })),
+                )
+                .await;
+            assert_eq!(status, 202, "{run}");
+            let path = format!("/api/v1/sync/runs/{}", run["id"].as_str().unwrap());
+            let started = std::time::Instant::now();
+            let last = loop {
+                let r = app.call(&admin, Method::GET, &path, None).await.1;
+                if r["finished_at"].is_string() {
+                    break r;
+                }
+                assert!(started.elapsed() < WAIT, "the sync run did not end: {r}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            };
+            assert_eq!(last["status"], "succeeded", "{last}");
+            last
+        }
+    };
+    let full = sync("full").await;
+    assert!(
+        full["counts"]["loaded"].as_i64().unwrap() >= 4,
+        "the seeded invoices and ours: {full}"
+    );
+    let after = invoices(&app).await;
+    assert_eq!(after[0]["status"], "finalized", "{after}");
+    assert_eq!(after[0]["currency"], "EUR");
+    assert!(after[0]["number"].as_str().unwrap().starts_with("F-"));
+
+    let invoice_id: i64 = after[0]["external_id"].as_str().unwrap().parse().unwrap();
+    peer.state
+        .set_invoice_status(invoice_id, "paid", true, "0.00");
+    let incremental = sync("incremental").await;
+    assert_eq!(
+        incremental["counts"]["loaded"], 1,
+        "only what changed: {incremental}"
+    );
+    let paid = invoices(&app).await;
+    assert_eq!(paid[0]["status"], "paid", "{paid}");
+    assert_eq!(paid[0]["amount_due"], "0.00");
+    peer.state
+        .set_invoice_status(invoice_id, "late", false, "120.00");
+    sync("incremental").await;
+    assert_eq!(invoices(&app).await[0]["status"], "late");
+    let again = sync("incremental").await;
+    assert_eq!(again["counts"]["loaded"], 0, "nothing changed: {again}");
     worker.stop().await;
 }
 

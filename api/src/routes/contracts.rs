@@ -82,6 +82,35 @@ impl ContractDto {
     }
 }
 
+/// One invoice of a contract, as the billing provider's last sync left it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ContractInvoiceDto {
+    pub provider: String,
+    pub external_id: String,
+    pub number: Option<String>,
+    /// draft | finalized | partially_paid | paid | late | cancelled | credit_note; null
+    /// until the provider's next sync brings the invoice back.
+    pub status: Option<String>,
+    pub currency: Option<String>,
+    #[serde(with = "rust_decimal::serde::str_option")]
+    #[schema(value_type = Option<String>)]
+    pub amount_total: Option<rust_decimal::Decimal>,
+    #[serde(with = "rust_decimal::serde::str_option")]
+    #[schema(value_type = Option<String>)]
+    pub amount_due: Option<rust_decimal::Decimal>,
+    pub issue_date: Option<chrono::NaiveDate>,
+    pub due_date: Option<chrono::NaiveDate>,
+    pub synced_at: Option<DateTime<Utc>>,
+}
+
+/// A contract with its invoices (`GET /api/v1/contracts/{id}`).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ContractDetail {
+    #[serde(flatten)]
+    pub contract: ContractDto,
+    pub invoices: Vec<ContractInvoiceDto>,
+}
+
 fn render(c: &Contract, caller: &Caller) -> Value {
     serde_json::to_value(ContractDto::new(c, caller)).unwrap_or_default()
 }
@@ -138,15 +167,33 @@ async fn list_contracts(
 }
 
 #[utoipa::path(get, path = "/api/v1/contracts/{id}", tag = "contracts", security(("bearer" = [])),
-    responses((status = 200, body = ContractDto), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = ContractDetail), (status = 404, body = ErrorBody)))]
 async fn get_contract(
     State(s): State<AppState>,
     who: AuthUser,
     Path(id): Path<Uuid>,
-) -> Result<Json<ContractDto>, ApiError> {
+) -> Result<Json<ContractDetail>, ApiError> {
     let (mut conn, caller) = caller(&s, &who).await?;
     let contract = contracts::get(&mut conn, &caller, id).await?;
-    Ok(Json(ContractDto::new(&contract, &caller)))
+    let invoices = contracts::invoices(&mut conn, &contract).await?;
+    Ok(Json(ContractDetail {
+        contract: ContractDto::new(&contract, &caller),
+        invoices: invoices
+            .into_iter()
+            .map(|i| ContractInvoiceDto {
+                provider: i.provider,
+                external_id: i.external_id,
+                number: i.number,
+                status: i.status,
+                currency: i.currency,
+                amount_total: i.amount_total,
+                amount_due: i.amount_due,
+                issue_date: i.issue_date,
+                due_date: i.due_date,
+                synced_at: i.synced_at,
+            })
+            .collect(),
+    }))
 }
 
 /// Moves a contract to other owning organisations (admins).

@@ -487,10 +487,18 @@ async fn test_odoo(
     Ok(Json(test(&s, &who, &meta, odoo_spec()?).await?))
 }
 
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct ModelPath {
+    /// An Odoo model, e.g. `res.partner`.
+    #[param(pattern = r"^[a-z0-9_.]{1,128}$")]
+    pub model: String,
+}
+
 /// An Odoo model's fields as the configured Odoo describes them (`fields_get`: name →
 /// label, type, relation), for mapping work (admins).
 #[utoipa::path(get, path = "/api/v1/integrations/odoo/fields/{model}", tag = "providers", security(("bearer" = [])),
-    params(("model" = String, Path, description = "an Odoo model, e.g. res.partner")),
+    params(ModelPath),
     responses((status = 200, body = Object), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "Odoo is not configured"), (status = 422, body = ErrorBody),
         (status = 502, body = ErrorBody, description = "Odoo refused or did not answer")))]

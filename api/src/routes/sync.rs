@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use tentabo_workflows::authz::{Action, Object};
 use tentabo_workflows::error::FieldErrors;
 use tentabo_workflows::pipeline::run::{self, Mode, RunView, ZoneHealth};
-use tentabo_workflows::pipeline::{Entity, odoo};
+use tentabo_workflows::pipeline::{Entity, odoo, pennylane};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
@@ -133,19 +133,29 @@ async fn request_sync(
     Json(b): Json<SyncRequest>,
 ) -> Result<(StatusCode, Json<RunDto>), ApiError> {
     s.authz.authorize(&who.0, Object::Job, Action::Manage)?;
-    if provider != run::PROVIDER {
-        return Err(ApiError::NotFound);
+    let source = match provider.as_str() {
+        run::PROVIDER => Entity::parse(&entity).and_then(odoo::model_of),
+        pennylane::PROVIDER => {
+            (Entity::parse(&entity) == Some(Entity::Invoice)).then_some(pennylane::SOURCE)
+        }
+        _ => return Err(ApiError::NotFound),
     }
-    let model = Entity::parse(&entity)
-        .and_then(odoo::model_of)
-        .ok_or_else(|| FieldErrors::single("entity", "unknown_entity"))?;
+    .ok_or_else(|| FieldErrors::single("entity", "unknown_entity"))?;
     let mode = match b.mode.as_deref() {
         None | Some("incremental") => Mode::Incremental,
         Some("full") => Mode::Full,
         Some(_) => return Err(FieldErrors::single("mode", "unknown_mode").into()),
     };
     let mut conn = s.conn().await?;
-    let id = run::request(&mut conn, model, mode, Some(who.0.user_id), None).await?;
+    let id = run::request_for(
+        &mut conn,
+        &provider,
+        source,
+        mode,
+        Some(who.0.user_id),
+        None,
+    )
+    .await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(run::get(&mut conn, id).await?.into()),

@@ -18,6 +18,19 @@ impl Job for SyncRun {
     type Payload = payloads::SyncRun;
 
     async fn run(ctx: &JobContext, _job: &StartedJob, p: payloads::SyncRun) -> JobOutcome {
+        let provider = match async {
+            let mut conn = ctx.db.get().await?;
+            run::get(&mut conn, p.run_id).await
+        }
+        .await
+        {
+            Ok(view) => view.provider,
+            Err(e @ WorkflowError::NotFound) => return JobOutcome::Fail(e.to_string()),
+            Err(e) => return JobOutcome::Retry(format!("database: {e}")),
+        };
+        if provider == tentabo_workflows::pipeline::pennylane::PROVIDER {
+            return pennylane(ctx, p).await;
+        }
         let config = match ctx.platform.erp().await {
             Ok(Some(config)) => config,
             Ok(None) => {
@@ -35,15 +48,37 @@ impl Job for SyncRun {
         if ctx.release_memory {
             crate::memory::release();
         }
-        match result {
-            Ok(totals) => {
-                tracing::info!(run_id = %p.run_id, ?totals, "sync run finished");
-                JobOutcome::Done
-            }
-            Err(e @ (WorkflowError::Invalid(_) | WorkflowError::NotFound)) => {
-                JobOutcome::Fail(e.to_string())
-            }
-            Err(e) => JobOutcome::Retry(e.to_string()),
+        outcome(p, result)
+    }
+}
+
+/// A Pennylane invoice run (invoice and payment status back into the lake).
+async fn pennylane(ctx: &JobContext, p: payloads::SyncRun) -> JobOutcome {
+    let client = match ctx.platform.pennylane().await {
+        Ok(Some(c)) => c,
+        Ok(None) => return JobOutcome::Fail("Pennylane is not configured".into()),
+        Err(e) => return JobOutcome::Retry(format!("provider: {e}")),
+    };
+    let result = tentabo_workflows::pipeline::pennylane::execute(
+        &ctx.db,
+        &client,
+        p.run_id,
+        ctx.sync.conflicts,
+        ctx.sync.default_country.as_deref(),
+    )
+    .await;
+    outcome(p, result)
+}
+
+fn outcome(p: payloads::SyncRun, result: Result<run::Totals, WorkflowError>) -> JobOutcome {
+    match result {
+        Ok(totals) => {
+            tracing::info!(run_id = %p.run_id, ?totals, "sync run finished");
+            JobOutcome::Done
         }
+        Err(e @ (WorkflowError::Invalid(_) | WorkflowError::NotFound)) => {
+            JobOutcome::Fail(e.to_string())
+        }
+        Err(e) => JobOutcome::Retry(e.to_string()),
     }
 }

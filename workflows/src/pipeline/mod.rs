@@ -13,6 +13,7 @@
 pub mod load;
 pub mod normalize;
 pub mod odoo;
+pub mod pennylane;
 pub mod policy;
 pub mod quarantine;
 pub mod run;

@@ -21,6 +21,7 @@ use rust_decimal::Decimal;
 use schemars::JsonSchema;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -339,6 +340,21 @@ struct Customer {
 }
 
 #[derive(Debug, Deserialize)]
+struct RawPage<'a> {
+    #[serde(borrow)]
+    items: Vec<&'a RawValue>,
+    #[serde(default)]
+    has_more: bool,
+    #[serde(default)]
+    next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Id {
+    id: i64,
+}
+
+#[derive(Debug, Deserialize)]
 struct Page<T> {
     items: Vec<T>,
     #[serde(default)]
@@ -580,6 +596,53 @@ impl Pennylane {
             s if (200..300).contains(&s) => {
                 res.json().map(Some).map_err(|e| malformed("an invoice", e))
             }
+            _ => Err(refusal("read an invoice", &res)),
+        }
+    }
+
+    /// A page of every invoice (a full run), each kept as Pennylane sent it, with the
+    /// next page's cursor.
+    pub async fn invoices_page(
+        &self,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<(Vec<(String, Box<RawValue>)>, Option<String>), ProviderError> {
+        let mut req = Request::get("/customer_invoices")
+            .query("limit", limit.to_string())
+            .query("sort", "id");
+        if let Some(c) = cursor {
+            req = req.query("cursor", c);
+        }
+        let res = self.call(req).await?;
+        if !res.is_success() {
+            return Err(refusal("list invoices", &res));
+        }
+        let page: RawPage<'_> =
+            serde_json::from_slice(&res.body).map_err(|e| malformed("/customer_invoices", e))?;
+        let mut items = Vec::with_capacity(page.items.len());
+        for item in page.items {
+            let id: Id =
+                serde_json::from_str(item.get()).map_err(|e| malformed("an invoice", e))?;
+            items.push((id.id.to_string(), item.to_owned()));
+        }
+        let next = page.next_cursor.filter(|_| page.has_more);
+        Ok((items, next))
+    }
+
+    /// One invoice as Pennylane sent it (`None`: gone).
+    pub async fn invoice_raw(&self, id: i64) -> Result<Option<Box<RawValue>>, ProviderError> {
+        let res = self
+            .call(Request::new(
+                Method::GET,
+                "/customer_invoices/{id}",
+                format!("/customer_invoices/{id}"),
+            ))
+            .await?;
+        match res.status {
+            404 => Ok(None),
+            s if (200..300).contains(&s) => serde_json::from_slice::<Box<RawValue>>(&res.body)
+                .map(Some)
+                .map_err(|e| malformed("an invoice", e)),
             _ => Err(refusal("read an invoice", &res)),
         }
     }

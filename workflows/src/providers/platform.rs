@@ -262,6 +262,25 @@ impl Platform {
         }
     }
 
+    /// The configured Pennylane client (active or not: a sync reads what it billed).
+    pub async fn pennylane(&self) -> Result<Option<Pennylane>, WorkflowError> {
+        let row = {
+            let mut conn = self.db.get().await?;
+            store::get(&mut conn, ProviderKind::Billing, registry::PENNYLANE).await?
+        };
+        let Some(row) = row else { return Ok(None) };
+        let settings: PennylaneSettings = registry::settings(&row.configuration)?;
+        let token = self.secrets(&row)?.remove("api_key").ok_or_else(|| {
+            WorkflowError::Upstream("billing/pennylane has no `api_key` set".into())
+        })?;
+        Ok(Some(Pennylane::new(
+            self.outbound.clone(),
+            settings,
+            token,
+            self.retry,
+        )))
+    }
+
     /// A live call with the provider's configuration.
     pub async fn check(&self, row: &StoredProvider) -> CheckOutcome {
         let started = Instant::now();

@@ -17,6 +17,7 @@ use crate::audit::{self, AuditContext};
 use crate::identity::listing::{Sort, cursor_binds, scope_binds};
 use crate::lifecycle::contract::{ContractEvent, ContractMachine, ContractState};
 use crate::pagination::{Cursor, Page};
+use crate::sql::{self, Bind};
 
 #[derive(Debug, Clone, PartialEq, diesel::QueryableByName)]
 pub struct Contract {
@@ -356,4 +357,54 @@ impl super::resource::Resource for ContractMachine {
             Err(e) => Err(e),
         }
     }
+}
+
+/// An invoice of a contract as the lake knows it: its status and amounts come back
+/// with the billing provider's next sync (none until then).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, diesel::QueryableByName)]
+pub struct ContractInvoice {
+    #[diesel(sql_type = Text)]
+    pub provider: String,
+    #[diesel(sql_type = Text)]
+    pub external_id: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub number: Option<String>,
+    /// draft | finalized | partially_paid | paid | late | cancelled | credit_note
+    #[diesel(sql_type = Nullable<Text>)]
+    pub status: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub currency: Option<String>,
+    #[diesel(sql_type = Nullable<diesel::sql_types::Numeric>)]
+    pub amount_total: Option<rust_decimal::Decimal>,
+    #[diesel(sql_type = Nullable<diesel::sql_types::Numeric>)]
+    pub amount_due: Option<rust_decimal::Decimal>,
+    #[diesel(sql_type = Nullable<diesel::sql_types::Date>)]
+    pub issue_date: Option<chrono::NaiveDate>,
+    #[diesel(sql_type = Nullable<diesel::sql_types::Date>)]
+    pub due_date: Option<chrono::NaiveDate>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    pub synced_at: Option<DateTime<Utc>>,
+}
+
+/// The contract's invoices, in the order they were made, with what the last sync of
+/// its billing provider says about each.
+pub async fn invoices(
+    conn: &mut AsyncPgConnection,
+    contract: &Contract,
+) -> Result<Vec<ContractInvoice>, WorkflowError> {
+    let Some(provider) = contract.billing_provider.clone() else {
+        return Ok(Vec::new());
+    };
+    Ok(sql::query(
+        "SELECT $1::text AS provider, u.external_id, ci.number, ci.status, ci.currency, \
+                ci.amount_total, ci.amount_due, ci.issue_date, ci.due_date, ci.last_synced_at AS synced_at \
+         FROM unnest($2::text[]) WITH ORDINALITY AS u (external_id, n) \
+         LEFT JOIN canonical_invoices ci ON ci.provider = $1 AND ci.external_id = u.external_id \
+              AND ci.deleted_at IS NULL \
+         ORDER BY u.n",
+    )
+    .bind(Bind::Text(provider))
+    .bind(Bind::Texts(contract.billing_invoices.clone()))
+    .load(conn)
+    .await?)
 }

@@ -38,7 +38,7 @@ use pages::*;
 pub use reference::stored_reference;
 use reference::*;
 use views::log;
-pub use views::{RunView, ZoneHealth, get, lake_health, recent, request};
+pub use views::{RunView, ZoneHealth, get, lake_health, recent, request, request_for};
 
 pub const PROVIDER: &str = "odoo";
 
@@ -143,12 +143,23 @@ pub async fn create(
     mode: Mode,
     requested_by: Option<Uuid>,
 ) -> Result<Uuid, WorkflowError> {
+    create_for(conn, PROVIDER, model, mode, requested_by).await
+}
+
+/// Creates a queued run of `provider`'s `source` (one active run per source).
+pub async fn create_for(
+    conn: &mut AsyncPgConnection,
+    provider: &str,
+    model: &str,
+    mode: Mode,
+    requested_by: Option<Uuid>,
+) -> Result<Uuid, WorkflowError> {
     let id = Uuid::now_v7();
     sql::query(
         "INSERT INTO sync_runs (id, provider, entity, mode, requested_by) VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(Bind::Uuid(id))
-    .bind(Bind::Text(PROVIDER.to_owned()))
+    .bind(Bind::Text(provider.to_owned()))
     .bind(Bind::Text(model.to_owned()))
     .bind(Bind::Text(mode.as_str().to_owned()))
     .bind(Bind::OptUuid(requested_by))

@@ -30,8 +30,20 @@ pub async fn request(
     requested_by: Option<Uuid>,
     key: Option<String>,
 ) -> Result<Uuid, WorkflowError> {
+    request_for(conn, PROVIDER, model, mode, requested_by, key).await
+}
+
+/// [`request`] for any provider's source.
+pub async fn request_for(
+    conn: &mut AsyncPgConnection,
+    provider: &str,
+    model: &str,
+    mode: Mode,
+    requested_by: Option<Uuid>,
+    key: Option<String>,
+) -> Result<Uuid, WorkflowError> {
     conn.transaction::<_, WorkflowError, _>(async |conn| {
-        let id = create(conn, model, mode, requested_by).await?;
+        let id = super::create_for(conn, provider, model, mode, requested_by).await?;
         crate::jobs::enqueue(
             conn,
             &[crate::jobs::JobRequest::new(
