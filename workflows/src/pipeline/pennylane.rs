@@ -377,8 +377,9 @@ async fn read_all(
         )
         .await?;
         match next {
-            Some(n) => from = n,
-            None => return Ok(()),
+            // A cursor that does not move would page forever.
+            Some(n) if n != from => from = n,
+            _ => return Ok(()),
         }
     }
 }

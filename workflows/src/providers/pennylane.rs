@@ -36,6 +36,9 @@ use crate::outbound::{
 use crate::retry::RetryPolicy;
 
 pub const NAME: &str = "pennylane";
+/// Pages of a customer's quotes scanned for our reference (100 each) before giving up.
+const MAX_QUOTE_PAGES: u32 = 100;
+
 pub const DEFAULT_BASE_URL: &str = "https://app.pennylane.com/api/external/v2";
 
 /// Pennylane's VAT rate codes (the `vat_rate` enum of invoice and quote lines).
@@ -337,6 +340,8 @@ struct Quote {
 #[derive(Debug, Clone, Deserialize)]
 struct Customer {
     id: i64,
+    #[serde(default)]
+    external_reference: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -528,7 +533,13 @@ impl Pennylane {
             return Err(refusal("list customers", &res));
         }
         let page: Page<Customer> = res.json().map_err(|e| malformed("/customers", e))?;
-        Ok(page.items.first().map(|c| c.id))
+        // The filter should leave only ours; a server that ignores it must not make us
+        // bill someone else.
+        Ok(page
+            .items
+            .iter()
+            .find(|c| c.external_reference.as_deref() == Some(reference))
+            .map(|c| c.id))
     }
 
     /// The customer's quote with our reference (quotes do not filter on it: scan).
@@ -538,6 +549,7 @@ impl Pennylane {
         reference: &str,
     ) -> Result<Option<i64>, ProviderError> {
         let mut cursor: Option<String> = None;
+        let mut pages = 0;
         loop {
             let mut req = Request::get("/quotes")
                 .query("filter", filter("customer_id", "eq", json!(customer_id)))
@@ -558,7 +570,16 @@ impl Pennylane {
                 return Ok(Some(q.id));
             }
             match page.next_cursor {
-                Some(next) if page.has_more => cursor = Some(next),
+                // A cursor that does not move would page forever.
+                Some(next) if page.has_more && cursor.as_deref() != Some(next.as_str()) => {
+                    pages += 1;
+                    if pages >= MAX_QUOTE_PAGES {
+                        return Err(ProviderError::Transient(format!(
+                            "more than {MAX_QUOTE_PAGES} pages of quotes for customer {customer_id}"
+                        )));
+                    }
+                    cursor = Some(next);
+                }
                 _ => return Ok(None),
             }
         }
@@ -579,7 +600,25 @@ impl Pennylane {
             return Err(refusal("list invoices", &res));
         }
         let page: Page<Invoice> = res.json().map_err(|e| malformed("/customer_invoices", e))?;
-        Ok(page.items.into_iter().next())
+        Ok(page
+            .items
+            .into_iter()
+            .find(|i| i.external_reference.as_deref() == Some(reference)))
+    }
+
+    /// Finalizes a draft invoice (`PUT /customer_invoices/{id}/finalize`).
+    pub async fn finalize(&self, id: i64) -> Result<(), ProviderError> {
+        let res = self
+            .call(Request::new(
+                Method::PUT,
+                "/customer_invoices/{id}/finalize",
+                format!("/customer_invoices/{id}/finalize"),
+            ))
+            .await?;
+        if !res.is_success() {
+            return Err(refusal("finalize an invoice", &res));
+        }
+        Ok(())
     }
 
     /// One invoice as Pennylane has it now.
@@ -767,16 +806,7 @@ impl BillingProvider for Pennylane {
         if let Some(existing) = self.find_invoice(&reference).await? {
             // A draft left by an earlier attempt is finalized when the settings say so.
             if existing.draft == Some(true) && !draft {
-                let res = self
-                    .call(Request::new(
-                        Method::PUT,
-                        "/customer_invoices/{id}/finalize",
-                        format!("/customer_invoices/{}/finalize", existing.id),
-                    ))
-                    .await?;
-                if !res.is_success() {
-                    return Err(refusal("finalize an invoice", &res));
-                }
+                self.finalize(existing.id).await?;
             }
             return Ok(ExternalRef {
                 provider: NAME.to_owned(),
