@@ -95,7 +95,7 @@ fn order() -> OrderSnapshot {
         order_id: Uuid::new_v4(),
         reference: "ORD-000042".into(),
         currency: "EUR".into(),
-        total: Decimal::new(1_234_50, 2),
+        total: Decimal::new(123_450, 2),
         customer: BillingCustomer {
             kind: "distributor",
             id: Uuid::new_v4(),
@@ -107,14 +107,14 @@ fn order() -> OrderSnapshot {
                 label: "Backup Storage (24 months)".into(),
                 quantity: 15,
                 duration_months: 24,
-                total: Decimal::new(900_00, 2),
+                total: Decimal::new(90_000, 2),
             },
             OrderLineSnapshot {
                 product_id: Uuid::new_v4(),
                 label: "Collaboration Seats (12 months)".into(),
                 quantity: 7,
                 duration_months: 12,
-                total: Decimal::new(334_50, 2),
+                total: Decimal::new(33_450, 2),
             },
         ],
     }
