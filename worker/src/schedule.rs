@@ -73,20 +73,45 @@ pub async fn provider_health(
     .await;
 }
 
-/// The nightly incremental sync of every Odoo model: one run per model per day (the
-/// outbox key is the model and the date, so several workers schedule it once).
+/// The nightly incremental syncs: Pennylane's invoices when Pennylane is the active
+/// billing provider, every Odoo model when an ERP source is active; one run per source
+/// per day (the outbox key is the source and the date, so several workers schedule it
+/// once).
 pub async fn nightly_sync(schedule: cron::Schedule, db: DbPool, shutdown: CancellationToken) {
     on_ticks(schedule, shutdown, move |at| {
         let db = db.clone();
         async move {
             let day = at.format("%Y-%m-%d");
             let mut conn = db.get().await?;
-            let erp = tentabo_workflows::providers::ProviderKind::Erp;
-            if tentabo_workflows::providers::store::active_stamp(&mut conn, erp)
+            use tentabo_workflows::providers::{ProviderKind, registry, store};
+            // Invoices and their payments come back from the active billing provider.
+            if store::active(&mut conn, ProviderKind::Billing)
+                .await?
+                .is_some_and(|p| p.name == registry::PENNYLANE)
+            {
+                let key = format!("sync_run:pennylane:invoices:{day}");
+                match tentabo_workflows::pipeline::pennylane::request(
+                    &mut conn,
+                    tentabo_workflows::pipeline::run::Mode::Incremental,
+                    None,
+                    Some(key),
+                )
+                .await
+                {
+                    Ok(id) => {
+                        tracing::info!(run_id = %id, "nightly Pennylane invoice sync scheduled")
+                    }
+                    Err(tentabo_workflows::WorkflowError::Conflict { .. }) => {
+                        tracing::info!("a Pennylane invoice sync is already queued or running");
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            if store::active_stamp(&mut conn, ProviderKind::Erp)
                 .await?
                 .is_none()
             {
-                tracing::info!("no ERP source is active; no nightly sync");
+                tracing::info!("no ERP source is active; no nightly Odoo sync");
                 return Ok(());
             }
             for (model, _) in tentabo_workflows::pipeline::odoo::MODELS {
