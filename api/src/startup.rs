@@ -68,7 +68,7 @@ impl Application {
                 redis.clone(),
                 &config.redis.namespace,
             )),
-            tentabo_workflows::outbound::CallLog::start(db.clone(), 1_000),
+            tentabo_workflows::outbound::CallLog::start(db.clone(), 10_000),
         )?;
         let platform = Arc::new(tentabo_workflows::providers::platform::Platform::new(
             db.clone(),

@@ -88,7 +88,7 @@ pub fn job_context(config: &WorkerConfig) -> Result<JobContext, WorkerError> {
         .map_err(|e| WorkerError::Schedule(format!("redis url: {e}")))?;
     let outbound = Outbound::new(
         Some(RateLimiter::new(redis, &config.namespace)),
-        CallLog::start(db.clone(), 10_000),
+        CallLog::start(db.clone(), 50_000),
     )
     .map_err(|e| WorkerError::Schedule(e.to_string()))?;
     let platform = Platform::new(db.clone(), keys, outbound, config.call_retry_policy())

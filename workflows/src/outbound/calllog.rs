@@ -38,7 +38,7 @@ pub struct CallLog {
     tx: Option<mpsc::Sender<Msg>>,
 }
 
-const BATCH: usize = 512;
+const BATCH: usize = 2_048;
 
 impl std::fmt::Debug for Msg {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -106,17 +106,27 @@ async fn write_loop(db: DbPool, mut rx: mpsc::Receiver<Msg>) {
 
 async fn write(db: &DbPool, rows: &[CallRecord]) -> Result<(), crate::WorkflowError> {
     let mut conn = db.get().await?;
-    let json = serde_json::to_value(rows)?;
+    let texts = |f: fn(&CallRecord) -> String| Bind::Texts(rows.iter().map(f).collect());
+    // One array per column (`unnest`): one statement, a few binds, however many rows.
     sql::query(
         "INSERT INTO provider_call_log (provider, method, path, status, outcome, latency_us, \
              attempt, job_id, request_id, called_at) \
-         SELECT provider, method, path, status, outcome, latency_us, attempt, job_id, \
-             request_id, called_at \
-         FROM jsonb_to_recordset($1) AS r(provider TEXT, method TEXT, path TEXT, status INTEGER, \
-             outcome TEXT, latency_us BIGINT, attempt INTEGER, job_id BIGINT, request_id TEXT, \
-             called_at TIMESTAMPTZ)",
+         SELECT provider, method, path, status::integer, outcome, latency_us, attempt::integer, \
+             job_id, request_id, called_at \
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::bigint[], \
+             $7::bigint[], $8::bigint[], $9::text[], $10::timestamptz[]) \
+             AS r(provider, method, path, status, outcome, latency_us, attempt, job_id, request_id, called_at)",
     )
-    .bind(Bind::Json(json))
+    .bind(texts(|r| r.provider.clone()))
+    .bind(texts(|r| r.method.clone()))
+    .bind(texts(|r| r.path.to_owned()))
+    .bind(Bind::OptBigInts(rows.iter().map(|r| r.status.map(i64::from)).collect()))
+    .bind(texts(|r| r.outcome.to_owned()))
+    .bind(Bind::BigInts(rows.iter().map(|r| r.latency_us).collect()))
+    .bind(Bind::BigInts(rows.iter().map(|r| i64::from(r.attempt)).collect()))
+    .bind(Bind::OptBigInts(rows.iter().map(|r| r.job_id).collect()))
+    .bind(Bind::OptTexts(rows.iter().map(|r| r.request_id.clone()).collect()))
+    .bind(Bind::OptTimes(rows.iter().map(|r| Some(r.called_at)).collect()))
     .execute(&mut conn)
     .await?;
     Ok(())
