@@ -437,22 +437,60 @@ async fn switching_provider_with_a_hundred_effects_queued_loses_and_doubles_none
 
 #[tokio::test]
 async fn a_burst_of_effects_from_two_workers_keeps_to_the_configured_rate() {
-    const RATE: f64 = 100.0;
+    const RATE: f64 = 200.0;
+    const ORDERS: i64 = 500;
     let app = app_with_catalogue().await;
     let peer = PennylanePeer::start(TOKEN).await;
     configure(&app, &peer, RATE, 5, "pennylane").await;
     let partner = app.token(PARTNER).await;
     let id = new_order(&app, &partner).await;
-    transition(&app, &partner, &id, "send").await;
-    // 500 effects of the order (each one looks its quote up: two calls each).
+    // 500 sent orders (copies of the first, with their lines, each billed to a
+    // distributor of its own) and one quote effect each.
     {
         let mut conn = app.db.conn().await;
-        let order_id: uuid::Uuid = id.parse().unwrap();
-        let requests: Vec<_> = (0..500)
-            .map(|i| {
+        diesel::sql_query(format!(
+            "INSERT INTO distributors (id, name) \
+             SELECT gen_random_uuid(), 'Distributeur ' || n FROM generate_series(1, {ORDERS}) AS n"
+        ))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        diesel::sql_query(format!(
+            "WITH d AS (SELECT id, row_number() OVER (ORDER BY id) AS n FROM distributors \
+                        WHERE name LIKE 'Distributeur %'), \
+             copies AS ( \
+                 INSERT INTO orders (id, reference, state, created_by, partner_id, distributor_id, \
+                     currency, subtotal, discount, total, pricing) \
+                 SELECT gen_random_uuid(), o.reference || '-' || d.n, 'sent', o.created_by, o.partner_id, \
+                     d.id, o.currency, o.subtotal, o.discount, o.total, o.pricing \
+                 FROM orders o, d WHERE o.id = '{id}' RETURNING id) \
+             INSERT INTO order_lines (order_id, position, product_id, duration_months, quantity, \
+                 billing_period, subtotal, discount, total) \
+             SELECT c.id, l.position, l.product_id, l.duration_months, l.quantity, l.billing_period, \
+                 l.subtotal, l.discount, l.total \
+             FROM copies c, order_lines l WHERE l.order_id = '{id}'"
+        ))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        #[derive(diesel::QueryableByName)]
+        struct Id {
+            #[diesel(sql_type = diesel::sql_types::Uuid)]
+            id: uuid::Uuid,
+        }
+        let ids: Vec<Id> = diesel::sql_query(format!(
+            "SELECT id FROM orders WHERE reference LIKE (SELECT reference FROM orders WHERE id = '{id}') || '-%'"
+        ))
+        .load(&mut conn)
+        .await
+        .unwrap();
+        assert_eq!(ids.len() as i64, ORDERS);
+        let requests: Vec<_> = ids
+            .iter()
+            .map(|o| {
                 tentabo_workflows::jobs::JobRequest::new(
-                    &tentabo_workflows::jobs::payloads::RequestQuote { order_id },
-                    format!("burst:{i}"),
+                    &tentabo_workflows::jobs::payloads::RequestQuote { order_id: o.id },
+                    format!("burst:{}", o.id),
                 )
             })
             .collect();
@@ -476,7 +514,7 @@ async fn a_burst_of_effects_from_two_workers_keeps_to_the_configured_rate() {
             "SELECT count(*) AS n FROM outbox WHERE queue = 'billing_request_quote' AND status = 'done'",
         )
         .await
-            == 501
+            == ORDERS
     })
     .await;
     one.stop().await;
@@ -503,9 +541,8 @@ async fn a_burst_of_effects_from_two_workers_keeps_to_the_configured_rate() {
     );
     assert!(most as f64 >= RATE * 0.7, "the budget is used: {most}/s");
     assert_eq!(
-        peer.state
-            .quotes_with_reference(&format!("tentabo-order-{id}"))
-            .len(),
-        1
+        peer.state.count("POST", "/api/external/v2/quotes") as i64,
+        ORDERS,
+        "one quote per order"
     );
 }

@@ -236,7 +236,7 @@ pub struct PennylaneSettings {
     pub max_attempts: u32,
     /// Calls per second, shared by every worker (Pennylane allows 25 per 5 s per token).
     #[serde(default = "four_per_second")]
-    #[schemars(range(min = 0.1, max = 100.0))]
+    #[schemars(range(min = 0.1, max = 1000.0))]
     pub rate_limit_per_second: f64,
     /// Consecutive failures that open the circuit breaker.
     #[serde(default = "five")]
@@ -328,6 +328,23 @@ pub struct Invoice {
     pub date: Option<String>,
     #[serde(default)]
     pub deadline: Option<String>,
+}
+
+/// An object carrying our reference.
+trait Referenced: serde::de::DeserializeOwned {
+    fn reference(&self) -> Option<&str>;
+}
+
+impl Referenced for Customer {
+    fn reference(&self) -> Option<&str> {
+        self.external_reference.as_deref()
+    }
+}
+
+impl Referenced for Invoice {
+    fn reference(&self) -> Option<&str> {
+        self.external_reference.as_deref()
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -519,9 +536,24 @@ impl Pennylane {
     }
 
     async fn find_customer(&self, reference: &str) -> Result<Option<i64>, ProviderError> {
+        let found: Option<Customer> = self
+            .find_by_reference("/customers", "list customers", reference)
+            .await?;
+        Ok(found.map(|c| c.id))
+    }
+
+    /// The object of a list whose `external_reference` filter finds ours. The filter
+    /// should leave only ours; a server that ignores it must not make us bill someone
+    /// else, so the reference is checked again.
+    async fn find_by_reference<T: Referenced>(
+        &self,
+        path: &'static str,
+        what: &str,
+        reference: &str,
+    ) -> Result<Option<T>, ProviderError> {
         let res = self
             .call(
-                Request::get("/customers")
+                Request::get(path)
                     .query(
                         "filter",
                         filter("external_reference", "eq", json!(reference)),
@@ -530,16 +562,13 @@ impl Pennylane {
             )
             .await?;
         if !res.is_success() {
-            return Err(refusal("list customers", &res));
+            return Err(refusal(what, &res));
         }
-        let page: Page<Customer> = res.json().map_err(|e| malformed("/customers", e))?;
-        // The filter should leave only ours; a server that ignores it must not make us
-        // bill someone else.
+        let page: Page<T> = res.json().map_err(|e| malformed(path, e))?;
         Ok(page
             .items
-            .iter()
-            .find(|c| c.external_reference.as_deref() == Some(reference))
-            .map(|c| c.id))
+            .into_iter()
+            .find(|o| o.reference() == Some(reference)))
     }
 
     /// The customer's quote with our reference (quotes do not filter on it: scan).
@@ -586,24 +615,8 @@ impl Pennylane {
     }
 
     async fn find_invoice(&self, reference: &str) -> Result<Option<Invoice>, ProviderError> {
-        let res = self
-            .call(
-                Request::get("/customer_invoices")
-                    .query(
-                        "filter",
-                        filter("external_reference", "eq", json!(reference)),
-                    )
-                    .query("limit", "1"),
-            )
-            .await?;
-        if !res.is_success() {
-            return Err(refusal("list invoices", &res));
-        }
-        let page: Page<Invoice> = res.json().map_err(|e| malformed("/customer_invoices", e))?;
-        Ok(page
-            .items
-            .into_iter()
-            .find(|i| i.external_reference.as_deref() == Some(reference)))
+        self.find_by_reference("/customer_invoices", "list invoices", reference)
+            .await
     }
 
     /// Finalizes a draft invoice (`PUT /customer_invoices/{id}/finalize`).
