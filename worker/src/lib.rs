@@ -77,6 +77,12 @@ pub fn job_context(config: &WorkerConfig) -> Result<JobContext, WorkerError> {
         config.database_url.expose_secret(),
         config.database_pool_size,
     )?;
+    if config.odoo_password.is_some() && config.secrets_key.is_none() {
+        return Err(WorkerError::Schedule(
+            "TENTABO_ODOO_PASSWORD is stored sealed in provider_configs: set TENTABO_SECRETS_KEY too"
+                .into(),
+        ));
+    }
     let keys = config
         .secrets_key
         .as_ref()

@@ -62,6 +62,11 @@ fn worker(db: &TestDb, redis: &TestRedis, peer: &OdooPeer) -> Child {
         .env("TENTABO_ODOO_DATABASE", "prod")
         .env("TENTABO_ODOO_LOGIN", "sync")
         .env("TENTABO_ODOO_PASSWORD", "pw")
+        // The password is stored sealed (provider_configs), under the test key ring.
+        .env(
+            "TENTABO_SECRETS_KEY",
+            "test:dGVzdC1vbmx5LXNlY3JldHMta2V5LTMyLWJ5dGVzISE=",
+        )
         .env("TENTABO_SYNC_PAGE_SIZE", "1000")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
