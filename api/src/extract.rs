@@ -243,6 +243,14 @@ pub struct RequestMeta {
 }
 
 impl RequestMeta {
+    /// What outbound calls made for this request carry into the call log.
+    pub fn call_context(&self) -> tentabo_workflows::outbound::CallContext {
+        tentabo_workflows::outbound::CallContext {
+            job_id: None,
+            request_id: self.request_id.clone(),
+        }
+    }
+
     pub fn audit(&self, actor_id: Option<uuid::Uuid>) -> AuditContext {
         AuditContext {
             actor_id,

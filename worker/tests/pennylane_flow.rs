@@ -519,10 +519,23 @@ async fn a_burst_of_effects_from_two_workers_keeps_to_the_configured_rate() {
     .await;
     one.stop().await;
     two.stop().await;
-    let arrivals = peer.state.arrivals();
+    let mut arrivals = peer.state.arrivals();
+    arrivals.sort();
     assert!(arrivals.len() >= 1_000, "{} calls", arrivals.len());
-    // In any one-second window: at most the rate, plus one for the window's edge and a
-    // little network jitter.
+    // Over the whole burst the limiter's slots are exact: the average rate at the peer
+    // stays at the configured rate (5 % for a first or last call held up by the
+    // scheduler; a limiter per process would show twice the rate).
+    let span = arrivals[arrivals.len() - 1] - arrivals[0];
+    let average = (arrivals.len() - 1) as f64 / span.as_secs_f64();
+    assert!(
+        average <= RATE * 1.05,
+        "{average:.1} calls/s on average over {span:?} (rate {RATE})"
+    );
+    // In any one-second window: at most the rate, plus what scheduling jitter on a
+    // loaded 2-core machine can bunch into it (calls held up to 150 ms behind their
+    // slots land in the next window with the calls that followed on time; 214 were
+    // seen once with 5 % allowed), plus one for the window's edge. Limiters per process
+    // would show twice the rate here and on average.
     let most = arrivals
         .iter()
         .enumerate()
@@ -534,7 +547,7 @@ async fn a_burst_of_effects_from_two_workers_keeps_to_the_configured_rate() {
         })
         .max()
         .unwrap();
-    let allowed = (RATE * 1.05) as usize + 2;
+    let allowed = (RATE * 1.15) as usize + 1;
     assert!(
         most <= allowed,
         "{most} calls within one second (allowed {allowed})"

@@ -147,23 +147,25 @@ async fn no_secret_reaches_the_database_in_clear_or_any_log_line() {
     // The worker binary, Odoo's password given by the environment (bootstrap).
     let worker_log = std::env::temp_dir().join(format!("tentabo-leak-{}.log", app.db.name));
     let out = std::fs::File::create(&worker_log).unwrap();
-    let mut worker = std::process::Command::new(env!("CARGO_BIN_EXE_tentabo-worker"))
-        .arg("run")
-        .env("DATABASE_URL", &app.db.url)
-        .env("REDIS_URL", &app.redis.url)
-        .env("TENTABO_REDIS_NAMESPACE", &app.redis.namespace)
-        .env("TENTABO_SECRETS_KEY", app::SECRETS_KEY)
-        .env("TENTABO_ODOO_URL", erp.url())
-        .env("TENTABO_ODOO_DATABASE", "prod")
-        .env("TENTABO_ODOO_LOGIN", "sync@example.com")
-        .env("TENTABO_ODOO_PASSWORD", ODOO_PASSWORD)
-        .env("TENTABO_WORKER_METRICS_BIND", "127.0.0.1:0")
-        .env("TENTABO_RETRY_INITIAL_MS", "50")
-        .env("RUST_LOG", "debug")
-        .stdout(out.try_clone().unwrap())
-        .stderr(out)
-        .spawn()
-        .unwrap();
+    let mut worker = support::ChildGuard(
+        std::process::Command::new(env!("CARGO_BIN_EXE_tentabo-worker"))
+            .arg("run")
+            .env("DATABASE_URL", &app.db.url)
+            .env("REDIS_URL", &app.redis.url)
+            .env("TENTABO_REDIS_NAMESPACE", &app.redis.namespace)
+            .env("TENTABO_SECRETS_KEY", app::SECRETS_KEY)
+            .env("TENTABO_ODOO_URL", erp.url())
+            .env("TENTABO_ODOO_DATABASE", "prod")
+            .env("TENTABO_ODOO_LOGIN", "sync@example.com")
+            .env("TENTABO_ODOO_PASSWORD", ODOO_PASSWORD)
+            .env("TENTABO_WORKER_METRICS_BIND", "127.0.0.1:0")
+            .env("TENTABO_RETRY_INITIAL_MS", "50")
+            .env("RUST_LOG", "debug")
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .spawn()
+            .unwrap(),
+    );
 
     // Effects through Pennylane, then syncs from both providers.
     let partner = app.token("am1@salescommand.com").await;

@@ -114,7 +114,7 @@ async fn a_run_killed_ten_times_resumes_to_exactly_the_source() {
     let mut killed_at = Vec::new();
     let mut last = 0;
     while killed_at.len() < KILLS {
-        let mut child = worker(&db, &redis, &peer);
+        let mut child = support::ChildGuard(worker(&db, &redis, &peer));
         // Let this worker get going (at least one more page committed), then kill it at
         // a random point: inside a page's transaction, between pages, mid-request.
         let deadline = Instant::now() + Duration::from_secs(60);
@@ -144,7 +144,7 @@ async fn a_run_killed_ten_times_resumes_to_exactly_the_source() {
         last = p.fetched;
     }
     println!("killed at {killed_at:?} records");
-    let mut child = worker(&db, &redis, &peer);
+    let mut child = support::ChildGuard(worker(&db, &redis, &peer));
     let deadline = Instant::now() + Duration::from_secs(300);
     loop {
         let p = progress(&db, run_id).await;

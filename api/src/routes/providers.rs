@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tentabo_workflows::audit;
 use tentabo_workflows::authz::{Action, Actor, Object};
-use tentabo_workflows::outbound::{CallContext, with_context};
+use tentabo_workflows::outbound::with_context;
 use tentabo_workflows::providers::odoo::OdooClient;
 use tentabo_workflows::providers::platform::{CheckOutcome, Instance};
 use tentabo_workflows::providers::registry::{self, ProviderKind, ProviderSpec};
@@ -345,10 +345,7 @@ async fn test(
 ) -> Result<TestResult, ApiError> {
     s.authz
         .authorize(&who.0, Object::Provider, Action::Manage)?;
-    let context = CallContext {
-        job_id: None,
-        request_id: meta.request_id.clone(),
-    };
+    let context = meta.call_context();
     let outcome = with_context(context, s.platform.test(spec.kind, spec.name, "test"))
         .await
         .map_err(not_configured)?;
@@ -412,10 +409,7 @@ async fn activate_provider(
         who: &who.0,
         audit: &audit_ctx,
     };
-    let context = CallContext {
-        job_id: None,
-        request_id: meta.request_id.clone(),
-    };
+    let context = meta.call_context();
     let (outcome, previous) =
         with_context(context, s.platform.activate(&actor, spec.kind, spec.name))
             .await
@@ -527,10 +521,7 @@ async fn odoo_fields(
         return Err(ApiError::NotFound);
     };
     let mut client = OdooClient::new(config, s.platform.outbound().clone());
-    let context = CallContext {
-        job_id: None,
-        request_id: meta.request_id.clone(),
-    };
+    let context = meta.call_context();
     let fields = with_context(context, client.fields_get(&model)).await;
     match fields {
         Ok(f) => Ok(Json(f)),

@@ -229,6 +229,9 @@ impl Outbound {
             .breakers
             .lock()
             .unwrap_or_else(|p| p.into_inner());
+        if let Some(b) = map.get(&ep.provider) {
+            return b.clone();
+        }
         map.entry(ep.provider.clone())
             .or_insert_with(|| Arc::new(Breaker::new(ep.breaker)))
             .clone()

@@ -17,7 +17,6 @@ use diesel::sql_types::{Nullable, Text};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use rust_decimal::Decimal;
 use serde_json::Value;
-use serde_json::value::RawValue;
 use tentabo_schema::DbPool;
 use uuid::Uuid;
 
@@ -528,16 +527,14 @@ pub async fn request(
     super::run::request_for(conn, PROVIDER, SOURCE, mode, requested_by, key).await
 }
 
-/// A raw body from a JSON value (tests and the client's list pages).
-pub fn raw(v: &Value) -> Box<RawValue> {
-    serde_json::value::to_raw_value(v)
-        .unwrap_or_else(|_| serde_json::value::to_raw_value(&Value::Null).unwrap_or_default())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn raw(v: &Value) -> Box<serde_json::value::RawValue> {
+        serde_json::value::to_raw_value(v).unwrap_or_else(|e| panic!("{e}"))
+    }
 
     fn record(v: Value) -> RawRecord {
         RawRecord::new(PROVIDER, SOURCE, "2147483901".into(), raw(&v))

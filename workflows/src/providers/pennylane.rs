@@ -308,25 +308,15 @@ impl PennylaneSettings {
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 pub struct Invoice {
     pub id: i64,
-    #[serde(default)]
     pub invoice_number: Option<String>,
-    #[serde(default)]
     pub external_reference: Option<String>,
-    #[serde(default)]
     pub status: Option<String>,
-    #[serde(default)]
     pub paid: Option<bool>,
-    #[serde(default)]
     pub draft: Option<bool>,
-    #[serde(default)]
     pub currency: Option<String>,
-    #[serde(default)]
     pub currency_amount: Option<String>,
-    #[serde(default)]
     pub remaining_amount_with_tax: Option<String>,
-    #[serde(default)]
     pub date: Option<String>,
-    #[serde(default)]
     pub deadline: Option<String>,
 }
 
@@ -350,14 +340,12 @@ impl Referenced for Invoice {
 #[derive(Debug, Clone, Deserialize)]
 struct Quote {
     id: i64,
-    #[serde(default)]
     external_reference: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 struct Customer {
     id: i64,
-    #[serde(default)]
     external_reference: Option<String>,
 }
 
@@ -367,7 +355,6 @@ struct RawPage<'a> {
     items: Vec<&'a RawValue>,
     #[serde(default)]
     has_more: bool,
-    #[serde(default)]
     next_cursor: Option<String>,
 }
 
@@ -381,7 +368,6 @@ struct Page<T> {
     items: Vec<T>,
     #[serde(default)]
     has_more: bool,
-    #[serde(default)]
     next_cursor: Option<String>,
 }
 
@@ -402,9 +388,7 @@ pub struct ChangePage {
 
 #[derive(Debug, Deserialize)]
 struct ErrorBody {
-    #[serde(default)]
     error: Option<String>,
-    #[serde(default)]
     message: Option<String>,
 }
 
@@ -636,20 +620,10 @@ impl Pennylane {
 
     /// One invoice as Pennylane has it now.
     pub async fn invoice(&self, id: i64) -> Result<Option<Invoice>, ProviderError> {
-        let res = self
-            .call(Request::new(
-                Method::GET,
-                "/customer_invoices/{id}",
-                format!("/customer_invoices/{id}"),
-            ))
-            .await?;
-        match res.status {
-            404 => Ok(None),
-            s if (200..300).contains(&s) => {
-                res.json().map(Some).map_err(|e| malformed("an invoice", e))
-            }
-            _ => Err(refusal("read an invoice", &res)),
-        }
+        self.invoice_raw(id)
+            .await?
+            .map(|raw| serde_json::from_str(raw.get()).map_err(|e| malformed("an invoice", e)))
+            .transpose()
     }
 
     /// A page of every invoice (a full run), each kept as Pennylane sent it, with the

@@ -20,7 +20,6 @@ use super::registry::{self, ProviderKind};
 use super::store::{self, HealthCheck, StoredProvider};
 use super::{BillingProvider, CrmProvider, ProviderError};
 use crate::WorkflowError;
-use crate::audit::AuditContext;
 use crate::authz::{Action, Actor, Object};
 use crate::outbound::{BreakerState, Outbound};
 use crate::retry::RetryPolicy;
@@ -435,9 +434,4 @@ pub struct Bootstrap {
     pub name: String,
     pub configuration: serde_json::Value,
     pub credentials: BTreeMap<String, SecretString>,
-}
-
-/// Audit context of the platform's own actions (schedules, bootstrap).
-pub fn system_audit() -> AuditContext {
-    AuditContext::default()
 }

@@ -86,8 +86,18 @@ pub async fn get(
     kind: ProviderKind,
     name: &str,
 ) -> Result<Option<StoredProvider>, WorkflowError> {
+    read(conn, kind, name, "").await
+}
+
+/// The row of `kind`/`name`, `lock` appended to the query (`FOR UPDATE` in a write).
+async fn read(
+    conn: &mut AsyncPgConnection,
+    kind: ProviderKind,
+    name: &str,
+    lock: &str,
+) -> Result<Option<StoredProvider>, WorkflowError> {
     Ok(sql::query(format!(
-        "SELECT {COLUMNS} FROM provider_configs WHERE kind = $1 AND name = $2"
+        "SELECT {COLUMNS} FROM provider_configs WHERE kind = $1 AND name = $2 {lock}"
     ))
     .bind(Bind::Text(kind.as_str().to_owned()))
     .bind(Bind::Text(name.to_owned()))
@@ -184,15 +194,7 @@ pub async fn put(
     }
     let to_seal = input.credentials.values().any(Option::is_some);
     conn.transaction::<_, WorkflowError, _>(async |conn| {
-        let existing: Option<StoredProvider> = sql::query(format!(
-            "SELECT {COLUMNS} FROM provider_configs WHERE kind = $1 AND name = $2 FOR UPDATE"
-        ))
-        .bind(Bind::Text(spec.kind.as_str().to_owned()))
-        .bind(Bind::Text(spec.name.to_owned()))
-        .get_result(conn)
-        .await
-        .map(Some)
-        .or_else(none_if_missing)?;
+        let existing = read(conn, spec.kind, spec.name, "FOR UPDATE").await?;
         let mut sealed: BTreeMap<String, Value> = existing
             .as_ref()
             .and_then(|e| e.credentials.as_object().cloned())
@@ -286,16 +288,7 @@ pub async fn delete(
         .authz
         .authorize(actor.who, Object::Provider, Action::Manage)?;
     conn.transaction::<_, WorkflowError, _>(async |conn| {
-        let row: Option<StoredProvider> = sql::query(format!(
-            "SELECT {COLUMNS} FROM provider_configs WHERE kind = $1 AND name = $2 FOR UPDATE"
-        ))
-        .bind(Bind::Text(kind.as_str().to_owned()))
-        .bind(Bind::Text(name.to_owned()))
-        .get_result(conn)
-        .await
-        .map(Some)
-        .or_else(none_if_missing)?;
-        let Some(row) = row else {
+        let Some(row) = read(conn, kind, name, "FOR UPDATE").await? else {
             return Err(WorkflowError::NotFound);
         };
         if row.is_active {
