@@ -95,6 +95,7 @@ fn main() {
             secrets_key: None,
             request_timeout_ms: 30_000,
             limits: Default::default(),
+            console: Default::default(),
         };
         let app = Application::build(config).await.unwrap();
         let base = format!("http://{}", app.local_addr().unwrap());

@@ -168,6 +168,46 @@ pub struct ApiConfig {
     pub request_timeout_ms: u64,
     #[command(flatten)]
     pub limits: LimitsConfig,
+    #[command(flatten)]
+    pub console: ConsoleConfig,
+}
+
+/// The web console served beside the API, and how its session cookie is set.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ConsoleConfig {
+    /// The built console (`web/dist`), served at `/` with the API on the same origin;
+    /// unset, only the API is served.
+    #[arg(long = "console-dir", env = "TENTABO_CONSOLE_DIR")]
+    pub dir: Option<std::path::PathBuf>,
+    /// Mark the console's refresh cookie `Secure` (sent over HTTPS only). Turn off only
+    /// for plain HTTP on loopback (`./dev up`, the end-to-end tests).
+    #[arg(
+        long = "cookie-secure",
+        env = "TENTABO_COOKIE_SECURE",
+        default_value_t = true,
+        action = clap::ArgAction::Set
+    )]
+    pub cookie_secure: bool,
+    /// Demo mode: the login page lists the demo logins (`seed-demo`'s, password
+    /// `demo123`). Never on in production.
+    #[arg(
+        long = "demo",
+        env = "TENTABO_DEMO",
+        default_value_t = false,
+        action = clap::ArgAction::Set
+    )]
+    pub demo: bool,
+}
+
+impl Default for ConsoleConfig {
+    /// No console, secure cookies, no demo logins (what the tests' API starts with).
+    fn default() -> Self {
+        ConsoleConfig {
+            dir: None,
+            cookie_secure: true,
+            demo: false,
+        }
+    }
 }
 
 /// Sane business ranges for what people type (see `tentabo_workflows::limits`).

@@ -2,6 +2,7 @@
 //! thin: extract, call `tentabo_workflows`, map the result.
 
 pub mod config;
+pub mod console;
 pub mod cursor;
 pub mod error;
 pub mod extract;
@@ -10,6 +11,7 @@ pub mod metrics;
 pub mod ratelimit;
 pub mod routes;
 pub mod seed;
+pub mod session_cookie;
 pub mod startup;
 pub mod state;
 

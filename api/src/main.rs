@@ -36,6 +36,9 @@ enum Command {
     /// The secrets key ring of stored credentials.
     #[command(subcommand)]
     Secrets(SecretsCommand),
+    /// Print the OpenAPI document the API serves at /api/v1/openapi.json (the console's
+    /// client is generated from it: `tentabo-api openapi > web/openapi.json`).
+    Openapi,
 }
 
 #[derive(Subcommand)]
@@ -154,6 +157,9 @@ async fn main() -> anyhow::Result<()> {
             }
             let applied = tentabo_schema::db::run_migrations(db.url.expose_secret()).await?;
             tracing::info!(count = applied.len(), versions = ?applied, "migrations applied");
+        }
+        Command::Openapi => {
+            println!("{}", tentabo_api::routes::api().1.to_pretty_json()?);
         }
         Command::SeedDemo(db) => {
             use diesel_async::AsyncConnection;

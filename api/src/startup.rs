@@ -81,7 +81,15 @@ impl Application {
                 ..Default::default()
             },
         ));
+        let console = config
+            .console
+            .dir
+            .as_deref()
+            .map(crate::console::Console::new)
+            .transpose()?
+            .map(Arc::new);
         let state = AppState {
+            console,
             platform,
             db,
             redis,

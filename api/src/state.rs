@@ -25,6 +25,8 @@ pub struct AppState {
     pub cursor_key: crate::cursor::CursorKey,
     /// The provider platform (connection tests, activation, Odoo's fields).
     pub platform: Arc<tentabo_workflows::providers::platform::Platform>,
+    /// The web console served at `/`, when `TENTABO_CONSOLE_DIR` names one.
+    pub console: Option<Arc<crate::console::Console>>,
 }
 
 impl AppState {

@@ -51,6 +51,7 @@ pub fn config(database_url: &str, redis_url: &str, namespace: &str) -> ApiConfig
         secrets_key: Some(SecretString::from(SECRETS_KEY.to_owned())),
         request_timeout_ms: 30_000,
         limits: Default::default(),
+        console: Default::default(),
     }
 }
 

@@ -173,6 +173,17 @@ impl Authorizer {
         self.decisions.get(&(role, object, action)).copied()
     }
 
+    /// What `who` may do, as `object:action` names (the console draws its navigation
+    /// from them); an action whose scope leaves the caller no rows is left out.
+    pub fn permissions(&self, who: &Principal) -> Vec<String> {
+        Object::ALL
+            .iter()
+            .flat_map(|&object| Action::ALL.iter().map(move |&action| (object, action)))
+            .filter(|&(object, action)| self.authorize(who, object, action).is_ok())
+            .map(|(object, action)| format!("{}:{}", object.as_str(), action.as_str()))
+            .collect()
+    }
+
     /// The guard: may `who` do `action` on `object`, and on which rows?
     pub fn authorize(
         &self,

@@ -1,7 +1,7 @@
 //! `/api/v1/auth`: login, refresh, logout, me.
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tentabo_workflows::WorkflowError;
@@ -14,6 +14,7 @@ use utoipa_axum::routes;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{AuthUser, Json, RequestMeta};
 use crate::routes::dto::UserDto;
+use crate::session_cookie;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -22,6 +23,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(refresh))
         .routes(routes!(logout))
         .routes(routes!(me))
+        .routes(routes!(methods))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -31,6 +33,9 @@ pub struct LoginRequest {
     pub email: String,
     #[schema(min_length = 1, max_length = 256)]
     pub password: String,
+    /// Keep the refresh token in an httpOnly cookie instead of the body (the console).
+    #[serde(default)]
+    pub cookie: bool,
 }
 
 impl std::fmt::Debug for LoginRequest {
@@ -44,7 +49,8 @@ impl std::fmt::Debug for LoginRequest {
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct TokenResponse {
     pub access_token: String,
-    pub refresh_token: String,
+    /// `null` when the refresh token went into the session cookie.
+    pub refresh_token: Option<String>,
     /// Always `Bearer`.
     pub token_type: &'static str,
     /// Seconds until the access token expires.
@@ -55,23 +61,25 @@ impl From<sessions::IssuedTokens> for TokenResponse {
     fn from(t: sessions::IssuedTokens) -> Self {
         TokenResponse {
             access_token: t.access_token,
-            refresh_token: t.refresh_token,
+            refresh_token: Some(t.refresh_token),
             token_type: "Bearer",
             expires_in: t.expires_in,
         }
     }
 }
 
-/// Logs in with email and password.
+/// Logs in with email and password. With `"cookie": true` the refresh token is set as
+/// an httpOnly, SameSite=Strict cookie on `/api/v1/auth` and the body's is `null`.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
-    responses((status = 200, body = TokenResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    responses((status = 200, body = TokenResponse, headers(("set-cookie" = String, description = "the session cookie, when asked for"))),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
               (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
 #[tracing::instrument(skip_all, fields(user_id))]
 async fn login(
     State(state): State<AppState>,
     meta: RequestMeta,
     Json(body): Json<LoginRequest>,
-) -> Result<Json<TokenResponse>, ApiError> {
+) -> Result<(HeaderMap, Json<TokenResponse>), ApiError> {
     let (email, password) = match (
         Email::parse(&body.email),
         Password::presented(&body.password),
@@ -126,7 +134,27 @@ async fn login(
     .await?;
     tracing::Span::current().record("user_id", tracing::field::display(user.id));
     tracing::info!(session_id = %tokens.session_id, "login succeeded");
-    Ok(Json(tokens.into()))
+    Ok(answer(&state, tokens, body.cookie))
+}
+
+/// The token pair as the client asked for it: the refresh token in the body, or in the
+/// session cookie (then `null` in the body).
+fn answer(
+    state: &AppState,
+    tokens: sessions::IssuedTokens,
+    cookie: bool,
+) -> (HeaderMap, Json<TokenResponse>) {
+    if !cookie {
+        return (HeaderMap::new(), Json(tokens.into()));
+    }
+    let headers = session_cookie::set(
+        &tokens.refresh_token,
+        state.config.auth.refresh_ttl(),
+        state.config.console.cookie_secure,
+    );
+    let mut body = TokenResponse::from(tokens);
+    body.refresh_token = None;
+    (headers, Json(body))
 }
 
 async fn audit_failure(
@@ -152,26 +180,43 @@ async fn audit_failure(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
+    /// Omitted (`{}`), the session cookie's refresh token is used.
+    #[serde(default)]
     #[schema(min_length = 1)]
-    pub refresh_token: String,
+    pub refresh_token: Option<String>,
 }
 
-/// Exchanges a refresh token for new tokens; the presented one is used up. Presenting
-/// a used refresh token again revokes the whole session.
+/// The refresh token a request presents: the body's, else the session cookie's
+/// (`from_cookie`); a body that names an empty one is a field error.
+fn presented(
+    body: &RefreshRequest,
+    headers: &HeaderMap,
+) -> Result<Option<(String, bool)>, ApiError> {
+    match body.refresh_token.as_deref().map(str::trim) {
+        Some("") => Err(FieldErrors::single("refresh_token", "required").into()),
+        Some(t) => Ok(Some((t.to_owned(), false))),
+        None => Ok(session_cookie::read(headers).map(|t| (t, true))),
+    }
+}
+
+/// Exchanges a refresh token (the body's, or the session cookie's when the body is
+/// `{}`) for new tokens; the presented one is used up. Presenting a used refresh token
+/// again revokes the whole session.
 #[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
     responses((status = 200, body = TokenResponse), (status = 401, body = ErrorBody)))]
 #[tracing::instrument(skip_all)]
 async fn refresh(
     State(state): State<AppState>,
     meta: RequestMeta,
+    headers: HeaderMap,
     Json(body): Json<RefreshRequest>,
-) -> Result<Json<TokenResponse>, ApiError> {
-    if body.refresh_token.trim().is_empty() {
-        return Err(FieldErrors::single("refresh_token", "required").into());
-    }
+) -> Result<(HeaderMap, Json<TokenResponse>), ApiError> {
+    let Some((token, from_cookie)) = presented(&body, &headers)? else {
+        return Err(WorkflowError::Unauthenticated(AuthFailure::MissingToken).into());
+    };
     let mut conn = state.conn().await?;
-    match sessions::refresh(&mut conn, &state.tokens, body.refresh_token.trim()).await {
-        Ok(tokens) => Ok(Json(tokens.into())),
+    match sessions::refresh(&mut conn, &state.tokens, &token).await {
+        Ok(tokens) => Ok(answer(&state, tokens, from_cookie)),
         Err(WorkflowError::Unauthenticated(AuthFailure::RefreshTokenReused)) => {
             audit::event(
                 &mut conn,
@@ -185,31 +230,47 @@ async fn refresh(
     }
 }
 
-/// Ends the session of a refresh token (its access tokens stop working too).
+/// Ends the session of a refresh token (the body's, or the session cookie's when the
+/// body is `{}`, which is then cleared); its access tokens stop working too.
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", request_body = RefreshRequest,
     responses((status = 204), (status = 422, body = ErrorBody)))]
 #[tracing::instrument(skip_all)]
 async fn logout(
     State(state): State<AppState>,
     meta: RequestMeta,
+    headers: HeaderMap,
     Json(body): Json<RefreshRequest>,
-) -> Result<StatusCode, ApiError> {
-    if body.refresh_token.trim().is_empty() {
+) -> Result<(StatusCode, HeaderMap), ApiError> {
+    let Some((token, from_cookie)) = presented(&body, &headers)? else {
         return Err(FieldErrors::single("refresh_token", "required").into());
-    }
+    };
     let mut conn = state.conn().await?;
-    sessions::logout(&mut conn, body.refresh_token.trim(), &meta.audit(None)).await?;
-    Ok(StatusCode::NO_CONTENT)
+    sessions::logout(&mut conn, &token, &meta.audit(None)).await?;
+    let cleared = if from_cookie {
+        session_cookie::clear(state.config.console.cookie_secure)
+    } else {
+        HeaderMap::new()
+    };
+    Ok((StatusCode::NO_CONTENT, cleared))
 }
 
-/// The authenticated user.
+/// The authenticated user and what they may do.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct MeDto {
+    #[serde(flatten)]
+    pub user: UserDto,
+    /// `object:action` pairs the caller's role allows (e.g. `lead:create`).
+    pub permissions: Vec<String>,
+}
+
+/// The authenticated user, with their permissions.
 #[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth", security(("bearer" = [])),
-    responses((status = 200, body = UserDto), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = MeDto), (status = 401, body = ErrorBody)))]
 #[tracing::instrument(skip_all, fields(user_id))]
 async fn me(
     State(state): State<AppState>,
     AuthUser(who): AuthUser,
-) -> Result<Json<UserDto>, ApiError> {
+) -> Result<Json<MeDto>, ApiError> {
     let mut conn = state.conn().await?;
     let user = users::get(
         &mut conn,
@@ -217,5 +278,50 @@ async fn me(
         who.user_id,
     )
     .await?;
-    Ok(Json(user.into()))
+    Ok(Json(MeDto {
+        user: user.into(),
+        permissions: state.authz.permissions(&who),
+    }))
+}
+
+/// A login a demo installation offers on its login page.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct DemoLogin {
+    pub email: String,
+    pub full_name: String,
+    pub role: String,
+    pub password: String,
+}
+
+/// How one may log in here.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AuthMethods {
+    /// Email and password against Tentabo's own users: always on (the break-glass way).
+    pub password: bool,
+    /// Single sign-on providers to offer ("Sign in with …"); none yet.
+    pub sso: Vec<String>,
+    /// The demo logins, when the server runs in demo mode (`TENTABO_DEMO`); else `null`.
+    pub demo_logins: Option<Vec<DemoLogin>>,
+}
+
+/// The login methods the console should offer.
+#[utoipa::path(get, path = "/api/v1/auth/methods", tag = "auth",
+    responses((status = 200, body = AuthMethods)))]
+async fn methods(State(state): State<AppState>) -> Json<AuthMethods> {
+    let demo_logins = state.config.console.demo.then(|| {
+        crate::seed::DEMO_LOGINS
+            .iter()
+            .map(|(email, full_name, role)| DemoLogin {
+                email: (*email).to_owned(),
+                full_name: (*full_name).to_owned(),
+                role: (*role).to_owned(),
+                password: crate::seed::DEMO_PASSWORD.to_owned(),
+            })
+            .collect()
+    });
+    Json(AuthMethods {
+        password: true,
+        sso: Vec::new(),
+        demo_logins,
+    })
 }

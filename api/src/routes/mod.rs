@@ -2,6 +2,8 @@
 //! route list.
 
 use axum::Router;
+use axum::extract::{Request, State};
+use axum::response::IntoResponse;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
@@ -59,7 +61,12 @@ pub fn router(state: AppState) -> Router {
     let (routes, openapi) = api();
     routes
         .merge(SwaggerUi::new("/docs").url("/api/v1/openapi.json", openapi))
-        .fallback(|| async { ApiError::NotFound })
+        .fallback(|State(state): State<AppState>, req: Request| async move {
+            match state.console {
+                Some(console) => console.serve(req).await,
+                None => ApiError::NotFound.into_response(),
+            }
+        })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .with_state(state)
 }
