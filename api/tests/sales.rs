@@ -891,3 +891,88 @@ async fn a_write_whose_audit_row_fails_is_rolled_back() {
         audits_before
     );
 }
+
+#[tokio::test]
+async fn the_effects_of_a_row_show_how_each_went_with_errors_for_ops_only() {
+    let app = app().await;
+    let partner = app.token("am1@salescommand.com").await;
+    let other = app.token("am2@salescommand.com").await;
+    let admin = app.token("superadmin@salescommand.com").await;
+    let storage = app.id_of("products", "name", "Backup Storage").await;
+    let basket =
+        json!({ "lines": [{ "product_id": storage, "duration_months": 12, "quantity": 3 }] });
+    let (status, order) = app
+        .call(&partner, Method::POST, "/api/v1/orders", Some(basket))
+        .await;
+    assert_eq!(status, 201, "{order}");
+    let id = order["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/orders/{id}/effects");
+    let (status, body) = app.call(&partner, Method::GET, &path, None).await;
+    assert_eq!(
+        (status, body["items"].as_array().unwrap().len()),
+        (200, 0),
+        "{body}"
+    );
+
+    let (status, sent) = app
+        .call(
+            &partner,
+            Method::POST,
+            &format!("/api/v1/orders/{id}/transitions"),
+            Some(json!({ "event": "send", "expected_version": 1 })),
+        )
+        .await;
+    assert_eq!(status, 200, "{sent}");
+    let (status, body) = app.call(&partner, Method::GET, &path, None).await;
+    assert_eq!(status, 200);
+    let items = body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{body}");
+    assert_eq!(items[0]["queue"], "billing_request_quote");
+    assert_eq!(items[0]["status"], "pending");
+    assert_eq!(items[0]["version"], 2);
+    assert_eq!(items[0]["attempts"], 0);
+
+    // A failed attempt: ops read the error, the partner sees only that it failed.
+    let mut conn = app.db.conn().await;
+    diesel_async::RunQueryDsl::execute(
+        diesel::sql_query(
+            "UPDATE outbox SET attempts = 1, last_error = 'billing provider answered 503' \
+             WHERE queue = 'billing_request_quote'",
+        ),
+        &mut conn,
+    )
+    .await
+    .unwrap();
+    let (_, body) = app.call(&partner, Method::GET, &path, None).await;
+    assert_eq!(body["items"][0]["attempts"], 1);
+    assert!(body["items"][0]["last_error"].is_null(), "{body}");
+    let (_, body) = app.call(&admin, Method::GET, &path, None).await;
+    assert_eq!(
+        body["items"][0]["last_error"],
+        "billing provider answered 503"
+    );
+
+    // Another partner's order does not exist for this caller; neither does a stranger.
+    let (status, _) = app.call(&other, Method::GET, &path, None).await;
+    assert_eq!(status, 404);
+    let (status, _) = app
+        .call(
+            &partner,
+            Method::GET,
+            &format!("/api/v1/orders/{}/effects", uuid::Uuid::new_v4()),
+            None,
+        )
+        .await;
+    assert_eq!(status, 404);
+    // Leads and contracts answer the same way.
+    let lead = new_lead(&app, &partner, "Effects").await;
+    let (status, body) = app
+        .call(
+            &partner,
+            Method::GET,
+            &format!("/api/v1/leads/{}/effects", lead["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+}

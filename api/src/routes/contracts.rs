@@ -32,6 +32,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(reassign_contract))
         .routes(routes!(contract_transition))
         .routes(routes!(contract_history))
+        .routes(routes!(contract_effects))
         .routes(routes!(list_contract_notes, create_contract_note))
 }
 
@@ -240,6 +241,20 @@ async fn contract_history(
 ) -> Result<Json<HistoryList>, ApiError> {
     Ok(Json(
         super::sales::history::<ContractMachine>(&s, &who, id).await?,
+    ))
+}
+
+/// The effects this contract's transitions queued and how each went (pending, done,
+/// failed and waiting for a retry, dead).
+#[utoipa::path(get, path = "/api/v1/contracts/{id}/effects", tag = "contracts", security(("bearer" = [])),
+    responses((status = 200, body = super::sales::EffectList), (status = 404, body = ErrorBody)))]
+async fn contract_effects(
+    State(s): State<AppState>,
+    who: AuthUser,
+    Path(id): Path<Uuid>,
+) -> Result<Json<super::sales::EffectList>, ApiError> {
+    Ok(Json(
+        super::sales::effects::<ContractMachine>(&s, &who, id).await?,
     ))
 }
 

@@ -32,6 +32,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_lead, update_lead, delete_lead))
         .routes(routes!(lead_transition))
         .routes(routes!(lead_history))
+        .routes(routes!(lead_effects))
         .routes(routes!(list_lead_notes, create_lead_note))
 }
 
@@ -374,6 +375,20 @@ async fn lead_history(
 ) -> Result<Json<HistoryList>, ApiError> {
     Ok(Json(
         super::sales::history::<LeadMachine>(&s, &who, id).await?,
+    ))
+}
+
+/// The effects this lead's transitions queued and how each went (pending, done,
+/// failed and waiting for a retry, dead).
+#[utoipa::path(get, path = "/api/v1/leads/{id}/effects", tag = "leads", security(("bearer" = [])),
+    responses((status = 200, body = super::sales::EffectList), (status = 404, body = ErrorBody)))]
+async fn lead_effects(
+    State(s): State<AppState>,
+    who: AuthUser,
+    Path(id): Path<Uuid>,
+) -> Result<Json<super::sales::EffectList>, ApiError> {
+    Ok(Json(
+        super::sales::effects::<LeadMachine>(&s, &who, id).await?,
     ))
 }
 

@@ -36,6 +36,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(reassign_order))
         .routes(routes!(order_transition))
         .routes(routes!(order_history))
+        .routes(routes!(order_effects))
         .routes(routes!(list_order_notes, create_order_note))
 }
 
@@ -334,6 +335,20 @@ async fn order_history(
 ) -> Result<Json<HistoryList>, ApiError> {
     Ok(Json(
         super::sales::history::<OrderMachine>(&s, &who, id).await?,
+    ))
+}
+
+/// The effects this order's transitions queued and how each went (pending, done,
+/// failed and waiting for a retry, dead).
+#[utoipa::path(get, path = "/api/v1/orders/{id}/effects", tag = "orders", security(("bearer" = [])),
+    responses((status = 200, body = super::sales::EffectList), (status = 404, body = ErrorBody)))]
+async fn order_effects(
+    State(s): State<AppState>,
+    who: AuthUser,
+    Path(id): Path<Uuid>,
+) -> Result<Json<super::sales::EffectList>, ApiError> {
+    Ok(Json(
+        super::sales::effects::<OrderMachine>(&s, &who, id).await?,
     ))
 }
 

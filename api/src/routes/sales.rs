@@ -177,6 +177,64 @@ pub struct HistoryList {
     pub items: Vec<HistoryDto>,
 }
 
+/// An effect a transition queued, as the console shows it under the row.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct EffectDto {
+    pub id: i64,
+    /// The version the transition that queued it produced.
+    pub version: i32,
+    /// The job's queue, e.g. `billing_request_quote`.
+    pub queue: String,
+    /// pending | enqueued | running | done | dead | discarded
+    pub status: String,
+    pub attempts: i32,
+    pub max_attempts: i32,
+    /// The last failure, for callers who may see jobs (ops); `null` for others.
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct EffectList {
+    pub items: Vec<EffectDto>,
+}
+
+/// The effects of a row's transitions, oldest first; the last error only for callers
+/// who may view jobs.
+pub async fn effects<R: Resource>(
+    state: &AppState,
+    who: &AuthUser,
+    id: Uuid,
+) -> Result<EffectList, ApiError> {
+    let (mut conn, caller) = caller(state, who).await?;
+    let ops = state
+        .authz
+        .authorize(
+            &who.0,
+            tentabo_workflows::authz::Object::Job,
+            tentabo_workflows::authz::Action::View,
+        )
+        .is_ok();
+    let items = transition::effects::<R>(&mut conn, &caller, id).await?;
+    Ok(EffectList {
+        items: items
+            .into_iter()
+            .map(|e| EffectDto {
+                id: e.id,
+                version: e.version,
+                queue: e.queue,
+                status: e.status,
+                attempts: e.attempts,
+                max_attempts: e.max_attempts,
+                last_error: e.last_error.filter(|_| ops),
+                created_at: e.created_at,
+                finished_at: e.finished_at,
+            })
+            .collect(),
+    })
+}
+
 pub async fn history<R: Resource>(
     state: &AppState,
     who: &AuthUser,

@@ -333,3 +333,48 @@ pub async fn history<R: Resource>(
     .load(conn)
     .await?)
 }
+
+/// An effect a transition of the row queued (an outbox row) and how it went.
+#[derive(Debug, Clone, PartialEq, Serialize, diesel::QueryableByName)]
+pub struct EffectEntry {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub id: i64,
+    /// The version the transition that queued it produced.
+    #[diesel(sql_type = Integer)]
+    pub version: i32,
+    /// The job's queue (`billing_request_quote`, `crm_push_lead_status`, …).
+    #[diesel(sql_type = Text)]
+    pub queue: String,
+    /// pending | enqueued | running | done | dead | discarded
+    #[diesel(sql_type = Text)]
+    pub status: String,
+    #[diesel(sql_type = Integer)]
+    pub attempts: i32,
+    #[diesel(sql_type = Integer)]
+    pub max_attempts: i32,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub last_error: Option<String>,
+    #[diesel(sql_type = Timestamptz)]
+    pub created_at: DateTime<Utc>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// The effects the transitions of a row the caller can see queued, oldest first (their
+/// outbox keys are `<kind>:<id>:v<version>:<queue>`, see `job_for`).
+pub async fn effects<R: Resource>(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    id: Uuid,
+) -> Result<Vec<EffectEntry>, WorkflowError> {
+    R::load(conn, caller, id).await?;
+    let prefix = format!("{}:{id}:v", R::KIND.as_str());
+    Ok(diesel::sql_query(
+        "SELECT id, split_part(substr(idempotency_key, length($1) + 1), ':', 1)::int AS version, \
+                queue, status, attempts, max_attempts, last_error, created_at, finished_at \
+         FROM outbox WHERE idempotency_key LIKE $1 || '%' ORDER BY id",
+    )
+    .bind::<Text, _>(prefix)
+    .load(conn)
+    .await?)
+}
