@@ -1,4 +1,11 @@
-# Multi-stage build of both binaries; one runtime image runs either.
+# Multi-stage build of the console and both binaries; one runtime image runs either.
+FROM node:20-bookworm-slim AS console
+WORKDIR /web
+COPY web/package.json web/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY web ./
+RUN npm run build
+
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock diesel.toml ./
@@ -14,6 +21,8 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 tentabo
 COPY --from=build /src/target/release/tentabo-api /src/target/release/tentabo-worker /usr/local/bin/
+COPY --from=console /web/dist /usr/share/tentabo/console
+ENV TENTABO_CONSOLE_DIR=/usr/share/tentabo/console
 USER tentabo
 EXPOSE 8080
 CMD ["tentabo-api", "serve"]

@@ -427,7 +427,7 @@ async fn login_methods_list_demo_logins_only_in_demo_mode() {
 
 /// The console's client is generated from `web/openapi.json`: it must be the document
 /// the API serves (regenerate with `tentabo-api openapi > web/openapi.json`, then
-/// `cd web && npm run generate:client`).
+/// `cd web && npm run gen:client`).
 #[test]
 fn the_committed_openapi_document_is_the_api_s() {
     let committed =
