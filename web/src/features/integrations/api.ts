@@ -1,0 +1,69 @@
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { api } from '@/lib/api';
+import { unwrap } from '@/lib/errors';
+import type { components } from '@/api/schema';
+
+export type ProviderSummary = components['schemas']['ProviderSummary'];
+export type Provider = components['schemas']['ProviderDto'];
+export type TestResult = components['schemas']['TestResult'];
+export type ConfigureBody = components['schemas']['ConfigureRequest'];
+
+const path = (kind: string, name: string) => ({ params: { path: { kind, name } } });
+
+export function useProviders() {
+  return useQuery({ queryKey: ['providers'], queryFn: () => unwrap(api.GET('/api/v1/providers')) });
+}
+
+export function useProvider(kind: string, name: string) {
+  return useQuery({
+    queryKey: ['providers', kind, name],
+    queryFn: () => unwrap(api.GET('/api/v1/providers/{kind}/{name}', path(kind, name))),
+  });
+}
+
+export function useConfigure(kind: string, name: string) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (body: ConfigureBody) => unwrap(api.PUT('/api/v1/providers/{kind}/{name}', { ...path(kind, name), body })),
+    onSuccess: (p) => {
+      qc.setQueryData(['providers', kind, name], p);
+      void qc.invalidateQueries({ queryKey: ['providers'] });
+    },
+  });
+}
+
+export function useTestConnection(kind: string, name: string) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: () => unwrap(api.POST('/api/v1/providers/{kind}/{name}/test', path(kind, name))),
+    onSettled: () => qc.invalidateQueries({ queryKey: ['providers'] }),
+  });
+}
+
+export function useActivate(kind: string, name: string) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: () => unwrap(api.POST('/api/v1/providers/{kind}/{name}/activate', path(kind, name))),
+    onSettled: () => qc.invalidateQueries({ queryKey: ['providers'] }),
+  });
+}
+
+export function useHealth(kind: string, name: string) {
+  return useQuery({
+    queryKey: ['providers', kind, name, 'health'],
+    queryFn: () => unwrap(api.GET('/api/v1/providers/{kind}/{name}/health', path(kind, name))),
+  });
+}
+
+export function useOdooFields(model: string | null) {
+  return useQuery({
+    queryKey: ['providers', 'odoo-fields', model],
+    enabled: model !== null,
+    retry: false,
+    queryFn: async () =>
+      (await unwrap(api.GET('/api/v1/integrations/odoo/fields/{model}', { params: { path: { model: model ?? '' } } }))) as Record<
+        string,
+        { string?: string; type?: string; relation?: string | false; required?: boolean }
+      >,
+  });
+}

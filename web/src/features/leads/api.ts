@@ -1,0 +1,105 @@
+import {
+  useInfiniteQuery,
+  useMutation,
+  useQuery,
+  useQueryClient,
+  type InfiniteData,
+} from '@tanstack/react-query';
+import { api } from '@/lib/api';
+import { unwrap } from '@/lib/errors';
+import type { CreateLeadBody, Lead, LeadFilters, LeadState, UpdateLeadBody } from './types';
+
+const PAGE = 25;
+
+export const leadKeys = {
+  all: ['leads'] as const,
+  column: (state: LeadState, f: LeadFilters) => ['leads', 'list', state, f] as const,
+  detail: (id: string) => ['leads', 'detail', id] as const,
+};
+
+/** One kanban column: the leads in a state, paged by cursor. */
+export function useLeadColumn(state: LeadState, filters: LeadFilters) {
+  return useInfiniteQuery({
+    queryKey: leadKeys.column(state, filters),
+    initialPageParam: undefined as string | undefined,
+    queryFn: ({ pageParam }) =>
+      unwrap(
+        api.GET('/api/v1/leads', {
+          params: {
+            query: {
+              state,
+              q: filters.q || undefined,
+              sort: filters.sort || undefined,
+              partner_id: filters.partner_id || undefined,
+              cursor: pageParam,
+              limit: PAGE,
+            },
+          },
+        }),
+      ),
+    getNextPageParam: (last) => last.next_cursor ?? undefined,
+  });
+}
+
+export function useLead(id: string) {
+  return useQuery({
+    queryKey: leadKeys.detail(id),
+    queryFn: () => unwrap(api.GET('/api/v1/leads/{id}', { params: { path: { id } } })),
+  });
+}
+
+export function useCreateLead() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (body: CreateLeadBody) => unwrap(api.POST('/api/v1/leads', { body })),
+    onSuccess: () => qc.invalidateQueries({ queryKey: leadKeys.all }),
+  });
+}
+
+export function useUpdateLead(id: string) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (body: UpdateLeadBody) =>
+      unwrap(api.PATCH('/api/v1/leads/{id}', { params: { path: { id } }, body })),
+    onSuccess: (lead) => {
+      qc.setQueryData(leadKeys.detail(id), lead);
+      void qc.invalidateQueries({ queryKey: ['leads', 'list'] });
+    },
+  });
+}
+
+/** `POST /api/v1/leads/{id}/transitions` with the version the user saw. */
+export function useLeadTransition() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: ({ lead, event }: { lead: Lead; event: string }) =>
+      unwrap(
+        api.POST('/api/v1/leads/{id}/transitions', {
+          params: { path: { id: lead.id } },
+          body: { event, expected_version: lead.version },
+        }),
+      ),
+    onSuccess: (lead) => {
+      qc.setQueryData(leadKeys.detail(lead.id), lead);
+      // Move the card between cached columns at once, then refetch for the truth.
+      qc.setQueriesData<InfiniteData<{ items: Lead[]; next_cursor?: string | null }>>(
+        { queryKey: ['leads', 'list'] },
+        (data) =>
+          data && {
+            ...data,
+            pages: data.pages.map((p) => ({ ...p, items: p.items.filter((l) => l.id !== lead.id) })),
+          },
+      );
+      void qc.invalidateQueries({ queryKey: ['leads', 'list'] });
+      void qc.invalidateQueries({ queryKey: ['lifecycle', 'leads', lead.id] });
+    },
+  });
+}
+
+export function useDeleteLead() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (id: string) => unwrap(api.DELETE('/api/v1/leads/{id}', { params: { path: { id } } })),
+    onSuccess: () => qc.invalidateQueries({ queryKey: leadKeys.all }),
+  });
+}
