@@ -655,11 +655,52 @@ async fn local_edits_are_checked_and_conflicts_follow_the_policy() {
                 .await
         }
     };
+    // A stored source version that names a required column as null is refused in
+    // words and changes nothing; one that leaves a column out keeps the row's value.
+    let tamper = |sql: String| async move {
+        let mut conn = lake.app.db.conn().await;
+        diesel_async::RunQueryDsl::execute(diesel::sql_query(sql), &mut conn)
+            .await
+            .unwrap();
+    };
+    let c3_id = c3["id"].as_i64().unwrap();
+    tamper(format!(
+        "UPDATE sync_conflicts SET remote = remote || '{{\"title\": null}}' WHERE id = {c3_id}"
+    ))
+    .await;
+    let (s, b) = resolve(&c3["id"], "source").await;
+    assert_eq!(
+        (
+            s,
+            b["error"]["code"].clone(),
+            b["error"]["details"]["column"].clone()
+        ),
+        (422, json!("source_version_incomplete"), json!("title")),
+        "{b}"
+    );
+    assert_eq!(title(lake, "3").await, "Local 3", "nothing applied");
+    tamper(format!(
+        "UPDATE sync_conflicts SET remote = (remote - 'value') || '{{\"title\": \"Source 3 again\"}}' \
+         WHERE id = {c3_id}"
+    ))
+    .await;
     let (s, b) = resolve(&c3["id"], "source").await;
     assert_eq!(
         (s, b["resolution"].clone()),
         (200, json!("source_applied")),
         "{b}"
+    );
+    let rows = lake
+        .all_pages(&lake.admin, "/api/v1/data-lake/canonical/lead")
+        .await;
+    let row3 = rows
+        .iter()
+        .find(|r| r["external_id"] == json!("3"))
+        .unwrap();
+    assert_eq!(
+        row3["value"],
+        json!("5000.00"),
+        "a column left out keeps its value: {row3}"
     );
     assert_eq!(title(lake, "3").await, "Source 3 again");
     let (s, b) = resolve(&c3["id"], "local").await;

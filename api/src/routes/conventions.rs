@@ -67,6 +67,17 @@ pub fn apply(doc: &mut OpenApi) {
 }
 
 fn conventions(path: &str, op: &mut Operation, has_path_params: bool) {
+    // utoipa-axum adds a bare parameter for each `{name}` of the path even when the
+    // handler declares it (with its pattern) through `IntoParams`: keep the first.
+    if let Some(params) = op.parameters.as_mut() {
+        let mut seen: Vec<(String, ParameterIn)> = Vec::new();
+        params.retain(|p| {
+            let key = (p.name.clone(), p.parameter_in.clone());
+            let first = !seen.contains(&key);
+            seen.push(key);
+            first
+        });
+    }
     let secured = op
         .security
         .as_ref()

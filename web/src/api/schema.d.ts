@@ -4777,6 +4777,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description An Odoo model, e.g. `res.partner`. */
                 model: string;
             };
             cookie?: never;

@@ -202,8 +202,11 @@ pub async fn resolve_conflict(
                 .chain(["content_hash".to_owned()])
                 .collect::<Vec<_>>()
                 .join(", ");
+            // The source's version over the current row: a column the stored version
+            // does not name keeps its value; one it names as null where the lake
+            // needs a value is refused (422), never a 500.
             sql::query(format!(
-                "UPDATE {table} SET ({list}) = (SELECT {list} FROM jsonb_populate_record(NULL::{table}, $3)), \
+                "UPDATE {table} AS t SET ({list}) = (SELECT {list} FROM jsonb_populate_record(t, $3)), \
                      local_modified_at = NULL, last_synced_at = now() \
                  WHERE provider = $1 AND external_id = $2",
                 table = entity.table()
@@ -212,7 +215,17 @@ pub async fn resolve_conflict(
             .bind(Bind::Text(c.external_id.clone()))
             .bind(Bind::Json(c.remote.clone()))
             .execute(conn)
-            .await?;
+            .await
+            .map_err(|e| match e {
+                diesel::result::Error::DatabaseError(
+                    diesel::result::DatabaseErrorKind::NotNullViolation,
+                    info,
+                ) => WorkflowError::Unprocessable {
+                    code: "source_version_incomplete",
+                    details: serde_json::json!({ "column": info.column_name() }),
+                },
+                e => e.into(),
+            })?;
             if entity == Entity::Lead {
                 crate::pipeline::request_refresh(conn, &c.provider, &format!("conflict:{id}")).await?;
             }
