@@ -727,6 +727,24 @@ async fn local_edits_are_checked_and_conflicts_follow_the_policy() {
 
     // Every conflict is on record with its policy and resolution.
     let (_, every) = lake.get(&lake.admin, "/api/v1/sync/conflicts").await;
+    // Conflicts and runs page by cursor (3 a page), newest first, each once.
+    let ids = |items: &[Value]| items.iter().map(|i| i["id"].clone()).collect::<Vec<_>>();
+    let paged = lake.all_pages(&lake.admin, "/api/v1/sync/conflicts").await;
+    assert_eq!(ids(&paged), ids(every["items"].as_array().unwrap()));
+    assert!(paged.len() > 3, "more than one page: {}", paged.len());
+    let (_, runs) = lake.get(&lake.admin, "/api/v1/sync/runs?limit=200").await;
+    let runs = runs["items"].as_array().unwrap().clone();
+    let paged = lake.all_pages(&lake.admin, "/api/v1/sync/runs").await;
+    assert_eq!(ids(&paged), ids(&runs));
+    assert!(paged.len() > 3, "more than one page: {}", paged.len());
+    let (s, b) = lake
+        .get(&lake.admin, "/api/v1/sync/runs?cursor=bm90LWEtY3Vyc29y")
+        .await;
+    assert_eq!(
+        (s, b["error"]["details"]["fields"]["cursor"][0].clone()),
+        (422, json!("invalid_cursor")),
+        "{b}"
+    );
     let mut seen: Vec<(String, String, String)> = every["items"]
         .as_array()
         .unwrap()

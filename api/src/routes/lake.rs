@@ -231,15 +231,20 @@ pub struct ConflictParams {
     /// 1–200, default 50.
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
+    /// The previous page's `next_cursor`.
+    pub cursor: Option<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ConflictList {
     #[schema(value_type = Vec<Object>)]
     pub items: Vec<Conflict>,
+    /// The next (older) page, if any.
+    pub next_cursor: Option<String>,
 }
 
-/// Conflicts between local edits and source changes, newest first (admins).
+/// Conflicts between local edits and source changes, newest first, cursor-paged
+/// (admins).
 #[utoipa::path(get, path = "/api/v1/sync/conflicts", tag = "sync", params(ConflictParams), security(("bearer" = [])),
     responses((status = 200, body = ConflictList), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn list_conflicts(
@@ -249,8 +254,18 @@ async fn list_conflicts(
 ) -> Result<Json<ConflictList>, ApiError> {
     let limit = tentabo_workflows::pagination::limit(p.limit)?;
     let mut conn = s.conn().await?;
+    let page = lake::conflicts(
+        &mut conn,
+        &s.authz,
+        &who.0,
+        p.resolution.as_deref(),
+        p.cursor.as_deref(),
+        limit,
+    )
+    .await?;
     Ok(Json(ConflictList {
-        items: lake::conflicts(&mut conn, &s.authz, &who.0, p.resolution.as_deref(), limit).await?,
+        items: page.items,
+        next_cursor: crate::cursor::seal(page.next_cursor),
     }))
 }
 

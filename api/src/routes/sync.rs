@@ -165,17 +165,21 @@ async fn request_sync(
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct RunParams {
-    /// How many of the newest runs (1–200, default 50).
+    /// How many runs per page (1–200, default 50).
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
+    /// The previous page's `next_cursor`.
+    pub cursor: Option<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RunList {
     pub items: Vec<RunDto>,
+    /// The next (older) page, if any.
+    pub next_cursor: Option<String>,
 }
 
-/// The newest sync runs with their counts (admins).
+/// Sync runs with their counts, newest first, cursor-paged (admins).
 #[utoipa::path(get, path = "/api/v1/sync/runs", tag = "sync", params(RunParams), security(("bearer" = [])),
     responses((status = 200, body = RunList), (status = 403, body = ErrorBody)))]
 async fn list_runs(
@@ -186,9 +190,10 @@ async fn list_runs(
     s.authz.authorize(&who.0, Object::Job, Action::View)?;
     let limit = tentabo_workflows::pagination::limit(p.limit)?;
     let mut conn = s.conn().await?;
-    let runs = run::recent(&mut conn, limit).await?;
+    let page = run::recent(&mut conn, p.cursor.as_deref(), limit).await?;
     Ok(Json(RunList {
-        items: runs.into_iter().map(RunDto::from).collect(),
+        items: page.items.into_iter().map(RunDto::from).collect(),
+        next_cursor: crate::cursor::seal(page.next_cursor),
     }))
 }
 

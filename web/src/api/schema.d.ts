@@ -1091,7 +1091,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Conflicts between local edits and source changes, newest first (admins). */
+        /**
+         * Conflicts between local edits and source changes, newest first, cursor-paged
+         *     (admins).
+         */
         get: operations["list_conflicts"];
         put?: never;
         post?: never;
@@ -1203,7 +1206,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The newest sync runs with their counts (admins). */
+        /** Sync runs with their counts, newest first, cursor-paged (admins). */
         get: operations["list_runs"];
         put?: never;
         post?: never;
@@ -1425,6 +1428,8 @@ export interface components {
         };
         ConflictList: {
             items: Record<string, never>[];
+            /** @description The next (older) page, if any. */
+            next_cursor?: string | null;
         };
         /** @description A contract with its invoices (`GET /api/v1/contracts/{id}`). */
         ContractDetail: components["schemas"]["ContractDto"] & {
@@ -2279,6 +2284,8 @@ export interface components {
         };
         RunList: {
             items: components["schemas"]["RunDto"][];
+            /** @description The next (older) page, if any. */
+            next_cursor?: string | null;
         };
         SecretState: {
             label: string;
@@ -8137,6 +8144,8 @@ export interface operations {
                 resolution?: string | null;
                 /** @description 1–200, default 50. */
                 limit?: number | null;
+                /** @description The previous page's `next_cursor`. */
+                cursor?: string | null;
             };
             header?: never;
             path?: never;
@@ -8588,8 +8597,10 @@ export interface operations {
     list_runs: {
         parameters: {
             query?: {
-                /** @description How many of the newest runs (1–200, default 50). */
+                /** @description How many runs per page (1–200, default 50). */
                 limit?: number | null;
+                /** @description The previous page's `next_cursor`. */
+                cursor?: string | null;
             };
             header?: never;
             path?: never;

@@ -142,22 +142,27 @@ pub async fn conflicts(
     authz: &Authorizer,
     who: &Principal,
     resolution: Option<&str>,
+    cursor: Option<&str>,
     limit: i64,
-) -> Result<Vec<Conflict>, WorkflowError> {
+) -> Result<crate::pagination::Page<Conflict>, WorkflowError> {
     authz.authorize(who, Object::Job, Action::View)?;
     if let Some(r) = resolution
         && !["pending", "source_applied", "local_kept"].contains(&r)
     {
         return Err(FieldErrors::single("resolution", "unknown_resolution"));
     }
-    Ok(sql::query(format!(
+    let before: Option<i64> = cursor.map(crate::pagination::decode).transpose()?;
+    let rows: Vec<Conflict> = sql::query(format!(
         "SELECT {CONFLICT_COLUMNS} FROM sync_conflicts WHERE ($1::text IS NULL OR resolution = $1) \
-         ORDER BY id DESC LIMIT $2"
+           AND ($2::bigint IS NULL OR id < $2) \
+         ORDER BY id DESC LIMIT $3"
     ))
     .bind(Bind::OptText(resolution.map(str::to_owned)))
-    .bind(Bind::BigInt(limit))
+    .bind(Bind::OptBigInt(before))
+    .bind(Bind::BigInt(limit + 1))
     .load(conn)
-    .await?)
+    .await?;
+    Ok(crate::pagination::Page::from_rows(rows, limit, |c| c.id))
 }
 
 /// Which side a pending conflict's decision keeps.

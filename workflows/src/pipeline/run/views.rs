@@ -111,16 +111,27 @@ pub(super) const RUN_COLUMNS: &str = "id, provider, entity, mode, status, starte
     timings, error, created_at";
 
 /// The most recent runs, newest first.
+/// Runs, newest first, a page at a time (`cursor` from the previous page's
+/// `next_cursor`: the last run's creation time and id).
 pub async fn recent(
     conn: &mut AsyncPgConnection,
+    cursor: Option<&str>,
     limit: i64,
-) -> Result<Vec<RunView>, WorkflowError> {
-    Ok(sql::query(format!(
-        "SELECT {RUN_COLUMNS} FROM sync_runs ORDER BY created_at DESC, id DESC LIMIT $1"
+) -> Result<crate::pagination::Page<RunView>, WorkflowError> {
+    let after: Option<(DateTime<Utc>, Uuid)> = cursor.map(crate::pagination::decode).transpose()?;
+    let rows: Vec<RunView> = sql::query(format!(
+        "SELECT {RUN_COLUMNS} FROM sync_runs \
+         WHERE $1::timestamptz IS NULL OR (created_at, id) < ($1, $2) \
+         ORDER BY created_at DESC, id DESC LIMIT $3"
     ))
-    .bind(Bind::BigInt(limit))
+    .bind(Bind::OptTime(after.map(|a| a.0)))
+    .bind(Bind::OptUuid(after.map(|a| a.1)))
+    .bind(Bind::BigInt(limit + 1))
     .load(conn)
-    .await?)
+    .await?;
+    Ok(crate::pagination::Page::from_rows(rows, limit, |r| {
+        (r.created_at, r.id)
+    }))
 }
 
 pub async fn get(conn: &mut AsyncPgConnection, id: Uuid) -> Result<RunView, WorkflowError> {
