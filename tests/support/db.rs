@@ -17,13 +17,18 @@ fn admin_url() -> String {
     with_database(&server_url(), "postgres")
 }
 
-/// Template name: a hash of the migration files, so a template is built once per set
-/// of migrations (the first test of a run builds it, the others wait for it).
+/// Template name: a hash of the migrations this binary embeds and of the migration
+/// files, so a template is built once per set of migrations (the first test of a run
+/// builds it, the others wait for it), and a binary that embeds another set (built
+/// before a migration was added) never shares a template with one that does not.
 fn template_name() -> String {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../schema/migrations");
     let mut files: Vec<_> = walk(&dir);
     files.sort();
     let mut h = std::collections::hash_map::DefaultHasher::new();
+    tentabo_schema::db::embedded_versions()
+        .expect("the embedded migrations")
+        .hash(&mut h);
     for f in files {
         f.strip_prefix(&dir).unwrap().hash(&mut h);
         std::fs::read(&f).unwrap().hash(&mut h);
