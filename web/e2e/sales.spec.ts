@@ -67,6 +67,11 @@ test('a stale move is explained in words', async ({ page, browser }) => {
   await expect(other.getByTestId('lead-state')).toHaveText('Contacted');
   await other.close();
   await page.getByRole('button', { name: 'Lost' }).click();
+  // Losing asks for the reason first; the stale version is explained once it is sent.
+  const dialog = page.getByRole('dialog', { name: 'Mark the lead lost' });
+  await dialog.getByLabel('Reason lost').fill('No budget this year');
+  await dialog.getByRole('button', { name: 'Mark lost' }).click();
+  await expect(page.getByRole('dialog')).toHaveCount(0);
   await expect(page.getByRole('alert')).toContainText('Someone else changed this record');
   await page.getByRole('button', { name: 'Reload' }).click();
   await expect(page.getByTestId('lead-state')).toHaveText('Contacted');

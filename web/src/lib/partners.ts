@@ -27,3 +27,24 @@ export function usePartnerOptions() {
     },
   });
 }
+
+/** The distributors the caller may pick from (staff with `distributor:view`). */
+export function useDistributorOptions(enabled = true) {
+  const me = useMe();
+  const allowed = enabled && me.permissions.includes('distributor:view');
+  return useQuery({
+    queryKey: ['distributor-options', me.id],
+    enabled: allowed,
+    staleTime: 60_000,
+    queryFn: async () => {
+      const out: { id: string; name: string }[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await unwrap(api.GET('/api/v1/distributors', { params: { query: { cursor, limit: 200 } } }));
+        out.push(...page.items.map((d) => ({ id: d.id, name: d.name })));
+        cursor = page.next_cursor ?? undefined;
+      } while (cursor);
+      return out;
+    },
+  });
+}

@@ -11,6 +11,7 @@ export interface ContractFilters {
   state?: string;
   renewal_due?: boolean;
   sort?: string;
+  partner_id?: string;
 }
 
 export function useContracts(f: ContractFilters) {
@@ -20,7 +21,16 @@ export function useContracts(f: ContractFilters) {
     queryFn: ({ pageParam }) =>
       unwrap(
         api.GET('/api/v1/contracts', {
-          params: { query: { state: f.state, renewal_due: f.renewal_due, sort: f.sort, cursor: pageParam, limit: 25 } },
+          params: {
+            query: {
+              state: f.state,
+              renewal_due: f.renewal_due,
+              sort: f.sort,
+              partner_id: f.partner_id || undefined,
+              cursor: pageParam,
+              limit: 25,
+            },
+          },
         }),
       ),
     getNextPageParam: (last) => last.next_cursor ?? undefined,
@@ -62,5 +72,14 @@ export function useContractTransition() {
       void qc.invalidateQueries({ queryKey: ['contracts'] });
       void qc.invalidateQueries({ queryKey: ['lifecycle', 'contracts', v.contract.id] });
     },
+  });
+}
+
+export function useReassignContract() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: ({ id, partner_id, distributor_id }: { id: string; partner_id: string | null; distributor_id: string | null }) =>
+      unwrap(api.POST('/api/v1/contracts/{id}/reassign', { params: { path: { id } }, body: { partner_id, distributor_id } })),
+    onSuccess: () => qc.invalidateQueries({ queryKey: ['contracts'] }),
   });
 }

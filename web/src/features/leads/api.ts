@@ -68,17 +68,28 @@ export function useUpdateLead(id: string) {
   });
 }
 
-/** `POST /api/v1/leads/{id}/transitions` with the version the user saw. */
+/**
+ * `POST /api/v1/leads/{id}/transitions` with the version the user saw; a `lose` with a
+ * reason then stores the reason on the lead (`PATCH`, the transition does not take it).
+ */
 export function useLeadTransition() {
   const qc = useQueryClient();
   return useMutation({
-    mutationFn: ({ lead, event }: { lead: Lead; event: string }) =>
-      unwrap(
+    mutationFn: async ({ lead, event, lostReason }: { lead: Lead; event: string; lostReason?: string }) => {
+      const moved = await unwrap(
         api.POST('/api/v1/leads/{id}/transitions', {
           params: { path: { id: lead.id } },
-          body: { event, expected_version: lead.version },
+          body: {
+            event,
+            expected_version: lead.version,
+            // The reason travels with the event (kept in the history) and is stored on the lead.
+            ...(lostReason ? { payload: { lost_reason: lostReason } as never } : {}),
+          },
         }),
-      ),
+      );
+      if (!lostReason) return moved;
+      return unwrap(api.PATCH('/api/v1/leads/{id}', { params: { path: { id: lead.id } }, body: { lost_reason: lostReason } }));
+    },
     onSuccess: (lead) => {
       qc.setQueryData(leadKeys.detail(lead.id), lead);
       // Move the card between cached columns at once, then refetch for the truth.

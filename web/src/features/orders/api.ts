@@ -118,3 +118,45 @@ export function useOrderContract(orderId: string, enabled: boolean) {
     enabled,
   });
 }
+
+/** `PUT /api/v1/orders/{id}/lines`: new lines for an order still `created`, re-priced. */
+export function useReplaceOrderLines() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: ({ order, lines }: { order: Order; lines: BasketLine[] }) =>
+      unwrap(
+        api.PUT('/api/v1/orders/{id}/lines', {
+          params: { path: { id: order.id } },
+          body: { lines, expected_version: order.version },
+        }),
+      ),
+    onSuccess: (order) => {
+      qc.setQueryData(orderKeys.detail(order.id), order);
+      void qc.invalidateQueries({ queryKey: ['orders', 'list'] });
+      void qc.invalidateQueries({ queryKey: ['lifecycle', 'orders', order.id] });
+    },
+  });
+}
+
+export function useDeleteOrder() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (id: string) => unwrap(api.DELETE('/api/v1/orders/{id}', { params: { path: { id } } })),
+    onSuccess: (_, id) => {
+      qc.removeQueries({ queryKey: orderKeys.detail(id) });
+      void qc.invalidateQueries({ queryKey: ['orders', 'list'] });
+    },
+  });
+}
+
+export function useReassignOrder() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: ({ id, partner_id, distributor_id }: { id: string; partner_id: string | null; distributor_id: string | null }) =>
+      unwrap(api.POST('/api/v1/orders/{id}/reassign', { params: { path: { id } }, body: { partner_id, distributor_id } })),
+    onSuccess: (order) => {
+      qc.setQueryData(orderKeys.detail(order.id), order);
+      void qc.invalidateQueries({ queryKey: ['orders', 'list'] });
+    },
+  });
+}

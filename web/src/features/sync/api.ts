@@ -33,11 +33,26 @@ export interface Reason {
   detail?: string | null;
 }
 
+/** A page of a list that may or may not be cursor-paged yet (`next_cursor` optional). */
+type MaybePaged = { next_cursor?: string | null };
+
+/**
+ * The newest runs, 50 a page. `cursor` / `next_cursor` are sent and read when the API
+ * has them; without `next_cursor` the list is one page, as before.
+ */
 export function useRuns() {
-  return useQuery({
+  return useInfiniteQuery({
     queryKey: ['sync', 'runs'],
-    queryFn: () => unwrap(api.GET('/api/v1/sync/runs', { params: { query: { limit: 50 } } })),
-    refetchInterval: (q) => (q.state.data?.items.some((r) => r.status === 'queued' || r.status === 'running') ? 2000 : false),
+    initialPageParam: undefined as string | undefined,
+    queryFn: ({ pageParam }) =>
+      unwrap(
+        api.GET('/api/v1/sync/runs', {
+          params: { query: { limit: 50, ...(pageParam ? { cursor: pageParam } : {}) } as { limit: number } },
+        }),
+      ),
+    getNextPageParam: (last) => (last as MaybePaged).next_cursor ?? undefined,
+    refetchInterval: (q) =>
+      q.state.data?.pages[0]?.items.some((r) => r.status === 'queued' || r.status === 'running') ? 2000 : false,
   });
 }
 
@@ -79,10 +94,18 @@ export function useRetryQuarantine() {
 }
 
 export function useConflicts(resolution: string) {
-  return useQuery({
+  return useInfiniteQuery({
     queryKey: ['sync', 'conflicts', resolution],
-    queryFn: async () =>
-      (await unwrap(api.GET('/api/v1/sync/conflicts', { params: { query: { resolution, limit: 200 } } }))).items as unknown as Conflict[],
+    initialPageParam: undefined as string | undefined,
+    queryFn: async ({ pageParam }) => {
+      const page = await unwrap(
+        api.GET('/api/v1/sync/conflicts', {
+          params: { query: { resolution, limit: 50, ...(pageParam ? { cursor: pageParam } : {}) } },
+        }),
+      );
+      return { items: page.items as unknown as Conflict[], next_cursor: (page as MaybePaged).next_cursor ?? null };
+    },
+    getNextPageParam: (last) => last.next_cursor ?? undefined,
   });
 }
 
@@ -115,5 +138,90 @@ export function useLakeRows(zone: ZoneName, table: string) {
       return unwrap(api.GET('/api/v1/data-lake/serving/{table}', { params: { path: { table }, query } }));
     },
     getNextPageParam: (last) => last.next_cursor ?? undefined,
+  });
+}
+
+/** Canonical columns that are the lake's own bookkeeping, not the record's fields. */
+export const SYSTEM_COLUMNS = /^(id|provider|external_id|raw_id|sync_run_id|issues|content_hash|hash|.*_at)$/;
+
+export function useEditCanonical() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: ({ entity, provider, external_id, changes }: { entity: string; provider: string; external_id: string; changes: Record<string, unknown> }) =>
+      unwrap(
+        api.PATCH('/api/v1/data-lake/canonical/{entity}/{provider}/{external_id}', {
+          params: { path: { entity, provider, external_id } },
+          body: changes as never,
+        }),
+      ),
+    onSuccess: (_r, v) => qc.invalidateQueries({ queryKey: ['sync', 'lake', 'canonical', v.entity] }),
+  });
+}
+
+export type Severity = 'error' | 'warning' | 'discard_value';
+export const SEVERITIES: readonly Severity[] = ['error', 'warning', 'discard_value'];
+export const LEAD_STATUSES = ['new', 'qualified', 'proposal', 'negotiation', 'won', 'lost'] as const;
+/** Providers whose records are read under sync settings. */
+export const SETTINGS_PROVIDERS = ['odoo'] as const;
+
+export interface SyncSettings {
+  default_country?: string | null;
+  severity?: Record<string, Severity>;
+  lead_stages?: Record<string, string>;
+}
+
+export interface SettingsView {
+  provider: string;
+  stored: SyncSettings;
+  effective: { default_country?: string | null; severity: Record<string, Severity>; lead_stages: Record<string, string> };
+  updated_by?: string | null;
+  updated_at?: string | null;
+}
+
+export function useSyncSettings(provider: string) {
+  return useQuery({
+    queryKey: ['sync', 'settings', provider],
+    queryFn: async () =>
+      (await unwrap(api.GET('/api/v1/sync/settings/{provider}', { params: { path: { provider } } }))) as unknown as SettingsView,
+  });
+}
+
+export function useSaveSyncSettings(provider: string) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: async (body: SyncSettings) =>
+      (await unwrap(
+        api.PUT('/api/v1/sync/settings/{provider}', { params: { path: { provider } }, body: body as never }),
+      )) as unknown as SettingsView,
+    onSuccess: (view) => qc.setQueryData(['sync', 'settings', provider], view),
+  });
+}
+
+export interface OwnerLink {
+  provider: string;
+  owner_external_id: string;
+  partner_id: string | null;
+  distributor_id: string | null;
+  created_at: string;
+}
+
+export function useOwnerLinks() {
+  return useQuery({
+    queryKey: ['sync', 'owners'],
+    queryFn: async () => (await unwrap(api.GET('/api/v1/sync/owners'))).items as unknown as OwnerLink[],
+  });
+}
+
+export function useLinkOwner() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: ({ provider, owner_external_id, partner_id, distributor_id }: Omit<OwnerLink, 'created_at'>) =>
+      unwrap(
+        api.PUT('/api/v1/sync/owners/{provider}/{owner_external_id}', {
+          params: { path: { provider, owner_external_id } },
+          body: { partner_id, distributor_id },
+        }),
+      ),
+    onSuccess: () => qc.invalidateQueries({ queryKey: ['sync', 'owners'] }),
   });
 }

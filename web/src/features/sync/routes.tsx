@@ -6,8 +6,10 @@ import { Runs } from './components/runs';
 import { Quarantine } from './components/quarantine';
 import { Conflicts } from './components/conflicts';
 import { LakeExplorer } from './components/lake';
+import { SyncSettingsPanel } from './components/settings';
+import { OwnerLinks } from './components/owners';
 
-const TABS = ['runs', 'quarantine', 'conflicts', 'lake'] as const;
+const TABS = ['runs', 'quarantine', 'conflicts', 'lake', 'owners', 'settings'] as const;
 
 export default function Sync() {
   const { t } = useTranslation();
@@ -26,6 +28,8 @@ export default function Sync() {
         <TabsContent value="quarantine"><Quarantine /></TabsContent>
         <TabsContent value="conflicts"><Conflicts /></TabsContent>
         <TabsContent value="lake"><LakeExplorer /></TabsContent>
+        <TabsContent value="owners"><OwnerLinks /></TabsContent>
+        <TabsContent value="settings"><SyncSettingsPanel /></TabsContent>
       </Tabs>
     </div>
   );

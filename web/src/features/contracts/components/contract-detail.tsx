@@ -14,10 +14,11 @@ import { Notes } from '@/components/lifecycle/notes';
 import { History } from '@/components/lifecycle/history';
 import { Effects } from '@/components/lifecycle/effects';
 import { transitionErrorMessage } from '@/components/lifecycle/api';
-import { useMe } from '@/lib/auth';
+import { useCan, useMe } from '@/lib/auth';
+import { ReassignDialog } from '@/components/reassign-dialog';
 import { ApiError } from '@/lib/errors';
 import { date, dateTime, money } from '@/lib/format';
-import { useContract, useContractTransition, useReplacementOrders } from '../api';
+import { useContract, useContractTransition, useReassignContract, useReplacementOrders } from '../api';
 import { stateVariant } from './contract-list';
 
 const STAFF = ['admin', 'restricted_admin', 'fulfiller'];
@@ -32,6 +33,10 @@ export function ContractDetailPage() {
   const [dialog, setDialog] = React.useState<string | null>(null);
   const [orderId, setOrderId] = React.useState('');
   const [failure, setFailure] = React.useState<{ message: string; reload: boolean } | null>(null);
+  const can = useCan();
+  const reassign = useReassignContract();
+  const [reassigning, setReassigning] = React.useState(false);
+  const [notice, setNotice] = React.useState<string | null>(null);
   const orders = useReplacementOrders(dialog === 'upgrade' || dialog === 'downgrade');
 
   if (contract.isPending) return <Loading />;
@@ -89,6 +94,7 @@ export function ContractDetailPage() {
           ) : null}
         </Alert>
       ) : null}
+      <div aria-live="polite">{notice ? <Alert variant="success">{notice}</Alert> : null}</div>
       <div className="grid gap-4 lg:grid-cols-3">
         <div className="flex flex-col gap-4 lg:col-span-2">
           <Card>
@@ -148,7 +154,7 @@ export function ContractDetailPage() {
               ) : null}
             </CardContent>
           </Card>
-          {events.length > 0 ? (
+          {events.length > 0 || can('contract:reassign') ? (
             <Card>
               <CardHeader>
                 <CardTitle>{t('contracts.manage')}</CardTitle>
@@ -159,6 +165,11 @@ export function ContractDetailPage() {
                     {t(`contracts.event.${e}`)}
                   </Button>
                 ))}
+                {can('contract:reassign') ? (
+                  <Button variant="outline" onClick={() => { setNotice(null); setReassigning(true); }}>
+                    {t('reassign.action')}
+                  </Button>
+                ) : null}
               </CardContent>
             </Card>
           ) : null}
@@ -201,6 +212,16 @@ export function ContractDetailPage() {
           </DialogContent>
         ) : null}
       </Dialog>
+      <ReassignDialog
+        open={reassigning}
+        onOpenChange={setReassigning}
+        title={t('reassign.titleOf', { reference: c.id.slice(0, 8) })}
+        current={{ partner_id: c.partner_id ?? null, distributor_id: c.distributor_id ?? null }}
+        onSubmit={async (owners) => {
+          await reassign.mutateAsync({ id: c.id, ...owners });
+          setNotice(t('reassign.done', { reference: c.id.slice(0, 8) }));
+        }}
+      />
     </div>
   );
 }

@@ -8,6 +8,7 @@ import { Badge } from '@/components/ui/badge';
 import { Table, TBody, TD, TH, THead, TR } from '@/components/ui/table';
 import { Empty, ErrorMessage, LoadMore, Loading, PageHeader } from '@/components/page';
 import { date } from '@/lib/format';
+import { usePartnerOptions } from '@/lib/partners';
 import { cn } from '@/lib/utils';
 import { CONTRACT_STATES, useContracts, type ContractFilters } from '../api';
 
@@ -19,6 +20,7 @@ export function ContractList() {
   const { t } = useTranslation();
   const [filters, setFilters] = React.useState<ContractFilters>({ sort: '-created_at' });
   const q = useContracts(filters);
+  const partners = usePartnerOptions();
   const items = q.data?.pages.flatMap((p) => p.items) ?? [];
   return (
     <div>
@@ -47,6 +49,21 @@ export function ContractList() {
             <option value="false">{t('contracts.notDue')}</option>
           </Select>
         </div>
+        {partners.data && partners.data.length > 0 ? (
+          <div className="flex flex-col gap-1 sm:w-56">
+            <Label htmlFor="contract-partner">{t('contracts.partner')}</Label>
+            <Select
+              id="contract-partner"
+              value={filters.partner_id ?? ''}
+              onChange={(e) => setFilters((f) => ({ ...f, partner_id: e.target.value || undefined }))}
+            >
+              <option value="">{t('common.all')}</option>
+              {partners.data.map((p) => (
+                <option key={p.id} value={p.id}>{p.name}</option>
+              ))}
+            </Select>
+          </div>
+        ) : null}
         <div className="flex flex-col gap-1 sm:w-48">
           <Label htmlFor="contract-sort">{t('common.sort')}</Label>
           <Select id="contract-sort" value={filters.sort} onChange={(e) => setFilters((f) => ({ ...f, sort: e.target.value }))}>

@@ -15,6 +15,7 @@ import { usePartnerOptions } from '@/lib/partners';
 import { useLeadColumn, useLeadTransition } from '../api';
 import { LEAD_STATES, moves, type Lead, type LeadFilters, type LeadState } from '../types';
 import { LeadCard } from './lead-card';
+import { LostReasonDialog } from './lost-reason-dialog';
 
 function Column({
   state,
@@ -84,6 +85,7 @@ export function LeadKanban() {
   const partners = usePartnerOptions();
   const [failure, setFailure] = React.useState<{ message: string; reload: boolean } | null>(null);
   const [notice, setNotice] = React.useState<string | null>(null);
+  const [losing, setLosing] = React.useState<Lead | null>(null);
 
   React.useEffect(() => {
     const h = setTimeout(() => setFilters((f) => ({ ...f, q: search.trim() || undefined })), 300);
@@ -93,6 +95,10 @@ export function LeadKanban() {
   const send = (lead: Lead, event: string) => {
     setFailure(null);
     setNotice(null);
+    if (event === 'lose') {
+      setLosing(lead);
+      return;
+    }
     transition.mutate(
       { lead, event },
       {
@@ -204,6 +210,22 @@ export function LeadKanban() {
           </Alert>
         ) : null}
       </div>
+      <LostReasonDialog
+        open={losing !== null}
+        title={losing?.title ?? null}
+        onOpenChange={(open) => !open && setLosing(null)}
+        onConfirm={async (lostReason) => {
+          if (!losing) return;
+          try {
+            const updated = await transition.mutateAsync({ lead: losing, event: 'lose', lostReason });
+            setNotice(t('leads.moved', { title: updated.title, state: t(`states.${updated.state}`) }));
+          } catch (err) {
+            // A stale or refused move is explained on the board, with its Reload.
+            if (!(err instanceof ApiError && err.status === 409)) throw err;
+            setFailure({ message: transitionErrorMessage(t, err), reload: true });
+          }
+        }}
+      />
       <div className="-mx-3 flex snap-x gap-3 overflow-x-auto px-3 pb-3 sm:mx-0 sm:px-0" role="region" aria-label={t('leads.board')} tabIndex={0}>
         {LEAD_STATES.map((s) => (
           <Column

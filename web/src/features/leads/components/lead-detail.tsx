@@ -18,6 +18,7 @@ import { leadKeys, useDeleteLead, useLead, useLeadTransition } from '../api';
 import { Dialog, DialogContent } from '@/components/ui/dialog';
 import { canConvert, moves } from '../types';
 import { LeadForm } from './lead-form';
+import { LostReasonDialog } from './lost-reason-dialog';
 
 const STAFF = ['admin', 'restricted_admin', 'fulfiller'];
 
@@ -31,6 +32,7 @@ export function LeadDetail() {
   const [failure, setFailure] = React.useState<{ message: string; reload: boolean } | null>(null);
   const [converting, setConverting] = React.useState(false);
   const [confirmDelete, setConfirmDelete] = React.useState(false);
+  const [losing, setLosing] = React.useState(false);
   const remove = useDeleteLead();
   const navigate = useNavigate();
 
@@ -50,6 +52,10 @@ export function LeadDetail() {
 
   const send = (event: string) => {
     setFailure(null);
+    if (event === 'lose') {
+      setLosing(true);
+      return;
+    }
     transition.mutate(
       { lead: l, event },
       {
@@ -179,6 +185,20 @@ export function LeadDetail() {
           </div>
         </DialogContent>
       </Dialog>
+      <LostReasonDialog
+        open={losing}
+        title={l.title}
+        onOpenChange={setLosing}
+        onConfirm={async (lostReason) => {
+          try {
+            await transition.mutateAsync({ lead: l, event: 'lose', lostReason });
+          } catch (err) {
+            // A stale or refused move is explained on the page, with its Reload.
+            if (!(err instanceof ApiError && err.status === 409)) throw err;
+            setFailure({ message: transitionErrorMessage(t, err), reload: true });
+          }
+        }}
+      />
     </div>
   );
 }

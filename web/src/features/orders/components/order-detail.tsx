@@ -1,5 +1,5 @@
 import * as React from 'react';
-import { Link, useParams } from 'react-router';
+import { Link, useNavigate, useParams } from 'react-router';
 import { useTranslation } from 'react-i18next';
 import { Button, buttonVariants } from '@/components/ui/button';
 import { Alert } from '@/components/ui/alert';
@@ -12,10 +12,11 @@ import { Notes } from '@/components/lifecycle/notes';
 import { History } from '@/components/lifecycle/history';
 import { Effects as LifecycleEffects } from '@/components/lifecycle/effects';
 import { transitionErrorMessage } from '@/components/lifecycle/api';
-import { useMe } from '@/lib/auth';
+import { useCan, useMe } from '@/lib/auth';
+import { ReassignDialog } from '@/components/reassign-dialog';
 import { ApiError } from '@/lib/errors';
 import { dateTime, money } from '@/lib/format';
-import { useCatalogue, useOrder, useOrderContract, useOrderTransition } from '../api';
+import { useCatalogue, useDeleteOrder, useOrder, useOrderContract, useOrderTransition, useReassignOrder } from '../api';
 import { ORDER_EVENTS, type Order } from '../types';
 import { stateVariant } from './order-list';
 
@@ -77,6 +78,13 @@ export function OrderDetail() {
   const contract = useOrderContract(id, fulfilled);
   const [failure, setFailure] = React.useState<{ message: string; reload: boolean } | null>(null);
   const [confirm, setConfirm] = React.useState<string | null>(null);
+  const can = useCan();
+  const navigate = useNavigate();
+  const remove = useDeleteOrder();
+  const reassign = useReassignOrder();
+  const [confirmDelete, setConfirmDelete] = React.useState(false);
+  const [reassigning, setReassigning] = React.useState(false);
+  const [notice, setNotice] = React.useState<string | null>(null);
 
   // A quote is asked for in the background after sending: look again until it is there.
   const awaitingQuote = order.data && ['sent', 'in_fulfillment'].includes(order.data.state) && !order.data.billing_quote_id;
@@ -91,6 +99,19 @@ export function OrderDetail() {
   const o = order.data;
   const names = new Map((products.data ?? []).map((p) => [p.id, p]));
   const events = ORDER_EVENTS.filter((e) => o.allowed_events.includes(e));
+
+  const editable = o.state === 'created' && can('order:create');
+  const deletable = o.state !== 'fulfilled' && can('order:delete');
+  const doDelete = () => {
+    setFailure(null);
+    remove.mutate(o.id, {
+      onSuccess: () => void navigate('/orders', { replace: true }),
+      onError: (err) => {
+        setConfirmDelete(false);
+        setFailure({ message: err instanceof ApiError ? err.message : t('errors.network'), reload: false });
+      },
+    });
+  };
 
   const send = (event: string) => {
     setFailure(null);
@@ -129,6 +150,7 @@ export function OrderDetail() {
             ) : null}
           </Alert>
         ) : null}
+        {notice ? <Alert variant="success">{notice}</Alert> : null}
         {fulfilled && contract.data === null ? <Alert variant="info">{t('orders.contractPending')}</Alert> : null}
         {fulfilled && contract.data ? (
           <Alert variant="success">
@@ -198,7 +220,24 @@ export function OrderDetail() {
                   {t(`orders.event.${e}`)}
                 </Button>
               ))}
-              {events.length === 0 ? <p className="text-sm text-slate-700">{t('orders.noActions')}</p> : null}
+              {editable ? (
+                <Link to={`/orders/${o.id}/edit`} className={buttonVariants({ variant: 'outline' })}>
+                  {t('orders.editLines')}
+                </Link>
+              ) : null}
+              {can('order:reassign') ? (
+                <Button variant="outline" onClick={() => { setNotice(null); setReassigning(true); }}>
+                  {t('reassign.action')}
+                </Button>
+              ) : null}
+              {deletable ? (
+                <Button variant="destructive" disabled={remove.isPending} onClick={() => setConfirmDelete(true)}>
+                  {t('orders.delete')}
+                </Button>
+              ) : null}
+              {events.length === 0 && !editable && !deletable && !can('order:reassign') ? (
+                <p className="text-sm text-slate-700">{t('orders.noActions')}</p>
+              ) : null}
             </CardContent>
           </Card>
           <BillingRefs order={o} />
@@ -219,6 +258,28 @@ export function OrderDetail() {
           </div>
         </DialogContent>
       </Dialog>
+      <Dialog open={confirmDelete} onOpenChange={setConfirmDelete}>
+        <DialogContent title={t('orders.confirmDeleteTitle')} description={t('orders.confirmDelete', { reference: o.reference })}>
+          <div className="mt-3 flex justify-end gap-2">
+            <Button variant="outline" onClick={() => setConfirmDelete(false)}>
+              {t('common.back')}
+            </Button>
+            <Button variant="destructive" disabled={remove.isPending} onClick={doDelete}>
+              {t('orders.delete')}
+            </Button>
+          </div>
+        </DialogContent>
+      </Dialog>
+      <ReassignDialog
+        open={reassigning}
+        onOpenChange={setReassigning}
+        title={t('reassign.titleOf', { reference: o.reference })}
+        current={{ partner_id: o.partner_id ?? null, distributor_id: o.distributor_id ?? null }}
+        onSubmit={async (owners) => {
+          await reassign.mutateAsync({ id: o.id, ...owners });
+          setNotice(t('reassign.done', { reference: o.reference }));
+        }}
+      />
     </div>
   );
 }

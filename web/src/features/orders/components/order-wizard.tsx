@@ -14,8 +14,8 @@ import { ErrorMessage, Loading, PageHeader } from '@/components/page';
 import { ApiError } from '@/lib/errors';
 import { fieldMessage } from '@/lib/forms';
 import { number } from '@/lib/format';
-import { useCatalogue, useCreateOrder, useDurations, useQuotePreview } from '../api';
-import type { BasketLine } from '../types';
+import { useCatalogue, useCreateOrder, useDurations, useQuotePreview, useReplaceOrderLines } from '../api';
+import type { BasketLine, Order } from '../types';
 import { QuotePreview } from './quote-preview';
 
 const lineSchema = z.object({
@@ -47,18 +47,31 @@ function useDebounced<T>(value: T, ms: number): T {
   return v;
 }
 
-/** Products, duration and quantity per line, priced live by the API; then review and create. */
-export function OrderWizard() {
+/** Products, duration and quantity per line, priced live by the API; then review and create.
+ * Given an order still `created`, edits its lines instead (one step, saved in place). */
+export function OrderWizard({ order }: { order?: Order } = {}) {
   const { t } = useTranslation();
   const navigate = useNavigate();
   const products = useCatalogue();
   const durations = useDurations();
   const create = useCreateOrder();
+  const replace = useReplaceOrderLines();
+  const editing = order !== undefined;
   const [step, setStep] = React.useState<1 | 2>(1);
   const [failure, setFailure] = React.useState<unknown>(null);
   const form = useForm<Values>({
     resolver: zodResolver(schema),
-    defaultValues: { lines: [{ product_id: '', duration_months: '', quantity: '1', billing_period: 'month' }] },
+    defaultValues: {
+      lines:
+        order && order.lines.length > 0
+          ? order.lines.map((l) => ({
+              product_id: l.product_id,
+              duration_months: String(l.duration_months),
+              quantity: String(l.quantity),
+              billing_period: l.billing_period === 'year' ? ('year' as const) : ('month' as const),
+            }))
+          : [{ product_id: '', duration_months: '', quantity: '1', billing_period: 'month' }],
+    },
     mode: 'onChange',
   });
   const { fields, append, remove } = useFieldArray({ control: form.control, name: 'lines' });
@@ -78,13 +91,13 @@ export function OrderWizard() {
 
   // The API's field errors (`lines[0].quantity`) under the field they concern.
   const apiFieldErrors = React.useMemo(() => {
-    const e = preview.error ?? create.error;
+    const e = preview.error ?? create.error ?? replace.error;
     const out: Record<string, string> = {};
     if (e instanceof ApiError) {
       for (const [k, codes] of Object.entries(e.fields)) out[k] = codes.map((c) => fieldMessage(t, c)).join(' ');
     }
     return out;
-  }, [preview.error, create.error, t]);
+  }, [preview.error, create.error, replace.error, t]);
 
   const lineError = (i: number, f: keyof Values['lines'][number]) => {
     const local = form.formState.errors.lines?.[i]?.[f]?.message;
@@ -95,6 +108,18 @@ export function OrderWizard() {
   };
 
   const submit = form.handleSubmit(async (v) => {
+    if (order) {
+      setFailure(null);
+      const lines = basket(v.lines);
+      if (!lines) return;
+      try {
+        await replace.mutateAsync({ order, lines });
+        void navigate(`/orders/${order.id}`);
+      } catch (e) {
+        setFailure(e);
+      }
+      return;
+    }
     if (step === 1) {
       setStep(2);
       return;
@@ -119,17 +144,22 @@ export function OrderWizard() {
 
   return (
     <div>
-      <PageHeader title={t('orders.new')}>
-        <ol className="mt-1 flex gap-3 text-sm" aria-label={t('orders.steps')}>
+      <PageHeader title={order ? t('orders.editLinesOf', { reference: order.reference }) : t('orders.new')}>
+        {editing ? null : <ol className="mt-1 flex gap-3 text-sm" aria-label={t('orders.steps')}>
           <li aria-current={step === 1 ? 'step' : undefined} className={step === 1 ? 'font-semibold text-blue-800' : 'text-slate-700'}>
             1. {t('orders.stepLines')}
           </li>
           <li aria-current={step === 2 ? 'step' : undefined} className={step === 2 ? 'font-semibold text-blue-800' : 'text-slate-700'}>
             2. {t('orders.stepReview')}
           </li>
-        </ol>
+        </ol>}
       </PageHeader>
-      <form onSubmit={submit} noValidate className="grid gap-4 lg:grid-cols-5" aria-label={t('orders.new')}>
+      <form
+        onSubmit={submit}
+        noValidate
+        className="grid gap-4 lg:grid-cols-5"
+        aria-label={order ? t('orders.editLinesOf', { reference: order.reference }) : t('orders.new')}
+      >
         <div className="flex flex-col gap-3 lg:col-span-3">
           <ErrorMessage error={failure} />
           {step === 1 ? (
@@ -198,9 +228,20 @@ export function OrderWizard() {
                   <Plus className="h-4 w-4" aria-hidden />
                   {t('orders.addLine')}
                 </Button>
-                <Button type="submit" disabled={!previewReady}>
-                  {t('orders.next')}
-                </Button>
+                {editing ? (
+                  <>
+                    <Button type="button" variant="outline" onClick={() => void navigate(`/orders/${order.id}`)}>
+                      {t('common.cancel')}
+                    </Button>
+                    <Button type="submit" disabled={!previewReady || replace.isPending}>
+                      {t('orders.saveLines')}
+                    </Button>
+                  </>
+                ) : (
+                  <Button type="submit" disabled={!previewReady}>
+                    {t('orders.next')}
+                  </Button>
+                )}
               </div>
             </>
           ) : (

@@ -5,7 +5,7 @@ import { Select } from '@/components/ui/input';
 import { Label } from '@/components/ui/label';
 import { Alert } from '@/components/ui/alert';
 import { Card, CardContent, CardHeader, CardTitle } from '@/components/ui/card';
-import { Empty, ErrorMessage, Loading } from '@/components/page';
+import { Empty, ErrorMessage, LoadMore, Loading } from '@/components/page';
 import { useCan } from '@/lib/auth';
 import { ApiError } from '@/lib/errors';
 import { dateTime } from '@/lib/format';
@@ -53,6 +53,7 @@ export function Conflicts() {
   const can = useCan();
   const [resolution, setResolution] = React.useState('pending');
   const q = useConflicts(resolution);
+  const items = q.data?.pages.flatMap((p) => p.items) ?? [];
   const resolve = useResolveConflict();
   const [message, setMessage] = React.useState<{ ok: boolean; text: string } | null>(null);
   const act = (c: Conflict, keep: 'source' | 'local') => {
@@ -78,8 +79,8 @@ export function Conflicts() {
       <div aria-live="polite">{message ? <Alert variant={message.ok ? 'success' : 'error'}>{message.text}</Alert> : null}</div>
       <ErrorMessage error={q.error} />
       {q.isPending ? <Loading /> : null}
-      {q.data && q.data.length === 0 ? <Empty>{t('sync.noConflicts')}</Empty> : null}
-      {q.data?.map((c) => (
+      {q.data && items.length === 0 ? <Empty>{t('sync.noConflicts')}</Empty> : null}
+      {items.map((c) => (
         <Card key={c.id} data-testid="conflict">
           <CardHeader>
             <CardTitle>
@@ -102,6 +103,7 @@ export function Conflicts() {
           </CardContent>
         </Card>
       ))}
+      <LoadMore hasNextPage={q.hasNextPage} isFetchingNextPage={q.isFetchingNextPage} fetchNextPage={q.fetchNextPage} />
     </div>
   );
 }

@@ -7,7 +7,10 @@ import { Tabs, TabsContent, TabsList, TabsTrigger } from '@/components/ui/tabs';
 import { Table, TBody, TD, TH, THead, TR } from '@/components/ui/table';
 import { Empty, ErrorMessage, LoadMore, Loading } from '@/components/page';
 import { dateTime, number } from '@/lib/format';
+import { Button } from '@/components/ui/button';
+import { useCan } from '@/lib/auth';
 import { ENTITIES, useLakeHealth, useLakeRows, type ZoneName } from '../api';
+import { CanonicalEditDialog } from './canonical-edit';
 
 const SERVING = ['pipeline', 'won_revenue'];
 
@@ -20,6 +23,9 @@ function cell(v: unknown): string {
 function Rows({ zone, table }: { zone: ZoneName; table: string }) {
   const { t } = useTranslation();
   const q = useLakeRows(zone, table);
+  const can = useCan();
+  const editable = zone === 'canonical' && can('job:manage');
+  const [editing, setEditing] = React.useState<Record<string, unknown> | null>(null);
   const items = (q.data?.pages.flatMap((p) => p.items) ?? []) as Record<string, unknown>[];
   const columns = items[0] ? Object.keys(items[0]).slice(0, 12) : [];
   return (
@@ -34,6 +40,7 @@ function Rows({ zone, table }: { zone: ZoneName; table: string }) {
               {columns.map((c) => (
                 <TH key={c}>{c}</TH>
               ))}
+              {editable ? <TH><span className="sr-only">{t('common.actions')}</span></TH> : null}
             </TR>
           </THead>
           <TBody>
@@ -42,12 +49,20 @@ function Rows({ zone, table }: { zone: ZoneName; table: string }) {
                 {columns.map((c) => (
                   <TD key={c} className="max-w-xs break-all text-xs">{cell(row[c])}</TD>
                 ))}
+                {editable ? (
+                  <TD>
+                    <Button size="sm" variant="outline" onClick={() => setEditing(row)} aria-label={t('sync.editRow.action', { id: cell(row.external_id) })}>
+                      {t('common.edit')}
+                    </Button>
+                  </TD>
+                ) : null}
               </TR>
             ))}
           </TBody>
         </Table>
       ) : null}
       <LoadMore hasNextPage={q.hasNextPage} isFetchingNextPage={q.isFetchingNextPage} fetchNextPage={q.fetchNextPage} />
+      {editable ? <CanonicalEditDialog entity={table} row={editing} onClose={() => setEditing(null)} /> : null}
     </div>
   );
 }

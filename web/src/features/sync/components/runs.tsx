@@ -7,7 +7,7 @@ import { Badge } from '@/components/ui/badge';
 import { Card, CardContent, CardHeader, CardTitle } from '@/components/ui/card';
 import { Table, TBody, TD, TH, THead, TR } from '@/components/ui/table';
 import { FormField } from '@/components/form-field';
-import { Empty, ErrorMessage, Loading } from '@/components/page';
+import { Empty, ErrorMessage, LoadMore, Loading } from '@/components/page';
 import { useCan } from '@/lib/auth';
 import { dateTime, number } from '@/lib/format';
 import { SOURCES, useRun, useRuns, useStartRun, type Run } from '../api';
@@ -68,6 +68,7 @@ export function Runs() {
   const { t } = useTranslation();
   const can = useCan();
   const runs = useRuns();
+  const runItems = runs.data?.pages.flatMap((p) => p.items) ?? [];
   const start = useStartRun();
   const [provider, setProvider] = React.useState('odoo');
   const [entity, setEntity] = React.useState('organization');
@@ -130,8 +131,8 @@ export function Runs() {
         <CardContent>
           {runs.isPending ? <Loading /> : null}
           <ErrorMessage error={runs.error} />
-          {runs.data && runs.data.items.length === 0 ? <Empty>{t('sync.noRuns')}</Empty> : null}
-          {runs.data && runs.data.items.length > 0 ? (
+          {runs.data && runItems.length === 0 ? <Empty>{t('sync.noRuns')}</Empty> : null}
+          {runItems.length > 0 ? (
             <Table>
               <THead>
                 <TR>
@@ -144,7 +145,7 @@ export function Runs() {
                 </TR>
               </THead>
               <TBody>
-                {runs.data.items.map((r) => (
+                {runItems.map((r) => (
                   <TR key={r.id}>
                     <TD>
                       <button type="button" className="text-left font-medium text-blue-800 underline-offset-2 hover:underline" onClick={() => setLive(r.id)}>
@@ -167,6 +168,7 @@ export function Runs() {
               </TBody>
             </Table>
           ) : null}
+          <LoadMore hasNextPage={runs.hasNextPage} isFetchingNextPage={runs.isFetchingNextPage} fetchNextPage={runs.fetchNextPage} />
         </CardContent>
       </Card>
     </div>
