@@ -203,7 +203,8 @@ fn presented(
 /// `{}`) for new tokens; the presented one is used up. Presenting a used refresh token
 /// again revokes the whole session.
 #[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
-    responses((status = 200, body = TokenResponse), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = TokenResponse, headers(("set-cookie" = String, description = "the rotated session cookie, when the cookie was presented"))),
+              (status = 401, body = ErrorBody)))]
 #[tracing::instrument(skip_all)]
 async fn refresh(
     State(state): State<AppState>,
@@ -233,7 +234,8 @@ async fn refresh(
 /// Ends the session of a refresh token (the body's, or the session cookie's when the
 /// body is `{}`, which is then cleared); its access tokens stop working too.
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", request_body = RefreshRequest,
-    responses((status = 204), (status = 422, body = ErrorBody)))]
+    responses((status = 204, headers(("set-cookie" = String, description = "clears the session cookie, when the cookie was presented"))),
+              (status = 422, body = ErrorBody)))]
 #[tracing::instrument(skip_all)]
 async fn logout(
     State(state): State<AppState>,

@@ -2582,6 +2582,8 @@ export interface operations {
         responses: {
             204: {
                 headers: {
+                    /** @description clears the session cookie, when the cookie was presented */
+                    "set-cookie"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2720,6 +2722,8 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description the rotated session cookie, when the cookie was presented */
+                    "set-cookie"?: string;
                     [name: string]: unknown;
                 };
                 content: {
