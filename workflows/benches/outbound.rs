@@ -100,6 +100,7 @@ async fn main() {
         retry: RetryPolicy::default(),
         max_attempts: 3,
         rate,
+        pacing: None,
         breaker: BreakerSettings::default(),
     };
     let ep = endpoint(None);

@@ -194,6 +194,14 @@ fn split(sealed: &str) -> Result<(&str, Vec<u8>, Vec<u8>), SecretsError> {
     Ok((kid, nonce, ct))
 }
 
+/// `bytes` random bytes from the OS generator, URL-safe base64 (generated passwords,
+/// OAuth `state` nonces).
+pub fn random_token(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    rand::rng().fill_bytes(&mut buf);
+    URL_SAFE_NO_PAD.encode(buf)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,10 +1,12 @@
-//! `crm_push_lead_status`: pushes a lead's status to the CRM after a transition. It
-//! sends the lead as it is when the job runs, so a delayed or retried push never
-//! overwrites a newer status with an older one; the effect's key makes the CRM apply
-//! each push once.
+//! `crm_push_lead_status`: pushes a lead to the CRM after it was created, edited or
+//! moved. It sends the lead as it is when the job runs, with the CRM objects it is
+//! already linked to, so a delayed or retried push never overwrites a newer state with
+//! an older one; a push finding the CRM already agreeing with the lead's last change (a
+//! later push went first, or the change came from the CRM) sends nothing.
 
+use tentabo_workflows::WorkflowError;
 use tentabo_workflows::jobs::{JobOutcome, StartedJob, payloads};
-use tentabo_workflows::sales::effects;
+use tentabo_workflows::sales::crm;
 
 use super::{Job, active_provider, provider_failure, try_db};
 use crate::runner::JobContext;
@@ -15,26 +17,40 @@ impl Job for CrmPushLeadStatus {
     type Payload = payloads::PushLeadStatus;
 
     async fn run(ctx: &JobContext, job: &StartedJob, p: payloads::PushLeadStatus) -> JobOutcome {
-        let lead = try_db!(
+        let crm = active_provider!(ctx.platform.crm().await);
+        // The lead now, and whether the CRM already agrees with its last change.
+        let found = try_db!(
             async {
                 let mut conn = ctx.db.get().await?;
-                effects::lead_snapshot(&mut conn, p.lead_id).await
+                match crm::lead_snapshot(&mut conn, p.lead_id, crm.name()).await? {
+                    Some(l) => {
+                        let synced = crm::already_synced(&mut conn, &l, crm.name()).await?;
+                        Ok::<_, WorkflowError>(Some((l, synced)))
+                    }
+                    None => Ok(None),
+                }
             }
             .await
         );
-        let Some(lead) = lead else {
-            tracing::info!(lead_id = %p.lead_id, "lead deleted; nothing to push");
-            return JobOutcome::Done;
+        let lead = match found {
+            None => {
+                tracing::info!(lead_id = %p.lead_id, "lead deleted; nothing to push");
+                return JobOutcome::Done;
+            }
+            Some((_, true)) => {
+                tracing::info!(lead_id = %p.lead_id, version = p.version, "the CRM already holds this state; nothing to push");
+                return JobOutcome::Done;
+            }
+            Some((l, false)) => l,
         };
-        let crm = active_provider!(ctx.platform.crm().await);
-        let answer = match crm.push_lead_status(&lead, &job.idempotency_key).await {
+        let pushed = match crm.push_lead(&lead, &job.idempotency_key).await {
             Ok(a) => a,
             Err(e) => return provider_failure(e),
         };
         try_db!(
             async {
                 let mut conn = ctx.db.get().await?;
-                effects::record_crm_push(&mut conn, p.lead_id, &answer).await
+                crm::record_push(&mut conn, &lead, &pushed).await
             }
             .await
         );

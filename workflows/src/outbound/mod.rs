@@ -47,8 +47,26 @@ pub struct Endpoint {
     /// Attempts per call (1 = no retry).
     pub max_attempts: u32,
     pub rate: Option<Rate>,
+    /// The provider's own rate-limit headers, read after every answer: when few calls
+    /// are left in its window, the next calls wait for the window's reset (slowing down
+    /// before a 429 rather than after).
+    pub pacing: Option<Pacing>,
     pub breaker: BreakerSettings,
 }
+
+/// Which answer headers announce a provider's remaining budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pacing {
+    /// Calls left in the current window (`x-ratelimit-remaining`).
+    pub remaining: &'static str,
+    /// Seconds until the window resets (`x-ratelimit-reset`).
+    pub reset: &'static str,
+    /// Calls kept in reserve: at or below this many left, wait for the reset.
+    pub reserve: u32,
+}
+
+/// The longest pause a provider's headers can impose on one call.
+const MAX_PACING_PAUSE: Duration = Duration::from_secs(60);
 
 /// One call. `template` is the path as the call log and metrics name it
 /// (`/quotes/{id}`); `path` is the real one.
@@ -59,6 +77,8 @@ pub struct Request {
     pub path: String,
     pub query: Vec<(String, String)>,
     pub json: Option<serde_json::Value>,
+    /// A form-encoded body (OAuth token endpoints).
+    pub form: Option<Vec<(String, String)>>,
     pub bearer: Option<SecretString>,
     pub headers: Vec<(HeaderName, HeaderValue)>,
 }
@@ -71,6 +91,7 @@ impl Request {
             path: path.into(),
             query: Vec::new(),
             json: None,
+            form: None,
             bearer: None,
             headers: Vec::new(),
         }
@@ -84,6 +105,10 @@ impl Request {
     }
     pub fn json(mut self, body: serde_json::Value) -> Request {
         self.json = Some(body);
+        self
+    }
+    pub fn form(mut self, fields: Vec<(String, String)>) -> Request {
+        self.form = Some(fields);
         self
     }
     pub fn bearer(mut self, token: &SecretString) -> Request {
@@ -171,6 +196,8 @@ struct Inner {
     limiter: Option<RateLimiter>,
     log: CallLog,
     breakers: Mutex<HashMap<String, Arc<Breaker>>>,
+    /// Per provider: no call before this instant (its headers said the budget is spent).
+    paused: Mutex<HashMap<String, Instant>>,
 }
 
 impl std::fmt::Debug for Outbound {
@@ -210,6 +237,7 @@ impl Outbound {
                 limiter,
                 log,
                 breakers: Mutex::new(HashMap::new()),
+                paused: Mutex::new(HashMap::new()),
             }),
         })
     }
@@ -336,6 +364,23 @@ impl Outbound {
                 }
             }
         }
+        if ep.pacing.is_some() {
+            let until = self
+                .inner
+                .paused
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(&ep.provider)
+                .copied();
+            if let Some(until) = until {
+                let now = Instant::now();
+                if until > now {
+                    metrics::counter!("tentabo_provider_paced_total", "provider" => ep.provider.clone())
+                        .increment(1);
+                    tokio::time::sleep(until - now).await;
+                }
+            }
+        }
         let mut builder = self
             .inner
             .http
@@ -346,6 +391,20 @@ impl Outbound {
         }
         if let Some(body) = &req.json {
             builder = builder.json(body);
+        }
+        if let Some(form) = &req.form {
+            let body: String = reqwest::Url::parse("http://form.invalid/")
+                .map(|mut u| {
+                    u.query_pairs_mut().extend_pairs(form);
+                    u.query().unwrap_or_default().to_owned()
+                })
+                .unwrap_or_default();
+            builder = builder
+                .header(
+                    reqwest::header::CONTENT_TYPE,
+                    "application/x-www-form-urlencoded",
+                )
+                .body(body);
         }
         if let Some(token) = &req.bearer {
             builder = builder.bearer_auth(token.expose_secret());
@@ -368,6 +427,9 @@ impl Outbound {
             Err(e) => Err(e),
         };
         let elapsed = started.elapsed();
+        if let (Some(pacing), Ok(res)) = (ep.pacing, &answer) {
+            self.pace(&ep.provider, pacing, &res.headers);
+        }
         let res = match answer {
             Ok(r) => r,
             Err(e) => {
@@ -441,6 +503,31 @@ impl Outbound {
             );
         }
         Ok(res)
+    }
+
+    /// Reads the provider's budget headers after an answer: at or below the reserve,
+    /// the provider's next calls wait until the window resets.
+    fn pace(&self, provider: &str, pacing: Pacing, headers: &HeaderMap) {
+        let number = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<f64>().ok())
+        };
+        let (Some(remaining), Some(reset)) = (number(pacing.remaining), number(pacing.reset))
+        else {
+            return;
+        };
+        if remaining > f64::from(pacing.reserve) || !(reset > 0.0) {
+            return;
+        }
+        let pause = Duration::from_secs_f64(reset.min(MAX_PACING_PAUSE.as_secs_f64()));
+        let until = Instant::now() + pause;
+        let mut paused = self.inner.paused.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = paused.entry(provider.to_owned()).or_insert(until);
+        if *entry < until {
+            *entry = until;
+        }
     }
 
     #[allow(clippy::too_many_arguments)]

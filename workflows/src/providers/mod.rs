@@ -9,10 +9,12 @@
 //! `provider_configs` (credentials sealed), [`platform`] builds the active provider of a
 //! kind when a job or a request needs it, tests connections and records health. Every
 //! call they make goes through [`crate::outbound`]. `recording` stores every call in
-//! `provider_calls` (tests and demos); `pennylane` is the first real billing provider.
+//! `provider_calls` (tests and demos); `pennylane` is the first real billing provider,
+//! `pipedrive` the first real CRM.
 
 pub mod odoo;
 pub mod pennylane;
+pub mod pipedrive;
 pub mod platform;
 pub mod recording;
 pub mod registry;
@@ -21,6 +23,7 @@ pub mod store;
 pub use registry::ProviderKind;
 
 use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use uuid::Uuid;
@@ -43,17 +46,57 @@ pub struct ExternalRef {
     pub external_id: String,
 }
 
-/// A lead as pushed to a CRM.
+/// A lead as pushed to a CRM, with what the CRM already holds for it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LeadSnapshot {
     pub lead_id: Uuid,
     pub external_id: Option<String>,
     pub title: String,
     pub organization: String,
+    pub contact_name: String,
     pub contact_email: String,
+    pub contact_phone: Option<String>,
     pub status: String,
     pub value: Option<Decimal>,
     pub currency: String,
+    pub expected_close_date: Option<NaiveDate>,
+    pub lost_reason: Option<String>,
+    pub version: i32,
+    pub updated_at: DateTime<Utc>,
+    /// The CRM objects Tentabo linked the lead to (this provider's).
+    #[serde(skip)]
+    pub links: Vec<CrmLink>,
+}
+
+/// A CRM object a lead is linked to (`person`, `organization`, `lead`, `deal`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CrmLink {
+    pub object: String,
+    pub external_id: String,
+    /// The object's update time on the CRM side, when known.
+    pub remote_updated_at: Option<DateTime<Utc>>,
+}
+
+impl CrmLink {
+    pub fn new(
+        object: &str,
+        external_id: String,
+        remote_updated_at: Option<DateTime<Utc>>,
+    ) -> CrmLink {
+        CrmLink {
+            object: object.to_owned(),
+            external_id,
+            remote_updated_at,
+        }
+    }
+}
+
+/// What a push made or found on the CRM side: the lead's main object, and every object
+/// it is linked to there.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CrmPushed {
+    pub primary: ExternalRef,
+    pub links: Vec<CrmLink>,
 }
 
 /// Who is billed for an order: its distributor when it has one, else its partner.
@@ -100,12 +143,13 @@ pub trait CrmProvider: Send + Sync {
     fn name(&self) -> &str;
     /// A live call proving the configuration works (connection test, health check).
     async fn check(&self) -> Result<(), ProviderError>;
-    /// Creates or updates the lead on the CRM side with its current status.
-    async fn push_lead_status(
+    /// Creates or updates the lead on the CRM side as it is now (its status, fields,
+    /// contact and organization). Idempotent: a retry finds what an earlier attempt made.
+    async fn push_lead(
         &self,
         lead: &LeadSnapshot,
         idempotency_key: &str,
-    ) -> Result<ExternalRef, ProviderError>;
+    ) -> Result<CrmPushed, ProviderError>;
 }
 
 #[async_trait]

@@ -174,6 +174,7 @@ impl OdooConfig {
                 per_second,
                 burst: 1,
             }),
+            pacing: None,
             breaker: BreakerSettings::default(),
         }
     }

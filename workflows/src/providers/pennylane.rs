@@ -296,6 +296,7 @@ impl PennylaneSettings {
                 per_second: self.rate_limit_per_second,
                 burst: 1,
             }),
+            pacing: None,
             breaker: BreakerSettings {
                 threshold: self.breaker_threshold,
                 cool_down: Duration::from_secs(u64::from(self.breaker_cool_down_seconds)),

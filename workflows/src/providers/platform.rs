@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use super::odoo::{OdooClient, OdooConfig, OdooSettings};
 use super::pennylane::{Pennylane, PennylaneSettings};
+use super::pipedrive::{self, AuthMode, Pipedrive, PipedriveSettings, oauth};
 use super::recording::Recording;
 use super::registry::{self, ProviderKind};
 use super::store::{self, HealthCheck, StoredProvider};
@@ -76,6 +77,9 @@ pub struct Platform {
     outbound: Outbound,
     retry: RetryPolicy,
     cache: Mutex<HashMap<ProviderKind, Arc<Built>>>,
+    /// The Pipedrive client (active or not: the sync and webhooks use it), by row
+    /// id and version.
+    pipedrive: Mutex<Option<(Uuid, i64, Arc<Pipedrive>)>>,
     /// The environment's providers, written (once) before the first lookup.
     pending: Mutex<Vec<Bootstrap>>,
     bootstrapped: tokio::sync::OnceCell<()>,
@@ -100,6 +104,7 @@ impl Platform {
             outbound,
             retry,
             cache: Mutex::new(HashMap::new()),
+            pipedrive: Mutex::new(None),
             pending: Mutex::new(Vec::new()),
             bootstrapped: tokio::sync::OnceCell::new(),
         }
@@ -249,6 +254,9 @@ impl Platform {
                     self.retry,
                 ))))
             }
+            (ProviderKind::Crm, registry::PIPEDRIVE) => {
+                Ok(Instance::Crm(self.build_pipedrive(row)?))
+            }
             (ProviderKind::Erp, registry::ODOO) => {
                 let settings: OdooSettings = registry::settings(&row.configuration)?;
                 Ok(Instance::Erp(OdooConfig::from_settings(
@@ -258,6 +266,78 @@ impl Platform {
                 )))
             }
             _ => Err(unknown()),
+        }
+    }
+
+    /// The Pipedrive client a stored row describes (cached while the row's version
+    /// holds, so its reference field and stages are looked up once).
+    fn build_pipedrive(&self, row: &StoredProvider) -> Result<Arc<Pipedrive>, WorkflowError> {
+        {
+            let cached = self.pipedrive.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some((id, version, client)) = cached.as_ref()
+                && *id == row.id
+                && *version == row.version
+            {
+                return Ok(client.clone());
+            }
+        }
+        let settings: PipedriveSettings = registry::settings(&row.configuration)?;
+        let mut secrets = self.secrets(row)?;
+        let missing = |what: &str| {
+            WorkflowError::Upstream(format!("crm/pipedrive has no `{what}` set"))
+        };
+        let auth = match settings.auth {
+            AuthMode::ApiToken => {
+                pipedrive::Auth::Token(secrets.remove("api_token").ok_or_else(|| missing("api_token"))?)
+            }
+            AuthMode::Oauth => {
+                let secret = secrets
+                    .remove("oauth_client_secret")
+                    .ok_or_else(|| missing("oauth_client_secret"))?;
+                let client = oauth::Client::from_settings(&settings, secret)
+                    .ok_or_else(|| missing("oauth_client_id"))?;
+                let tokens = secrets.remove("oauth_tokens").ok_or_else(|| {
+                    WorkflowError::Upstream(
+                        "crm/pipedrive is not connected: connect it to Pipedrive from the console (OAuth)".into(),
+                    )
+                })?;
+                let tokens = oauth::Tokens::from_secret(&tokens)
+                    .map_err(|e| WorkflowError::Upstream(e.to_string()))?;
+                let keys = self.keys.clone().ok_or_else(|| {
+                    WorkflowError::Upstream("TENTABO_SECRETS_KEY is not set".into())
+                })?;
+                pipedrive::Auth::OAuth(Arc::new(oauth::Session::new(
+                    self.outbound.clone(),
+                    self.retry,
+                    client,
+                    tokens,
+                    Arc::new(DbTokens {
+                        db: self.db.clone(),
+                        keys,
+                    }),
+                )))
+            }
+        };
+        let client = Arc::new(Pipedrive::new(
+            self.outbound.clone(),
+            settings,
+            auth,
+            self.retry,
+        ));
+        *self.pipedrive.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some((row.id, row.version, client.clone()));
+        Ok(client)
+    }
+
+    /// The configured Pipedrive client, active or not (`None` when not configured).
+    pub async fn pipedrive(&self) -> Result<Option<Arc<Pipedrive>>, WorkflowError> {
+        let row = {
+            let mut conn = self.db.get().await?;
+            store::get(&mut conn, ProviderKind::Crm, registry::PIPEDRIVE).await?
+        };
+        match row {
+            Some(row) => self.build_pipedrive(&row).map(Some),
+            None => Ok(None),
         }
     }
 
@@ -376,6 +456,20 @@ impl Platform {
         }
         let mut conn = self.db.get().await?;
         let previous = store::activate(&mut conn, actor.audit, kind, name).await?;
+        drop(conn);
+        // Webhooks follow activation (calls made after the switch committed).
+        if kind == ProviderKind::Crm && previous.as_deref() != Some(name) {
+            if previous.as_deref() == Some(registry::PIPEDRIVE)
+                && let Err(e) = self.remove_pipedrive_webhooks().await
+            {
+                tracing::warn!(error = %e, "Pipedrive webhooks not removed on deactivation");
+            }
+            if name == registry::PIPEDRIVE
+                && let Err(e) = self.register_pipedrive_webhooks().await
+            {
+                tracing::warn!(error = %e, "Pipedrive webhooks not registered on activation");
+            }
+        }
         Ok((outcome, previous))
     }
 
@@ -424,6 +518,161 @@ impl Platform {
             }
         }
         Ok(())
+    }
+}
+
+/// Webhook deliveries authenticate with this HTTP Basic user name.
+pub const WEBHOOK_USER: &str = "tentabo";
+
+impl Platform {
+    /// Registers Tentabo's webhooks in Pipedrive (when enabled and a public URL is
+    /// configured), with a freshly generated Basic password stored sealed; webhooks
+    /// registered before are removed first. Answers how many were registered.
+    pub async fn register_pipedrive_webhooks(&self) -> Result<usize, WorkflowError> {
+        let Some(client) = self.pipedrive().await? else {
+            return Ok(0);
+        };
+        let settings = client.settings().clone();
+        let Some(url) = settings.webhook_url().filter(|_| settings.webhooks) else {
+            return Ok(0);
+        };
+        let keys = self.keys.clone().ok_or_else(|| {
+            WorkflowError::Upstream("TENTABO_SECRETS_KEY is not set: webhook credentials cannot be stored".into())
+        })?;
+        self.remove_pipedrive_webhooks().await?;
+        let password = SecretString::from(crate::secrets::random_token(32));
+        {
+            let mut conn = self.db.get().await?;
+            store::set_internal_credential(
+                &mut conn,
+                &keys,
+                ProviderKind::Crm,
+                registry::PIPEDRIVE,
+                "webhook_password",
+                Some(&password),
+                false,
+            )
+            .await?;
+        }
+        let ids = client
+            .register_webhooks(&url, WEBHOOK_USER, &password)
+            .await
+            .map_err(|e| WorkflowError::Upstream(e.to_string()))?;
+        let mut conn = self.db.get().await?;
+        store::set_runtime(
+            &mut conn,
+            ProviderKind::Crm,
+            registry::PIPEDRIVE,
+            "webhooks",
+            serde_json::json!(ids),
+        )
+        .await?;
+        Ok(ids.len())
+    }
+
+    /// Removes the webhooks Tentabo registered, and their password.
+    pub async fn remove_pipedrive_webhooks(&self) -> Result<usize, WorkflowError> {
+        let row = {
+            let mut conn = self.db.get().await?;
+            store::get(&mut conn, ProviderKind::Crm, registry::PIPEDRIVE).await?
+        };
+        let Some(row) = row else { return Ok(0) };
+        let ids: Vec<i64> = row
+            .runtime
+            .get("webhooks")
+            .and_then(|v| serde_json::from_value(v.clone()).ok())
+            .unwrap_or_default();
+        if !ids.is_empty() {
+            let client = self.build_pipedrive(&row)?;
+            client
+                .remove_webhooks(&ids)
+                .await
+                .map_err(|e| WorkflowError::Upstream(e.to_string()))?;
+        }
+        let mut conn = self.db.get().await?;
+        store::set_runtime(
+            &mut conn,
+            ProviderKind::Crm,
+            registry::PIPEDRIVE,
+            "webhooks",
+            serde_json::json!([]),
+        )
+        .await?;
+        if let Some(keys) = self.keys.as_deref() {
+            store::set_internal_credential(
+                &mut conn,
+                keys,
+                ProviderKind::Crm,
+                registry::PIPEDRIVE,
+                "webhook_password",
+                None,
+                false,
+            )
+            .await?;
+        }
+        Ok(ids.len())
+    }
+}
+
+/// Where a Pipedrive OAuth session keeps its tokens: sealed in `provider_configs`.
+struct DbTokens {
+    db: DbPool,
+    keys: Arc<KeyRing>,
+}
+
+#[async_trait::async_trait]
+impl oauth::TokenStore for DbTokens {
+    async fn load(&self) -> Result<Option<oauth::Tokens>, ProviderError> {
+        let transient = |e: WorkflowError| ProviderError::Transient(e.to_string());
+        let mut conn = self.db.get().await.map_err(|e| ProviderError::Transient(e.to_string()))?;
+        let Some(row) = store::get(&mut conn, ProviderKind::Crm, registry::PIPEDRIVE)
+            .await
+            .map_err(transient)?
+        else {
+            return Ok(None);
+        };
+        match store::open_credential(&self.keys, &row, "oauth_tokens").map_err(transient)? {
+            Some(s) => oauth::Tokens::from_secret(&s).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    async fn save(&self, tokens: &oauth::Tokens) -> Result<(), ProviderError> {
+        let mut conn = self.db.get().await.map_err(|e| ProviderError::Transient(e.to_string()))?;
+        store::set_internal_credential(
+            &mut conn,
+            &self.keys,
+            ProviderKind::Crm,
+            registry::PIPEDRIVE,
+            "oauth_tokens",
+            Some(&tokens.to_secret()),
+            false,
+        )
+        .await
+        .map_err(|e| ProviderError::Transient(e.to_string()))
+    }
+
+    async fn revoked(&self, reason: &str) {
+        let result = async {
+            let mut conn = self.db.get().await?;
+            store::record_health(
+                &mut conn,
+                ProviderKind::Crm,
+                registry::PIPEDRIVE,
+                &HealthCheck {
+                    status: Health::Offline.as_str().to_owned(),
+                    reason: Some(reason.to_owned()),
+                    latency_ms: 0,
+                    trigger: "call".to_owned(),
+                    checked_at: Utc::now(),
+                },
+            )
+            .await
+        }
+        .await;
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "revoked Pipedrive grant not recorded in health");
+        }
     }
 }
 

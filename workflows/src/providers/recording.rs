@@ -11,7 +11,7 @@ use serde::Serialize;
 use tentabo_schema::DbPool;
 
 use super::{
-    BillingProvider, ContractSnapshot, CrmProvider, ExternalRef, LeadSnapshot, OrderSnapshot,
+    BillingProvider, ContractSnapshot, CrmProvider, CrmPushed, ExternalRef, LeadSnapshot, OrderSnapshot,
     ProviderError,
 };
 
@@ -94,12 +94,12 @@ impl CrmProvider for Recording {
     async fn check(&self) -> Result<(), ProviderError> {
         self.ping().await
     }
-    async fn push_lead_status(
-        &self,
-        lead: &LeadSnapshot,
-        key: &str,
-    ) -> Result<ExternalRef, ProviderError> {
-        self.record("crm", "push_lead_status", key, lead).await
+    async fn push_lead(&self, lead: &LeadSnapshot, key: &str) -> Result<CrmPushed, ProviderError> {
+        let primary = self.record("crm", "push_lead_status", key, lead).await?;
+        Ok(CrmPushed {
+            primary,
+            links: Vec::new(),
+        })
     }
 }
 

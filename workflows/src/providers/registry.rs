@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 
 use crate::error::FieldErrors;
 
-use super::{odoo::OdooSettings, pennylane::PennylaneSettings};
+use super::{odoo::OdooSettings, pennylane::PennylaneSettings, pipedrive::PipedriveSettings};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -49,6 +49,9 @@ pub struct SecretField {
     pub name: &'static str,
     pub label: &'static str,
     pub required: bool,
+    /// Written by Tentabo itself (OAuth tokens, generated webhook credentials), never
+    /// by an admin: refused in a configuration, listed as set or not like the others.
+    pub internal: bool,
 }
 
 /// A provider the build knows.
@@ -101,8 +104,43 @@ impl Settings for NoSettings {}
 pub const RECORDING: &str = super::recording::NAME;
 pub const PENNYLANE: &str = "pennylane";
 pub const ODOO: &str = "odoo";
+pub const PIPEDRIVE: &str = "pipedrive";
 
 pub static KNOWN: &[ProviderSpec] = &[
+    ProviderSpec {
+        kind: ProviderKind::Crm,
+        name: PIPEDRIVE,
+        label: "Pipedrive",
+        description: "Leads and deals both ways, persons, organizations, activities, webhooks (API v1 and v2).",
+        secrets: &[
+            SecretField {
+                name: "api_token",
+                label: "API token (when authenticating with a token)",
+                required: false,
+                internal: false,
+            },
+            SecretField {
+                name: "oauth_client_secret",
+                label: "OAuth app client secret (when authenticating with OAuth)",
+                required: false,
+                internal: false,
+            },
+            SecretField {
+                name: "oauth_tokens",
+                label: "OAuth access and refresh tokens (set by connecting)",
+                required: false,
+                internal: true,
+            },
+            SecretField {
+                name: "webhook_password",
+                label: "Webhook HTTP Basic password (generated on activation)",
+                required: false,
+                internal: true,
+            },
+        ],
+        schema: schema_of::<PipedriveSettings>,
+        check: check_as::<PipedriveSettings>,
+    },
     ProviderSpec {
         kind: ProviderKind::Crm,
         name: RECORDING,
@@ -130,6 +168,7 @@ pub static KNOWN: &[ProviderSpec] = &[
             name: "api_key",
             label: "API token (Company API v2)",
             required: true,
+            internal: false,
         }],
         schema: schema_of::<PennylaneSettings>,
         check: check_as::<PennylaneSettings>,
@@ -143,6 +182,7 @@ pub static KNOWN: &[ProviderSpec] = &[
             name: "password",
             label: "Password or API key",
             required: true,
+            internal: false,
         }],
         schema: schema_of::<OdooSettings>,
         check: check_as::<OdooSettings>,

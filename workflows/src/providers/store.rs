@@ -49,6 +49,9 @@ pub struct StoredProvider {
     pub created_at: DateTime<Utc>,
     #[diesel(sql_type = Timestamptz)]
     pub updated_at: DateTime<Utc>,
+    /// What Tentabo keeps about the provider (registered webhook ids…).
+    #[diesel(sql_type = Jsonb)]
+    pub runtime: Value,
 }
 
 impl StoredProvider {
@@ -66,7 +69,7 @@ impl StoredProvider {
 }
 
 const COLUMNS: &str = "id, kind, name, is_active, configuration, credentials, health_status, \
-    health_reason, last_health_check, version, created_at, updated_at";
+    health_reason, last_health_check, version, created_at, updated_at, runtime";
 
 /// The purpose a credential is sealed for: a value only opens in its own field.
 pub fn purpose(kind: ProviderKind, name: &str, field: &str) -> String {
@@ -151,6 +154,78 @@ fn none_if_missing<T>(e: diesel::result::Error) -> Result<Option<T>, diesel::res
     }
 }
 
+/// Seals and stores (or clears) a credential Tentabo writes itself (OAuth tokens, a
+/// generated webhook password), in the caller's transaction. `rebuild` bumps the row's
+/// version so every process builds its client again (a new grant); a token refresh does
+/// not (each process's session reloads the stored pair when its own goes stale).
+pub async fn set_internal_credential(
+    conn: &mut AsyncPgConnection,
+    keys: &KeyRing,
+    kind: ProviderKind,
+    name: &str,
+    field: &str,
+    value: Option<&SecretString>,
+    rebuild: bool,
+) -> Result<(), WorkflowError> {
+    let sealed = value.map(|v| keys.seal(&purpose(kind, name, field), v));
+    let n = sql::query(
+        "UPDATE provider_configs SET \
+             credentials = CASE WHEN $4::text IS NULL THEN credentials - $3 \
+                 ELSE jsonb_set(credentials, ARRAY[$3], to_jsonb($4::text)) END, \
+             version = version + CASE WHEN $5 THEN 1 ELSE 0 END, updated_at = now() \
+         WHERE kind = $1 AND name = $2",
+    )
+    .bind(Bind::Text(kind.as_str().to_owned()))
+    .bind(Bind::Text(name.to_owned()))
+    .bind(Bind::Text(field.to_owned()))
+    .bind(Bind::OptText(sealed))
+    .bind(Bind::Bool(rebuild))
+    .execute(conn)
+    .await?;
+    if n == 0 {
+        return Err(WorkflowError::NotFound);
+    }
+    Ok(())
+}
+
+/// Opens one stored credential.
+pub fn open_credential(
+    keys: &KeyRing,
+    row: &StoredProvider,
+    field: &str,
+) -> Result<Option<SecretString>, WorkflowError> {
+    let Some(kind) = ProviderKind::parse(&row.kind) else {
+        return Ok(None);
+    };
+    let Some(sealed) = row.credentials.get(field).and_then(Value::as_str) else {
+        return Ok(None);
+    };
+    keys.open(&purpose(kind, &row.name, field), sealed)
+        .map(Some)
+        .map_err(|e| WorkflowError::Upstream(format!("{}/{} `{field}`: {e}", row.kind, row.name)))
+}
+
+/// Sets one key of the provider's runtime state.
+pub async fn set_runtime(
+    conn: &mut AsyncPgConnection,
+    kind: ProviderKind,
+    name: &str,
+    key: &str,
+    value: Value,
+) -> Result<(), WorkflowError> {
+    sql::query(
+        "UPDATE provider_configs SET runtime = jsonb_set(runtime, ARRAY[$3], $4) \
+         WHERE kind = $1 AND name = $2",
+    )
+    .bind(Bind::Text(kind.as_str().to_owned()))
+    .bind(Bind::Text(name.to_owned()))
+    .bind(Bind::Text(key.to_owned()))
+    .bind(Bind::Json(value))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// A configuration as an admin sends it. Credentials: a value sets the field, `None`
 /// clears it, an absent field keeps what is stored.
 #[derive(Debug, Default)]
@@ -180,6 +255,8 @@ pub async fn put(
         let at = format!("credentials.{field}");
         if spec.secret(field).is_none() {
             errors.add(&at, "unknown_field");
+        } else if spec.secret(field).is_some_and(|s| s.internal) {
+            errors.add(&at, "read_only");
         } else if value
             .as_ref()
             .is_some_and(|v| v.expose_secret().trim().is_empty())

@@ -1,5 +1,5 @@
-//! What the effect jobs read and write around a provider call: snapshots of the
-//! resource to send (read at run time, so a late or repeated job sends the current
+//! What the billing effect jobs read and write around a provider call (the CRM's are in
+//! [`super::crm`]): snapshots of the resource to send (read at run time, so a late or repeated job sends the current
 //! truth) and the provider's answer recorded on the resource.
 
 use diesel::sql_types::{Text, Uuid as SqlUuid};
@@ -7,72 +7,9 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::WorkflowError;
-use crate::providers::{
-    BillingCustomer, ExternalRef, LeadSnapshot, OrderLineSnapshot, OrderSnapshot,
-};
+use crate::providers::{BillingCustomer, ExternalRef, OrderLineSnapshot, OrderSnapshot};
 use crate::sales::orders::{self, Order};
 use crate::sql::{self, Bind};
-
-#[derive(diesel::QueryableByName)]
-struct LeadRow {
-    #[diesel(sql_type = SqlUuid)]
-    id: Uuid,
-    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
-    provider_id: Option<String>,
-    #[diesel(sql_type = Text)]
-    title: String,
-    #[diesel(sql_type = Text)]
-    organization: String,
-    #[diesel(sql_type = Text)]
-    contact_email: String,
-    #[diesel(sql_type = Text)]
-    state: String,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Numeric>)]
-    value: Option<rust_decimal::Decimal>,
-    #[diesel(sql_type = Text)]
-    currency: String,
-}
-
-/// The lead as it is now, or `None` if it was deleted.
-pub async fn lead_snapshot(
-    conn: &mut AsyncPgConnection,
-    lead_id: Uuid,
-) -> Result<Option<LeadSnapshot>, WorkflowError> {
-    let rows: Vec<LeadRow> = sql::query(
-        "SELECT id, provider_id, title, organization, contact_email, state, value, currency \
-         FROM leads WHERE id = $1",
-    )
-    .bind(Bind::Uuid(lead_id))
-    .load(conn)
-    .await?;
-    Ok(rows.into_iter().next().map(|r| LeadSnapshot {
-        lead_id: r.id,
-        external_id: r.provider_id,
-        title: r.title,
-        organization: r.organization,
-        contact_email: r.contact_email,
-        status: r.state,
-        value: r.value,
-        currency: r.currency,
-    }))
-}
-
-/// Remembers where the CRM keeps the lead.
-pub async fn record_crm_push(
-    conn: &mut AsyncPgConnection,
-    lead_id: Uuid,
-    answer: &ExternalRef,
-) -> Result<(), WorkflowError> {
-    sql::query(
-        "UPDATE leads SET provider_name = $2, provider_id = $3, last_sync_at = now() WHERE id = $1",
-    )
-    .bind(Bind::Uuid(lead_id))
-    .bind(Bind::Text(answer.provider.clone()))
-    .bind(Bind::Text(answer.external_id.clone()))
-    .execute(conn)
-    .await?;
-    Ok(())
-}
 
 #[derive(diesel::QueryableByName)]
 struct Named {

@@ -248,6 +248,8 @@ pub async fn create(
             audit_ctx.entry("lead.create", "lead", id, json!({ "title": title })),
         )
         .await?;
+        // A new lead reaches the CRM like a moved one.
+        crm_push(conn, &lead, None).await?;
         Ok(lead)
     })
     .await
@@ -386,9 +388,38 @@ pub async fn update(
         .get_result(conn)
         .await?;
         audit::record(conn, audit_ctx.entry("lead.update", "lead", id, json!({}))).await?;
+        crm_push(conn, &lead, Some(Uuid::now_v7())).await?;
         Ok(lead)
     })
     .await
+}
+
+/// Queues the lead's push to the CRM, in the caller's transaction: keyed by the version
+/// (a creation) or by the edit, so each change is pushed once; the push sends the lead
+/// as it is when the job runs.
+async fn crm_push(
+    conn: &mut AsyncPgConnection,
+    lead: &Lead,
+    edit: Option<Uuid>,
+) -> Result<(), WorkflowError> {
+    use crate::jobs::{self, JobKind, JobRequest, payloads};
+    let queue = JobKind::CrmPushLeadStatus.queue();
+    let key = match edit {
+        None => format!("lead:{}:v{}:{queue}", lead.id, lead.version),
+        Some(e) => format!("lead:{}:v{}:{queue}:edit-{e}", lead.id, lead.version),
+    };
+    jobs::enqueue(
+        conn,
+        &[JobRequest::new(
+            &payloads::PushLeadStatus {
+                lead_id: lead.id,
+                version: lead.version,
+            },
+            key,
+        )],
+    )
+    .await?;
+    Ok(())
 }
 
 /// Deletes a lead (admins). Its history and notes go with it; the audit log keeps the

@@ -4,6 +4,7 @@
 //! [`notes`].
 
 pub mod contracts;
+pub mod crm;
 pub mod effects;
 pub mod leads;
 pub mod notes;

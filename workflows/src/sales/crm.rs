@@ -1,0 +1,599 @@
+//! A lead and its CRM: what a push sends (the lead as it is now, with the CRM objects
+//! it is linked to), what a push records (`crm_links`), and a change made in the CRM
+//! applied back to the lead — through the transition service, with the provider's
+//! integration user as actor, so history, audit and effects behave as for a person.
+//!
+//! Collisions: `crm_links.synced_at` is the lead's `updated_at` when both sides last
+//! agreed. A remote change arriving while the lead was changed locally since then is a
+//! conflict (`sync_conflicts`, entity `tentabo_lead`) decided by the configured policy;
+//! a remote stage move the lead's machine refuses is one too. A remote change older than
+//! (or as old as) the one last applied is ignored: redeliveries and replays change
+//! nothing.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::OptionalExtension;
+use diesel::sql_types::{Integer, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use rust_decimal::Decimal;
+use serde::Serialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::Caller;
+use super::transition;
+use crate::WorkflowError;
+use crate::audit::{self, AuditContext};
+use crate::authz::Authorizer;
+use crate::identity::{Principal, Role};
+use crate::jobs::{self, JobKind, JobRequest, payloads};
+use crate::lifecycle::lead::{LeadEvent, LeadMachine, LeadState};
+use crate::providers::{CrmLink, CrmPushed, LeadSnapshot};
+use crate::sql::{self, Bind};
+
+/// The conflict entity of a lead-level CRM conflict.
+pub const CONFLICT_ENTITY: &str = "tentabo_lead";
+
+#[derive(diesel::QueryableByName)]
+struct SnapshotRow {
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
+    #[diesel(sql_type = Nullable<Text>)]
+    provider_id: Option<String>,
+    #[diesel(sql_type = Text)]
+    title: String,
+    #[diesel(sql_type = Text)]
+    organization: String,
+    #[diesel(sql_type = Text)]
+    contact_name: String,
+    #[diesel(sql_type = Text)]
+    contact_email: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    contact_phone: Option<String>,
+    #[diesel(sql_type = Text)]
+    state: String,
+    #[diesel(sql_type = Nullable<diesel::sql_types::Numeric>)]
+    value: Option<Decimal>,
+    #[diesel(sql_type = Text)]
+    currency: String,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    expected_close_date: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<Text>)]
+    lost_reason: Option<String>,
+    #[diesel(sql_type = Integer)]
+    version: i32,
+    #[diesel(sql_type = Timestamptz)]
+    updated_at: DateTime<Utc>,
+}
+
+/// One link row.
+#[derive(Debug, Clone, PartialEq, Serialize, diesel::QueryableByName)]
+pub struct Link {
+    #[diesel(sql_type = SqlUuid)]
+    pub lead_id: Uuid,
+    #[diesel(sql_type = Text)]
+    pub object: String,
+    #[diesel(sql_type = Text)]
+    pub external_id: String,
+    #[diesel(sql_type = Integer)]
+    pub pushed_version: i32,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    pub remote_updated_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Timestamptz)]
+    pub synced_at: DateTime<Utc>,
+}
+
+const LINK_COLUMNS: &str =
+    "lead_id, object, external_id, pushed_version, remote_updated_at, synced_at";
+
+/// A lead's links to `provider`.
+pub async fn links(
+    conn: &mut AsyncPgConnection,
+    lead_id: Uuid,
+    provider: &str,
+) -> Result<Vec<Link>, WorkflowError> {
+    Ok(sql::query(format!(
+        "SELECT {LINK_COLUMNS} FROM crm_links WHERE lead_id = $1 AND provider = $2 ORDER BY object"
+    ))
+    .bind(Bind::Uuid(lead_id))
+    .bind(Bind::Text(provider.to_owned()))
+    .load(conn)
+    .await?)
+}
+
+/// The lead linked to a CRM object, if any.
+pub async fn linked(
+    conn: &mut AsyncPgConnection,
+    provider: &str,
+    object: &str,
+    external_id: &str,
+) -> Result<Option<Link>, WorkflowError> {
+    Ok(sql::query(format!(
+        "SELECT {LINK_COLUMNS} FROM crm_links WHERE provider = $1 AND object = $2 AND external_id = $3 \
+         ORDER BY synced_at DESC LIMIT 1"
+    ))
+    .bind(Bind::Text(provider.to_owned()))
+    .bind(Bind::Text(object.to_owned()))
+    .bind(Bind::Text(external_id.to_owned()))
+    .get_result(conn)
+    .await
+    .optional()?)
+}
+
+/// The lead as it is now with its links to `provider`, or `None` if it was deleted.
+pub async fn lead_snapshot(
+    conn: &mut AsyncPgConnection,
+    lead_id: Uuid,
+    provider: &str,
+) -> Result<Option<LeadSnapshot>, WorkflowError> {
+    let row: Option<SnapshotRow> = sql::query(
+        "SELECT id, provider_id, title, organization, contact_name, contact_email, contact_phone, \
+                state, value, currency, expected_close_date, lost_reason, version, updated_at \
+         FROM leads WHERE id = $1",
+    )
+    .bind(Bind::Uuid(lead_id))
+    .get_result(conn)
+    .await
+    .optional()?;
+    let Some(r) = row else { return Ok(None) };
+    let links = links(conn, lead_id, provider)
+        .await?
+        .into_iter()
+        .map(|l| CrmLink::new(&l.object, l.external_id, l.remote_updated_at))
+        .collect();
+    Ok(Some(LeadSnapshot {
+        lead_id: r.id,
+        external_id: r.provider_id,
+        title: r.title,
+        organization: r.organization,
+        contact_name: r.contact_name,
+        contact_email: r.contact_email,
+        contact_phone: r.contact_phone,
+        status: r.state,
+        value: r.value,
+        currency: r.currency,
+        expected_close_date: r.expected_close_date.map(|t| t.date_naive()),
+        lost_reason: r.lost_reason,
+        version: r.version,
+        updated_at: r.updated_at,
+        links,
+    }))
+}
+
+/// Whether the CRM already holds this state of the lead: every link agreed at or after
+/// the lead's last change (a push of an older state, or of a change the CRM itself
+/// made, has nothing to send).
+pub async fn already_synced(
+    conn: &mut AsyncPgConnection,
+    lead: &LeadSnapshot,
+    provider: &str,
+) -> Result<bool, WorkflowError> {
+    let links = links(conn, lead.lead_id, provider).await?;
+    Ok(links.iter().any(|l| l.object == "deal" || l.object == "lead")
+        && links.iter().all(|l| l.synced_at >= lead.updated_at))
+}
+
+/// Records what a push made or found: the lead's main CRM object and every link, as
+/// agreeing with the lead state that was pushed.
+pub async fn record_push(
+    conn: &mut AsyncPgConnection,
+    lead: &LeadSnapshot,
+    pushed: &CrmPushed,
+) -> Result<(), WorkflowError> {
+    conn.transaction::<_, WorkflowError, _>(async |conn| {
+        sql::query(
+            "UPDATE leads SET provider_name = $2, provider_id = $3, last_sync_at = now() WHERE id = $1",
+        )
+        .bind(Bind::Uuid(lead.lead_id))
+        .bind(Bind::Text(pushed.primary.provider.clone()))
+        .bind(Bind::Text(pushed.primary.external_id.clone()))
+        .execute(conn)
+        .await?;
+        for link in &pushed.links {
+            sql::query(
+                "INSERT INTO crm_links (lead_id, provider, object, external_id, pushed_version, \
+                     remote_updated_at, synced_at) \
+                 SELECT $1, $2, $3, $4, $5, $6, $7 WHERE EXISTS (SELECT 1 FROM leads WHERE id = $1) \
+                 ON CONFLICT (lead_id, provider, object) DO UPDATE SET \
+                     external_id = EXCLUDED.external_id, \
+                     pushed_version = GREATEST(crm_links.pushed_version, EXCLUDED.pushed_version), \
+                     remote_updated_at = GREATEST(crm_links.remote_updated_at, EXCLUDED.remote_updated_at), \
+                     synced_at = GREATEST(crm_links.synced_at, EXCLUDED.synced_at)",
+            )
+            .bind(Bind::Uuid(lead.lead_id))
+            .bind(Bind::Text(pushed.primary.provider.clone()))
+            .bind(Bind::Text(link.object.clone()))
+            .bind(Bind::Text(link.external_id.clone()))
+            .bind(Bind::Int(lead.version))
+            .bind(Bind::OptTime(link.remote_updated_at))
+            .bind(Bind::Time(lead.updated_at))
+            .execute(conn)
+            .await?;
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// The provider's integration user: the actor of changes a CRM makes (history and
+/// audit name it). It cannot sign in (no password, inactive) and is made on first use.
+pub async fn integration_caller(
+    conn: &mut AsyncPgConnection,
+    authz: &Authorizer,
+    provider: &str,
+) -> Result<Caller, WorkflowError> {
+    #[derive(diesel::QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = SqlUuid)]
+        id: Uuid,
+    }
+    let email = format!("{provider}@integrations.tentabo.invalid");
+    let label = format!("{} (integration)", capitalised(provider));
+    let id: Id = sql::query(
+        "INSERT INTO users (id, email, full_name, role, auth_provider, is_active) \
+         VALUES ($1, $2, $3, 'admin', 'integration', FALSE) \
+         ON CONFLICT (email) DO UPDATE SET full_name = users.full_name RETURNING id",
+    )
+    .bind(Bind::Uuid(Uuid::now_v7()))
+    .bind(Bind::Text(email.clone()))
+    .bind(Bind::Text(label))
+    .get_result(conn)
+    .await?;
+    let who = Principal {
+        user_id: id.id,
+        session_id: Uuid::nil(),
+        email,
+        role: Role::Admin,
+        partner_id: None,
+        distributor_id: None,
+    };
+    Caller::load(conn, authz, &who).await
+}
+
+fn capitalised(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+        .unwrap_or_default()
+}
+
+/// A change the CRM made to the object a lead is linked to, in Tentabo's terms.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RemoteChange {
+    pub provider: String,
+    /// `deal` or `lead`.
+    pub object: String,
+    pub external_id: String,
+    /// The lead state the CRM's stage or status means (`None`: no opinion, e.g. a stage
+    /// outside the mapping).
+    pub state: Option<String>,
+    pub value: Option<Decimal>,
+    pub currency: Option<String>,
+    pub expected_close_date: Option<NaiveDate>,
+    pub lost_reason: Option<String>,
+    /// When the CRM changed the object.
+    pub updated_at: DateTime<Utc>,
+    /// What the CRM's object said (kept on a conflict).
+    pub raw: Value,
+}
+
+/// What applying a remote change did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "outcome")]
+pub enum Applied {
+    /// No Tentabo lead is linked to the object.
+    NotLinked,
+    /// Already applied (a redelivery or an older change), or nothing differs.
+    Unchanged,
+    /// The lead was changed: its new version, and the event applied, if any.
+    Updated { version: i32, event: Option<String> },
+    /// A conflict was recorded (its id) with the resolution the policy chose.
+    Conflict { id: i64, resolution: String },
+}
+
+#[derive(diesel::QueryableByName)]
+struct Current {
+    #[diesel(sql_type = Text)]
+    state: String,
+    #[diesel(sql_type = Integer)]
+    version: i32,
+    #[diesel(sql_type = Nullable<diesel::sql_types::Numeric>)]
+    value: Option<Decimal>,
+    #[diesel(sql_type = Text)]
+    currency: String,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    expected_close_date: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<Text>)]
+    lost_reason: Option<String>,
+    #[diesel(sql_type = Timestamptz)]
+    updated_at: DateTime<Utc>,
+}
+
+/// The single event that takes a lead from `from` to `to`, if the machine allows one.
+pub fn event_between(from: LeadState, to: LeadState) -> Option<LeadEvent> {
+    LeadEvent::ALL.into_iter().find(|e| {
+        *e != LeadEvent::Convert
+            && crate::lifecycle::lead::apply(from, *e, Role::Admin).is_ok_and(|t| t.to == to)
+    })
+}
+
+/// Applies a CRM change to the linked lead, in one transaction (fields, the transition
+/// with its history, audit and effects, the link's new agreement, or the conflict).
+pub async fn apply_remote(
+    conn: &mut AsyncPgConnection,
+    authz: &Authorizer,
+    policy: crate::pipeline::load::ConflictPolicy,
+    change: &RemoteChange,
+) -> Result<Applied, WorkflowError> {
+    let caller = integration_caller(conn, authz, &change.provider).await?;
+    conn.transaction::<_, WorkflowError, _>(async |conn| {
+        let link: Option<Link> = sql::query(format!(
+            "SELECT {LINK_COLUMNS} FROM crm_links WHERE provider = $1 AND object = $2 \
+                 AND external_id = $3 ORDER BY synced_at DESC LIMIT 1 FOR UPDATE"
+        ))
+        .bind(Bind::Text(change.provider.clone()))
+        .bind(Bind::Text(change.object.clone()))
+        .bind(Bind::Text(change.external_id.clone()))
+        .get_result(conn)
+        .await
+        .optional()?;
+        let Some(link) = link else {
+            return Ok(Applied::NotLinked);
+        };
+        if link
+            .remote_updated_at
+            .is_some_and(|seen| change.updated_at <= seen)
+        {
+            return Ok(Applied::Unchanged);
+        }
+        let lead: Current = sql::query(
+            "SELECT state, version, value, currency, expected_close_date, lost_reason, updated_at \
+             FROM leads WHERE id = $1 FOR UPDATE",
+        )
+        .bind(Bind::Uuid(link.lead_id))
+        .get_result(conn)
+        .await?;
+        let from: LeadState = transition::parse_state(&lead.state)?;
+        let target: Option<LeadState> = change
+            .state
+            .as_deref()
+            .and_then(|s| transition::parse_state(s).ok())
+            .filter(|t| *t != from);
+        let value_changes = change.value.is_some_and(|v| Some(v) != lead.value)
+            || (change.value.is_none() && lead.value.is_some_and(|v| !v.is_zero()));
+        let currency_changes = change
+            .currency
+            .as_deref()
+            .is_some_and(|c| c != lead.currency);
+        let local_date = lead.expected_close_date.map(|t| t.date_naive());
+        let date_changes = change.expected_close_date != local_date;
+        let reason_changes = change.lost_reason.is_some() && change.lost_reason != lead.lost_reason;
+        let fields_change = value_changes || currency_changes || date_changes || reason_changes;
+        if target.is_none() && !fields_change {
+            agree(conn, &change.provider, &link, change.updated_at, lead.updated_at).await?;
+            return Ok(Applied::Unchanged);
+        }
+        let event = target.map(|t| (t, event_between(from, t)));
+        let local = json!({
+            "state": lead.state, "version": lead.version, "value": lead.value,
+            "currency": lead.currency, "expected_close_date": local_date,
+            "lost_reason": lead.lost_reason, "updated_at": lead.updated_at,
+        });
+        let remote = json!({
+            "state": change.state, "value": change.value, "currency": change.currency,
+            "expected_close_date": change.expected_close_date, "lost_reason": change.lost_reason,
+            "updated_at": change.updated_at, "object": change.object,
+            "external_id": change.external_id, "raw": change.raw,
+        });
+        // A stage jump the machine refuses: the lead keeps its state.
+        if let Some((to, None)) = event {
+            let resolution = if policy == crate::pipeline::load::ConflictPolicy::Manual {
+                "pending"
+            } else {
+                "local_kept"
+            };
+            let id = conflict(conn, change, policy, &local, &json!({
+                "refused": "illegal_transition", "from": lead.state,
+                "to": transition::state_name(to), "remote": remote,
+            }), resolution)
+            .await?;
+            mark_seen(conn, &link, change.updated_at).await?;
+            if resolution == "local_kept" {
+                push_again(conn, link.lead_id, lead.version, id).await?;
+            }
+            return Ok(Applied::Conflict {
+                id,
+                resolution: resolution.to_owned(),
+            });
+        }
+        let collides = lead.updated_at > link.synced_at;
+        if collides {
+            use crate::pipeline::load::ConflictPolicy as P;
+            let resolution = match policy {
+                P::SourceWins => "source_applied",
+                P::LocalWins => "local_kept",
+                P::Manual => "pending",
+            };
+            let id = conflict(conn, change, policy, &local, &remote, resolution).await?;
+            if resolution != "source_applied" {
+                mark_seen(conn, &link, change.updated_at).await?;
+                if resolution == "local_kept" {
+                    push_again(conn, link.lead_id, lead.version, id).await?;
+                }
+                return Ok(Applied::Conflict {
+                    id,
+                    resolution: resolution.to_owned(),
+                });
+            }
+        }
+        let audit_ctx = AuditContext {
+            actor_id: Some(caller.who.user_id),
+            request_id: Some(format!("{}:{}:{}", change.provider, change.object, change.external_id)),
+            client_ip: None,
+        };
+        if fields_change {
+            sql::query(
+                "UPDATE leads SET value = $2, currency = COALESCE($3, currency), \
+                     expected_close_date = $4, lost_reason = COALESCE($5, lost_reason), \
+                     updated_at = now() WHERE id = $1",
+            )
+            .bind(Bind::Uuid(link.lead_id))
+            .bind(Bind::OptDecimal(change.value.filter(|v| !v.is_zero())))
+            .bind(Bind::OptText(change.currency.clone()))
+            .bind(Bind::OptTime(
+                change
+                    .expected_close_date
+                    .and_then(|d| d.and_hms_opt(0, 0, 0))
+                    .map(|t| t.and_utc()),
+            ))
+            .bind(Bind::OptText(change.lost_reason.clone()))
+            .execute(conn)
+            .await?;
+            audit::record(
+                conn,
+                audit_ctx.entry(
+                    "lead.update",
+                    "lead",
+                    link.lead_id,
+                    json!({ "source": change.provider, "object": change.object,
+                            "external_id": change.external_id }),
+                ),
+            )
+            .await?;
+        }
+        let mut applied_event = None;
+        if let Some((_, Some(e))) = event {
+            let payload = match (&change.lost_reason, e) {
+                (Some(r), LeadEvent::Lose) => json!({ "source": change.provider, "reason": r }),
+                _ => json!({ "source": change.provider }),
+            };
+            transition::apply::<LeadMachine>(
+                conn,
+                &caller,
+                &audit_ctx,
+                &transition::Request {
+                    id: link.lead_id,
+                    event: transition::state_name(e),
+                    expected_version: None,
+                    payload: Some(payload),
+                    idempotency: None,
+                },
+                &|_| Value::Null,
+            )
+            .await?;
+            applied_event = Some(transition::state_name(e));
+        }
+        #[derive(diesel::QueryableByName)]
+        struct After {
+            #[diesel(sql_type = Integer)]
+            version: i32,
+            #[diesel(sql_type = Timestamptz)]
+            updated_at: DateTime<Utc>,
+        }
+        let after: After = sql::query("SELECT version, updated_at FROM leads WHERE id = $1")
+            .bind(Bind::Uuid(link.lead_id))
+            .get_result(conn)
+            .await?;
+        agree(conn, &change.provider, &link, change.updated_at, after.updated_at).await?;
+        Ok(Applied::Updated {
+            version: after.version,
+            event: applied_event,
+        })
+    })
+    .await
+}
+
+/// Both sides agree as of the lead's `updated_at` (every link of the lead to the
+/// provider) and the object's remote `seen` time.
+async fn agree(
+    conn: &mut AsyncPgConnection,
+    provider: &str,
+    link: &Link,
+    seen: DateTime<Utc>,
+    lead_updated_at: DateTime<Utc>,
+) -> Result<(), WorkflowError> {
+    sql::query(
+        "UPDATE crm_links SET synced_at = GREATEST(synced_at, $3), \
+             remote_updated_at = CASE WHEN object = $4 \
+                 THEN GREATEST(remote_updated_at, $5) ELSE remote_updated_at END \
+         WHERE lead_id = $1 AND provider = $2",
+    )
+    .bind(Bind::Uuid(link.lead_id))
+    .bind(Bind::Text(provider.to_owned()))
+    .bind(Bind::Time(lead_updated_at))
+    .bind(Bind::Text(link.object.clone()))
+    .bind(Bind::Time(seen))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The remote change was seen (and decided): a redelivery is ignored.
+async fn mark_seen(
+    conn: &mut AsyncPgConnection,
+    link: &Link,
+    seen: DateTime<Utc>,
+) -> Result<(), WorkflowError> {
+    sql::query(
+        "UPDATE crm_links SET remote_updated_at = GREATEST(remote_updated_at, $3) \
+         WHERE lead_id = $1 AND object = $2 AND external_id = $4",
+    )
+    .bind(Bind::Uuid(link.lead_id))
+    .bind(Bind::Text(link.object.clone()))
+    .bind(Bind::Time(seen))
+    .bind(Bind::Text(link.external_id.clone()))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+async fn conflict(
+    conn: &mut AsyncPgConnection,
+    change: &RemoteChange,
+    policy: crate::pipeline::load::ConflictPolicy,
+    local: &Value,
+    remote: &Value,
+    resolution: &str,
+) -> Result<i64, WorkflowError> {
+    #[derive(diesel::QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        id: i64,
+    }
+    let id: Id = sql::query(
+        "INSERT INTO sync_conflicts (provider, entity, external_id, policy, local, remote, \
+             resolution, resolved_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, CASE WHEN $7 = 'pending' THEN NULL ELSE now() END) \
+         RETURNING id",
+    )
+    .bind(Bind::Text(change.provider.clone()))
+    .bind(Bind::Text(CONFLICT_ENTITY.to_owned()))
+    .bind(Bind::Text(format!("{}:{}", change.object, change.external_id)))
+    .bind(Bind::Text(policy.as_str().to_owned()))
+    .bind(Bind::Json(local.clone()))
+    .bind(Bind::Json(remote.clone()))
+    .bind(Bind::Text(resolution.to_owned()))
+    .get_result(conn)
+    .await?;
+    Ok(id.id)
+}
+
+/// Local state kept: push it again so the CRM shows it.
+async fn push_again(
+    conn: &mut AsyncPgConnection,
+    lead_id: Uuid,
+    version: i32,
+    conflict_id: i64,
+) -> Result<(), WorkflowError> {
+    jobs::enqueue(
+        conn,
+        &[JobRequest::new(
+            &payloads::PushLeadStatus { lead_id, version },
+            format!(
+                "lead:{lead_id}:v{version}:{}:conflict-{conflict_id}",
+                JobKind::CrmPushLeadStatus.queue()
+            ),
+        )],
+    )
+    .await?;
+    Ok(())
+}
