@@ -107,6 +107,7 @@ pub fn job_context(config: &WorkerConfig) -> Result<JobContext, WorkerError> {
         sync: config.sync_options(),
         lease_renewal: (config.run_timeout() / 3).max(Duration::from_millis(100)),
         release_memory: config.release_memory,
+        authz: Arc::default(),
     })
 }
 

@@ -27,6 +27,19 @@ pub struct JobContext {
     pub sync: tentabo_workflows::pipeline::run::Options,
     /// Whether a sync run ends by handing the allocator's free pages back.
     pub release_memory: bool,
+    /// The permission model (changes a CRM makes go through the transition service).
+    pub authz: Arc<tokio::sync::OnceCell<tentabo_workflows::authz::Authorizer>>,
+}
+
+impl JobContext {
+    /// The permission model, loaded on first use.
+    pub async fn authz(
+        &self,
+    ) -> Result<&tentabo_workflows::authz::Authorizer, tentabo_workflows::WorkflowError> {
+        self.authz
+            .get_or_try_init(tentabo_workflows::authz::Authorizer::load)
+            .await
+    }
 }
 
 pub async fn handle(envelope: JobEnvelope, ctx: Data<Arc<JobContext>>) -> Result<(), BoxDynError> {

@@ -45,6 +45,11 @@ pub fn apply(doc: &mut OpenApi) {
         )
     };
     components.add_security_scheme("bearer", bearer());
+    // Pipedrive's webhook deliveries: the credentials Tentabo generated.
+    components.add_security_scheme(
+        "basic",
+        SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Basic).build()),
+    );
     components.add_security_scheme(
         "metrics_token",
         SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),

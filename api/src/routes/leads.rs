@@ -289,16 +289,67 @@ async fn lead_analytics(
     }))
 }
 
+/// Where the lead lives in a CRM.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CrmLinkDto {
+    pub provider: String,
+    /// person | organization | lead (an inbox item) | deal
+    pub object: String,
+    pub external_id: String,
+    /// The object in the CRM's web app, when known.
+    pub url: Option<String>,
+    /// When Tentabo and the CRM last agreed on the lead.
+    pub synced_at: DateTime<Utc>,
+    pub remote_updated_at: Option<DateTime<Utc>>,
+}
+
+/// A lead with where it lives in the CRM and its activities.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct LeadDetailDto {
+    #[serde(flatten)]
+    pub lead: LeadDto,
+    pub crm_links: Vec<CrmLinkDto>,
+    pub activities: Vec<super::crm::ActivityDto>,
+}
+
 #[utoipa::path(get, path = "/api/v1/leads/{id}", tag = "leads", security(("bearer" = [])),
-    responses((status = 200, body = LeadDto), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = LeadDetailDto), (status = 404, body = ErrorBody)))]
 async fn get_lead(
     State(s): State<AppState>,
     who: AuthUser,
     Path(id): Path<Uuid>,
-) -> Result<Json<LeadDto>, ApiError> {
+) -> Result<Json<LeadDetailDto>, ApiError> {
     let (mut conn, caller) = caller(&s, &who).await?;
     let lead = leads::get(&mut conn, &caller, id).await?;
-    Ok(Json(LeadDto::new(&lead, &caller)))
+    let links = tentabo_workflows::sales::crm::all_links(&mut conn, id).await?;
+    let activities = tentabo_workflows::sales::activities::list(&mut conn, &caller, id).await?;
+    drop(conn);
+    let base = if links.iter().any(|(p, _)| p == "pipedrive") {
+        match s.platform.pipedrive().await {
+            Ok(Some(c)) => Some(c.settings().base_url.clone()),
+            _ => None,
+        }
+    } else {
+        None
+    };
+    Ok(Json(LeadDetailDto {
+        lead: LeadDto::new(&lead, &caller),
+        crm_links: links
+            .into_iter()
+            .map(|(provider, l)| CrmLinkDto {
+                url: base
+                    .as_deref()
+                    .filter(|_| provider == "pipedrive")
+                    .and_then(|b| tentabo_workflows::sales::crm::web_url(b, &l.object, &l.external_id)),
+                provider,
+                object: l.object,
+                external_id: l.external_id,
+                synced_at: l.synced_at,
+                remote_updated_at: l.remote_updated_at,
+            })
+            .collect(),
+        activities: activities.into_iter().map(Into::into).collect(),
+    }))
 }
 
 /// Edits a lead's fields (not its state: use transitions). `null` clears a field.

@@ -14,6 +14,7 @@ use crate::state::AppState;
 pub mod auth;
 pub mod catalogue;
 pub mod contracts;
+pub mod crm;
 pub mod conventions;
 pub mod dto;
 pub mod health;
@@ -52,6 +53,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(sync::router())
         .merge(lake::router())
         .merge(providers::router())
+        .merge(crm::router())
         .split_for_parts();
     conventions::apply(&mut doc);
     (routes, doc)

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use tentabo_workflows::authz::{Action, Object};
 use tentabo_workflows::error::FieldErrors;
 use tentabo_workflows::pipeline::run::{self, Mode, RunView, ZoneHealth};
-use tentabo_workflows::pipeline::{Entity, odoo, pennylane};
+use tentabo_workflows::pipeline::{Entity, odoo, pennylane, pipedrive};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
@@ -122,7 +122,9 @@ impl From<RunView> for RunDto {
 }
 
 /// Asks for a sync of one canonical entity from a provider (admins): the run and its
-/// job are written together; the worker runs it.
+/// job are written together; the worker runs it. Odoo: `organization`, `contact`,
+/// `lead`, `order`, `product`; Pennylane: `invoice`; Pipedrive: `lead` (its deals),
+/// `lead_inbox` (Leads Inbox items), `contact` (persons), `organization`, `activity`.
 #[utoipa::path(post, path = "/api/v1/sync/{provider}/{entity}", tag = "sync", request_body = SyncRequest, security(("bearer" = [])),
     responses((status = 202, body = RunDto), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "a run of this entity is already queued or running"), (status = 422, body = ErrorBody)))]
@@ -138,6 +140,7 @@ async fn request_sync(
         pennylane::PROVIDER => {
             (Entity::parse(&entity) == Some(Entity::Invoice)).then_some(pennylane::SOURCE)
         }
+        pipedrive::PROVIDER => pipedrive::Source::of_entity(&entity).map(|s| s.as_str()),
         _ => return Err(ApiError::NotFound),
     }
     .ok_or_else(|| FieldErrors::single("entity", "unknown_entity"))?;

@@ -13,7 +13,9 @@ pub mod billing_request_quote;
 pub mod contract_expiry_scan;
 pub mod create_active_contract;
 pub mod create_order_from_lead;
+pub mod crm_push_activity;
 pub mod crm_push_lead_status;
+pub mod crm_webhook_event;
 pub mod link_replacement_order;
 pub mod noop;
 pub mod refresh_serving;
@@ -60,6 +62,8 @@ pub async fn dispatch(ctx: &JobContext, job: &StartedJob) -> JobOutcome {
         }
         JobKind::SyncRun => run::<sync_run::SyncRun>(ctx, job).await,
         JobKind::RefreshServing => run::<refresh_serving::RefreshServing>(ctx, job).await,
+        JobKind::CrmWebhookEvent => run::<crm_webhook_event::CrmWebhookEvent>(ctx, job).await,
+        JobKind::CrmPushActivity => run::<crm_push_activity::CrmPushActivity>(ctx, job).await,
     }
 }
 

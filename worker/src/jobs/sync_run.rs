@@ -31,6 +31,9 @@ impl Job for SyncRun {
         if provider == tentabo_workflows::pipeline::pennylane::PROVIDER {
             return pennylane(ctx, p).await;
         }
+        if provider == tentabo_workflows::pipeline::pipedrive::PROVIDER {
+            return pipedrive(ctx, p).await;
+        }
         let config = match ctx.platform.erp().await {
             Ok(Some(config)) => config,
             Ok(None) => {
@@ -67,6 +70,32 @@ async fn pennylane(ctx: &JobContext, p: payloads::SyncRun) -> JobOutcome {
         ctx.sync.default_country.as_deref(),
     )
     .await;
+    outcome(p, result)
+}
+
+/// A Pipedrive run (deals, inbox items, persons, organizations or activities).
+async fn pipedrive(ctx: &JobContext, p: payloads::SyncRun) -> JobOutcome {
+    let client = match ctx.platform.pipedrive().await {
+        Ok(Some(c)) => c,
+        Ok(None) => return JobOutcome::Fail("Pipedrive is not configured".into()),
+        Err(e) => return JobOutcome::Retry(format!("provider: {e}")),
+    };
+    let authz = match ctx.authz().await {
+        Ok(a) => a,
+        Err(e) => return JobOutcome::Fail(e.to_string()),
+    };
+    let run_ctx = tentabo_workflows::pipeline::pipedrive::Context {
+        db: &ctx.db,
+        client: &client,
+        authz,
+        default_country: ctx.sync.default_country.as_deref(),
+    };
+    let result =
+        tentabo_workflows::pipeline::pipedrive::execute(&run_ctx, p.run_id, ctx.sync.conflicts)
+            .await;
+    if ctx.release_memory {
+        crate::memory::release();
+    }
     outcome(p, result)
 }
 

@@ -47,6 +47,10 @@ pub enum JobKind {
     SyncRun,
     /// Rebuild a provider's serving aggregates after a sync run changed its leads.
     RefreshServing,
+    /// Process one recorded CRM webhook event (the same path as the pull).
+    CrmWebhookEvent,
+    /// Push an activity created in Tentabo to the CRM.
+    CrmPushActivity,
 }
 
 impl JobKind {
@@ -61,6 +65,8 @@ impl JobKind {
         JobKind::ContractExpiryScan,
         JobKind::SyncRun,
         JobKind::RefreshServing,
+        JobKind::CrmWebhookEvent,
+        JobKind::CrmPushActivity,
     ];
 
     pub fn queue(self) -> &'static str {
@@ -75,6 +81,8 @@ impl JobKind {
             JobKind::ContractExpiryScan => "contract_expiry_scan",
             JobKind::SyncRun => "sync_run",
             JobKind::RefreshServing => "refresh_serving",
+            JobKind::CrmWebhookEvent => "crm_webhook_event",
+            JobKind::CrmPushActivity => "crm_push_activity",
         }
     }
 
@@ -88,6 +96,8 @@ impl JobKind {
             JobKind::Noop => 5,
             // Provider calls ride out an outage of about two hours with the default backoff.
             JobKind::CrmPushLeadStatus
+            | JobKind::CrmPushActivity
+            | JobKind::CrmWebhookEvent
             | JobKind::BillingRequestQuote
             | JobKind::BillingRequestInvoice => 15,
             JobKind::CreateOrderFromLead

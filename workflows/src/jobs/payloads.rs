@@ -83,6 +83,18 @@ pub struct RefreshServing {
     pub provider: String,
 }
 
+/// Process one recorded CRM webhook event (`webhook_events.id`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CrmWebhookEvent {
+    pub event: i64,
+}
+
+/// Push an activity created in Tentabo (`crm_activities.id`) to the CRM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CrmPushActivity {
+    pub activity_id: Uuid,
+}
+
 macro_rules! kinds {
     ($($ty:ident => $kind:ident),* $(,)?) => {
         $(impl Payload for $ty {
@@ -105,6 +117,8 @@ kinds! {
     ContractExpiryScan => ContractExpiryScan,
     SyncRun => SyncRun,
     RefreshServing => RefreshServing,
+    CrmWebhookEvent => CrmWebhookEvent,
+    CrmPushActivity => CrmPushActivity,
 }
 
 #[cfg(test)]

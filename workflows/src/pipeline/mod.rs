@@ -14,6 +14,7 @@ pub mod load;
 pub mod normalize;
 pub mod odoo;
 pub mod pennylane;
+pub mod pipedrive;
 pub mod policy;
 pub mod quarantine;
 pub mod run;

@@ -25,6 +25,7 @@ use crate::authz::{Action, Actor, Object};
 use crate::outbound::{BreakerState, Outbound};
 use crate::retry::RetryPolicy;
 use crate::secrets::KeyRing;
+use diesel_async::AsyncConnection;
 
 /// A provider built from its configuration.
 #[derive(Clone)]
@@ -611,6 +612,155 @@ impl Platform {
             .await?;
         }
         Ok(ids.len())
+    }
+}
+
+/// How long an OAuth `state` (the admin's trip to Pipedrive and back) stays valid.
+pub const OAUTH_STATE_TTL: chrono::Duration = chrono::Duration::minutes(15);
+
+/// Where Pipedrive sends the admin back after authorizing Tentabo.
+pub fn pipedrive_redirect_uri(settings: &PipedriveSettings) -> Option<String> {
+    settings.public_url.as_deref().map(|u| {
+        format!(
+            "{}/api/v1/providers/crm/pipedrive/oauth/callback",
+            u.trim_end_matches('/')
+        )
+    })
+}
+
+fn state_hash(state: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(state.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+impl Platform {
+    /// Starts connecting Pipedrive with OAuth (admins): answers the authorization page
+    /// to send the admin to. The `state` it carries is single-use, expires after
+    /// [`OAUTH_STATE_TTL`], and only its hash is stored.
+    pub async fn pipedrive_authorize_url(&self, actor: &Actor<'_>) -> Result<String, WorkflowError> {
+        actor
+            .authz
+            .authorize(actor.who, Object::Provider, Action::Manage)?;
+        let mut conn = self.db.get().await?;
+        let row = store::get(&mut conn, ProviderKind::Crm, registry::PIPEDRIVE)
+            .await?
+            .ok_or(WorkflowError::NotFound)?;
+        let settings: PipedriveSettings = registry::settings(&row.configuration)?;
+        let refused = |code: &'static str, message: &str| WorkflowError::Refused {
+            code,
+            details: serde_json::json!({ "message": message }),
+        };
+        if settings.auth != AuthMode::Oauth {
+            return Err(refused("oauth_not_configured", "set `auth` to `oauth` and the app's client id and secret first"));
+        }
+        let Some(redirect) = pipedrive_redirect_uri(&settings) else {
+            return Err(refused("public_url_required", "set `public_url`: Pipedrive sends the admin back there"));
+        };
+        let secret = self
+            .keys
+            .as_deref()
+            .map(|k| store::open_credential(k, &row, "oauth_client_secret"))
+            .transpose()?
+            .flatten()
+            .ok_or_else(|| refused("oauth_not_configured", "the OAuth client secret is not set"))?;
+        let client = oauth::Client::from_settings(&settings, secret)
+            .ok_or_else(|| refused("oauth_not_configured", "the OAuth client id is not set"))?;
+        let state = crate::secrets::random_token(24);
+        store::set_runtime(
+            &mut conn,
+            ProviderKind::Crm,
+            registry::PIPEDRIVE,
+            "oauth_state",
+            serde_json::json!({
+                "hash": state_hash(&state),
+                "expires_at": Utc::now() + OAUTH_STATE_TTL,
+                "user_id": actor.who.user_id,
+            }),
+        )
+        .await?;
+        Ok(oauth::authorize_url(&client, &redirect, &state))
+    }
+
+    /// Finishes connecting: checks the `state`, exchanges the code for tokens, stores
+    /// them sealed (every process rebuilds its client) with an audit row naming the
+    /// admin who started, and checks the connection.
+    pub async fn pipedrive_connect(&self, code: &str, state: &str) -> Result<(), WorkflowError> {
+        let invalid = || WorkflowError::Refused {
+            code: "oauth_state_invalid",
+            details: serde_json::json!({ "message": "this authorization is unknown, used or expired: connect again" }),
+        };
+        let row = {
+            let mut conn = self.db.get().await?;
+            store::get(&mut conn, ProviderKind::Crm, registry::PIPEDRIVE)
+                .await?
+                .ok_or(WorkflowError::NotFound)?
+        };
+        let pending = row.runtime.get("oauth_state").cloned().unwrap_or_default();
+        let hash_ok = pending.get("hash").and_then(serde_json::Value::as_str) == Some(&state_hash(state));
+        let fresh = pending
+            .get("expires_at")
+            .and_then(|t| serde_json::from_value::<chrono::DateTime<Utc>>(t.clone()).ok())
+            .is_some_and(|t| t > Utc::now());
+        if !(hash_ok && fresh) {
+            return Err(invalid());
+        }
+        let user_id: Option<Uuid> = pending
+            .get("user_id")
+            .and_then(|u| serde_json::from_value(u.clone()).ok());
+        let keys = self.keys.clone().ok_or_else(|| {
+            WorkflowError::Upstream("TENTABO_SECRETS_KEY is not set".into())
+        })?;
+        let settings: PipedriveSettings = registry::settings(&row.configuration)?;
+        let secret = store::open_credential(&keys, &row, "oauth_client_secret")?
+            .ok_or_else(invalid)?;
+        let client = oauth::Client::from_settings(&settings, secret).ok_or_else(invalid)?;
+        let redirect = pipedrive_redirect_uri(&settings).ok_or_else(invalid)?;
+        // The state is spent whatever the exchange says.
+        {
+            let mut conn = self.db.get().await?;
+            store::set_runtime(&mut conn, ProviderKind::Crm, registry::PIPEDRIVE, "oauth_state", serde_json::Value::Null).await?;
+        }
+        let tokens = oauth::exchange_code(&self.outbound, self.retry, &client, code, &redirect)
+            .await
+            .map_err(|e| WorkflowError::Refused {
+                code: "oauth_exchange_failed",
+                details: serde_json::json!({ "message": e.to_string() }),
+            })?;
+        let mut conn = self.db.get().await?;
+        conn.transaction::<_, WorkflowError, _>(async |conn| {
+            store::set_internal_credential(
+                conn,
+                &keys,
+                ProviderKind::Crm,
+                registry::PIPEDRIVE,
+                "oauth_tokens",
+                Some(&tokens.to_secret()),
+                true,
+            )
+            .await?;
+            crate::audit::record(
+                conn,
+                crate::audit::AuditContext {
+                    actor_id: user_id,
+                    request_id: None,
+                    client_ip: None,
+                }
+                .entry(
+                    "provider.oauth_connected",
+                    "provider",
+                    "crm/pipedrive",
+                    serde_json::json!({ "scope": tokens.scope, "api_domain": tokens.api_domain }),
+                ),
+            )
+            .await
+        })
+        .await?;
+        drop(conn);
+        self.test(ProviderKind::Crm, registry::PIPEDRIVE, "test").await?;
+        Ok(())
     }
 }
 

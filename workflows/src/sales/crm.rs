@@ -100,6 +100,45 @@ pub async fn links(
     .await?)
 }
 
+/// Every CRM link of a lead (each provider's), by provider and object.
+pub async fn all_links(
+    conn: &mut AsyncPgConnection,
+    lead_id: Uuid,
+) -> Result<Vec<(String, Link)>, WorkflowError> {
+    use diesel::QueryableByName;
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = Text)]
+        provider: String,
+        #[diesel(embed)]
+        link: Link,
+    }
+    let rows: Vec<Row> = sql::query(format!(
+        "SELECT provider, {LINK_COLUMNS} FROM crm_links WHERE lead_id = $1 ORDER BY provider, object"
+    ))
+    .bind(Bind::Uuid(lead_id))
+    .load(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.provider, r.link)).collect())
+}
+
+/// Where a person opens a CRM object in the CRM's web app (Pipedrive: on the company's
+/// own domain; `api.pipedrive.com` names none).
+pub fn web_url(base_url: &str, object: &str, external_id: &str) -> Option<String> {
+    let base = base_url.trim_end_matches('/');
+    if base.contains("://api.pipedrive.com") {
+        return None;
+    }
+    let path = match object {
+        "deal" => "deal",
+        "lead" => "leads/inbox",
+        "person" => "person",
+        "organization" => "organization",
+        _ => return None,
+    };
+    Some(format!("{base}/{path}/{external_id}"))
+}
+
 /// The lead linked to a CRM object, if any.
 pub async fn linked(
     conn: &mut AsyncPgConnection,
@@ -117,6 +156,29 @@ pub async fn linked(
     .get_result(conn)
     .await
     .optional()?)
+}
+
+/// Links a lead to a CRM object found on the CRM's side (a deal converted there from a
+/// linked inbox item): agreeing as of the lead's current state.
+pub async fn link(
+    conn: &mut AsyncPgConnection,
+    lead_id: Uuid,
+    provider: &str,
+    object: &str,
+    external_id: &str,
+) -> Result<(), WorkflowError> {
+    sql::query(
+        "INSERT INTO crm_links (lead_id, provider, object, external_id, pushed_version, synced_at) \
+         SELECT id, $2, $3, $4, version, updated_at FROM leads WHERE id = $1 \
+         ON CONFLICT (lead_id, provider, object) DO UPDATE SET external_id = EXCLUDED.external_id",
+    )
+    .bind(Bind::Uuid(lead_id))
+    .bind(Bind::Text(provider.to_owned()))
+    .bind(Bind::Text(object.to_owned()))
+    .bind(Bind::Text(external_id.to_owned()))
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// The lead as it is now with its links to `provider`, or `None` if it was deleted.

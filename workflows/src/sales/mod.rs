@@ -3,6 +3,7 @@
 //! through the caller's row scope, moved only by [`transition::apply`], and annotated by
 //! [`notes`].
 
+pub mod activities;
 pub mod contracts;
 pub mod crm;
 pub mod effects;

@@ -20,8 +20,10 @@
 //! accepted the call finds the object on its retry. Persons are found by email and
 //! organizations by name before one is created.
 
+pub mod events;
 pub mod oauth;
 pub mod push;
+pub mod webhook;
 pub mod wire;
 
 use std::str::FromStr;
@@ -1056,12 +1058,17 @@ impl Pipedrive {
         .await
     }
 
-    pub async fn deal_activities(&self, deal_id: i64) -> Result<Vec<Activity>, ProviderError> {
+    /// The activities of a deal (`deal_id`) or of an inbox item (`lead_id`).
+    pub async fn activities_of(
+        &self,
+        key: &str,
+        id: &str,
+    ) -> Result<Vec<Activity>, ProviderError> {
         let mut out = Vec::new();
         let mut cursor: Option<String> = None;
         loop {
             let mut req = Request::get("/activities")
-                .query("deal_id", deal_id.to_string())
+                .query(key, id)
                 .query("limit", "500");
             if let Some(c) = &cursor {
                 req = req.query("cursor", c.clone());

@@ -1,0 +1,163 @@
+//! What a recorded webhook event does (the `crm_webhook_event` job): the object it
+//! names is read again from Pipedrive (its current state: deliveries can arrive late,
+//! twice or out of order) and goes the pull's way — a deal or inbox item linked to a
+//! Tentabo lead through [`crate::sales::crm::apply_remote`], an activity into
+//! `crm_activities`. A deal converted in Pipedrive from a linked inbox item
+//! (`source_lead_id`) is linked to the same Tentabo lead first.
+
+use chrono::Utc;
+use diesel::OptionalExtension;
+use diesel::sql_types::{Nullable, Text, Timestamptz};
+use diesel_async::RunQueryDsl;
+use serde_json::Value;
+use tentabo_schema::DbPool;
+
+use super::Pipedrive;
+use crate::WorkflowError;
+use crate::authz::Authorizer;
+use crate::pipeline::pipedrive::{deal_change, inbox_change, policy_of, store_activities};
+use crate::providers::ProviderError;
+use crate::sales::crm::{self, Applied};
+use crate::sql::{self, Bind};
+
+#[derive(diesel::QueryableByName)]
+struct Event {
+    #[diesel(sql_type = Text)]
+    entity: String,
+    #[diesel(sql_type = Text)]
+    action: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    entity_id: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Jsonb)]
+    payload: Value,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    processed_at: Option<chrono::DateTime<Utc>>,
+}
+
+fn upstream(e: ProviderError) -> WorkflowError {
+    match e {
+        ProviderError::Transient(m) => WorkflowError::Upstream(m),
+        ProviderError::Permanent(m) => WorkflowError::Invalid(m),
+    }
+}
+
+/// Processes event `id` once; answers what it did (also stored as its `outcome`).
+pub async fn process(
+    db: &DbPool,
+    client: &Pipedrive,
+    authz: &Authorizer,
+    id: i64,
+) -> Result<String, WorkflowError> {
+    let event: Option<Event> = {
+        let mut conn = db.get().await?;
+        sql::query(
+            "SELECT entity, action, entity_id, payload, processed_at FROM webhook_events WHERE id = $1",
+        )
+        .bind(Bind::BigInt(id))
+        .get_result(&mut conn)
+        .await
+        .optional()?
+    };
+    let Some(event) = event else {
+        return Ok("gone".into());
+    };
+    if event.processed_at.is_some() {
+        return Ok("already_processed".into());
+    }
+    let outcome = match (event.entity.as_str(), event.action.as_str()) {
+        (_, "delete" | "deleted") => "ignored_delete".to_owned(),
+        ("deal", _) => deal(db, client, authz, event.entity_id.as_deref()).await?,
+        ("lead", _) => inbox(db, client, authz, event.entity_id.as_deref()).await?,
+        ("activity", _) => {
+            let data = event.payload.get("data").cloned().unwrap_or(Value::Null);
+            let mut conn = db.get().await?;
+            let n = store_activities(&mut conn, std::slice::from_ref(&data)).await?;
+            if n > 0 { "activity_stored" } else { "activity_unreadable" }.to_owned()
+        }
+        _ => "ignored".to_owned(),
+    };
+    let mut conn = db.get().await?;
+    sql::query("UPDATE webhook_events SET processed_at = now(), outcome = $2 WHERE id = $1")
+        .bind(Bind::BigInt(id))
+        .bind(Bind::Text(outcome.clone()))
+        .execute(&mut conn)
+        .await?;
+    Ok(outcome)
+}
+
+fn describe(a: &Applied) -> String {
+    match a {
+        Applied::NotLinked => "not_linked".into(),
+        Applied::Unchanged => "unchanged".into(),
+        Applied::Updated { event: Some(e), .. } => format!("applied:{e}"),
+        Applied::Updated { event: None, .. } => "applied:fields".into(),
+        Applied::Conflict { resolution, .. } => format!("conflict:{resolution}"),
+    }
+}
+
+async fn deal(
+    db: &DbPool,
+    client: &Pipedrive,
+    authz: &Authorizer,
+    id: Option<&str>,
+) -> Result<String, WorkflowError> {
+    let Some(id) = id.and_then(|i| i.parse::<i64>().ok()) else {
+        return Ok("no_entity_id".into());
+    };
+    let Some(raw) = client.deal_raw(id).await.map_err(upstream)? else {
+        return Ok("gone".into());
+    };
+    let deal: Value = serde_json::from_str(raw.get())?;
+    let stage = match deal.get("stage_id").and_then(Value::as_i64) {
+        Some(s) => client.stage_name(s).await.map_err(upstream)?,
+        None => None,
+    };
+    let mut conn = db.get().await?;
+    // Converted in Pipedrive from an inbox item Tentabo pushed: same Tentabo lead.
+    if crm::linked(&mut conn, super::NAME, "deal", &id.to_string())
+        .await?
+        .is_none()
+        && let Some(source) = deal.get("source_lead_id").and_then(Value::as_str)
+        && let Some(link) = crm::linked(&mut conn, super::NAME, "lead", source).await?
+    {
+        crm::link(&mut conn, link.lead_id, super::NAME, "deal", &id.to_string()).await?;
+    }
+    let Some(change) = deal_change(client.settings(), stage.as_deref(), &deal) else {
+        return Ok("unreadable".into());
+    };
+    let applied = crm::apply_remote(
+        &mut conn,
+        authz,
+        policy_of(client.settings().conflicts),
+        &change,
+    )
+    .await?;
+    Ok(describe(&applied))
+}
+
+async fn inbox(
+    db: &DbPool,
+    client: &Pipedrive,
+    authz: &Authorizer,
+    id: Option<&str>,
+) -> Result<String, WorkflowError> {
+    let Some(id) = id.filter(|i| uuid::Uuid::parse_str(i).is_ok()) else {
+        return Ok("no_entity_id".into());
+    };
+    let Some(item) = client.lead(id).await.map_err(upstream)? else {
+        return Ok("gone".into());
+    };
+    let item = serde_json::to_value(item)?;
+    let Some(change) = inbox_change(&item) else {
+        return Ok("unreadable".into());
+    };
+    let mut conn = db.get().await?;
+    let applied = crm::apply_remote(
+        &mut conn,
+        authz,
+        policy_of(client.settings().conflicts),
+        &change,
+    )
+    .await?;
+    Ok(describe(&applied))
+}
