@@ -80,6 +80,9 @@ pub struct PeerState {
     window: Mutex<(Instant, u32)>,
     pub burst: Mutex<u32>,
     pub stall: Mutex<Duration>,
+    /// Every create (`POST` under `/api`) is processed, then its answer stalls for
+    /// `stall`: the client times out after Pipedrive made the object.
+    pub stall_creates: Mutex<bool>,
     /// Delays between webhook delivery attempts (3 retries at most, like Pipedrive).
     pub retry_delays: Mutex<Vec<Duration>>,
     /// Every delivery attempt: (subscription url, event id, attempt, HTTP status or 0).
@@ -236,6 +239,7 @@ impl PipedrivePeer {
             window: Mutex::new((Instant::now(), 0)),
             burst: Mutex::new(DEFAULT_BURST),
             stall: Mutex::new(Duration::from_secs(5)),
+            stall_creates: Mutex::new(false),
             retry_delays: Mutex::new(vec![
                 Duration::from_millis(300),
                 Duration::from_millis(600),
@@ -299,6 +303,25 @@ impl PeerState {
     pub fn webhooks(&self) -> Vec<Value> {
         lock(&self.data).webhooks.values().cloned().collect()
     }
+    /// The name of a deal's stage.
+    pub fn stage_of(&self, deal: i64) -> Option<String> {
+        let d = lock(&self.data);
+        let stage = d.deals.get(&deal)?["stage_id"].as_i64()?;
+        d.stages.get(&stage)?["name"].as_str().map(str::to_owned)
+    }
+    /// The id of the stage `name` in the pipeline `pipeline` (by name).
+    pub fn stage_in(&self, pipeline: &str, name: &str) -> Option<i64> {
+        let d = lock(&self.data);
+        let pid = d
+            .pipelines
+            .values()
+            .find(|p| p["name"].as_str() == Some(pipeline))?["id"]
+            .as_i64()?;
+        d.stages
+            .values()
+            .find(|s| s["pipeline_id"] == pid && s["name"].as_str() == Some(name))
+            .and_then(|s| s["id"].as_i64())
+    }
     pub fn stage_id(&self, name: &str) -> Option<i64> {
         lock(&self.data)
             .stages
@@ -349,13 +372,21 @@ impl PeerState {
             d.deals.insert(id, deal.clone());
             (id, deal)
         };
-        self.notify("deal", "create", id.to_string(), body, json!(null));
+        self.notify("app", "deal", "create", id.to_string(), body, json!(null));
         id
     }
 
-    /// Moves a deal to another stage in Pipedrive's UI.
+    /// Moves a deal to another stage of its pipeline in Pipedrive's UI.
     pub fn ui_move_deal(self: &Arc<Self>, id: i64, stage: &str) {
-        let stage_id = self.stage_id(stage).unwrap();
+        let stage_id = {
+            let d = lock(&self.data);
+            let pipeline = d.deals[&id]["pipeline_id"].clone();
+            d.stages
+                .values()
+                .find(|s| s["pipeline_id"] == pipeline && s["name"].as_str() == Some(stage))
+                .and_then(|s| s["id"].as_i64())
+                .unwrap()
+        };
         self.ui_patch_deal(id, json!({ "stage_id": stage_id }));
     }
 
@@ -368,7 +399,7 @@ impl PeerState {
             let previous = apply_patch(deal, &patch, &t);
             (deal.clone(), previous)
         };
-        self.notify("deal", "change", id.to_string(), body, previous);
+        self.notify("app", "deal", "change", id.to_string(), body, previous);
     }
 
     /// Changes a deal without any webhook (a delivery lost for good).
@@ -380,7 +411,17 @@ impl PeerState {
     }
 
     /// Delivers the webhooks following `object` (in the background, with retries).
-    fn notify(self: &Arc<Self>, object: &str, action: &str, id: String, data: Value, previous: Value) {
+    /// `source` is Pipedrive's `meta.change_source`: `app` (a person in the UI) or
+    /// `api` (an integration, by the token's user).
+    fn notify(
+        self: &Arc<Self>,
+        source: &str,
+        object: &str,
+        action: &str,
+        id: String,
+        data: Value,
+        previous: Value,
+    ) {
         let hooks: Vec<Value> = lock(&self.data)
             .webhooks
             .values()
@@ -399,7 +440,7 @@ impl PeerState {
                     "is_bulk_edit": false, "timestamp": Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
                     "type": "general", "user_id": "1", "version": "2.0",
                     "webhook_id": hook["id"].to_string(), "webhook_owner_id": "1",
-                    "change_source": "app", "permitted_user_ids": ["1"], "attempt": 1, "host": "company.pipedrive.com",
+                    "change_source": source, "permitted_user_ids": ["1"], "attempt": 1, "host": "company.pipedrive.com",
                 },
                 "data": data.clone(),
                 "previous": previous.clone(),
@@ -560,7 +601,18 @@ async fn faults(State(s): State<Arc<PeerState>>, req: Request, next: Next) -> Re
             tokio::time::sleep(stall).await;
             res
         }
-        None => next.run(req).await,
+        None => {
+            let stall_create = *lock(&s.stall_creates)
+                && req.method() == axum::http::Method::POST
+                && req.uri().path().starts_with("/api/")
+                && req.uri().path() != "/api/v1/webhooks";
+            let res = next.run(req).await;
+            if stall_create {
+                let stall = *lock(&s.stall);
+                tokio::time::sleep(stall).await;
+            }
+            res
+        }
     }
 }
 
@@ -978,7 +1030,7 @@ async fn create_deal(State(s): State<Arc<PeerState>>, body: Bytes) -> Answer {
         d.deals.insert(id, deal.clone());
         (deal, id)
     };
-    s.notify("deal", "create", id.to_string(), deal.clone(), json!(null));
+    s.notify("api", "deal", "create", id.to_string(), deal.clone(), json!(null));
     Ok(ok(deal))
 }
 
@@ -1005,7 +1057,7 @@ async fn patch_deal(State(s): State<Arc<PeerState>>, Path(id): Path<i64>, body: 
         (deal.clone(), previous)
     };
     if previous.as_object().is_some_and(|p| !p.is_empty()) {
-        s.notify("deal", "change", id.to_string(), deal.clone(), previous);
+        s.notify("api", "deal", "change", id.to_string(), deal.clone(), previous);
     }
     Ok(ok(deal))
 }
@@ -1190,7 +1242,7 @@ async fn create_activity(State(s): State<Arc<PeerState>>, body: Bytes) -> Answer
         d.activities.insert(id, a.clone());
         (a, id)
     };
-    s.notify("activity", "create", id.to_string(), a.clone(), json!(null));
+    s.notify("api", "activity", "create", id.to_string(), a.clone(), json!(null));
     Ok(ok(a))
 }
 
@@ -1248,7 +1300,7 @@ async fn create_lead(State(s): State<Arc<PeerState>>, body: Bytes) -> Answer {
         d.leads.insert(id.clone(), lead.clone());
         (lead, id)
     };
-    s.notify("lead", "create", id, lead.clone(), json!(null));
+    s.notify("api", "lead", "create", id, lead.clone(), json!(null));
     Ok(created(lead))
 }
 
@@ -1272,7 +1324,7 @@ async fn patch_lead(State(s): State<Arc<PeerState>>, Path(id): Path<String>, bod
         (lead.clone(), previous)
     };
     if previous.as_object().is_some_and(|p| !p.is_empty()) {
-        s.notify("lead", "change", id, lead.clone(), previous);
+        s.notify("api", "lead", "change", id, lead.clone(), previous);
     }
     Ok(ok(lead))
 }

@@ -71,3 +71,11 @@ ALTER TABLE provider_configs ADD COLUMN runtime JSONB NOT NULL DEFAULT '{}'::jso
 -- Health also changes when a call finds the provider unusable (a revoked OAuth grant).
 ALTER TABLE provider_health_checks DROP CONSTRAINT provider_health_checks_trigger_known,
     ADD CONSTRAINT provider_health_checks_trigger_known CHECK (trigger IN ('test', 'schedule', 'call'));
+
+-- One push of a lead at a time (two pushes racing would both search, find nothing and
+-- both create): a lease, taken by the job and released after, expiring if its holder dies.
+CREATE TABLE crm_push_leases (
+    lead_id     UUID PRIMARY KEY REFERENCES leads (id) ON DELETE CASCADE,
+    holder      UUID NOT NULL,
+    expires_at  TIMESTAMPTZ NOT NULL
+);

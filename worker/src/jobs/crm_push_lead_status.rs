@@ -13,6 +13,9 @@ use crate::runner::JobContext;
 
 pub struct CrmPushLeadStatus;
 
+/// How long a push may hold its lead's lease.
+const PUSH_LEASE: std::time::Duration = std::time::Duration::from_secs(600);
+
 impl Job for CrmPushLeadStatus {
     type Payload = payloads::PushLeadStatus;
 
@@ -43,17 +46,32 @@ impl Job for CrmPushLeadStatus {
             }
             Some((l, false)) => l,
         };
-        let pushed = match crm.push_lead(&lead, &job.idempotency_key).await {
-            Ok(a) => a,
-            Err(e) => return provider_failure(e),
-        };
-        try_db!(
+        // One push of a lead at a time; the lease outlives the provider calls' worst
+        // case (attempts × timeout) and expires if this worker dies.
+        let holder = uuid::Uuid::now_v7();
+        let leased = try_db!(
             async {
                 let mut conn = ctx.db.get().await?;
-                crm::record_push(&mut conn, &lead, &pushed).await
+                crm::lease(&mut conn, p.lead_id, holder, PUSH_LEASE).await
             }
             .await
         );
-        JobOutcome::Done
+        if !leased {
+            return JobOutcome::Retry("another push of this lead is running".into());
+        }
+        let pushed = crm.push_lead(&lead, &job.idempotency_key).await;
+        let recorded = async {
+            let mut conn = ctx.db.get().await?;
+            if let Ok(pushed) = &pushed {
+                crm::record_push(&mut conn, &lead, pushed).await?;
+            }
+            crm::release(&mut conn, p.lead_id, holder).await
+        }
+        .await;
+        match (pushed, recorded) {
+            (Err(e), _) => provider_failure(e),
+            (Ok(_), Err(e)) => JobOutcome::Retry(format!("database: {e}")),
+            (Ok(_), Ok(())) => JobOutcome::Done,
+        }
     }
 }

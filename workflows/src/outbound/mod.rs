@@ -79,6 +79,9 @@ pub struct Request {
     pub json: Option<serde_json::Value>,
     /// A form-encoded body (OAuth token endpoints).
     pub form: Option<Vec<(String, String)>>,
+    /// Safe to send again after a timeout or a 5xx (every method but `POST`, unless
+    /// marked [`Request::replayable`]).
+    pub replay: bool,
     pub bearer: Option<SecretString>,
     pub headers: Vec<(HeaderName, HeaderValue)>,
 }
@@ -86,6 +89,7 @@ pub struct Request {
 impl Request {
     pub fn new(method: Method, template: &'static str, path: impl Into<String>) -> Request {
         Request {
+            replay: method != Method::POST,
             method,
             template,
             path: path.into(),
@@ -110,6 +114,18 @@ impl Request {
     pub fn form(mut self, fields: Vec<(String, String)>) -> Request {
         self.form = Some(fields);
         self
+    }
+    /// Marks a `POST` as safe to send twice (a JSON-RPC read, a token refresh).
+    pub fn replayable(mut self) -> Request {
+        self.replay = true;
+        self
+    }
+    /// Whether sending the request twice is harmless. A `POST` may create something
+    /// each time: after a timeout or a 5xx it may have been processed, so the layer does
+    /// not send it again (a 429 or a refused connection, never processed, are retried);
+    /// the caller's own retry looks the object up before creating it.
+    pub fn is_replayable(&self) -> bool {
+        self.replay
     }
     pub fn bearer(mut self, token: &SecretString) -> Request {
         self.bearer = Some(token.clone());
@@ -440,10 +456,13 @@ impl Outbound {
                 };
                 permit.record(breaker::Outcome::Failure);
                 self.log(ep, req, context, attempt, None, outcome, elapsed);
-                return Err(Failure::transient(Failed::Transient(format!(
-                    "{outcome}: {}",
-                    without_url(&e)
-                ))));
+                let failed = Failed::Transient(format!("{outcome}: {}", without_url(&e)));
+                // A create that may have reached the provider is not sent again here:
+                // the caller's own retry looks it up first (see `Request::replayable`).
+                if !req.is_replayable() && !e.is_connect() {
+                    return Err(Failure::Permanent(failed));
+                }
+                return Err(Failure::transient(failed));
             }
         };
         let retry_after = || {
@@ -468,6 +487,12 @@ impl Outbound {
                 outcome,
                 elapsed,
             );
+            if res.status >= 500 && !req.is_replayable() {
+                return Err(Failure::Permanent(Failed::Transient(format!(
+                    "HTTP {}",
+                    res.status
+                ))));
+            }
             return Err(Failure::Transient {
                 error: Failed::Transient(format!("HTTP {}", res.status)),
                 retry_after: retry_after(),

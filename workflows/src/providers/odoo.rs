@@ -255,7 +255,10 @@ impl OdooClient {
             ("common", _) => "/jsonrpc#common",
             _ => "/jsonrpc#object",
         };
-        let req = Request::new(reqwest::Method::POST, template, "/jsonrpc").json(body);
+        // Tentabo only reads from Odoo: a call may be sent again.
+        let req = Request::new(reqwest::Method::POST, template, "/jsonrpc")
+            .json(body)
+            .replayable();
         let result = self
             .outbound
             .send_checked(&self.endpoint, &req, rpc_verdict)

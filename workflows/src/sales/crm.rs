@@ -234,6 +234,44 @@ pub async fn already_synced(
         && links.iter().all(|l| l.synced_at >= lead.updated_at))
 }
 
+/// Takes the lead's push lease for `ttl` (`false`: another push holds it). A push
+/// holds it across its provider calls, so two pushes of one lead never both create.
+pub async fn lease(
+    conn: &mut AsyncPgConnection,
+    lead_id: Uuid,
+    holder: Uuid,
+    ttl: std::time::Duration,
+) -> Result<bool, WorkflowError> {
+    let ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
+    let n = sql::query(
+        "INSERT INTO crm_push_leases (lead_id, holder, expires_at) \
+         SELECT $1, $2, now() + make_interval(secs => $3::bigint / 1000.0) \
+         WHERE EXISTS (SELECT 1 FROM leads WHERE id = $1) \
+         ON CONFLICT (lead_id) DO UPDATE SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at \
+         WHERE crm_push_leases.expires_at < now() OR crm_push_leases.holder = EXCLUDED.holder",
+    )
+    .bind(Bind::Uuid(lead_id))
+    .bind(Bind::Uuid(holder))
+    .bind(Bind::BigInt(ms))
+    .execute(conn)
+    .await?;
+    Ok(n == 1)
+}
+
+/// Gives the lease back (only its holder can).
+pub async fn release(
+    conn: &mut AsyncPgConnection,
+    lead_id: Uuid,
+    holder: Uuid,
+) -> Result<(), WorkflowError> {
+    sql::query("DELETE FROM crm_push_leases WHERE lead_id = $1 AND holder = $2")
+        .bind(Bind::Uuid(lead_id))
+        .bind(Bind::Uuid(holder))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Records what a push made or found: the lead's main CRM object and every link, as
 /// agreeing with the lead state that was pushed.
 pub async fn record_push(
@@ -460,7 +498,7 @@ pub async fn apply_remote(
             .await?;
             mark_seen(conn, &link, change.updated_at).await?;
             if resolution == "local_kept" {
-                push_again(conn, link.lead_id, lead.version, id).await?;
+                push_again(conn, &change.provider, link.lead_id, lead.version, id).await?;
             }
             return Ok(Applied::Conflict {
                 id,
@@ -479,7 +517,7 @@ pub async fn apply_remote(
             if resolution != "source_applied" {
                 mark_seen(conn, &link, change.updated_at).await?;
                 if resolution == "local_kept" {
-                    push_again(conn, link.lead_id, lead.version, id).await?;
+                    push_again(conn, &change.provider, link.lead_id, lead.version, id).await?;
                 }
                 return Ok(Applied::Conflict {
                     id,
@@ -621,10 +659,14 @@ async fn conflict(
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         id: i64,
     }
+    // One pending conflict per object: a newer remote change replaces the one waiting.
     let id: Id = sql::query(
         "INSERT INTO sync_conflicts (provider, entity, external_id, policy, local, remote, \
              resolution, resolved_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, CASE WHEN $7 = 'pending' THEN NULL ELSE now() END) \
+         ON CONFLICT (provider, entity, external_id) WHERE resolution = 'pending' DO UPDATE SET \
+             policy = EXCLUDED.policy, local = EXCLUDED.local, remote = EXCLUDED.remote, \
+             created_at = now() \
          RETURNING id",
     )
     .bind(Bind::Text(change.provider.clone()))
@@ -639,13 +681,20 @@ async fn conflict(
     Ok(id.id)
 }
 
-/// Local state kept: push it again so the CRM shows it.
+/// Local state kept: the two sides disagree until it is pushed again (the push, not
+/// skipped as "already synced", makes the CRM show it).
 async fn push_again(
     conn: &mut AsyncPgConnection,
+    provider: &str,
     lead_id: Uuid,
     version: i32,
     conflict_id: i64,
 ) -> Result<(), WorkflowError> {
+    sql::query("UPDATE crm_links SET synced_at = 'epoch' WHERE lead_id = $1 AND provider = $2")
+        .bind(Bind::Uuid(lead_id))
+        .bind(Bind::Text(provider.to_owned()))
+        .execute(conn)
+        .await?;
     jobs::enqueue(
         conn,
         &[JobRequest::new(

@@ -64,7 +64,22 @@ pub async fn process(
     if event.processed_at.is_some() {
         return Ok("already_processed".into());
     }
+    // Tentabo's own change coming back (an integration's change through the API, by
+    // the user Tentabo calls as): nothing to apply.
+    let meta = event.payload.get("meta");
+    let source = meta
+        .and_then(|m| m.get("change_source"))
+        .and_then(Value::as_str);
+    let user = meta
+        .and_then(|m| m.get("user_id"))
+        .and_then(super::id_text);
+    let own = source == Some("api")
+        && match user {
+            Some(u) => client.my_user_id().await.map_err(upstream)?.to_string() == u,
+            None => false,
+        };
     let outcome = match (event.entity.as_str(), event.action.as_str()) {
+        _ if own => "own_change".to_owned(),
         (_, "delete" | "deleted") => "ignored_delete".to_owned(),
         ("deal", _) => deal(db, client, authz, event.entity_id.as_deref()).await?,
         ("lead", _) => inbox(db, client, authz, event.entity_id.as_deref()).await?,

@@ -386,6 +386,8 @@ pub struct Pipedrive {
     settings: PipedriveSettings,
     /// The reference field's key, once known.
     reference_key: tokio::sync::OnceCell<String>,
+    /// The Pipedrive user Tentabo calls as, once known.
+    me: tokio::sync::OnceCell<i64>,
     /// The pipeline's id and its stages (id, name), once known.
     stages: tokio::sync::Mutex<Option<(i64, Vec<Stage>)>>,
 }
@@ -551,6 +553,7 @@ impl Pipedrive {
             auth,
             settings,
             reference_key: tokio::sync::OnceCell::new(),
+            me: tokio::sync::OnceCell::new(),
             stages: tokio::sync::Mutex::new(None),
         }
     }
@@ -622,6 +625,20 @@ impl Pipedrive {
     pub async fn me(&self) -> Result<Value, ProviderError> {
         self.data("v1", "read its own user", Request::get("/users/me"))
             .await
+    }
+
+    /// The id of the Pipedrive user Tentabo calls as (cached).
+    pub async fn my_user_id(&self) -> Result<i64, ProviderError> {
+        self.me
+            .get_or_try_init(|| async {
+                self.me()
+                    .await?
+                    .get("id")
+                    .and_then(Value::as_i64)
+                    .ok_or_else(|| ProviderError::Transient("`/users/me` answered no id".into()))
+            })
+            .await
+            .copied()
     }
 
     // ── searches ──────────────────────────────────────────────────────────────────

@@ -155,7 +155,11 @@ async fn token_call(
     let mut auth = HeaderValue::from_str(&format!("Basic {basic}"))
         .map_err(|_| Refused::Other(ProviderError::Permanent("invalid client secret".into())))?;
     auth.set_sensitive(true);
-    let mut req = Request::new(Method::POST, "/oauth/token", path).form(form);
+    // A refresh may be sent again (Pipedrive keeps the refresh token); a code exchange
+    // sent twice is refused the second time, which the admin sees as a failed connect.
+    let mut req = Request::new(Method::POST, "/oauth/token", path)
+        .form(form)
+        .replayable();
     req.headers.push((AUTHORIZATION, auth));
     let res = outbound
         .send(&endpoint, &req)
