@@ -165,6 +165,26 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
         "Seule une tâche en échec, ou en attente d'une nouvelle tentative, peut être abandonnée",
     ),
     (
+        "oauth_not_configured",
+        "OAuth is not configured for this provider (auth mode, client id and secret)",
+        "OAuth n'est pas configuré pour ce fournisseur (mode d'authentification, identifiant et secret du client)",
+    ),
+    (
+        "public_url_required",
+        "Set the public URL first: the provider sends the browser back there",
+        "Renseignez d'abord l'URL publique : le fournisseur y renvoie le navigateur",
+    ),
+    (
+        "oauth_state_invalid",
+        "This authorization is unknown, already used or expired: connect again",
+        "Cette autorisation est inconnue, déjà utilisée ou expirée : reconnectez-vous",
+    ),
+    (
+        "oauth_exchange_failed",
+        "The provider refused the authorization code: connect again",
+        "Le fournisseur a refusé le code d'autorisation : reconnectez-vous",
+    ),
+    (
         "illegal_transition",
         "This event is not allowed in the current state",
         "Cet événement n'est pas permis dans l'état actuel",

@@ -65,11 +65,12 @@ UNEXPRESSED = {
     "amount_too_large",
     "not_open",
     "not_allowed",
+    "required_with_due_time",
 }
 
 # (field, code) pairs of the same kind, where the code alone also names rules the
 # schema does state.
-UNEXPRESSED_FIELD = {("expected_close_date", "out_of_range")}
+UNEXPRESSED_FIELD = {("expected_close_date", "out_of_range"), ("due_date", "out_of_range")}
 
 # Whole-request answers of the same kind: an Idempotency-Key sent again with another
 # body (the fuzzer reuses header values).

@@ -176,8 +176,10 @@ impl Data {
                 "varchar",
             ),
         ] {
-            d.fields.push(json!({ "field_name": name, "field_code": code, "field_type": ty,
-                "is_custom_field": code.len() == 40, "options": null, "subfields": null }));
+            d.fields.push(
+                json!({ "field_name": name, "field_code": code, "field_type": ty,
+                "is_custom_field": code.len() == 40, "options": null, "subfields": null }),
+            );
         }
         let org = d.id();
         d.orgs.insert(
@@ -357,15 +359,30 @@ impl PeerState {
         }
     }
 
+    /// The seeded person (Élodie Marchand, with an email) and her organization.
+    pub fn seeded_person(&self) -> (i64, i64) {
+        let d = lock(&self.data);
+        let p = d.persons.values().next().unwrap();
+        (p["id"].as_i64().unwrap(), p["org_id"].as_i64().unwrap())
+    }
+
     /// A deal created in Pipedrive's UI (delivers a `create` webhook).
-    pub fn ui_create_deal(self: &Arc<Self>, title: &str, stage: &str, owner_id: i64) -> i64 {
+    pub fn ui_create_deal(
+        self: &Arc<Self>,
+        title: &str,
+        stage: &str,
+        owner_id: i64,
+        person_org: Option<(i64, i64)>,
+    ) -> i64 {
         let stage_id = self.stage_id(stage).unwrap();
+        let (person, org) =
+            person_org.map_or((Value::Null, Value::Null), |(p, o)| (json!(p), json!(o)));
         let (id, body) = {
             let mut d = lock(&self.data);
             let id = d.id();
             let t = d.now();
-            let deal = json!({ "id": id, "title": title, "owner_id": owner_id, "person_id": null,
-                "org_id": null, "stage_id": stage_id, "pipeline_id": 1, "value": 0, "currency": "EUR",
+            let deal = json!({ "id": id, "title": title, "owner_id": owner_id, "person_id": person,
+                "org_id": org, "stage_id": stage_id, "pipeline_id": 1, "value": 12500, "currency": "EUR",
                 "status": "open", "lost_reason": null, "add_time": t, "update_time": t,
                 "expected_close_date": null, "is_deleted": false, "is_archived": false,
                 "probability": null, "visible_to": 3, "label_ids": [], "custom_fields": {} });
@@ -452,13 +469,20 @@ impl PeerState {
 
     async fn deliver(&self, hook: Value, event_id: String, mut body: Value) {
         lock(&self.sent).push((hook.clone(), event_id.clone(), body.clone()));
-        let url = hook["subscription_url"].as_str().unwrap_or_default().to_owned();
+        let url = hook["subscription_url"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         let user = hook["http_auth_user"].as_str().map(str::to_owned);
         let password = hook["http_auth_password"].as_str().map(str::to_owned);
         let delays = lock(&self.retry_delays).clone();
         for attempt in 1..=(delays.len() as u32 + 1) {
             body["meta"]["attempt"] = json!(attempt);
-            let mut req = self.http.post(&url).json(&body).timeout(Duration::from_secs(10));
+            let mut req = self
+                .http
+                .post(&url)
+                .json(&body)
+                .timeout(Duration::from_secs(10));
             if let Some(u) = &user {
                 req = req.basic_auth(u, password.as_deref());
             }
@@ -491,7 +515,10 @@ fn apply_patch(obj: &mut Value, patch: &Value, now: &str) -> Value {
     let mut previous = Map::new();
     for (k, v) in patch.as_object().into_iter().flatten() {
         if k == "custom_fields" {
-            let cf = obj["custom_fields"].as_object().cloned().unwrap_or_default();
+            let cf = obj["custom_fields"]
+                .as_object()
+                .cloned()
+                .unwrap_or_default();
             let mut merged = cf.clone();
             for (ck, cv) in v.as_object().into_iter().flatten() {
                 merged.insert(ck.clone(), cv.clone());
@@ -528,24 +555,38 @@ fn ok(data: Value) -> Response {
 }
 
 fn created(data: Value) -> Response {
-    (StatusCode::CREATED, Json(json!({ "success": true, "data": data }))).into_response()
+    (
+        StatusCode::CREATED,
+        Json(json!({ "success": true, "data": data })),
+    )
+        .into_response()
 }
 
 fn fail(status: StatusCode, error: &str, info: &str) -> Response {
     (
         status,
-        Json(json!({ "success": false, "error": error, "error_info": info, "data": null,
-                     "additional_data": null })),
+        Json(
+            json!({ "success": false, "error": error, "error_info": info, "data": null,
+                     "additional_data": null }),
+        ),
     )
         .into_response()
 }
 
 fn not_found(what: &str) -> Response {
-    fail(StatusCode::NOT_FOUND, &format!("{what} not found"), "Please check developers.pipedrive.com")
+    fail(
+        StatusCode::NOT_FOUND,
+        &format!("{what} not found"),
+        "Please check developers.pipedrive.com",
+    )
 }
 
 fn bad(what: &str) -> Response {
-    fail(StatusCode::BAD_REQUEST, what, "Please check developers.pipedrive.com")
+    fail(
+        StatusCode::BAD_REQUEST,
+        what,
+        "Please check developers.pipedrive.com",
+    )
 }
 
 fn router(state: Arc<PeerState>) -> axum::Router {
@@ -590,8 +631,13 @@ async fn faults(State(s): State<Arc<PeerState>>, req: Request, next: Next) -> Re
     let fault = lock(&s.faults).pop_front();
     match fault {
         Some(Fault::TooMany(secs)) => {
-            let mut r = fail(StatusCode::TOO_MANY_REQUESTS, "Too many requests", "Rate limit exceeded");
-            r.headers_mut().insert("retry-after", HeaderValue::from(secs));
+            let mut r = fail(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too many requests",
+                "Rate limit exceeded",
+            );
+            r.headers_mut()
+                .insert("retry-after", HeaderValue::from(secs));
             r
         }
         Some(Fault::ServerError) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
@@ -636,8 +682,10 @@ async fn guard(State(s): State<Arc<PeerState>>, req: Request, next: Next) -> Res
     if !token_ok && !bearer_ok {
         return (
             StatusCode::UNAUTHORIZED,
-            Json(json!({ "success": false, "error": "unauthorized access", "errorCode": 401,
-                         "error_info": "Please check developers.pipedrive.com" })),
+            Json(
+                json!({ "success": false, "error": "unauthorized access", "errorCode": 401,
+                         "error_info": "Please check developers.pipedrive.com" }),
+            ),
         )
             .into_response();
     }
@@ -652,24 +700,34 @@ async fn guard(State(s): State<Arc<PeerState>>, req: Request, next: Next) -> Res
         (limit as i64 - w.1 as i64, reset.max(0.0).ceil() as u64)
     };
     let mut res = if remaining < 0 {
-        let mut r = fail(StatusCode::TOO_MANY_REQUESTS, "Request over limit", "Rate limit exceeded");
-        r.headers_mut().insert("retry-after", HeaderValue::from(reset.max(1)));
+        let mut r = fail(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Request over limit",
+            "Rate limit exceeded",
+        );
+        r.headers_mut()
+            .insert("retry-after", HeaderValue::from(reset.max(1)));
         r
     } else {
         next.run(req).await
     };
     let h = res.headers_mut();
     h.insert("x-ratelimit-limit", HeaderValue::from(limit));
-    h.insert("x-ratelimit-remaining", HeaderValue::from(remaining.max(0) as u64));
+    h.insert(
+        "x-ratelimit-remaining",
+        HeaderValue::from(remaining.max(0) as u64),
+    );
     h.insert("x-ratelimit-reset", HeaderValue::from(reset));
     h.insert("x-daily-requests-left", HeaderValue::from(9_500_u64));
     res
 }
 
 async fn me(State(_): State<Arc<PeerState>>) -> Response {
-    ok(json!({ "id": 1, "name": "Camille Durand", "email": "camille@exemple.fr", "company_id": 7777,
+    ok(
+        json!({ "id": 1, "name": "Camille Durand", "email": "camille@exemple.fr", "company_id": 7777,
                "company_domain": "exemple", "locale": "fr_FR", "timezone_name": "Europe/Paris",
-               "is_admin": 1, "active_flag": true }))
+               "is_admin": 1, "active_flag": true }),
+    )
 }
 
 // ── OAuth ─────────────────────────────────────────────────────────────────────────
@@ -686,17 +744,17 @@ async fn authorize(
     };
     let code = s.issue_code();
     let sep = if redirect.contains('?') { '&' } else { '?' };
-    let to = format!(
-        "{redirect}{sep}code={code}&state={}",
-        url_encode(state)
-    );
+    let to = format!("{redirect}{sep}code={code}&state={}", url_encode(state));
     (StatusCode::FOUND, [("location", to)]).into_response()
 }
 
 fn url_encode(s: &str) -> String {
     let mut u = reqwest::Url::parse("http://x/").unwrap();
     u.query_pairs_mut().append_pair("v", s);
-    u.query().unwrap_or_default().trim_start_matches("v=").to_owned()
+    u.query()
+        .unwrap_or_default()
+        .trim_start_matches("v=")
+        .to_owned()
 }
 
 async fn token(State(s): State<Arc<PeerState>>, headers: HeaderMap, body: Bytes) -> Response {
@@ -716,21 +774,25 @@ async fn token(State(s): State<Arc<PeerState>>, headers: HeaderMap, body: Bytes)
         .and_then(|v| v.to_str().ok())
         .is_none_or(|c| !c.starts_with("application/x-www-form-urlencoded"))
     {
-        return (StatusCode::UNSUPPORTED_MEDIA_TYPE, "form-encoded body expected").into_response();
+        return (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "form-encoded body expected",
+        )
+            .into_response();
     }
-    let form: BTreeMap<String, String> = reqwest::Url::parse(&format!(
-        "http://x/?{}",
-        String::from_utf8_lossy(&body)
-    ))
-    .unwrap()
-    .query_pairs()
-    .map(|(k, v)| (k.into_owned(), v.into_owned()))
-    .collect();
+    let form: BTreeMap<String, String> =
+        reqwest::Url::parse(&format!("http://x/?{}", String::from_utf8_lossy(&body)))
+            .unwrap()
+            .query_pairs()
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
     let invalid = || {
         (
             StatusCode::BAD_REQUEST,
-            Json(json!({ "success": false, "message": "Invalid grant: refresh token is invalid",
-                         "error": "invalid_grant" })),
+            Json(
+                json!({ "success": false, "message": "Invalid grant: refresh token is invalid",
+                         "error": "invalid_grant" }),
+            ),
         )
             .into_response()
     };
@@ -770,11 +832,15 @@ async fn token(State(s): State<Arc<PeerState>>, headers: HeaderMap, body: Bytes)
     };
     let access = format!("access-{}", uuid::Uuid::new_v4().simple());
     let expires_in = d.expires_in;
-    d.access
-        .insert(access.clone(), Utc::now() + chrono::TimeDelta::seconds(expires_in));
-    Json(json!({ "access_token": access, "token_type": "Bearer", "refresh_token": refresh,
+    d.access.insert(
+        access.clone(),
+        Utc::now() + chrono::TimeDelta::seconds(expires_in),
+    );
+    Json(
+        json!({ "access_token": access, "token_type": "Bearer", "refresh_token": refresh,
                  "scope": "base,deals:full,contacts:full,leads:full,activities:full,admin",
-                 "expires_in": expires_in, "api_domain": null }))
+                 "expires_in": expires_in, "api_domain": null }),
+    )
     .into_response()
 }
 
@@ -802,13 +868,18 @@ fn check_search(q: &BTreeMap<String, String>, fields: &[&str]) -> Result<String,
     {
         return Err(bad("invalid fields"));
     }
-    if q.get("exact_match").is_some_and(|e| e != "true" && e != "false") {
+    if q.get("exact_match")
+        .is_some_and(|e| e != "true" && e != "false")
+    {
         return Err(bad("exact_match must be a boolean"));
     }
     term(q)
 }
 
-async fn search_persons(State(s): State<Arc<PeerState>>, Query(q): Query<BTreeMap<String, String>>) -> Answer {
+async fn search_persons(
+    State(s): State<Arc<PeerState>>,
+    Query(q): Query<BTreeMap<String, String>>,
+) -> Answer {
     let t = check_search(&q, &["custom_fields", "email", "notes", "phone", "name"])?;
     let d = lock(&s.data);
     let items = d
@@ -831,7 +902,10 @@ async fn search_persons(State(s): State<Arc<PeerState>>, Query(q): Query<BTreeMa
     Ok(search_answer(items))
 }
 
-async fn search_orgs(State(s): State<Arc<PeerState>>, Query(q): Query<BTreeMap<String, String>>) -> Answer {
+async fn search_orgs(
+    State(s): State<Arc<PeerState>>,
+    Query(q): Query<BTreeMap<String, String>>,
+) -> Answer {
     let t = check_search(&q, &["address", "custom_fields", "notes", "name"])?;
     let d = lock(&s.data);
     let items = d
@@ -839,18 +913,28 @@ async fn search_orgs(State(s): State<Arc<PeerState>>, Query(q): Query<BTreeMap<S
         .values()
         .filter(|o| o["is_deleted"] != json!(true))
         .filter(|o| o["name"].as_str().is_some_and(|n| n.to_lowercase() == t))
-        .map(|o| json!({ "id": o["id"], "type": "organization", "name": o["name"], "address": null,
-            "visible_to": 3, "owner": { "id": o["owner_id"] }, "custom_fields": [], "notes": [] }))
+        .map(|o| {
+            json!({ "id": o["id"], "type": "organization", "name": o["name"], "address": null,
+            "visible_to": 3, "owner": { "id": o["owner_id"] }, "custom_fields": [], "notes": [] })
+        })
         .collect();
     Ok(search_answer(items))
 }
 
 fn has_custom(obj: &Value, t: &str, nested: bool) -> bool {
     let values: Vec<&Value> = if nested {
-        obj["custom_fields"].as_object().map(|m| m.values().collect()).unwrap_or_default()
+        obj["custom_fields"]
+            .as_object()
+            .map(|m| m.values().collect())
+            .unwrap_or_default()
     } else {
         obj.as_object()
-            .map(|m| m.iter().filter(|(k, _)| k.len() == 40).map(|(_, v)| v).collect())
+            .map(|m| {
+                m.iter()
+                    .filter(|(k, _)| k.len() == 40)
+                    .map(|(_, v)| v)
+                    .collect()
+            })
             .unwrap_or_default()
     };
     values
@@ -858,7 +942,10 @@ fn has_custom(obj: &Value, t: &str, nested: bool) -> bool {
         .any(|v| v.as_str().is_some_and(|s| s.to_lowercase() == t))
 }
 
-async fn search_deals(State(s): State<Arc<PeerState>>, Query(q): Query<BTreeMap<String, String>>) -> Answer {
+async fn search_deals(
+    State(s): State<Arc<PeerState>>,
+    Query(q): Query<BTreeMap<String, String>>,
+) -> Answer {
     let t = check_search(&q, &["custom_fields", "notes", "title"])?;
     let d = lock(&s.data);
     let items = d
@@ -877,7 +964,10 @@ async fn search_deals(State(s): State<Arc<PeerState>>, Query(q): Query<BTreeMap<
     Ok(search_answer(items))
 }
 
-async fn search_leads(State(s): State<Arc<PeerState>>, Query(q): Query<BTreeMap<String, String>>) -> Answer {
+async fn search_leads(
+    State(s): State<Arc<PeerState>>,
+    Query(q): Query<BTreeMap<String, String>>,
+) -> Answer {
     let t = check_search(&q, &["custom_fields", "notes", "title"])?;
     let d = lock(&s.data);
     let items = d
@@ -913,7 +1003,10 @@ fn int_or_absent(m: &Map<String, Value>, k: &str) -> Result<(), Response> {
 
 async fn create_person(State(s): State<Arc<PeerState>>, body: Bytes) -> Answer {
     let m = object(&body)?;
-    if m.get("name").and_then(Value::as_str).is_none_or(|n| n.trim().is_empty()) {
+    if m.get("name")
+        .and_then(Value::as_str)
+        .is_none_or(|n| n.trim().is_empty())
+    {
         return Err(bad("name is required"));
     }
     int_or_absent(&m, "org_id")?;
@@ -931,7 +1024,10 @@ async fn create_person(State(s): State<Arc<PeerState>>, body: Bytes) -> Answer {
 
 async fn create_org(State(s): State<Arc<PeerState>>, body: Bytes) -> Answer {
     let m = object(&body)?;
-    if m.get("name").and_then(Value::as_str).is_none_or(|n| n.trim().is_empty()) {
+    if m.get("name")
+        .and_then(Value::as_str)
+        .is_none_or(|n| n.trim().is_empty())
+    {
         return Err(bad("name is required"));
     }
     int_or_absent(&m, "owner_id")?;
@@ -946,17 +1042,44 @@ async fn create_org(State(s): State<Arc<PeerState>>, body: Bytes) -> Answer {
 }
 
 async fn get_person(State(s): State<Arc<PeerState>>, Path(id): Path<i64>) -> Answer {
-    lock(&s.data).persons.get(&id).cloned().map(ok).ok_or_else(|| not_found("Person"))
+    lock(&s.data)
+        .persons
+        .get(&id)
+        .cloned()
+        .map(ok)
+        .ok_or_else(|| not_found("Person"))
 }
 
 async fn get_org(State(s): State<Arc<PeerState>>, Path(id): Path<i64>) -> Answer {
-    lock(&s.data).orgs.get(&id).cloned().map(ok).ok_or_else(|| not_found("Organization"))
+    lock(&s.data)
+        .orgs
+        .get(&id)
+        .cloned()
+        .map(ok)
+        .ok_or_else(|| not_found("Organization"))
 }
 
 const DEAL_KEYS: &[&str] = &[
-    "title", "owner_id", "person_id", "org_id", "pipeline_id", "stage_id", "value", "currency",
-    "is_deleted", "is_archived", "archive_time", "status", "probability", "lost_reason",
-    "visible_to", "close_time", "won_time", "lost_time", "expected_close_date", "label_ids",
+    "title",
+    "owner_id",
+    "person_id",
+    "org_id",
+    "pipeline_id",
+    "stage_id",
+    "value",
+    "currency",
+    "is_deleted",
+    "is_archived",
+    "archive_time",
+    "status",
+    "probability",
+    "lost_reason",
+    "visible_to",
+    "close_time",
+    "won_time",
+    "lost_time",
+    "expected_close_date",
+    "label_ids",
     "custom_fields",
 ];
 
@@ -1004,7 +1127,10 @@ fn check_deal(m: &Map<String, Value>, d: &Data) -> Result<(), Response> {
 
 async fn create_deal(State(s): State<Arc<PeerState>>, body: Bytes) -> Answer {
     let m = object(&body)?;
-    if m.get("title").and_then(Value::as_str).is_none_or(|n| n.trim().is_empty()) {
+    if m.get("title")
+        .and_then(Value::as_str)
+        .is_none_or(|n| n.trim().is_empty())
+    {
         return Err(bad("title is required"));
     }
     let (deal, id) = {
@@ -1030,7 +1156,14 @@ async fn create_deal(State(s): State<Arc<PeerState>>, body: Bytes) -> Answer {
         d.deals.insert(id, deal.clone());
         (deal, id)
     };
-    s.notify("api", "deal", "create", id.to_string(), deal.clone(), json!(null));
+    s.notify(
+        "api",
+        "deal",
+        "create",
+        id.to_string(),
+        deal.clone(),
+        json!(null),
+    );
     Ok(ok(deal))
 }
 
@@ -1057,7 +1190,14 @@ async fn patch_deal(State(s): State<Arc<PeerState>>, Path(id): Path<i64>, body: 
         (deal.clone(), previous)
     };
     if previous.as_object().is_some_and(|p| !p.is_empty()) {
-        s.notify("api", "deal", "change", id.to_string(), deal.clone(), previous);
+        s.notify(
+            "api",
+            "deal",
+            "change",
+            id.to_string(),
+            deal.clone(),
+            previous,
+        );
     }
     Ok(ok(deal))
 }
@@ -1091,9 +1231,12 @@ fn v2_list(items: Vec<Value>, q: &BTreeMap<String, String>) -> Answer {
     match q.get("sort_by").map(String::as_str) {
         None | Some("id") => {}
         Some("update_time") => items.sort_by(|a, b| {
-            (a["update_time"].as_str(), a["id"].as_i64()).cmp(&(b["update_time"].as_str(), b["id"].as_i64()))
+            (a["update_time"].as_str(), a["id"].as_i64())
+                .cmp(&(b["update_time"].as_str(), b["id"].as_i64()))
         }),
-        Some("add_time") => items.sort_by(|a, b| a["add_time"].as_str().cmp(&b["add_time"].as_str())),
+        Some("add_time") => {
+            items.sort_by(|a, b| a["add_time"].as_str().cmp(&b["add_time"].as_str()))
+        }
         _ => return Err(bad("invalid sort_by")),
     }
     if q.get("sort_direction").map(String::as_str) == Some("desc") {
@@ -1109,8 +1252,12 @@ fn v2_list(items: Vec<Value>, q: &BTreeMap<String, String>) -> Answer {
             .ok_or_else(|| bad("invalid cursor"))?,
     };
     let page: Vec<Value> = items.iter().skip(start).take(limit).cloned().collect();
-    let next = (start + limit < items.len()).then(|| B64.encode(format!("offset:{}", start + limit)));
-    Ok(Json(json!({ "success": true, "data": page, "additional_data": { "next_cursor": next } })).into_response())
+    let next =
+        (start + limit < items.len()).then(|| B64.encode(format!("offset:{}", start + limit)));
+    Ok(
+        Json(json!({ "success": true, "data": page, "additional_data": { "next_cursor": next } }))
+            .into_response(),
+    )
 }
 
 fn filter_eq(items: Vec<Value>, q: &BTreeMap<String, String>, keys: &[&str]) -> Vec<Value> {
@@ -1130,39 +1277,89 @@ fn filter_eq(items: Vec<Value>, q: &BTreeMap<String, String>, keys: &[&str]) -> 
         .collect()
 }
 
-async fn list_deals(State(s): State<Arc<PeerState>>, Query(q): Query<BTreeMap<String, String>>) -> Answer {
+async fn list_deals(
+    State(s): State<Arc<PeerState>>,
+    Query(q): Query<BTreeMap<String, String>>,
+) -> Answer {
     let items: Vec<Value> = lock(&s.data).deals.values().cloned().collect();
-    v2_list(filter_eq(items, &q, &["owner_id", "person_id", "org_id", "pipeline_id", "stage_id", "status"]), &q)
+    v2_list(
+        filter_eq(
+            items,
+            &q,
+            &[
+                "owner_id",
+                "person_id",
+                "org_id",
+                "pipeline_id",
+                "stage_id",
+                "status",
+            ],
+        ),
+        &q,
+    )
 }
 
-async fn list_persons(State(s): State<Arc<PeerState>>, Query(q): Query<BTreeMap<String, String>>) -> Answer {
+async fn list_persons(
+    State(s): State<Arc<PeerState>>,
+    Query(q): Query<BTreeMap<String, String>>,
+) -> Answer {
     let items: Vec<Value> = lock(&s.data).persons.values().cloned().collect();
     v2_list(filter_eq(items, &q, &["owner_id", "org_id"]), &q)
 }
 
-async fn list_orgs(State(s): State<Arc<PeerState>>, Query(q): Query<BTreeMap<String, String>>) -> Answer {
+async fn list_orgs(
+    State(s): State<Arc<PeerState>>,
+    Query(q): Query<BTreeMap<String, String>>,
+) -> Answer {
     let items: Vec<Value> = lock(&s.data).orgs.values().cloned().collect();
     v2_list(filter_eq(items, &q, &["owner_id"]), &q)
 }
 
-async fn list_activities(State(s): State<Arc<PeerState>>, Query(q): Query<BTreeMap<String, String>>) -> Answer {
+async fn list_activities(
+    State(s): State<Arc<PeerState>>,
+    Query(q): Query<BTreeMap<String, String>>,
+) -> Answer {
     let items: Vec<Value> = lock(&s.data).activities.values().cloned().collect();
-    v2_list(filter_eq(items, &q, &["owner_id", "deal_id", "lead_id", "person_id", "org_id", "done"]), &q)
+    v2_list(
+        filter_eq(
+            items,
+            &q,
+            &[
+                "owner_id",
+                "deal_id",
+                "lead_id",
+                "person_id",
+                "org_id",
+                "done",
+            ],
+        ),
+        &q,
+    )
 }
 
-async fn list_pipelines(State(s): State<Arc<PeerState>>, Query(q): Query<BTreeMap<String, String>>) -> Answer {
+async fn list_pipelines(
+    State(s): State<Arc<PeerState>>,
+    Query(q): Query<BTreeMap<String, String>>,
+) -> Answer {
     let items: Vec<Value> = lock(&s.data).pipelines.values().cloned().collect();
     v2_list(items, &q)
 }
 
-async fn list_stages(State(s): State<Arc<PeerState>>, Query(q): Query<BTreeMap<String, String>>) -> Answer {
+async fn list_stages(
+    State(s): State<Arc<PeerState>>,
+    Query(q): Query<BTreeMap<String, String>>,
+) -> Answer {
     let items: Vec<Value> = lock(&s.data).stages.values().cloned().collect();
     v2_list(filter_eq(items, &q, &["pipeline_id"]), &q)
 }
 
 async fn create_pipeline(State(s): State<Arc<PeerState>>, body: Bytes) -> Answer {
     let m = object(&body)?;
-    let Some(name) = m.get("name").and_then(Value::as_str).filter(|n| !n.trim().is_empty()) else {
+    let Some(name) = m
+        .get("name")
+        .and_then(Value::as_str)
+        .filter(|n| !n.trim().is_empty())
+    else {
         return Err(bad("name is required"));
     };
     let mut d = lock(&s.data);
@@ -1176,7 +1373,11 @@ async fn create_pipeline(State(s): State<Arc<PeerState>>, body: Bytes) -> Answer
 
 async fn create_stage(State(s): State<Arc<PeerState>>, body: Bytes) -> Answer {
     let m = object(&body)?;
-    let Some(name) = m.get("name").and_then(Value::as_str).filter(|n| !n.trim().is_empty()) else {
+    let Some(name) = m
+        .get("name")
+        .and_then(Value::as_str)
+        .filter(|n| !n.trim().is_empty())
+    else {
         return Err(bad("name is required"));
     };
     let Some(pipeline) = m.get("pipeline_id").and_then(Value::as_i64) else {
@@ -1188,7 +1389,12 @@ async fn create_stage(State(s): State<Arc<PeerState>>, body: Bytes) -> Answer {
     }
     let id = d.id();
     let t = d.now();
-    let order = d.stages.values().filter(|s| s["pipeline_id"] == pipeline).count() + 1;
+    let order = d
+        .stages
+        .values()
+        .filter(|s| s["pipeline_id"] == pipeline)
+        .count()
+        + 1;
     let st = json!({ "id": id, "order_nr": order, "name": name, "pipeline_id": pipeline,
         "deal_probability": 100, "is_deleted": false, "is_deal_rot_enabled": false,
         "days_to_rotten": null, "add_time": t, "update_time": t });
@@ -1196,7 +1402,10 @@ async fn create_stage(State(s): State<Arc<PeerState>>, body: Bytes) -> Answer {
     Ok(ok(st))
 }
 
-async fn list_fields(State(s): State<Arc<PeerState>>, Query(q): Query<BTreeMap<String, String>>) -> Answer {
+async fn list_fields(
+    State(s): State<Arc<PeerState>>,
+    Query(q): Query<BTreeMap<String, String>>,
+) -> Answer {
     let items = lock(&s.data).fields.clone();
     v2_list(items, &q)
 }
@@ -1242,11 +1451,22 @@ async fn create_activity(State(s): State<Arc<PeerState>>, body: Bytes) -> Answer
         d.activities.insert(id, a.clone());
         (a, id)
     };
-    s.notify("api", "activity", "create", id.to_string(), a.clone(), json!(null));
+    s.notify(
+        "api",
+        "activity",
+        "create",
+        id.to_string(),
+        a.clone(),
+        json!(null),
+    );
     Ok(ok(a))
 }
 
-async fn patch_activity(State(s): State<Arc<PeerState>>, Path(id): Path<i64>, body: Bytes) -> Answer {
+async fn patch_activity(
+    State(s): State<Arc<PeerState>>,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> Answer {
     let m = object(&body)?;
     let mut d = lock(&s.data);
     let t = d.now();
@@ -1279,7 +1499,10 @@ fn check_lead(m: &Map<String, Value>) -> Result<(), Response> {
 
 async fn create_lead(State(s): State<Arc<PeerState>>, body: Bytes) -> Answer {
     let m = object(&body)?;
-    if m.get("title").and_then(Value::as_str).is_none_or(|n| n.trim().is_empty()) {
+    if m.get("title")
+        .and_then(Value::as_str)
+        .is_none_or(|n| n.trim().is_empty())
+    {
         return Err(bad("title is required"));
     }
     check_lead(&m)?;
@@ -1308,10 +1531,19 @@ async fn get_lead(State(s): State<Arc<PeerState>>, Path(id): Path<String>) -> An
     if uuid::Uuid::parse_str(&id).is_err() {
         return Err(bad("id must be a UUID"));
     }
-    lock(&s.data).leads.get(&id).cloned().map(ok).ok_or_else(|| not_found("Lead"))
+    lock(&s.data)
+        .leads
+        .get(&id)
+        .cloned()
+        .map(ok)
+        .ok_or_else(|| not_found("Lead"))
 }
 
-async fn patch_lead(State(s): State<Arc<PeerState>>, Path(id): Path<String>, body: Bytes) -> Answer {
+async fn patch_lead(
+    State(s): State<Arc<PeerState>>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Answer {
     let m = object(&body)?;
     check_lead(&m)?;
     let (lead, previous) = {
@@ -1329,8 +1561,15 @@ async fn patch_lead(State(s): State<Arc<PeerState>>, Path(id): Path<String>, bod
     Ok(ok(lead))
 }
 
-async fn list_leads(State(s): State<Arc<PeerState>>, Query(q): Query<BTreeMap<String, String>>) -> Answer {
-    let limit: usize = q.get("limit").and_then(|l| l.parse().ok()).unwrap_or(100).clamp(1, 500);
+async fn list_leads(
+    State(s): State<Arc<PeerState>>,
+    Query(q): Query<BTreeMap<String, String>>,
+) -> Answer {
+    let limit: usize = q
+        .get("limit")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(100)
+        .clamp(1, 500);
     let start: usize = q.get("start").and_then(|l| l.parse().ok()).unwrap_or(0);
     let since = q
         .get("updated_since")
@@ -1351,25 +1590,45 @@ async fn list_leads(State(s): State<Arc<PeerState>>, Query(q): Query<BTreeMap<St
     items.sort_by(|a, b| a["update_time"].as_str().cmp(&b["update_time"].as_str()));
     let more = start + limit < items.len();
     let page: Vec<Value> = items.into_iter().skip(start).take(limit).collect();
-    Ok(Json(json!({ "success": true, "data": page, "additional_data": { "pagination": {
+    Ok(Json(
+        json!({ "success": true, "data": page, "additional_data": { "pagination": {
         "start": start, "limit": limit, "more_items_in_collection": more,
-        "next_start": if more { Some(start + limit) } else { None } } } }))
+        "next_start": if more { Some(start + limit) } else { None } } } }),
+    )
     .into_response())
 }
 
 async fn create_webhook(State(s): State<Arc<PeerState>>, body: Bytes) -> Answer {
     let m = object(&body)?;
     for k in ["subscription_url", "event_action", "event_object", "name"] {
-        if m.get(k).and_then(Value::as_str).is_none_or(|v| v.is_empty()) {
+        if m.get(k)
+            .and_then(Value::as_str)
+            .is_none_or(|v| v.is_empty())
+        {
             return Err(bad(&format!("{k} is required")));
         }
     }
-    if !matches!(m["event_action"].as_str(), Some("create" | "change" | "delete" | "*")) {
+    if !matches!(
+        m["event_action"].as_str(),
+        Some("create" | "change" | "delete" | "*")
+    ) {
         return Err(bad("invalid event_action"));
     }
     if !matches!(
         m["event_object"].as_str(),
-        Some("activity" | "deal" | "lead" | "note" | "organization" | "person" | "pipeline" | "product" | "stage" | "user" | "*")
+        Some(
+            "activity"
+                | "deal"
+                | "lead"
+                | "note"
+                | "organization"
+                | "person"
+                | "pipeline"
+                | "product"
+                | "stage"
+                | "user"
+                | "*"
+        )
     ) {
         return Err(bad("invalid event_object"));
     }
@@ -1387,7 +1646,11 @@ async fn create_webhook(State(s): State<Arc<PeerState>>, body: Bytes) -> Answer 
     d.webhooks.insert(id, hook.clone());
     let mut shown = hook;
     shown["http_auth_password"] = json!(null);
-    Ok((StatusCode::CREATED, Json(json!({ "status": "ok", "success": true, "data": shown }))).into_response())
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "status": "ok", "success": true, "data": shown })),
+    )
+        .into_response())
 }
 
 async fn list_webhooks(State(s): State<Arc<PeerState>>) -> Response {
@@ -1405,7 +1668,9 @@ async fn list_webhooks(State(s): State<Arc<PeerState>>) -> Response {
 
 async fn delete_webhook(State(s): State<Arc<PeerState>>, Path(id): Path<i64>) -> Answer {
     match lock(&s.data).webhooks.remove(&id) {
-        Some(_) => Ok(Json(json!({ "status": "ok", "success": true, "data": { "id": id } })).into_response()),
+        Some(_) => Ok(
+            Json(json!({ "status": "ok", "success": true, "data": { "id": id } })).into_response(),
+        ),
         None => Err(not_found("Webhook")),
     }
 }

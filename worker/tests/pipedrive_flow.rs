@@ -138,7 +138,12 @@ fn deal_id(lead: &Value) -> Option<i64> {
 
 async fn jobs_settled(app: &TestApp) {
     eventually(WAIT, "every job finishes", || async {
-        count(app, "SELECT count(*) AS n FROM outbox WHERE status NOT IN ('done', 'dead')").await == 0
+        count(
+            app,
+            "SELECT count(*) AS n FROM outbox WHERE status NOT IN ('done', 'dead')",
+        )
+        .await
+            == 0
     })
     .await;
 }
@@ -160,18 +165,19 @@ async fn lead_with_deal(app: &TestApp, peer: &PipedrivePeer, email: &str) -> (St
 }
 
 #[tokio::test]
-async fn a_lead_won_is_one_person_one_organization_one_deal_even_when_every_create_answer_is_lost() {
+async fn a_lead_won_is_one_person_one_organization_one_deal_even_when_every_create_answer_is_lost()
+{
     let app = TestApp::seeded().await;
     let peer = PipedrivePeer::start(TOKEN).await;
     configure(&app, &peer, json!({}), json!({ "api_token": TOKEN })).await;
-    assert_eq!(peer.state.webhooks().len(), 5, "one webhook per followed object");
-    assert!(
-        peer.state
-            .webhooks()
-            .iter()
-            .all(|h| h["subscription_url"] == app.url("/api/v1/webhooks/pipedrive")
-                && h["version"] == "2.0")
+    assert_eq!(
+        peer.state.webhooks().len(),
+        5,
+        "one webhook per followed object"
     );
+    assert!(peer.state.webhooks().iter().all(|h| h["subscription_url"]
+        == app.url("/api/v1/webhooks/pipedrive")
+        && h["version"] == "2.0"));
     *peer.state.stall.lock().unwrap() = Duration::from_millis(1_500);
     *peer.state.stall_creates.lock().unwrap() = true;
     let worker = start_worker(&app);
@@ -230,7 +236,12 @@ async fn a_lead_won_is_one_person_one_organization_one_deal_even_when_every_crea
         .state
         .leads()
         .into_iter()
-        .filter(|l| l.as_object().unwrap().values().any(|v| v == &json!(reference)))
+        .filter(|l| {
+            l.as_object()
+                .unwrap()
+                .values()
+                .any(|v| v == &json!(reference))
+        })
         .collect();
     // The lead moved on faster than its first push: it may never have been an inbox
     // item; if it was, there is one, archived once the deal took over.
@@ -238,7 +249,12 @@ async fn a_lead_won_is_one_person_one_organization_one_deal_even_when_every_crea
     assert!(items.iter().all(|i| i["is_archived"] == true));
     // Creates were answered late, so some pushes failed and were retried.
     assert!(
-        count(&app, "SELECT count(*) AS n FROM outbox WHERE queue = 'crm_push_lead_status' AND attempts > 1").await > 0,
+        count(
+            &app,
+            "SELECT count(*) AS n FROM outbox WHERE queue = 'crm_push_lead_status' AND attempts > 1"
+        )
+        .await
+            > 0,
         "the lost answers made pushes retry"
     );
     let l = lead(&app, &id).await;
@@ -299,21 +315,32 @@ async fn a_deal_moved_in_pipedrive_reaches_the_lead_through_the_webhook_once() {
 
     let moved = Instant::now();
     peer.state.ui_move_deal(deal, "Proposal Made");
-    eventually(Duration::from_secs(2), "the lead follows its deal within 2 s", || async {
-        lead(&app, &id).await["state"] == "proposal"
-    })
+    eventually(
+        Duration::from_secs(2),
+        "the lead follows its deal within 2 s",
+        || async { lead(&app, &id).await["state"] == "proposal" },
+    )
     .await;
     let latency = moved.elapsed();
     let admin = app.token(ADMIN).await;
     let (_, history) = app
-        .call(&admin, Method::GET, &format!("/api/v1/leads/{id}/history"), None)
+        .call(
+            &admin,
+            Method::GET,
+            &format!("/api/v1/leads/{id}/history"),
+            None,
+        )
         .await;
     let last = history["items"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(last["event"], "propose");
     let actor = app
         .id_of("users", "email", "pipedrive@integrations.tentabo.invalid")
         .await;
-    assert_eq!(last["actor_id"], actor.to_string(), "the provider is the actor");
+    assert_eq!(
+        last["actor_id"],
+        actor.to_string(),
+        "the provider is the actor"
+    );
     assert_eq!(last["payload"]["source"], "pipedrive");
     assert_eq!(
         count(&app, &format!("SELECT count(*) AS n FROM audit_logs WHERE action = 'lead.transition' AND actor_id = '{actor}'")).await,
@@ -326,7 +353,11 @@ async fn a_deal_moved_in_pipedrive_reaches_the_lead_through_the_webhook_once() {
     let version = lead(&app, &id).await["version"].clone();
     assert_eq!(peer.state.redeliver_last().await, Some(200));
     assert_eq!(
-        count(&app, "SELECT max(deliveries)::bigint AS n FROM webhook_events").await,
+        count(
+            &app,
+            "SELECT max(deliveries)::bigint AS n FROM webhook_events"
+        )
+        .await,
         2,
         "the redelivery is counted on its event"
     );
@@ -351,7 +382,10 @@ async fn a_deal_moved_in_pipedrive_reaches_the_lead_through_the_webhook_once() {
         .await
         .unwrap();
     assert_eq!(res.status(), 401, "no credentials");
-    assert_eq!(count(&app, "SELECT count(*) AS n FROM webhook_events").await, events);
+    assert_eq!(
+        count(&app, "SELECT count(*) AS n FROM webhook_events").await,
+        events
+    );
 
     // A change no webhook announced: the next incremental sync applies it.
     peer.state.ui_patch_deal_silently(
@@ -361,7 +395,12 @@ async fn a_deal_moved_in_pipedrive_reaches_the_lead_through_the_webhook_once() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(lead(&app, &id).await["state"], "proposal");
     let (status, run) = app
-        .call(&admin, Method::POST, "/api/v1/sync/pipedrive/lead", Some(json!({ "mode": "incremental" })))
+        .call(
+            &admin,
+            Method::POST,
+            "/api/v1/sync/pipedrive/lead",
+            Some(json!({ "mode": "incremental" })),
+        )
         .await;
     assert_eq!(status, 202, "{run}");
     eventually(WAIT, "the sync applies the missed change", || async {
@@ -374,7 +413,12 @@ async fn a_deal_moved_in_pipedrive_reaches_the_lead_through_the_webhook_once() {
     })
     .await;
     assert!(
-        count(&app, "SELECT count(*) AS n FROM canonical_leads WHERE provider = 'pipedrive'").await >= 2,
+        count(
+            &app,
+            "SELECT count(*) AS n FROM canonical_leads WHERE provider = 'pipedrive'"
+        )
+        .await
+            >= 2,
         "deals land in the canonical zone"
     );
     worker.stop().await;
@@ -409,7 +453,13 @@ async fn refused_jumps_and_collisions_end_in_sync_conflicts_with_the_policy_appl
     // manual: both wait for a decision; the lead keeps its state and its edit.
     let app = TestApp::seeded().await;
     let peer = PipedrivePeer::start(TOKEN).await;
-    configure(&app, &peer, json!({ "conflicts": "manual" }), json!({ "api_token": TOKEN })).await;
+    configure(
+        &app,
+        &peer,
+        json!({ "conflicts": "manual" }),
+        json!({ "api_token": TOKEN }),
+    )
+    .await;
     let worker = start_worker(&app);
     let (jumped, deal) = lead_with_deal(&app, &peer, "saut@exemple.fr").await;
     // qualified → Negotiations Started skips proposal: the machine refuses.
@@ -418,7 +468,11 @@ async fn refused_jumps_and_collisions_end_in_sync_conflicts_with_the_policy_appl
         conflicts(&app, "pending").await == 1
     })
     .await;
-    assert_eq!(lead(&app, &jumped).await["state"], "qualified", "the lead keeps its state");
+    assert_eq!(
+        lead(&app, &jumped).await["state"],
+        "qualified",
+        "the lead keeps its state"
+    );
     let (edited, deal) = lead_with_deal(&app, &peer, "collision@exemple.fr").await;
     local_edit(&app, &edited, "20000").await;
     peer.state.ui_patch_deal(deal, json!({ "value": 25000 }));
@@ -426,12 +480,25 @@ async fn refused_jumps_and_collisions_end_in_sync_conflicts_with_the_policy_appl
         conflicts(&app, "pending").await == 2
     })
     .await;
-    assert_eq!(lead(&app, &edited).await["value"], "20000.00", "the local edit stays");
+    assert_eq!(
+        lead(&app, &edited).await["value"],
+        "20000.00",
+        "the local edit stays"
+    );
     // Pipedrive changes the deal again: the conflict waiting is refreshed, not doubled.
     peer.state.ui_patch_deal(deal, json!({ "value": 26000 }));
-    eventually(WAIT, "the pending conflict holds the newer change", || async {
-        count(&app, "SELECT count(*) AS n FROM sync_conflicts WHERE remote->>'value' = '26000'").await == 1
-    })
+    eventually(
+        WAIT,
+        "the pending conflict holds the newer change",
+        || async {
+            count(
+                &app,
+                "SELECT count(*) AS n FROM sync_conflicts WHERE remote->>'value' = '26000'",
+            )
+            .await
+                == 1
+        },
+    )
     .await;
     assert_eq!(conflicts(&app, "pending").await, 2);
     worker.stop().await;
@@ -440,7 +507,13 @@ async fn refused_jumps_and_collisions_end_in_sync_conflicts_with_the_policy_appl
     // refused jump keeps the lead's state and pushes it back to Pipedrive.
     let app = TestApp::seeded().await;
     let peer = PipedrivePeer::start(TOKEN).await;
-    configure(&app, &peer, json!({ "conflicts": "source_wins" }), json!({ "api_token": TOKEN })).await;
+    configure(
+        &app,
+        &peer,
+        json!({ "conflicts": "source_wins" }),
+        json!({ "api_token": TOKEN }),
+    )
+    .await;
     let worker = start_worker(&app);
     let (edited, deal) = lead_with_deal(&app, &peer, "source@exemple.fr").await;
     local_edit(&app, &edited, "20000").await;
@@ -452,9 +525,11 @@ async fn refused_jumps_and_collisions_end_in_sync_conflicts_with_the_policy_appl
     assert_eq!(conflicts(&app, "source_applied").await, 1);
     let (jumped, deal) = lead_with_deal(&app, &peer, "retour@exemple.fr").await;
     peer.state.ui_move_deal(deal, "Negotiations Started");
-    eventually(WAIT, "the deal is moved back to the lead's stage", || async {
-        peer.state.stage_of(deal).as_deref() == Some("Qualified")
-    })
+    eventually(
+        WAIT,
+        "the deal is moved back to the lead's stage",
+        || async { peer.state.stage_of(deal).as_deref() == Some("Qualified") },
+    )
     .await;
     assert_eq!(conflicts(&app, "local_kept").await, 1);
     assert_eq!(lead(&app, &jumped).await["state"], "qualified");
@@ -505,7 +580,12 @@ async fn activities_come_from_the_deal_and_go_to_it() {
         .await;
     assert_eq!(status, 422, "{e}");
     let (_, list) = app
-        .call(&partner, Method::GET, &format!("/api/v1/leads/{id}/activities"), None)
+        .call(
+            &partner,
+            Method::GET,
+            &format!("/api/v1/leads/{id}/activities"),
+            None,
+        )
         .await;
     assert_eq!(list["items"].as_array().unwrap().len(), 1);
     worker.stop().await;
@@ -536,29 +616,49 @@ async fn oauth_connects_refreshes_before_expiry_and_on_401_and_a_revoked_grant_g
     assert_eq!(status, 200, "{b}");
     // Not connected yet: the test says why.
     let (_, t) = app
-        .call(&admin, Method::POST, "/api/v1/providers/crm/pipedrive/test", None)
+        .call(
+            &admin,
+            Method::POST,
+            "/api/v1/providers/crm/pipedrive/test",
+            None,
+        )
         .await;
     assert_eq!(t["ok"], false, "{t}");
     peer.state.set_token_lifetime(30);
     // The admin is sent to Pipedrive, which sends them back with a code.
     let (status, a) = app
-        .call(&admin, Method::POST, "/api/v1/providers/crm/pipedrive/oauth/authorize", None)
+        .call(
+            &admin,
+            Method::POST,
+            "/api/v1/providers/crm/pipedrive/oauth/authorize",
+            None,
+        )
         .await;
     assert_eq!(status, 200, "{a}");
     let browser = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let to_pipedrive = browser.get(a["url"].as_str().unwrap()).send().await.unwrap();
+    let to_pipedrive = browser
+        .get(a["url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(to_pipedrive.status(), 302);
-    let back = to_pipedrive.headers()["location"].to_str().unwrap().to_owned();
+    let back = to_pipedrive.headers()["location"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert!(back.starts_with(&app.url("/api/v1/providers/crm/pipedrive/oauth/callback")));
     let done = browser.get(&back).send().await.unwrap();
     assert_eq!(done.status(), 303);
     assert_eq!(done.headers()["location"], "/integrations?oauth=connected");
     // The same callback again: the state is spent.
     let again = browser.get(&back).send().await.unwrap();
-    assert_eq!(again.headers()["location"], "/integrations?oauth=failed&reason=oauth_state_invalid");
+    assert_eq!(
+        again.headers()["location"],
+        "/integrations?oauth=failed&reason=oauth_state_invalid"
+    );
     assert_eq!(peer.state.token_calls()[0], "authorization_code");
     let (_, p) = app
         .call(&admin, Method::GET, "/api/v1/providers/crm/pipedrive", None)
@@ -570,11 +670,18 @@ async fn oauth_connects_refreshes_before_expiry_and_on_401_and_a_revoked_grant_g
     // that ends the connect refreshed it before it expired (Pipedrive would still have
     // accepted it).
     let (_, t) = app
-        .call(&admin, Method::POST, "/api/v1/providers/crm/pipedrive/test", None)
+        .call(
+            &admin,
+            Method::POST,
+            "/api/v1/providers/crm/pipedrive/test",
+            None,
+        )
         .await;
     assert_eq!(t["ok"], true, "{t}");
     assert!(
-        peer.state.token_calls()[1..].iter().all(|c| c == "refresh_token")
+        peer.state.token_calls()[1..]
+            .iter()
+            .all(|c| c == "refresh_token")
             && peer.state.token_calls().len() >= 2,
         "refreshed ahead of expiry: {:?}",
         peer.state.token_calls()
@@ -582,12 +689,22 @@ async fn oauth_connects_refreshes_before_expiry_and_on_401_and_a_revoked_grant_g
     // A token with an hour to live is used as is.
     peer.state.set_token_lifetime(3600);
     let (_, t) = app
-        .call(&admin, Method::POST, "/api/v1/providers/crm/pipedrive/test", None)
+        .call(
+            &admin,
+            Method::POST,
+            "/api/v1/providers/crm/pipedrive/test",
+            None,
+        )
         .await;
     assert_eq!(t["ok"], true, "{t}");
     let calls = peer.state.token_calls().len();
     let (_, t) = app
-        .call(&admin, Method::POST, "/api/v1/providers/crm/pipedrive/test", None)
+        .call(
+            &admin,
+            Method::POST,
+            "/api/v1/providers/crm/pipedrive/test",
+            None,
+        )
         .await;
     assert_eq!(t["ok"], true, "{t}");
     assert_eq!(peer.state.token_calls().len(), calls, "no refresh needed");
@@ -596,7 +713,12 @@ async fn oauth_connects_refreshes_before_expiry_and_on_401_and_a_revoked_grant_g
     let before = peer.state.token_calls().len();
     peer.state.expire_access_tokens();
     let (_, t) = app
-        .call(&admin, Method::POST, "/api/v1/providers/crm/pipedrive/test", None)
+        .call(
+            &admin,
+            Method::POST,
+            "/api/v1/providers/crm/pipedrive/test",
+            None,
+        )
         .await;
     assert_eq!(t["ok"], true, "a 401 refreshes and retries: {t}");
     assert_eq!(peer.state.token_calls().len(), before + 1);
@@ -604,11 +726,21 @@ async fn oauth_connects_refreshes_before_expiry_and_on_401_and_a_revoked_grant_g
     // The app is uninstalled: offline, with the reason.
     peer.state.revoke_grant();
     let (_, t) = app
-        .call(&admin, Method::POST, "/api/v1/providers/crm/pipedrive/test", None)
+        .call(
+            &admin,
+            Method::POST,
+            "/api/v1/providers/crm/pipedrive/test",
+            None,
+        )
         .await;
     assert_eq!(t["ok"], false, "{t}");
     let (_, h) = app
-        .call(&admin, Method::GET, "/api/v1/providers/crm/pipedrive/health", None)
+        .call(
+            &admin,
+            Method::GET,
+            "/api/v1/providers/crm/pipedrive/health",
+            None,
+        )
         .await;
     assert_eq!(h["current"]["status"], "offline", "{h}");
     assert!(
@@ -616,7 +748,105 @@ async fn oauth_connects_refreshes_before_expiry_and_on_401_and_a_revoked_grant_g
         "{h}"
     );
     assert!(
-        h["checks"].as_array().unwrap().iter().any(|c| c["trigger"] == "call"),
+        h["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["trigger"] == "call"),
         "the refused refresh itself marked it offline: {h}"
     );
+}
+
+#[tokio::test]
+async fn deals_made_in_pipedrive_by_a_partners_seller_become_leads_when_asked() {
+    let app = TestApp::seeded().await;
+    let peer = PipedrivePeer::start(TOKEN).await;
+    configure(
+        &app,
+        &peer,
+        json!({ "import_partner_deals": true, "pipeline": "Pipeline" }),
+        json!({ "api_token": TOKEN }),
+    )
+    .await;
+    let worker = start_worker(&app);
+    let admin = app.token(ADMIN).await;
+    let partner = app.id_of("users", "email", PARTNER).await;
+    let partner_id = {
+        #[derive(diesel::QueryableByName)]
+        struct P {
+            #[diesel(sql_type = diesel::sql_types::Uuid)]
+            partner_id: uuid::Uuid,
+        }
+        let mut conn = app.db.conn().await;
+        diesel::sql_query("SELECT partner_id FROM users WHERE id = $1")
+            .bind::<diesel::sql_types::Uuid, _>(partner)
+            .get_result::<P>(&mut conn)
+            .await
+            .unwrap()
+            .partner_id
+    };
+    // Pipedrive user 5 sells for the partner; user 6 for nobody Tentabo knows.
+    let (status, b) = app
+        .call(
+            &admin,
+            Method::PUT,
+            "/api/v1/sync/owners/pipedrive/5",
+            Some(json!({ "partner_id": partner_id })),
+        )
+        .await;
+    assert_eq!(status, 200, "{b}");
+    let person = peer.state.seeded_person();
+    let deal = peer
+        .state
+        .ui_create_deal("Archivage mairie", "Proposal Made", 5, Some(person));
+    let other = peer
+        .state
+        .ui_create_deal("Hors réseau", "Qualified", 6, Some(person));
+    eventually(WAIT, "the partner's deal is a lead", || async {
+        count(&app, &format!("SELECT count(*) AS n FROM crm_links WHERE object = 'deal' AND external_id = '{deal}'")).await == 1
+    })
+    .await;
+    jobs_settled(&app).await;
+    #[derive(diesel::QueryableByName)]
+    struct L {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        id: String,
+    }
+    let id = {
+        let mut conn = app.db.conn().await;
+        diesel::sql_query(format!(
+            "SELECT lead_id::text AS id FROM crm_links WHERE object = 'deal' AND external_id = '{deal}'"
+        ))
+        .get_result::<L>(&mut conn)
+        .await
+        .unwrap()
+        .id
+    };
+    let l = lead(&app, &id).await;
+    assert_eq!(l["title"], "Archivage mairie");
+    assert_eq!(l["state"], "proposal", "imported in the deal's stage");
+    assert_eq!(l["partner_id"], partner_id.to_string());
+    assert_eq!(l["contact_email"], "elodie.marchand@dupont-fils.fr");
+    assert_eq!(l["organization"], "Boulangerie Dupont & Fils");
+    assert_eq!(l["value"], "12500.00");
+    // The partner sees it; the unlinked seller's deal made no lead.
+    let p = app.token(PARTNER).await;
+    let (status, _) = app
+        .call(&p, Method::GET, &format!("/api/v1/leads/{id}"), None)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        count(&app, &format!("SELECT count(*) AS n FROM crm_links WHERE object = 'deal' AND external_id = '{other}'")).await,
+        0
+    );
+    // Its push found the deal: no second deal in Pipedrive.
+    assert_eq!(
+        peer.state
+            .deals()
+            .iter()
+            .filter(|d| d["title"] == "Archivage mairie")
+            .count(),
+        1
+    );
+    worker.stop().await;
 }

@@ -326,16 +326,20 @@ async fn a_won_lead_converts_into_an_order_and_every_status_reaches_the_crm() {
         "an order without lines cannot be sent: {refused}"
     );
 
-    eventually(WAIT, "the creation and five status pushes reach the CRM", || async {
-        provider_calls(&app, "push_lead_status").await == 6
-            && count(
-                &app,
-                "SELECT count(*) AS n FROM outbox WHERE status <> $1",
-                "done",
-            )
-            .await
-                == 0
-    })
+    eventually(
+        WAIT,
+        "the creation and five status pushes reach the CRM",
+        || async {
+            provider_calls(&app, "push_lead_status").await == 6
+                && count(
+                    &app,
+                    "SELECT count(*) AS n FROM outbox WHERE status <> $1",
+                    "done",
+                )
+                .await
+                    == 0
+        },
+    )
     .await;
     let (_, l) = app
         .call(&partner, Method::GET, &format!("/api/v1/leads/{id}"), None)

@@ -340,7 +340,9 @@ async fn get_lead(
                 url: base
                     .as_deref()
                     .filter(|_| provider == "pipedrive")
-                    .and_then(|b| tentabo_workflows::sales::crm::web_url(b, &l.object, &l.external_id)),
+                    .and_then(|b| {
+                        tentabo_workflows::sales::crm::web_url(b, &l.object, &l.external_id)
+                    }),
                 provider,
                 object: l.object,
                 external_id: l.external_id,

@@ -73,9 +73,12 @@ ALTER TABLE provider_health_checks DROP CONSTRAINT provider_health_checks_trigge
     ADD CONSTRAINT provider_health_checks_trigger_known CHECK (trigger IN ('test', 'schedule', 'call'));
 
 -- One push of a lead at a time (two pushes racing would both search, find nothing and
--- both create): a lease, taken by the job and released after, expiring if its holder dies.
+-- both create): a lease, taken by the job and released after, expiring if its holder
+-- dies. A push finding the lease taken sets `again` and ends: the holder pushes the
+-- lead once more before it lets go.
 CREATE TABLE crm_push_leases (
     lead_id     UUID PRIMARY KEY REFERENCES leads (id) ON DELETE CASCADE,
     holder      UUID NOT NULL,
-    expires_at  TIMESTAMPTZ NOT NULL
+    expires_at  TIMESTAMPTZ NOT NULL,
+    again       BOOLEAN NOT NULL DEFAULT FALSE
 );

@@ -667,6 +667,24 @@ export interface paths {
         patch: operations["update_lead"];
         trace?: never;
     };
+    "/api/v1/leads/{id}/activities": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The lead's activities (its CRM deal's included), by due date. */
+        get: operations["list_activities"];
+        put?: never;
+        /** Adds an activity to a lead; it is pushed to the CRM (on the lead's deal) by a job. */
+        post: operations["create_activity"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/leads/{id}/effects": {
         parameters: {
             query?: never;
@@ -987,6 +1005,47 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/providers/crm/pipedrive/oauth/authorize": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Starts connecting Pipedrive with OAuth (admins): answers the authorization page to
+         *     send the browser to; Pipedrive brings the admin back to the callback.
+         */
+        post: operations["pipedrive_oauth_authorize"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/providers/crm/pipedrive/oauth/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Where Pipedrive sends the admin back (a browser redirect, no bearer): the code is
+         *     exchanged for tokens, stored sealed; the browser is sent on to the console's
+         *     integrations page with the outcome (`?oauth=connected` or `?oauth=failed&reason=…`).
+         */
+        get: operations["pipedrive_oauth_callback"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/providers/{kind}/{name}": {
         parameters: {
             query?: never;
@@ -1267,7 +1326,9 @@ export interface paths {
         put?: never;
         /**
          * Asks for a sync of one canonical entity from a provider (admins): the run and its
-         *     job are written together; the worker runs it.
+         *     job are written together; the worker runs it. Odoo: `organization`, `contact`,
+         *     `lead`, `order`, `product`; Pennylane: `invoice`; Pipedrive: `lead` (its deals),
+         *     `lead_inbox` (Leads Inbox items), `contact` (persons), `organization`, `activity`.
          */
         post: operations["request_sync"];
         delete?: never;
@@ -1313,6 +1374,28 @@ export interface paths {
         head?: never;
         /** Updates a user (admin): name, role and organisation, active flag, password. */
         patch: operations["update_user"];
+        trace?: never;
+    };
+    "/api/v1/webhooks/pipedrive": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pipedrive's webhook deliveries (webhooks v2). Authenticated with the HTTP Basic
+         *     credentials Tentabo generated when it registered its webhooks (else 401, nothing
+         *     stored); the event is recorded once (a retried delivery only counts) and processed
+         *     by a job.
+         */
+        post: operations["pipedrive_webhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/healthz": {
@@ -1380,6 +1463,34 @@ export interface components {
             previous?: string | null;
             test: components["schemas"]["TestResult"];
         };
+        /** @description An activity of a lead's deal (a call, a meeting, a task…). */
+        ActivityDto: {
+            /** Format: date-time */
+            created_at: string;
+            /** Format: uuid */
+            created_by?: string | null;
+            done: boolean;
+            /** Format: date */
+            due_date?: string | null;
+            /** @description `HH:MM` (UTC) */
+            due_time?: string | null;
+            external_id?: string | null;
+            /** Format: uuid */
+            id: string;
+            note?: string | null;
+            /** @description The CRM user who owns it (their id in the CRM). */
+            owner?: string | null;
+            /** @description `pipedrive`, or `tentabo` while the push to the CRM is pending. */
+            provider: string;
+            subject: string;
+            /** @description call | meeting | task | deadline | email | lunch (or a type of the CRM's) */
+            type: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        ActivityList: {
+            items: components["schemas"]["ActivityDto"][];
+        };
         /** @description How one may log in here. */
         AuthMethods: {
             /** @description The demo logins, when the server runs in demo mode (`TENTABO_DEMO`); else `null`. */
@@ -1388,6 +1499,10 @@ export interface components {
             password: boolean;
             /** @description Single sign-on providers to offer ("Sign in with …"); none yet. */
             sso: string[];
+        };
+        AuthorizeDto: {
+            /** @description Pipedrive's authorization page: send the admin's browser there. */
+            url: string;
         };
         BasketLineDto: {
             /** @description How the recurring amount is expressed: `month` (default) or `year`. */
@@ -1525,6 +1640,16 @@ export interface components {
             /** @description Warned records per code (e.g. `{"bad_phone": 17}`). */
             warnings: Record<string, never>;
         };
+        CreateActivity: {
+            done?: boolean;
+            /** Format: date */
+            due_date?: string | null;
+            /** @description `HH:MM` (UTC); needs `due_date`. */
+            due_time?: string | null;
+            note?: string | null;
+            subject: string;
+            type: string;
+        };
         CreateDuration: {
             /** @example 5 */
             discount_percentage: string;
@@ -1604,6 +1729,22 @@ export interface components {
             /** @description 8 to 256 characters; omit for users of an external provider. */
             password?: string | null;
             role: string;
+        };
+        /** @description Where the lead lives in a CRM. */
+        CrmLinkDto: {
+            external_id: string;
+            /** @description person | organization | lead (an inbox item) | deal */
+            object: string;
+            provider: string;
+            /** Format: date-time */
+            remote_updated_at?: string | null;
+            /**
+             * Format: date-time
+             * @description When Tentabo and the CRM last agreed on the lead.
+             */
+            synced_at: string;
+            /** @description The object in the CRM's web app, when known. */
+            url?: string | null;
         };
         /** @description A login a demo installation offers on its login page. */
         DemoLogin: {
@@ -1701,6 +1842,11 @@ export interface components {
         };
         LeadAnalytics: {
             by_state: components["schemas"]["LeadStateFiguresDto"][];
+        };
+        /** @description A lead with where it lives in the CRM and its activities. */
+        LeadDetailDto: components["schemas"]["LeadDto"] & {
+            activities: components["schemas"]["ActivityDto"][];
+            crm_links: components["schemas"]["CrmLinkDto"][];
         };
         /**
          * @description A lead: the seeds' Lead model, with its lifecycle state, version and the events the
@@ -2448,6 +2594,16 @@ export interface components {
             role: string;
             /** Format: date-time */
             updated_at: string;
+        };
+        /** @description What Tentabo answers a webhook delivery. */
+        WebhookAck: {
+            /** @description True when this delivery repeated an event already recorded (nothing new queued). */
+            duplicate: boolean;
+            /**
+             * Format: int64
+             * @description The recorded event (`webhook_events.id`).
+             */
+            event: number;
         };
         WonRevenueDashboard: {
             /** @description Per month of closing and currency: leads won and their value. */
@@ -5378,7 +5534,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["LeadDto"];
+                    "application/json": components["schemas"]["LeadDetailDto"];
                 };
             };
             /** @description Missing, invalid or expired credentials */
@@ -5510,6 +5666,165 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["LeadDto"];
+                };
+            };
+            /** @description The body is not valid JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is over the size limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is unavailable, or the request ran out of time */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_activities: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ActivityList"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A parameter or field does not parse or breaks a rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is unavailable, or the request ran out of time */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create_activity: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateActivity"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ActivityDto"];
                 };
             };
             /** @description The body is not valid JSON */
@@ -7596,6 +7911,109 @@ export interface operations {
             };
         };
     };
+    pipedrive_oauth_authorize: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthorizeDto"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description OAuth not configured (auth mode, client id or secret, public URL) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is unavailable, or the request ran out of time */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    pipedrive_oauth_callback: {
+        parameters: {
+            query?: {
+                code?: string | null;
+                state?: string | null;
+                /** @description Set by Pipedrive when the admin refused (`user_denied`) or it failed. */
+                error?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description to the console's integrations page with the outcome */
+            303: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A parameter or field does not parse or breaks a rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is unavailable, or the request ran out of time */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     get_provider: {
         parameters: {
             query?: never;
@@ -9262,6 +9680,82 @@ export interface operations {
                 };
             };
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is over the size limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is unavailable, or the request ran out of time */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    pipedrive_webhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Pipedrive webhook v2 payload: `{meta, data, previous}` */
+        requestBody: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookAck"];
+                };
+            };
+            /** @description The body is not valid JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };

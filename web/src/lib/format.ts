@@ -28,3 +28,11 @@ export function number(v: number | null | undefined): string {
   if (v == null) return '—';
   return new Intl.NumberFormat(locale()).format(v);
 }
+
+/** A calendar day (`YYYY-MM-DD`) as written: no time zone moves it to the day before. */
+export function day(v: string | null | undefined): string {
+  if (!v) return '—';
+  const d = new Date(`${v.slice(0, 10)}T00:00:00Z`);
+  if (Number.isNaN(d.getTime())) return v;
+  return new Intl.DateTimeFormat(locale(), { dateStyle: 'medium', timeZone: 'UTC' }).format(d);
+}

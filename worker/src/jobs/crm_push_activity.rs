@@ -24,6 +24,16 @@ impl Job for CrmPushActivity {
         let Some(pending) = pending else {
             return JobOutcome::Done;
         };
+        // Activities go to Pipedrive while it is the active CRM; with another one (the
+        // recording stand-in) they stay in Tentabo.
+        match ctx.platform.crm().await {
+            Ok(crm) if crm.name() == tentabo_workflows::providers::registry::PIPEDRIVE => {}
+            Ok(crm) => {
+                tracing::info!(activity = %p.activity_id, crm = crm.name(), "the active CRM takes no activities; kept in Tentabo");
+                return JobOutcome::Done;
+            }
+            Err(e) => return JobOutcome::Retry(format!("provider: {e}")),
+        }
         let client = match ctx.platform.pipedrive().await {
             Ok(Some(c)) => c,
             Ok(None) => return JobOutcome::Fail("Pipedrive is not configured".into()),

@@ -8,70 +8,115 @@ use tentabo_workflows::WorkflowError;
 use tentabo_workflows::jobs::{JobOutcome, StartedJob, payloads};
 use tentabo_workflows::sales::crm;
 
+use tentabo_workflows::providers::ProviderError;
+
 use super::{Job, active_provider, provider_failure, try_db};
 use crate::runner::JobContext;
 
 pub struct CrmPushLeadStatus;
 
-/// How long a push may hold its lead's lease.
-const PUSH_LEASE: std::time::Duration = std::time::Duration::from_secs(600);
+/// How long a push may hold its lead's lease (a push is a handful of calls, each
+/// bounded by the provider's timeout and attempts).
+const PUSH_LEASE: std::time::Duration = std::time::Duration::from_secs(300);
+/// Rounds one job pushes for pushes handed to it before it lets another job take over.
+const MAX_ROUNDS: usize = 5;
 
 impl Job for CrmPushLeadStatus {
     type Payload = payloads::PushLeadStatus;
 
     async fn run(ctx: &JobContext, job: &StartedJob, p: payloads::PushLeadStatus) -> JobOutcome {
         let crm = active_provider!(ctx.platform.crm().await);
-        // The lead now, and whether the CRM already agrees with its last change.
-        let found = try_db!(
-            async {
-                let mut conn = ctx.db.get().await?;
-                match crm::lead_snapshot(&mut conn, p.lead_id, crm.name()).await? {
-                    Some(l) => {
-                        let synced = crm::already_synced(&mut conn, &l, crm.name()).await?;
-                        Ok::<_, WorkflowError>(Some((l, synced)))
-                    }
-                    None => Ok(None),
+        // One push of a lead at a time. The holder is the job: its own retry (after a
+        // crash, or a failed call) takes the lease back at once. A push finding the
+        // lease taken hands its round to the holder, which pushes once more before it
+        // lets go; the lease expires if its holder dies.
+        let holder = uuid::Uuid::from_u64_pair(0, u64::try_from(job.id).unwrap_or_default());
+        let mut leased = false;
+        for _ in 0..3 {
+            leased = try_db!(
+                async {
+                    let mut conn = ctx.db.get().await?;
+                    crm::lease(&mut conn, p.lead_id, holder, PUSH_LEASE).await
                 }
+                .await
+            );
+            if leased {
+                break;
             }
-            .await
-        );
-        let lead = match found {
-            None => {
-                tracing::info!(lead_id = %p.lead_id, "lead deleted; nothing to push");
+            let handed = try_db!(
+                async {
+                    let mut conn = ctx.db.get().await?;
+                    crm::hand_off(&mut conn, p.lead_id).await
+                }
+                .await
+            );
+            if handed {
+                tracing::info!(lead_id = %p.lead_id, version = p.version, "handed to the push running for this lead");
                 return JobOutcome::Done;
             }
-            Some((_, true)) => {
-                tracing::info!(lead_id = %p.lead_id, version = p.version, "the CRM already holds this state; nothing to push");
-                return JobOutcome::Done;
-            }
-            Some((l, false)) => l,
-        };
-        // One push of a lead at a time; the lease outlives the provider calls' worst
-        // case (attempts × timeout) and expires if this worker dies.
-        let holder = uuid::Uuid::now_v7();
-        let leased = try_db!(
-            async {
-                let mut conn = ctx.db.get().await?;
-                crm::lease(&mut conn, p.lead_id, holder, PUSH_LEASE).await
-            }
-            .await
-        );
+        }
         if !leased {
-            return JobOutcome::Retry("another push of this lead is running".into());
+            return JobOutcome::Retry("the lead's push lease is contended".into());
         }
-        let pushed = crm.push_lead(&lead, &job.idempotency_key).await;
-        let recorded = async {
-            let mut conn = ctx.db.get().await?;
-            if let Ok(pushed) = &pushed {
-                crm::record_push(&mut conn, &lead, pushed).await?;
+        for _ in 0..MAX_ROUNDS {
+            // The lead now, and whether the CRM already agrees with its last change.
+            let found = try_db!(
+                async {
+                    let mut conn = ctx.db.get().await?;
+                    match crm::lead_snapshot(&mut conn, p.lead_id, crm.name()).await? {
+                        Some(l) => {
+                            let synced = crm::already_synced(&mut conn, &l, crm.name()).await?;
+                            Ok::<_, WorkflowError>(Some((l, synced)))
+                        }
+                        None => Ok(None),
+                    }
+                }
+                .await
+            );
+            let lead = match found {
+                None => {
+                    tracing::info!(lead_id = %p.lead_id, "lead deleted; nothing to push");
+                    return JobOutcome::Done;
+                }
+                Some((_, true)) => None,
+                Some((l, false)) => Some(l),
+            };
+            if let Some(lead) = &lead {
+                match crm.push_lead(lead, &job.idempotency_key).await {
+                    Ok(pushed) => try_db!(
+                        async {
+                            let mut conn = ctx.db.get().await?;
+                            crm::record_push(&mut conn, lead, &pushed).await
+                        }
+                        .await
+                    ),
+                    // A transient failure keeps the lease: this job's retry resumes.
+                    Err(e @ ProviderError::Transient(_)) => return provider_failure(e),
+                    Err(e @ ProviderError::Permanent(_)) => {
+                        try_db!(
+                            async {
+                                let mut conn = ctx.db.get().await?;
+                                crm::give_up(&mut conn, p.lead_id, holder).await
+                            }
+                            .await
+                        );
+                        return provider_failure(e);
+                    }
+                }
+            } else {
+                tracing::info!(lead_id = %p.lead_id, version = p.version, "the CRM already holds this state; nothing to push");
             }
-            crm::release(&mut conn, p.lead_id, holder).await
+            let again = try_db!(
+                async {
+                    let mut conn = ctx.db.get().await?;
+                    crm::release(&mut conn, p.lead_id, holder).await
+                }
+                .await
+            );
+            if !again {
+                return JobOutcome::Done;
+            }
         }
-        .await;
-        match (pushed, recorded) {
-            (Err(e), _) => provider_failure(e),
-            (Ok(_), Err(e)) => JobOutcome::Retry(format!("database: {e}")),
-            (Ok(_), Ok(())) => JobOutcome::Done,
-        }
+        JobOutcome::Retry("pushes of this lead keep arriving".into())
     }
 }

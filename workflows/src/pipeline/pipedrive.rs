@@ -200,10 +200,7 @@ impl Mapper for DealMapper<'_> {
                 .and_then(decimal)
                 .map_or(Field::Null, Field::Decimal),
         );
-        f.insert(
-            "closed_at",
-            time_field(&v, "close_time"),
-        );
+        f.insert("closed_at", time_field(&v, "close_time"));
         f.insert("source", Field::Text("pipedrive deal".into()));
         f.insert("created_at", time_field(&v, "add_time"));
         f.insert("updated_at", time_field(&v, "update_time"));
@@ -271,7 +268,11 @@ fn primary(v: &Value, key: &str) -> Option<String> {
             .iter()
             .find(|i| i.get("primary") == Some(&Value::Bool(true)))
             .or_else(|| <[Value]>::first(items))
-            .and_then(|i| i.get("value").and_then(Value::as_str).or_else(|| i.as_str()))
+            .and_then(|i| {
+                i.get("value")
+                    .and_then(Value::as_str)
+                    .or_else(|| i.as_str())
+            })
             .map(|s| s.trim().to_owned())
             .filter(|s| !s.is_empty()),
         _ => None,
@@ -294,8 +295,18 @@ impl Mapper for PersonMapper {
             "last_name",
             text(&v, "last_name").map_or(Field::Null, Field::Text),
         );
-        f.insert("email", primary(&v, "emails").or_else(|| primary(&v, "email")).map_or(Field::Null, Field::Text));
-        f.insert("phone", primary(&v, "phones").or_else(|| primary(&v, "phone")).map_or(Field::Null, Field::Text));
+        f.insert(
+            "email",
+            primary(&v, "emails")
+                .or_else(|| primary(&v, "email"))
+                .map_or(Field::Null, Field::Text),
+        );
+        f.insert(
+            "phone",
+            primary(&v, "phones")
+                .or_else(|| primary(&v, "phone"))
+                .map_or(Field::Null, Field::Text),
+        );
         f.insert(
             "organization",
             match id_field(&v, "org_id") {
@@ -321,10 +332,7 @@ impl Mapper for OrganizationMapper {
         f.insert("name", text(&v, "name").map_or(Field::Null, Field::Text));
         let address = v.get("address").filter(|a| a.is_object());
         let part = |k: &str| address.and_then(|a| text(a, k));
-        f.insert(
-            "street",
-            part("value").map_or(Field::Null, Field::Text),
-        );
+        f.insert("street", part("value").map_or(Field::Null, Field::Text));
         f.insert("city", part("locality").map_or(Field::Null, Field::Text));
         f.insert(
             "postal_code",
@@ -364,8 +372,12 @@ pub fn deal_change(
         state,
         value: deal.get("value").and_then(decimal).filter(|d| !d.is_zero()),
         currency: text(deal, "currency"),
-        expected_close_date: pipedrive::date(deal.get("expected_close_date").and_then(Value::as_str)),
-        lost_reason: (status == "lost").then(|| text(deal, "lost_reason")).flatten(),
+        expected_close_date: pipedrive::date(
+            deal.get("expected_close_date").and_then(Value::as_str),
+        ),
+        lost_reason: (status == "lost")
+            .then(|| text(deal, "lost_reason"))
+            .flatten(),
         updated_at,
         raw: deal.clone(),
     })
@@ -387,7 +399,9 @@ pub fn inbox_change(item: &Value) -> Option<RemoteChange> {
             .and_then(decimal)
             .filter(|d| !d.is_zero()),
         currency: value.and_then(|v| text(v, "currency")),
-        expected_close_date: pipedrive::date(item.get("expected_close_date").and_then(Value::as_str)),
+        expected_close_date: pipedrive::date(
+            item.get("expected_close_date").and_then(Value::as_str),
+        ),
         lost_reason: None,
         updated_at,
         raw: item.clone(),
@@ -615,8 +629,15 @@ async fn read_all(
                 totals.fetched += values.len() as i64;
                 totals.loaded += n as i64;
                 totals.pages += 1;
-                save_position(&mut conn, run_id, source, &position, values.len() as i64, n as i64)
-                    .await?;
+                save_position(
+                    &mut conn,
+                    run_id,
+                    source,
+                    &position,
+                    values.len() as i64,
+                    n as i64,
+                )
+                .await?;
             }
         }
         // Changes to linked Tentabo leads, through the transition service.
@@ -943,7 +964,10 @@ mod tests {
             ))
             .unwrap();
         assert_eq!(m.fields["stage"], Field::Text("Proposal Made".into()));
-        assert_eq!(m.fields["value"], Field::Decimal(rust_decimal::Decimal::new(125_005, 1)));
+        assert_eq!(
+            m.fields["value"],
+            Field::Decimal(rust_decimal::Decimal::new(125_005, 1))
+        );
         assert_eq!(m.fields["owner_external_id"], Field::Text("7".into()));
         assert!(!m.deleted);
     }
@@ -960,7 +984,10 @@ mod tests {
         let codes: Vec<&str> = r.reasons.iter().map(|r| r.code).collect();
         assert_eq!(codes, vec!["invalid_number", "invalid_date"]);
         let gone = DealMapper { stages: &stages }
-            .map(&raw(Source::Deals, &json!({ "id": 2, "title": "y", "status": "deleted" })))
+            .map(&raw(
+                Source::Deals,
+                &json!({ "id": 2, "title": "y", "status": "deleted" }),
+            ))
             .unwrap();
         assert!(gone.deleted);
     }
@@ -1006,8 +1033,14 @@ mod tests {
         assert_eq!(c.state, None, "a stage outside the mapping says nothing");
         let lost = json!({ "id": 8, "status": "lost", "lost_reason": "Prix", "update_time": "2026-11-02T09:00:00Z" });
         let c = deal_change(&settings, None, &lost).unwrap();
-        assert_eq!((c.state.as_deref(), c.lost_reason.as_deref()), (Some("lost"), Some("Prix")));
-        assert!(deal_change(&settings, None, &json!({ "id": 8 })).is_none(), "no update time, no change");
+        assert_eq!(
+            (c.state.as_deref(), c.lost_reason.as_deref()),
+            (Some("lost"), Some("Prix"))
+        );
+        assert!(
+            deal_change(&settings, None, &json!({ "id": 8 })).is_none(),
+            "no update time, no change"
+        );
     }
 
     #[test]
@@ -1019,7 +1052,10 @@ mod tests {
         };
         let back = Position::parse(&p.stored());
         assert_eq!(back.cursor, p.cursor);
-        assert_eq!(back.since.map(|t| t.timestamp()), p.since.map(|t| t.timestamp()));
+        assert_eq!(
+            back.since.map(|t| t.timestamp()),
+            p.since.map(|t| t.timestamp())
+        );
         assert_eq!(Position::parse("start:500").start, 500);
     }
 }

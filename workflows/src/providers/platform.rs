@@ -284,13 +284,14 @@ impl Platform {
         }
         let settings: PipedriveSettings = registry::settings(&row.configuration)?;
         let mut secrets = self.secrets(row)?;
-        let missing = |what: &str| {
-            WorkflowError::Upstream(format!("crm/pipedrive has no `{what}` set"))
-        };
+        let missing =
+            |what: &str| WorkflowError::Upstream(format!("crm/pipedrive has no `{what}` set"));
         let auth = match settings.auth {
-            AuthMode::ApiToken => {
-                pipedrive::Auth::Token(secrets.remove("api_token").ok_or_else(|| missing("api_token"))?)
-            }
+            AuthMode::ApiToken => pipedrive::Auth::Token(
+                secrets
+                    .remove("api_token")
+                    .ok_or_else(|| missing("api_token"))?,
+            ),
             AuthMode::Oauth => {
                 let secret = secrets
                     .remove("oauth_client_secret")
@@ -538,7 +539,9 @@ impl Platform {
             return Ok(0);
         };
         let keys = self.keys.clone().ok_or_else(|| {
-            WorkflowError::Upstream("TENTABO_SECRETS_KEY is not set: webhook credentials cannot be stored".into())
+            WorkflowError::Upstream(
+                "TENTABO_SECRETS_KEY is not set: webhook credentials cannot be stored".into(),
+            )
         })?;
         self.remove_pipedrive_webhooks().await?;
         let password = SecretString::from(crate::secrets::random_token(32));
@@ -640,7 +643,10 @@ impl Platform {
     /// Starts connecting Pipedrive with OAuth (admins): answers the authorization page
     /// to send the admin to. The `state` it carries is single-use, expires after
     /// [`OAUTH_STATE_TTL`], and only its hash is stored.
-    pub async fn pipedrive_authorize_url(&self, actor: &Actor<'_>) -> Result<String, WorkflowError> {
+    pub async fn pipedrive_authorize_url(
+        &self,
+        actor: &Actor<'_>,
+    ) -> Result<String, WorkflowError> {
         actor
             .authz
             .authorize(actor.who, Object::Provider, Action::Manage)?;
@@ -654,10 +660,16 @@ impl Platform {
             details: serde_json::json!({ "message": message }),
         };
         if settings.auth != AuthMode::Oauth {
-            return Err(refused("oauth_not_configured", "set `auth` to `oauth` and the app's client id and secret first"));
+            return Err(refused(
+                "oauth_not_configured",
+                "set `auth` to `oauth` and the app's client id and secret first",
+            ));
         }
         let Some(redirect) = pipedrive_redirect_uri(&settings) else {
-            return Err(refused("public_url_required", "set `public_url`: Pipedrive sends the admin back there"));
+            return Err(refused(
+                "public_url_required",
+                "set `public_url`: Pipedrive sends the admin back there",
+            ));
         };
         let secret = self
             .keys
@@ -699,7 +711,8 @@ impl Platform {
                 .ok_or(WorkflowError::NotFound)?
         };
         let pending = row.runtime.get("oauth_state").cloned().unwrap_or_default();
-        let hash_ok = pending.get("hash").and_then(serde_json::Value::as_str) == Some(&state_hash(state));
+        let hash_ok =
+            pending.get("hash").and_then(serde_json::Value::as_str) == Some(&state_hash(state));
         let fresh = pending
             .get("expires_at")
             .and_then(|t| serde_json::from_value::<chrono::DateTime<Utc>>(t.clone()).ok())
@@ -710,18 +723,26 @@ impl Platform {
         let user_id: Option<Uuid> = pending
             .get("user_id")
             .and_then(|u| serde_json::from_value(u.clone()).ok());
-        let keys = self.keys.clone().ok_or_else(|| {
-            WorkflowError::Upstream("TENTABO_SECRETS_KEY is not set".into())
-        })?;
+        let keys = self
+            .keys
+            .clone()
+            .ok_or_else(|| WorkflowError::Upstream("TENTABO_SECRETS_KEY is not set".into()))?;
         let settings: PipedriveSettings = registry::settings(&row.configuration)?;
-        let secret = store::open_credential(&keys, &row, "oauth_client_secret")?
-            .ok_or_else(invalid)?;
+        let secret =
+            store::open_credential(&keys, &row, "oauth_client_secret")?.ok_or_else(invalid)?;
         let client = oauth::Client::from_settings(&settings, secret).ok_or_else(invalid)?;
         let redirect = pipedrive_redirect_uri(&settings).ok_or_else(invalid)?;
         // The state is spent whatever the exchange says.
         {
             let mut conn = self.db.get().await?;
-            store::set_runtime(&mut conn, ProviderKind::Crm, registry::PIPEDRIVE, "oauth_state", serde_json::Value::Null).await?;
+            store::set_runtime(
+                &mut conn,
+                ProviderKind::Crm,
+                registry::PIPEDRIVE,
+                "oauth_state",
+                serde_json::Value::Null,
+            )
+            .await?;
         }
         let tokens = oauth::exchange_code(&self.outbound, self.retry, &client, code, &redirect)
             .await
@@ -759,7 +780,8 @@ impl Platform {
         })
         .await?;
         drop(conn);
-        self.test(ProviderKind::Crm, registry::PIPEDRIVE, "test").await?;
+        self.test(ProviderKind::Crm, registry::PIPEDRIVE, "test")
+            .await?;
         Ok(())
     }
 }
@@ -774,7 +796,11 @@ struct DbTokens {
 impl oauth::TokenStore for DbTokens {
     async fn load(&self) -> Result<Option<oauth::Tokens>, ProviderError> {
         let transient = |e: WorkflowError| ProviderError::Transient(e.to_string());
-        let mut conn = self.db.get().await.map_err(|e| ProviderError::Transient(e.to_string()))?;
+        let mut conn = self
+            .db
+            .get()
+            .await
+            .map_err(|e| ProviderError::Transient(e.to_string()))?;
         let Some(row) = store::get(&mut conn, ProviderKind::Crm, registry::PIPEDRIVE)
             .await
             .map_err(transient)?
@@ -788,7 +814,11 @@ impl oauth::TokenStore for DbTokens {
     }
 
     async fn save(&self, tokens: &oauth::Tokens) -> Result<(), ProviderError> {
-        let mut conn = self.db.get().await.map_err(|e| ProviderError::Transient(e.to_string()))?;
+        let mut conn = self
+            .db
+            .get()
+            .await
+            .map_err(|e| ProviderError::Transient(e.to_string()))?;
         store::set_internal_credential(
             &mut conn,
             &self.keys,

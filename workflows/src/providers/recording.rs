@@ -11,8 +11,8 @@ use serde::Serialize;
 use tentabo_schema::DbPool;
 
 use super::{
-    BillingProvider, ContractSnapshot, CrmProvider, CrmPushed, ExternalRef, LeadSnapshot, OrderSnapshot,
-    ProviderError,
+    BillingProvider, ContractSnapshot, CrmProvider, CrmPushed, ExternalRef, LeadSnapshot,
+    OrderSnapshot, ProviderError,
 };
 
 pub const NAME: &str = "recording";

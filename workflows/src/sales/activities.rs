@@ -106,9 +106,13 @@ fn check(errors: &mut FieldErrors, new: &NewActivity) {
         errors.add("due_time", "invalid_time");
     }
     if new.due_time.is_some() && new.due_date.is_none() {
-        errors.add("due_date", "required");
+        errors.add("due_date", "required_with_due_time");
     }
-    if new.note.as_ref().is_some_and(|n| n.chars().count() > MAX_NOTE) {
+    if new
+        .note
+        .as_ref()
+        .is_some_and(|n| n.chars().count() > MAX_NOTE)
+    {
         errors.add("note", "too_long");
     }
 }
@@ -148,7 +152,9 @@ pub async fn create(
         .bind(Bind::OptDate(new.due_date))
         .bind(Bind::OptText(new.due_time.clone()))
         .bind(Bind::Bool(new.done))
-        .bind(Bind::OptText(new.note.clone().filter(|n| !n.trim().is_empty())))
+        .bind(Bind::OptText(
+            new.note.clone().filter(|n| !n.trim().is_empty()),
+        ))
         .bind(Bind::Uuid(caller.who.user_id))
         .get_result(conn)
         .await?;
@@ -224,7 +230,11 @@ impl Pending {
         } else if let Some(l) = &self.lead_item {
             b["lead_id"] = json!(l);
         }
-        if let Some(p) = self.person_id.as_deref().and_then(|d| d.parse::<i64>().ok()) {
+        if let Some(p) = self
+            .person_id
+            .as_deref()
+            .and_then(|d| d.parse::<i64>().ok())
+        {
             b["person_id"] = json!(p);
         }
         if let Some(d) = self.due_date {

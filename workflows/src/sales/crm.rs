@@ -181,6 +181,109 @@ pub async fn link(
     Ok(())
 }
 
+/// A deal created in the CRM by a user linked to a partner or distributor
+/// (`provider_owner_links`), as a new Tentabo lead.
+#[derive(Debug, Clone)]
+pub struct Import {
+    pub provider: String,
+    pub owner_external_id: String,
+    pub deal_id: String,
+    pub person_id: Option<String>,
+    pub organization_id: Option<String>,
+    pub lead: super::leads::NewLead,
+    /// The state the deal's stage means (a new lead when none).
+    pub state: Option<String>,
+}
+
+/// Creates the lead of an imported deal, linked to it (so its push finds the deal and
+/// makes nothing new), in the state its stage means, in one transaction with its audit
+/// rows; `None` when the deal's owner sells for no partner or distributor, or the deal
+/// is already linked.
+pub async fn import_deal(
+    conn: &mut AsyncPgConnection,
+    authz: &Authorizer,
+    import: Import,
+) -> Result<Option<Uuid>, WorkflowError> {
+    #[derive(diesel::QueryableByName)]
+    struct Owner {
+        #[diesel(sql_type = Nullable<SqlUuid>)]
+        partner_id: Option<Uuid>,
+        #[diesel(sql_type = Nullable<SqlUuid>)]
+        distributor_id: Option<Uuid>,
+    }
+    let owner: Option<Owner> = sql::query(
+        "SELECT partner_id, distributor_id FROM provider_owner_links \
+         WHERE provider = $1 AND owner_external_id = $2",
+    )
+    .bind(Bind::Text(import.provider.clone()))
+    .bind(Bind::Text(import.owner_external_id.clone()))
+    .get_result(conn)
+    .await
+    .optional()?;
+    let Some(owner) = owner else { return Ok(None) };
+    if linked(conn, &import.provider, "deal", &import.deal_id)
+        .await?
+        .is_some()
+    {
+        return Ok(None);
+    }
+    let caller = integration_caller(conn, authz, &import.provider).await?;
+    let audit_ctx = AuditContext {
+        actor_id: Some(caller.who.user_id),
+        request_id: Some(format!("{}:deal:{}", import.provider, import.deal_id)),
+        client_ip: None,
+    };
+    let mut new = import.lead.clone();
+    new.partner_id = owner.partner_id;
+    new.distributor_id = owner.distributor_id;
+    conn.transaction::<_, WorkflowError, _>(async |conn| {
+        let lead = super::leads::create(conn, &caller, &audit_ctx, new).await?;
+        let state = import
+            .state
+            .as_deref()
+            .filter(|s| *s != "new" && transition::parse_state::<LeadState>(s).is_ok());
+        if let Some(state) = state {
+            // Imported where the CRM has it: one step, recorded as the import.
+            sql::query("UPDATE leads SET state = $2, version = version + 1 WHERE id = $1")
+                .bind(Bind::Uuid(lead.id))
+                .bind(Bind::Text(state.to_owned()))
+                .execute(conn)
+                .await?;
+            sql::query(
+                "INSERT INTO lifecycle_history (object_type, object_id, version, event, from_state, \
+                     to_state, actor_id, payload) \
+                 SELECT 'lead', id, version, 'import', 'new', state, $2, $3 FROM leads WHERE id = $1",
+            )
+            .bind(Bind::Uuid(lead.id))
+            .bind(Bind::Uuid(caller.who.user_id))
+            .bind(Bind::Json(json!({ "source": import.provider, "deal_id": import.deal_id })))
+            .execute(conn)
+            .await?;
+        }
+        audit::record(
+            conn,
+            audit_ctx.entry(
+                "lead.imported",
+                "lead",
+                lead.id,
+                json!({ "source": import.provider, "deal_id": import.deal_id, "state": state }),
+            ),
+        )
+        .await?;
+        for (object, id) in [
+            ("deal", Some(&import.deal_id)),
+            ("person", import.person_id.as_ref()),
+            ("organization", import.organization_id.as_ref()),
+        ] {
+            if let Some(id) = id {
+                link(conn, lead.id, &import.provider, object, id).await?;
+            }
+        }
+        Ok(Some(lead.id))
+    })
+    .await
+}
+
 /// The lead as it is now with its links to `provider`, or `None` if it was deleted.
 pub async fn lead_snapshot(
     conn: &mut AsyncPgConnection,
@@ -230,12 +333,15 @@ pub async fn already_synced(
     provider: &str,
 ) -> Result<bool, WorkflowError> {
     let links = links(conn, lead.lead_id, provider).await?;
-    Ok(links.iter().any(|l| l.object == "deal" || l.object == "lead")
+    Ok(links
+        .iter()
+        .any(|l| l.object == "deal" || l.object == "lead")
         && links.iter().all(|l| l.synced_at >= lead.updated_at))
 }
 
 /// Takes the lead's push lease for `ttl` (`false`: another push holds it). A push
 /// holds it across its provider calls, so two pushes of one lead never both create.
+/// The same holder (a job's retry) takes its own lease back.
 pub async fn lease(
     conn: &mut AsyncPgConnection,
     lead_id: Uuid,
@@ -247,7 +353,9 @@ pub async fn lease(
         "INSERT INTO crm_push_leases (lead_id, holder, expires_at) \
          SELECT $1, $2, now() + make_interval(secs => $3::bigint / 1000.0) \
          WHERE EXISTS (SELECT 1 FROM leads WHERE id = $1) \
-         ON CONFLICT (lead_id) DO UPDATE SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at \
+         ON CONFLICT (lead_id) DO UPDATE SET holder = EXCLUDED.holder, \
+             expires_at = EXCLUDED.expires_at, \
+             again = crm_push_leases.again AND crm_push_leases.holder = EXCLUDED.holder \
          WHERE crm_push_leases.expires_at < now() OR crm_push_leases.holder = EXCLUDED.holder",
     )
     .bind(Bind::Uuid(lead_id))
@@ -258,18 +366,94 @@ pub async fn lease(
     Ok(n == 1)
 }
 
-/// Gives the lease back (only its holder can).
+/// Asks the push holding the lead's lease to push once more before it lets go
+/// (`false`: no live lease — take it instead).
+pub async fn hand_off(conn: &mut AsyncPgConnection, lead_id: Uuid) -> Result<bool, WorkflowError> {
+    let n = sql::query(
+        "UPDATE crm_push_leases SET again = TRUE WHERE lead_id = $1 AND expires_at >= now()",
+    )
+    .bind(Bind::Uuid(lead_id))
+    .execute(conn)
+    .await?;
+    Ok(n == 1)
+}
+
+/// Gives the lease back (only its holder can); answers whether another push asked for
+/// one more round meanwhile (then the lease is kept, cleared of the request).
 pub async fn release(
     conn: &mut AsyncPgConnection,
     lead_id: Uuid,
     holder: Uuid,
-) -> Result<(), WorkflowError> {
-    sql::query("DELETE FROM crm_push_leases WHERE lead_id = $1 AND holder = $2")
+) -> Result<bool, WorkflowError> {
+    let again = sql::query(
+        "UPDATE crm_push_leases SET again = FALSE WHERE lead_id = $1 AND holder = $2 AND again",
+    )
+    .bind(Bind::Uuid(lead_id))
+    .bind(Bind::Uuid(holder))
+    .execute(conn)
+    .await?;
+    if again == 1 {
+        return Ok(true);
+    }
+    sql::query("DELETE FROM crm_push_leases WHERE lead_id = $1 AND holder = $2 AND NOT again")
         .bind(Bind::Uuid(lead_id))
         .bind(Bind::Uuid(holder))
         .execute(conn)
         .await?;
-    Ok(())
+    Ok(false)
+}
+
+/// A push that failed for good lets the lease go; a round handed to it meanwhile is
+/// queued as a push of its own (it may succeed: the lead changed since).
+pub async fn give_up(
+    conn: &mut AsyncPgConnection,
+    lead_id: Uuid,
+    holder: Uuid,
+) -> Result<(), WorkflowError> {
+    conn.transaction::<_, WorkflowError, _>(async |conn| {
+        #[derive(diesel::QueryableByName)]
+        struct Again {
+            #[diesel(sql_type = diesel::sql_types::Bool)]
+            again: bool,
+        }
+        let released: Option<Again> = sql::query(
+            "DELETE FROM crm_push_leases WHERE lead_id = $1 AND holder = $2 RETURNING again",
+        )
+        .bind(Bind::Uuid(lead_id))
+        .bind(Bind::Uuid(holder))
+        .get_result(conn)
+        .await
+        .optional()?;
+        if released.is_some_and(|r| r.again) {
+            #[derive(diesel::QueryableByName)]
+            struct V {
+                #[diesel(sql_type = Integer)]
+                version: i32,
+            }
+            let v: V = sql::query("SELECT version FROM leads WHERE id = $1")
+                .bind(Bind::Uuid(lead_id))
+                .get_result(conn)
+                .await?;
+            jobs::enqueue(
+                conn,
+                &[JobRequest::new(
+                    &payloads::PushLeadStatus {
+                        lead_id,
+                        version: v.version,
+                    },
+                    format!(
+                        "lead:{lead_id}:v{}:{}:after-{}",
+                        v.version,
+                        JobKind::CrmPushLeadStatus.queue(),
+                        Uuid::now_v7()
+                    ),
+                )],
+            )
+            .await?;
+        }
+        Ok(())
+    })
+    .await
 }
 
 /// Records what a push made or found: the lead's main CRM object and every link, as
@@ -469,7 +653,14 @@ pub async fn apply_remote(
         let reason_changes = change.lost_reason.is_some() && change.lost_reason != lead.lost_reason;
         let fields_change = value_changes || currency_changes || date_changes || reason_changes;
         if target.is_none() && !fields_change {
-            agree(conn, &change.provider, &link, change.updated_at, lead.updated_at).await?;
+            agree(
+                conn,
+                &change.provider,
+                &link,
+                change.updated_at,
+                lead.updated_at,
+            )
+            .await?;
             return Ok(Applied::Unchanged);
         }
         let event = target.map(|t| (t, event_between(from, t)));
@@ -491,10 +682,17 @@ pub async fn apply_remote(
             } else {
                 "local_kept"
             };
-            let id = conflict(conn, change, policy, &local, &json!({
-                "refused": "illegal_transition", "from": lead.state,
-                "to": transition::state_name(to), "remote": remote,
-            }), resolution)
+            let id = conflict(
+                conn,
+                change,
+                policy,
+                &local,
+                &json!({
+                    "refused": "illegal_transition", "from": lead.state,
+                    "to": transition::state_name(to), "remote": remote,
+                }),
+                resolution,
+            )
             .await?;
             mark_seen(conn, &link, change.updated_at).await?;
             if resolution == "local_kept" {
@@ -527,7 +725,10 @@ pub async fn apply_remote(
         }
         let audit_ctx = AuditContext {
             actor_id: Some(caller.who.user_id),
-            request_id: Some(format!("{}:{}:{}", change.provider, change.object, change.external_id)),
+            request_id: Some(format!(
+                "{}:{}:{}",
+                change.provider, change.object, change.external_id
+            )),
             client_ip: None,
         };
         if fields_change {
@@ -593,7 +794,14 @@ pub async fn apply_remote(
             .bind(Bind::Uuid(link.lead_id))
             .get_result(conn)
             .await?;
-        agree(conn, &change.provider, &link, change.updated_at, after.updated_at).await?;
+        agree(
+            conn,
+            &change.provider,
+            &link,
+            change.updated_at,
+            after.updated_at,
+        )
+        .await?;
         Ok(Applied::Updated {
             version: after.version,
             event: applied_event,
@@ -671,7 +879,10 @@ async fn conflict(
     )
     .bind(Bind::Text(change.provider.clone()))
     .bind(Bind::Text(CONFLICT_ENTITY.to_owned()))
-    .bind(Bind::Text(format!("{}:{}", change.object, change.external_id)))
+    .bind(Bind::Text(format!(
+        "{}:{}",
+        change.object, change.external_id
+    )))
     .bind(Bind::Text(policy.as_str().to_owned()))
     .bind(Bind::Json(local.clone()))
     .bind(Bind::Json(remote.clone()))

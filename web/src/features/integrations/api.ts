@@ -48,6 +48,13 @@ export function useActivate(kind: string, name: string) {
   });
 }
 
+/** Starts connecting Pipedrive with OAuth: answers the authorization page to send the browser to. */
+export function useAuthorizePipedrive() {
+  return useMutation({
+    mutationFn: () => unwrap(api.POST('/api/v1/providers/crm/pipedrive/oauth/authorize')),
+  });
+}
+
 export function useHealth(kind: string, name: string) {
   return useQuery({
     queryKey: ['providers', kind, name, 'health'],

@@ -1,5 +1,7 @@
 import * as React from 'react';
+import { useSearchParams } from 'react-router';
 import { useTranslation } from 'react-i18next';
+import { useQueryClient } from '@tanstack/react-query';
 import { Button } from '@/components/ui/button';
 import { Input } from '@/components/ui/input';
 import { Alert } from '@/components/ui/alert';
@@ -23,6 +25,7 @@ import {
   type TestResult,
 } from './api';
 import { SchemaForm } from './components/schema-form';
+import { PipedriveConnect } from './components/pipedrive-connect';
 
 const KINDS = ['auth', 'crm', 'billing', 'erp'];
 
@@ -109,6 +112,7 @@ function ProviderPanel({ summary }: { summary: ProviderSummary }) {
   return (
     <div className="flex flex-col gap-4">
       <p className="text-sm text-slate-700">{p.description}</p>
+      {kind === 'crm' && name === 'pipedrive' ? <PipedriveConnect provider={p} /> : null}
       {saved ? <Alert variant="success">{t('integrations.saved')}</Alert> : null}
       {can('provider:manage') ? (
         <SchemaForm
@@ -184,15 +188,61 @@ function ProviderPanel({ summary }: { summary: ProviderSummary }) {
   );
 }
 
+type OAuthOutcome = { ok: true } | { ok: false; reason: string };
+
+const OAUTH_REASONS = ['oauth_state_invalid', 'oauth_exchange_failed', 'user_denied', 'access_denied', 'missing_code', 'internal'];
+
+/**
+ * Where Pipedrive's OAuth callback lands: `?oauth=connected` or `?oauth=failed&reason=…`.
+ * The outcome is kept on the page and the parameters dropped from the address (a reload
+ * or a bookmark does not show it again).
+ */
+function useOAuthOutcome(): [OAuthOutcome | null, () => void] {
+  const [params, setParams] = useSearchParams();
+  const qc = useQueryClient();
+  const [outcome, setOutcome] = React.useState<OAuthOutcome | null>(null);
+  const oauth = params.get('oauth');
+  React.useEffect(() => {
+    if (oauth === null) return;
+    const reason = params.get('reason') ?? '';
+    setOutcome(oauth === 'connected' ? { ok: true } : { ok: false, reason });
+    if (oauth === 'connected') void qc.invalidateQueries({ queryKey: ['providers'] });
+    const next = new URLSearchParams(params);
+    next.delete('oauth');
+    next.delete('reason');
+    setParams(next, { replace: true });
+  }, [oauth, params, setParams, qc]);
+  return [outcome, () => setOutcome(null)];
+}
+
+function OAuthBanner({ outcome, onDismiss }: { outcome: OAuthOutcome; onDismiss: () => void }) {
+  const { t } = useTranslation();
+  const reason = outcome.ok
+    ? ''
+    : OAUTH_REASONS.includes(outcome.reason)
+      ? t(`integrations.oauth.reasons.${outcome.reason}`)
+      : t('integrations.oauth.reasons.unknown', { code: outcome.reason || '—' });
+  return (
+    <Alert variant={outcome.ok ? 'success' : 'error'} className="flex flex-wrap items-center justify-between gap-2" data-testid="oauth-outcome">
+      <span>{outcome.ok ? t('integrations.oauth.connected') : t('integrations.oauth.failed', { reason })}</span>
+      <Button size="sm" variant="outline" onClick={onDismiss}>
+        {t('integrations.oauth.dismiss')}
+      </Button>
+    </Alert>
+  );
+}
+
 export default function Integrations() {
   const { t } = useTranslation();
   const providers = useProviders();
   const [open, setOpen] = React.useState<ProviderSummary | null>(null);
+  const [oauth, dismissOAuth] = useOAuthOutcome();
   const items = providers.data?.items ?? [];
   const kinds = [...KINDS, ...new Set(items.map((p) => p.kind).filter((k) => !KINDS.includes(k)))];
   return (
     <div className="flex flex-col gap-4">
       <PageHeader title={t('integrations.title')} />
+      {oauth ? <OAuthBanner outcome={oauth} onDismiss={dismissOAuth} /> : null}
       <ErrorMessage error={providers.error} />
       {providers.isPending ? <Loading /> : null}
       {kinds.map((kind) => {

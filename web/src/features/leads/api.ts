@@ -7,7 +7,16 @@ import {
 } from '@tanstack/react-query';
 import { api } from '@/lib/api';
 import { unwrap } from '@/lib/errors';
-import type { CreateLeadBody, Lead, LeadFilters, LeadState, UpdateLeadBody } from './types';
+import type {
+  Activity,
+  CreateActivityBody,
+  CreateLeadBody,
+  Lead,
+  LeadDetail,
+  LeadFilters,
+  LeadState,
+  UpdateLeadBody,
+} from './types';
 
 const PAGE = 25;
 
@@ -15,7 +24,16 @@ export const leadKeys = {
   all: ['leads'] as const,
   column: (state: LeadState, f: LeadFilters) => ['leads', 'list', state, f] as const,
   detail: (id: string) => ['leads', 'detail', id] as const,
+  activities: (id: string) => ['leads', 'activities', id] as const,
 };
+
+/**
+ * A lead the API answered after a change (`LeadDto`) merged into the cached detail: the
+ * CRM links and activities only come with `GET /api/v1/leads/{id}`, so they are kept.
+ */
+function mergeDetail(qc: ReturnType<typeof useQueryClient>, lead: Lead) {
+  qc.setQueryData<LeadDetail>(leadKeys.detail(lead.id), (old) => (old ? { ...old, ...lead } : undefined));
+}
 
 /** One kanban column: the leads in a state, paged by cursor. */
 export function useLeadColumn(state: LeadState, filters: LeadFilters) {
@@ -62,7 +80,7 @@ export function useUpdateLead(id: string) {
     mutationFn: (body: UpdateLeadBody) =>
       unwrap(api.PATCH('/api/v1/leads/{id}', { params: { path: { id } }, body })),
     onSuccess: (lead) => {
-      qc.setQueryData(leadKeys.detail(id), lead);
+      mergeDetail(qc, lead);
       void qc.invalidateQueries({ queryKey: ['leads', 'list'] });
     },
   });
@@ -91,7 +109,7 @@ export function useLeadTransition() {
       return unwrap(api.PATCH('/api/v1/leads/{id}', { params: { path: { id: lead.id } }, body: { lost_reason: lostReason } }));
     },
     onSuccess: (lead) => {
-      qc.setQueryData(leadKeys.detail(lead.id), lead);
+      mergeDetail(qc, lead);
       // Move the card between cached columns at once, then refetch for the truth.
       qc.setQueriesData<InfiniteData<{ items: Lead[]; next_cursor?: string | null }>>(
         { queryKey: ['leads', 'list'] },
@@ -112,5 +130,33 @@ export function useDeleteLead() {
   return useMutation({
     mutationFn: (id: string) => unwrap(api.DELETE('/api/v1/leads/{id}', { params: { path: { id } } })),
     onSuccess: () => qc.invalidateQueries({ queryKey: leadKeys.all }),
+  });
+}
+
+/**
+ * The lead's activities (its CRM deal's included). The detail already carries them:
+ * they seed the list, which `GET …/activities` refreshes.
+ */
+export function useLeadActivities(id: string, initial?: { items: Activity[]; at: number }) {
+  return useQuery({
+    queryKey: leadKeys.activities(id),
+    queryFn: () => unwrap(api.GET('/api/v1/leads/{id}/activities', { params: { path: { id } } })),
+    initialData: initial ? { items: initial.items } : undefined,
+    initialDataUpdatedAt: initial?.at,
+  });
+}
+
+/** Adds an activity; it is pushed to the CRM by a job (`provider` stays `tentabo` until then). */
+export function useCreateActivity(id: string) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (body: CreateActivityBody) =>
+      unwrap(api.POST('/api/v1/leads/{id}/activities', { params: { path: { id } }, body })),
+    onSuccess: (created) => {
+      qc.setQueryData<{ items: Activity[] }>(leadKeys.activities(id), (old) =>
+        old ? { items: [...old.items.filter((a) => a.id !== created.id), created] } : { items: [created] },
+      );
+      void qc.invalidateQueries({ queryKey: leadKeys.activities(id) });
+    },
   });
 }

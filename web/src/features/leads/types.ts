@@ -3,6 +3,15 @@ import type { components } from '@/api/schema';
 export type Lead = components['schemas']['LeadDto'];
 export type CreateLeadBody = components['schemas']['CreateLead'];
 export type UpdateLeadBody = components['schemas']['UpdateLead'];
+/** `GET /api/v1/leads/{id}`: the lead, where it lives in the CRM, and its activities. */
+export type LeadDetail = components['schemas']['LeadDetailDto'];
+export type CrmLink = components['schemas']['CrmLinkDto'];
+export type Activity = components['schemas']['ActivityDto'];
+export type CreateActivityBody = components['schemas']['CreateActivity'];
+
+/** The activity types Tentabo creates (Pipedrive's default types). */
+export const ACTIVITY_TYPES = ['call', 'meeting', 'task', 'deadline', 'email', 'lunch'] as const;
+export type ActivityType = (typeof ACTIVITY_TYPES)[number];
 
 export const LEAD_STATES = [
   'new',

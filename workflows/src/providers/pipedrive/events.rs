@@ -70,9 +70,7 @@ pub async fn process(
     let source = meta
         .and_then(|m| m.get("change_source"))
         .and_then(Value::as_str);
-    let user = meta
-        .and_then(|m| m.get("user_id"))
-        .and_then(super::id_text);
+    let user = meta.and_then(|m| m.get("user_id")).and_then(super::id_text);
     let own = source == Some("api")
         && match user {
             Some(u) => client.my_user_id().await.map_err(upstream)?.to_string() == u,
@@ -87,7 +85,12 @@ pub async fn process(
             let data = event.payload.get("data").cloned().unwrap_or(Value::Null);
             let mut conn = db.get().await?;
             let n = store_activities(&mut conn, std::slice::from_ref(&data)).await?;
-            if n > 0 { "activity_stored" } else { "activity_unreadable" }.to_owned()
+            if n > 0 {
+                "activity_stored"
+            } else {
+                "activity_unreadable"
+            }
+            .to_owned()
         }
         _ => "ignored".to_owned(),
     };
@@ -135,11 +138,26 @@ async fn deal(
         && let Some(source) = deal.get("source_lead_id").and_then(Value::as_str)
         && let Some(link) = crm::linked(&mut conn, super::NAME, "lead", source).await?
     {
-        crm::link(&mut conn, link.lead_id, super::NAME, "deal", &id.to_string()).await?;
+        crm::link(
+            &mut conn,
+            link.lead_id,
+            super::NAME,
+            "deal",
+            &id.to_string(),
+        )
+        .await?;
     }
     let Some(change) = deal_change(client.settings(), stage.as_deref(), &deal) else {
         return Ok("unreadable".into());
     };
+    if client.settings().import_partner_deals
+        && crm::linked(&mut conn, super::NAME, "deal", &id.to_string())
+            .await?
+            .is_none()
+    {
+        drop(conn);
+        return import(db, client, authz, &deal, &change).await;
+    }
     let applied = crm::apply_remote(
         &mut conn,
         authz,
@@ -148,6 +166,87 @@ async fn deal(
     )
     .await?;
     Ok(describe(&applied))
+}
+
+/// A deal Tentabo does not know, made in Pipedrive by a user who sells for a partner or
+/// distributor: a new lead (its person gives the contact; none, no import).
+async fn import(
+    db: &DbPool,
+    client: &Pipedrive,
+    authz: &Authorizer,
+    deal: &Value,
+    change: &crm::RemoteChange,
+) -> Result<String, WorkflowError> {
+    let Some(owner) = deal.get("owner_id").and_then(super::id_text) else {
+        return Ok("not_linked".into());
+    };
+    let person_id = deal.get("person_id").and_then(Value::as_i64);
+    let org_id = deal.get("org_id").and_then(Value::as_i64);
+    let person = match person_id {
+        Some(p) => client.person(p).await.map_err(upstream)?,
+        None => None,
+    };
+    let org = match org_id {
+        Some(o) => client.organization(o).await.map_err(upstream)?,
+        None => None,
+    };
+    let email = person.as_ref().and_then(|p| super::primary_email(p));
+    let Some(email) = email else {
+        return Ok("not_imported:no_contact_email".into());
+    };
+    let text = |v: Option<&Value>, k: &str| {
+        v.and_then(|x| x.get(k))
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    };
+    let title = text(Some(deal), "title")
+        .unwrap_or_else(|| format!("Pipedrive deal {}", change.external_id));
+    let contact_name = text(person.as_ref(), "name").unwrap_or_else(|| email.clone());
+    let organization = text(org.as_ref(), "name").unwrap_or_else(|| contact_name.clone());
+    let lead = crate::sales::leads::NewLead {
+        title,
+        organization,
+        contact_name,
+        contact_email: email,
+        contact_phone: None,
+        value: change.value,
+        currency: change.currency.clone(),
+        probability: None,
+        expected_close_date: change
+            .expected_close_date
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .map(|t| t.and_utc()),
+        source: Some("pipedrive".into()),
+        partner_id: None,
+        distributor_id: None,
+    };
+    let mut conn = db.get().await?;
+    let imported = crm::import_deal(
+        &mut conn,
+        authz,
+        crm::Import {
+            provider: super::NAME.to_owned(),
+            owner_external_id: owner,
+            deal_id: change.external_id.clone(),
+            person_id: person_id.map(|p| p.to_string()),
+            organization_id: org_id.map(|o| o.to_string()),
+            lead,
+            state: change.state.clone(),
+        },
+    )
+    .await;
+    match imported {
+        Ok(Some(id)) => Ok(format!("imported:{id}")),
+        Ok(None) => Ok("not_linked".into()),
+        // What the deal holds is not a valid lead (an address Tentabo refuses…).
+        Err(WorkflowError::Validation(e)) => Ok(format!(
+            "not_imported:{}",
+            e.0.keys().cloned().collect::<Vec<_>>().join(",")
+        )),
+        Err(e) => Err(e),
+    }
 }
 
 async fn inbox(

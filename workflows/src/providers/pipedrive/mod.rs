@@ -587,7 +587,10 @@ impl Pipedrive {
             }
             Auth::OAuth(session) => {
                 let (token, domain) = session.access(false).await?;
-                let ep = self.endpoint(version, domain.as_deref().unwrap_or(&self.settings.base_url));
+                let ep = self.endpoint(
+                    version,
+                    domain.as_deref().unwrap_or(&self.settings.base_url),
+                );
                 let res = self
                     .outbound
                     .send(&ep, &req.clone().bearer(&token))
@@ -597,7 +600,10 @@ impl Pipedrive {
                     return Ok(res);
                 }
                 let (token, domain) = session.access(true).await?;
-                let ep = self.endpoint(version, domain.as_deref().unwrap_or(&self.settings.base_url));
+                let ep = self.endpoint(
+                    version,
+                    domain.as_deref().unwrap_or(&self.settings.base_url),
+                );
                 self.outbound
                     .send(&ep, &req.bearer(&token))
                     .await
@@ -751,6 +757,41 @@ impl Pipedrive {
             Request::new(Method::POST, "/organizations", "/organizations").json(body),
         )
         .await
+    }
+
+    /// One person (v2), `None` when gone.
+    pub async fn person(&self, id: i64) -> Result<Option<Value>, ProviderError> {
+        self.one("/persons/{id}", format!("/persons/{id}"), "a person")
+            .await
+    }
+
+    /// One organization (v2), `None` when gone.
+    pub async fn organization(&self, id: i64) -> Result<Option<Value>, ProviderError> {
+        self.one(
+            "/organizations/{id}",
+            format!("/organizations/{id}"),
+            "an organization",
+        )
+        .await
+    }
+
+    async fn one(
+        &self,
+        template: &'static str,
+        path: String,
+        what: &str,
+    ) -> Result<Option<Value>, ProviderError> {
+        let res = self
+            .call("v2", Request::new(Method::GET, template, path))
+            .await?;
+        match res.status {
+            404 | 410 => Ok(None),
+            _ if res.is_success() => res
+                .json::<Envelope<Value>>()
+                .map(|e| Some(e.data))
+                .map_err(|e| malformed(what, e)),
+            _ => Err(refusal(&format!("read {what}"), &res)),
+        }
     }
 
     // ── deals ─────────────────────────────────────────────────────────────────────
@@ -1076,11 +1117,7 @@ impl Pipedrive {
     }
 
     /// The activities of a deal (`deal_id`) or of an inbox item (`lead_id`).
-    pub async fn activities_of(
-        &self,
-        key: &str,
-        id: &str,
-    ) -> Result<Vec<Activity>, ProviderError> {
+    pub async fn activities_of(&self, key: &str, id: &str) -> Result<Vec<Activity>, ProviderError> {
         let mut out = Vec::new();
         let mut cursor: Option<String> = None;
         loop {
@@ -1174,6 +1211,22 @@ impl super::CrmProvider for Pipedrive {
     ) -> Result<super::CrmPushed, ProviderError> {
         push::push(self, lead).await
     }
+}
+
+/// A person's primary email (v2 `emails: [{value, primary}]`, v1 `email` likewise).
+pub fn primary_email(person: &Value) -> Option<String> {
+    let list = person
+        .get("emails")
+        .or_else(|| person.get("email"))?
+        .as_array()?;
+    list.iter()
+        .find(|e| e.get("primary") == Some(&Value::Bool(true)))
+        .or_else(|| list.first())
+        .and_then(|e| e.get("value"))
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
 }
 
 /// The objects Tentabo follows through webhooks.

@@ -281,7 +281,10 @@ impl Session {
 
     /// An access token valid for at least [`REFRESH_AHEAD`] (refreshed when `force`, after
     /// a 401), and the API domain Pipedrive named for it.
-    pub async fn access(&self, force: bool) -> Result<(SecretString, Option<String>), ProviderError> {
+    pub async fn access(
+        &self,
+        force: bool,
+    ) -> Result<(SecretString, Option<String>), ProviderError> {
         let mut tokens = self.tokens.lock().await;
         let stale = |t: &Tokens| t.expires_at - REFRESH_AHEAD <= Utc::now();
         if force || stale(&tokens) {
@@ -309,7 +312,9 @@ impl Session {
                         *tokens = t;
                     }
                     Err(Refused::Grant(reason)) => {
-                        let reason = format!("the Pipedrive grant was revoked or expired ({reason}): connect again");
+                        let reason = format!(
+                            "the Pipedrive grant was revoked or expired ({reason}): connect again"
+                        );
                         self.store.revoked(&reason).await;
                         return Err(ProviderError::Permanent(reason));
                     }

@@ -43,7 +43,9 @@ fn same_money(remote: Option<&Value>, local: Option<rust_decimal::Decimal>) -> b
 }
 
 fn close_date(d: Option<NaiveDate>) -> Value {
-    d.map_or(Value::Null, |d| Value::String(d.format("%Y-%m-%d").to_string()))
+    d.map_or(Value::Null, |d| {
+        Value::String(d.format("%Y-%m-%d").to_string())
+    })
 }
 
 pub async fn push(p: &Pipedrive, lead: &LeadSnapshot) -> Result<CrmPushed, ProviderError> {
@@ -132,10 +134,10 @@ async fn push_inbox(
     person_id: i64,
     org_id: i64,
 ) -> Result<(String, Option<chrono::DateTime<chrono::Utc>>), ProviderError> {
-    let value = lead
-        .value
-        .filter(|v| !v.is_zero())
-        .map_or(Value::Null, |v| json!({ "amount": money(v), "currency": lead.currency }));
+    let value = lead.value.filter(|v| !v.is_zero()).map_or(
+        Value::Null,
+        |v| json!({ "amount": money(v), "currency": lead.currency }),
+    );
     let archived = lead.status == "lost";
     if let Some(id) = existing
         && let Some(remote) = p.lead(id).await?
@@ -244,10 +246,7 @@ async fn push_deal(
             patch.insert("title".into(), json!(lead.title));
         }
         if !same_money(remote.value.as_ref(), lead.value) {
-            patch.insert(
-                "value".into(),
-                lead.value.map_or(json!(0), money),
-            );
+            patch.insert("value".into(), lead.value.map_or(json!(0), money));
         }
         if remote.currency.as_deref() != Some(lead.currency.as_str()) {
             patch.insert("currency".into(), json!(lead.currency));

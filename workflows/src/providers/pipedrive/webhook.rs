@@ -35,7 +35,10 @@ pub struct Received {
 /// Compares in time independent of where the first difference is.
 fn same(a: &[u8], b: &[u8]) -> bool {
     let (ha, hb) = (Sha256::digest(a), Sha256::digest(b));
-    ha.iter().zip(hb.iter()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    ha.iter()
+        .zip(hb.iter())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+        == 0
 }
 
 /// The Basic credentials of an `Authorization` header.
@@ -75,8 +78,8 @@ pub async fn receive(
     if body.len() > MAX_BODY {
         return Err(FieldErrors::single("body", "too_long"));
     }
-    let v: Value = serde_json::from_slice(body)
-        .map_err(|_| FieldErrors::single("body", "invalid_json"))?;
+    let v: Value =
+        serde_json::from_slice(body).map_err(|_| FieldErrors::single("body", "invalid_json"))?;
     let meta = v.get("meta").filter(|m| m.is_object());
     let Some(meta) = meta else {
         return Err(FieldErrors::single("meta", "required"));
@@ -92,7 +95,11 @@ pub async fn receive(
     let event_id = text("id");
     let entity = text("entity");
     let action = text("action");
-    for (k, v) in [("meta.id", &event_id), ("meta.entity", &entity), ("meta.action", &action)] {
+    for (k, v) in [
+        ("meta.id", &event_id),
+        ("meta.entity", &entity),
+        ("meta.action", &action),
+    ] {
         if v.is_none() {
             errors.add(k, "required");
         }
@@ -157,10 +164,7 @@ mod tests {
             "Basic {}",
             base64::engine::general_purpose::STANDARD.encode("tentabo:p:a:ss")
         );
-        assert_eq!(
-            basic(Some(&h)),
-            Some(("tentabo".into(), "p:a:ss".into()))
-        );
+        assert_eq!(basic(Some(&h)), Some(("tentabo".into(), "p:a:ss".into())));
         assert_eq!(basic(Some("Bearer abc")), None);
         assert_eq!(basic(Some("Basic !!!")), None);
         assert_eq!(basic(None), None);

@@ -63,7 +63,10 @@ impl Deal {
         self.custom_fields
             .as_ref()
             .and_then(|c| c.get(key))
-            .and_then(|v| v.as_str().or_else(|| v.get("value").and_then(Value::as_str)))
+            .and_then(|v| {
+                v.as_str()
+                    .or_else(|| v.get("value").and_then(Value::as_str))
+            })
     }
 }
 

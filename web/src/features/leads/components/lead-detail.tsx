@@ -19,6 +19,8 @@ import { Dialog, DialogContent } from '@/components/ui/dialog';
 import { canConvert, moves } from '../types';
 import { LeadForm } from './lead-form';
 import { LostReasonDialog } from './lost-reason-dialog';
+import { CrmLinks } from './crm-links';
+import { Activities } from './activities';
 
 const STAFF = ['admin', 'restricted_admin', 'fulfiller'];
 
@@ -49,6 +51,8 @@ export function LeadDetail() {
   if (lead.isPending) return <Loading />;
   if (lead.error) return <ErrorMessage error={lead.error} />;
   const l = lead.data;
+  // Who may edit or move the lead may also add an activity to it.
+  const mayEdit = l.allowed_events.length > 0 || me.permissions.includes('lead:update_status');
 
   const send = (event: string) => {
     setFailure(null);
@@ -87,7 +91,7 @@ export function LeadDetail() {
             <Link to="/leads" className={buttonVariants({ variant: 'outline' })}>
               {t('leads.backToBoard')}
             </Link>
-            {l.allowed_events.length > 0 || me.permissions.includes('lead:update_status') ? (
+            {mayEdit ? (
               <Link to={`/leads/${l.id}/edit`} className={buttonVariants({ variant: 'secondary' })}>
                 {t('common.edit')}
               </Link>
@@ -165,10 +169,14 @@ export function LeadDetail() {
               ) : null}
             </CardContent>
           </Card>
+          <Activities leadId={l.id} initial={{ items: l.activities, at: lead.dataUpdatedAt }} canAdd={mayEdit} />
           <Effects kind="leads" id={l.id} version={l.version} />
           <Notes kind="leads" id={l.id} staff={STAFF.includes(me.role)} />
         </div>
-        <History kind="leads" id={l.id} />
+        <div className="grid content-start gap-4">
+          <CrmLinks links={l.crm_links} />
+          <History kind="leads" id={l.id} />
+        </div>
       </div>
       <Dialog open={confirmDelete} onOpenChange={setConfirmDelete}>
         <DialogContent title={t('leads.deleteTitle')} description={t('leads.deleteBody', { title: l.title })}>
