@@ -51,7 +51,7 @@ where
             .unwrap();
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::new();
-            while !stop.load(Ordering::Relaxed) {
+            while !AtomicBool::load(&stop, Ordering::Relaxed) {
                 let n = counter.fetch_add(1, Ordering::Relaxed);
                 let t = Instant::now();
                 assert!(call(client.clone(), n).await, "a request failed");

@@ -165,6 +165,11 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
         "Seule une tâche en échec, ou en attente d'une nouvelle tentative, peut être abandonnée",
     ),
     (
+        "transition_refused",
+        "The lead's lifecycle cannot make this move in one step",
+        "Le cycle de vie du prospect ne permet pas ce changement en une étape",
+    ),
+    (
         "oauth_not_configured",
         "OAuth is not configured for this provider (auth mode, client id and secret)",
         "OAuth n'est pas configuré pour ce fournisseur (mode d'authentification, identifiant et secret du client)",

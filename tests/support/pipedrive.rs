@@ -79,6 +79,8 @@ pub struct PeerState {
     /// Requests per window, and the limit.
     window: Mutex<(Instant, u32)>,
     pub burst: Mutex<u32>,
+    /// Requests answered 429 because the window's budget was spent.
+    pub throttled: Mutex<usize>,
     pub stall: Mutex<Duration>,
     /// Every create (`POST` under `/api`) is processed, then its answer stalls for
     /// `stall`: the client times out after Pipedrive made the object.
@@ -240,6 +242,7 @@ impl PipedrivePeer {
             seen: Mutex::default(),
             window: Mutex::new((Instant::now(), 0)),
             burst: Mutex::new(DEFAULT_BURST),
+            throttled: Mutex::new(0),
             stall: Mutex::new(Duration::from_secs(5)),
             stall_creates: Mutex::new(false),
             retry_delays: Mutex::new(vec![
@@ -364,6 +367,34 @@ impl PeerState {
         let d = lock(&self.data);
         let p = d.persons.values().next().unwrap();
         (p["id"].as_i64().unwrap(), p["org_id"].as_i64().unwrap())
+    }
+
+    /// Adds `n` deals as a real installation holds them (benches): one update second
+    /// each, in order, a mix of statuses, stages, values, close dates, `false` and
+    /// `null` relations, HTML in titles.
+    pub fn seed_deals(&self, n: usize) {
+        let mut d = lock(&self.data);
+        let stages: Vec<i64> = d.stages.keys().copied().collect();
+        for k in 0..n {
+            let id = d.id();
+            let t = d.now();
+            let status = match k % 10 {
+                0 => "won",
+                1 => "lost",
+                _ => "open",
+            };
+            let deal = json!({ "id": id, "title": format!("Contrat <b>n° {k}</b> — Société {}", k % 977),
+                "owner_id": 1 + (k % 7) as i64, "person_id": if k % 5 == 0 { Value::Bool(false) } else { json!(1000 + k % 300) },
+                "org_id": if k % 3 == 0 { Value::Null } else { json!(2000 + k % 200) },
+                "stage_id": stages[k % stages.len()], "pipeline_id": 1,
+                "value": (k % 50_000) as f64 + 0.5, "currency": if k % 4 == 0 { "USD" } else { "EUR" },
+                "status": status, "lost_reason": if status == "lost" { json!("Budget gelé") } else { Value::Null },
+                "add_time": t, "update_time": t, "stage_change_time": t,
+                "expected_close_date": if k % 2 == 0 { json!("2027-03-31") } else { Value::Null },
+                "is_deleted": false, "is_archived": false, "probability": null, "visible_to": 3,
+                "label_ids": [], "custom_fields": {}, "won_time": null, "lost_time": null });
+            d.deals.insert(id, deal);
+        }
     }
 
     /// A deal created in Pipedrive's UI (delivers a `create` webhook).
@@ -700,6 +731,7 @@ async fn guard(State(s): State<Arc<PeerState>>, req: Request, next: Next) -> Res
         (limit as i64 - w.1 as i64, reset.max(0.0).ceil() as u64)
     };
     let mut res = if remaining < 0 {
+        *lock(&s.throttled) += 1;
         let mut r = fail(
             StatusCode::TOO_MANY_REQUESTS,
             "Request over limit",
@@ -1202,8 +1234,10 @@ async fn patch_deal(State(s): State<Arc<PeerState>>, Path(id): Path<i64>, body: 
     Ok(ok(deal))
 }
 
-/// A v2 list: filters, `updated_since`, sorting by `update_time`, cursor paging.
-fn v2_list(items: Vec<Value>, q: &BTreeMap<String, String>) -> Answer {
+/// A v2 list: filters, `updated_since`, sorting by `update_time`, cursor paging. Works
+/// on references (a page clones only its own items), and sorts only when the items are
+/// not in order already, so a peer holding 100,000 deals pages them quickly.
+fn v2_list<'a>(items: impl Iterator<Item = &'a Value>, q: &BTreeMap<String, String>) -> Answer {
     let limit: usize = match q.get("limit").map(|l| l.parse::<usize>()) {
         None => 100,
         Some(Ok(l)) if (1..=500).contains(&l) => l,
@@ -1214,28 +1248,25 @@ fn v2_list(items: Vec<Value>, q: &BTreeMap<String, String>) -> Answer {
         Some(t) => Some(
             DateTime::parse_from_rfc3339(t)
                 .map_err(|_| bad("updated_since must be RFC 3339"))?
-                .with_timezone(&Utc),
+                .to_utc()
+                .to_rfc3339_opts(SecondsFormat::Secs, true),
         ),
     };
-    let mut items: Vec<Value> = items
-        .into_iter()
+    // Times are all RFC 3339 UTC with second precision: they compare as text.
+    let mut items: Vec<&Value> = items
         .filter(|i| {
-            since.is_none_or(|s| {
-                i["update_time"]
-                    .as_str()
-                    .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-                    .is_some_and(|t| t >= s)
-            })
+            since
+                .as_deref()
+                .is_none_or(|s| i["update_time"].as_str().is_some_and(|t| t >= s))
         })
         .collect();
+    let key = |v: &Value, k: &str| (v[k].as_str().map(str::to_owned), v["id"].as_i64());
     match q.get("sort_by").map(String::as_str) {
         None | Some("id") => {}
-        Some("update_time") => items.sort_by(|a, b| {
-            (a["update_time"].as_str(), a["id"].as_i64())
-                .cmp(&(b["update_time"].as_str(), b["id"].as_i64()))
-        }),
-        Some("add_time") => {
-            items.sort_by(|a, b| a["add_time"].as_str().cmp(&b["add_time"].as_str()))
+        Some(k @ ("update_time" | "add_time")) => {
+            if !items.is_sorted_by(|a, b| key(a, k) <= key(b, k)) {
+                items.sort_by_cached_key(|v| key(v, k));
+            }
         }
         _ => return Err(bad("invalid sort_by")),
     }
@@ -1251,7 +1282,12 @@ fn v2_list(items: Vec<Value>, q: &BTreeMap<String, String>) -> Answer {
             .and_then(|s| s.strip_prefix("offset:").and_then(|n| n.parse().ok()))
             .ok_or_else(|| bad("invalid cursor"))?,
     };
-    let page: Vec<Value> = items.iter().skip(start).take(limit).cloned().collect();
+    let page: Vec<Value> = items
+        .iter()
+        .skip(start)
+        .take(limit)
+        .map(|v| (*v).clone())
+        .collect();
     let next =
         (start + limit < items.len()).then(|| B64.encode(format!("offset:{}", start + limit)));
     Ok(
@@ -1260,41 +1296,38 @@ fn v2_list(items: Vec<Value>, q: &BTreeMap<String, String>) -> Answer {
     )
 }
 
-fn filter_eq(items: Vec<Value>, q: &BTreeMap<String, String>, keys: &[&str]) -> Vec<Value> {
-    items
-        .into_iter()
-        .filter(|i| {
-            keys.iter().all(|k| match q.get(*k) {
-                None => true,
-                Some(v) => match &i[*k] {
-                    Value::Number(n) => n.to_string() == *v,
-                    Value::String(s) => s == v,
-                    Value::Bool(b) => b.to_string() == *v,
-                    _ => false,
-                },
-            })
-        })
-        .collect()
+fn filter_eq(i: &Value, q: &BTreeMap<String, String>, keys: &[&str]) -> bool {
+    keys.iter().all(|k| match q.get(*k) {
+        None => true,
+        Some(v) => match &i[*k] {
+            Value::Number(n) => n.to_string() == *v,
+            Value::String(s) => s == v,
+            Value::Bool(b) => b.to_string() == *v,
+            _ => false,
+        },
+    })
 }
 
 async fn list_deals(
     State(s): State<Arc<PeerState>>,
     Query(q): Query<BTreeMap<String, String>>,
 ) -> Answer {
-    let items: Vec<Value> = lock(&s.data).deals.values().cloned().collect();
+    let d = lock(&s.data);
     v2_list(
-        filter_eq(
-            items,
-            &q,
-            &[
-                "owner_id",
-                "person_id",
-                "org_id",
-                "pipeline_id",
-                "stage_id",
-                "status",
-            ],
-        ),
+        d.deals.values().filter(|i| {
+            filter_eq(
+                i,
+                &q,
+                &[
+                    "owner_id",
+                    "person_id",
+                    "org_id",
+                    "pipeline_id",
+                    "stage_id",
+                    "status",
+                ],
+            )
+        }),
         &q,
     )
 }
@@ -1303,36 +1336,46 @@ async fn list_persons(
     State(s): State<Arc<PeerState>>,
     Query(q): Query<BTreeMap<String, String>>,
 ) -> Answer {
-    let items: Vec<Value> = lock(&s.data).persons.values().cloned().collect();
-    v2_list(filter_eq(items, &q, &["owner_id", "org_id"]), &q)
+    let d = lock(&s.data);
+    v2_list(
+        d.persons
+            .values()
+            .filter(|i| filter_eq(i, &q, &["owner_id", "org_id"])),
+        &q,
+    )
 }
 
 async fn list_orgs(
     State(s): State<Arc<PeerState>>,
     Query(q): Query<BTreeMap<String, String>>,
 ) -> Answer {
-    let items: Vec<Value> = lock(&s.data).orgs.values().cloned().collect();
-    v2_list(filter_eq(items, &q, &["owner_id"]), &q)
+    let d = lock(&s.data);
+    v2_list(
+        d.orgs.values().filter(|i| filter_eq(i, &q, &["owner_id"])),
+        &q,
+    )
 }
 
 async fn list_activities(
     State(s): State<Arc<PeerState>>,
     Query(q): Query<BTreeMap<String, String>>,
 ) -> Answer {
-    let items: Vec<Value> = lock(&s.data).activities.values().cloned().collect();
+    let d = lock(&s.data);
     v2_list(
-        filter_eq(
-            items,
-            &q,
-            &[
-                "owner_id",
-                "deal_id",
-                "lead_id",
-                "person_id",
-                "org_id",
-                "done",
-            ],
-        ),
+        d.activities.values().filter(|i| {
+            filter_eq(
+                i,
+                &q,
+                &[
+                    "owner_id",
+                    "deal_id",
+                    "lead_id",
+                    "person_id",
+                    "org_id",
+                    "done",
+                ],
+            )
+        }),
         &q,
     )
 }
@@ -1341,16 +1384,21 @@ async fn list_pipelines(
     State(s): State<Arc<PeerState>>,
     Query(q): Query<BTreeMap<String, String>>,
 ) -> Answer {
-    let items: Vec<Value> = lock(&s.data).pipelines.values().cloned().collect();
-    v2_list(items, &q)
+    let d = lock(&s.data);
+    v2_list(d.pipelines.values().filter(|i| filter_eq(i, &q, &[])), &q)
 }
 
 async fn list_stages(
     State(s): State<Arc<PeerState>>,
     Query(q): Query<BTreeMap<String, String>>,
 ) -> Answer {
-    let items: Vec<Value> = lock(&s.data).stages.values().cloned().collect();
-    v2_list(filter_eq(items, &q, &["pipeline_id"]), &q)
+    let d = lock(&s.data);
+    v2_list(
+        d.stages
+            .values()
+            .filter(|i| filter_eq(i, &q, &["pipeline_id"])),
+        &q,
+    )
 }
 
 async fn create_pipeline(State(s): State<Arc<PeerState>>, body: Bytes) -> Answer {
@@ -1406,8 +1454,8 @@ async fn list_fields(
     State(s): State<Arc<PeerState>>,
     Query(q): Query<BTreeMap<String, String>>,
 ) -> Answer {
-    let items = lock(&s.data).fields.clone();
-    v2_list(items, &q)
+    let d = lock(&s.data);
+    v2_list(d.fields.iter(), &q)
 }
 
 async fn create_field(State(s): State<Arc<PeerState>>, body: Bytes) -> Answer {

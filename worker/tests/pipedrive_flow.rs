@@ -421,6 +421,30 @@ async fn a_deal_moved_in_pipedrive_reaches_the_lead_through_the_webhook_once() {
             >= 2,
         "deals land in the canonical zone"
     );
+    // Another CRM activated: Tentabo's webhooks are removed from Pipedrive.
+    let (status, b) = app
+        .call(
+            &admin,
+            Method::PUT,
+            "/api/v1/providers/crm/recording",
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, 200, "{b}");
+    let (status, b) = app
+        .call(
+            &admin,
+            Method::POST,
+            "/api/v1/providers/crm/recording/activate",
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{b}");
+    assert!(
+        peer.state.webhooks().is_empty(),
+        "{:?}",
+        peer.state.webhooks()
+    );
     worker.stop().await;
 }
 
@@ -501,6 +525,64 @@ async fn refused_jumps_and_collisions_end_in_sync_conflicts_with_the_policy_appl
     )
     .await;
     assert_eq!(conflicts(&app, "pending").await, 2);
+    // Deciding them: the refused jump cannot take Pipedrive's side; keeping the lead
+    // pushes it back; the collision taken from Pipedrive applies its value.
+    let admin = app.token(ADMIN).await;
+    #[derive(diesel::QueryableByName)]
+    struct C {
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+    }
+    let id_of = |sql: &'static str| {
+        let app = &app;
+        async move {
+            let mut conn = app.db.conn().await;
+            diesel::sql_query(sql)
+                .get_result::<C>(&mut conn)
+                .await
+                .unwrap()
+                .id
+        }
+    };
+    let jump =
+        id_of("SELECT id FROM sync_conflicts WHERE remote ? 'refused' AND resolution = 'pending'")
+            .await;
+    let collision = id_of(
+        "SELECT id FROM sync_conflicts WHERE NOT remote ? 'refused' AND resolution = 'pending'",
+    )
+    .await;
+    let resolve = |id: i64, keep: &'static str| {
+        let (app, admin) = (&app, admin.clone());
+        async move {
+            app.call(
+                &admin,
+                Method::POST,
+                &format!("/api/v1/sync/conflicts/{id}/resolve"),
+                Some(json!({ "keep": keep })),
+            )
+            .await
+        }
+    };
+    let (status, b) = resolve(jump, "source").await;
+    assert_eq!(status, 409, "{b}");
+    assert_eq!(b["error"]["code"], "transition_refused");
+    let (status, b) = resolve(jump, "local").await;
+    assert_eq!(status, 200, "{b}");
+    let jumped_deal = deal_id(&lead(&app, &jumped).await).unwrap();
+    eventually(
+        WAIT,
+        "kept local: the deal goes back to Qualified",
+        || async { peer.state.stage_of(jumped_deal).as_deref() == Some("Qualified") },
+    )
+    .await;
+    let (status, b) = resolve(collision, "source").await;
+    assert_eq!(status, 200, "{b}");
+    assert_eq!(
+        lead(&app, &edited).await["value"],
+        "26000.00",
+        "Pipedrive's value taken"
+    );
+    assert_eq!(conflicts(&app, "pending").await, 0);
     worker.stop().await;
 
     // source_wins: a collision applies Pipedrive's change (recorded as applied); a

@@ -199,8 +199,12 @@ pub async fn resolve_conflict(
                 details: serde_json::json!({ "resolution": c.resolution }),
             });
         }
-        let entity = Entity::parse(&c.entity).ok_or(WorkflowError::NotFound)?;
-        if keep == Keep::Source {
+        if c.entity == crate::sales::crm::CONFLICT_ENTITY {
+            // A CRM change to a Tentabo lead: applied now, or the lead pushed back.
+            crate::sales::crm::decide(conn, actor.authz, &c.provider, &c.remote, keep == Keep::Source)
+                .await?;
+        } else if keep == Keep::Source {
+            let entity = Entity::parse(&c.entity).ok_or(WorkflowError::NotFound)?;
             let list = load::columns(entity)
                 .iter()
                 .map(|f| load::column(entity, f))

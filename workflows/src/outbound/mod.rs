@@ -543,7 +543,9 @@ impl Outbound {
         else {
             return;
         };
-        if remaining > f64::from(pacing.reserve) || !(reset > 0.0) {
+        if remaining > f64::from(pacing.reserve)
+            || reset.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater)
+        {
             return;
         }
         let pause = Duration::from_secs_f64(reset.min(MAX_PACING_PAUSE.as_secs_f64()));

@@ -608,6 +608,106 @@ pub async fn apply_remote(
     policy: crate::pipeline::load::ConflictPolicy,
     change: &RemoteChange,
 ) -> Result<Applied, WorkflowError> {
+    apply(conn, authz, policy, change, false).await
+}
+
+/// Decides a pending lead conflict (`POST /sync/conflicts/{id}/resolve`), in the
+/// caller's transaction: `source` applies the CRM's change now (a stage move the lead's
+/// machine refuses cannot be: 409 `transition_refused`), `local` keeps the lead and
+/// pushes it back to the CRM.
+pub async fn decide(
+    conn: &mut AsyncPgConnection,
+    authz: &Authorizer,
+    provider: &str,
+    remote: &Value,
+    source: bool,
+) -> Result<(), WorkflowError> {
+    let change = remote.get("remote").unwrap_or(remote);
+    let text = |k: &str| change.get(k).and_then(Value::as_str).map(str::to_owned);
+    let (Some(object), Some(external_id)) = (text("object"), text("external_id")) else {
+        return Err(WorkflowError::Invalid(
+            "a lead conflict without its CRM object".into(),
+        ));
+    };
+    if !source {
+        let link = linked(conn, provider, &object, &external_id)
+            .await?
+            .ok_or(WorkflowError::NotFound)?;
+        #[derive(diesel::QueryableByName)]
+        struct V {
+            #[diesel(sql_type = Integer)]
+            version: i32,
+        }
+        let v: V = sql::query("SELECT version FROM leads WHERE id = $1")
+            .bind(Bind::Uuid(link.lead_id))
+            .get_result(conn)
+            .await?;
+        return push_again(
+            conn,
+            provider,
+            link.lead_id,
+            v.version,
+            &format!("decided-{}", Uuid::now_v7()),
+        )
+        .await;
+    }
+    if remote.get("refused").is_some() {
+        return Err(WorkflowError::Refused {
+            code: "transition_refused",
+            details: json!({
+                "message": "the lead's lifecycle cannot make this move in one step: keep the local state, or move the lead in Tentabo",
+                "from": remote.get("from"), "to": remote.get("to"),
+            }),
+        });
+    }
+    let decided = RemoteChange {
+        provider: provider.to_owned(),
+        object,
+        external_id,
+        state: text("state"),
+        value: change
+            .get("value")
+            .and_then(|v| {
+                v.as_str()
+                    .map(str::to_owned)
+                    .or_else(|| v.as_f64().map(|f| f.to_string()))
+            })
+            .and_then(|v| v.parse().ok()),
+        currency: text("currency"),
+        expected_close_date: text("expected_close_date")
+            .and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok()),
+        lost_reason: text("lost_reason"),
+        updated_at: text("updated_at")
+            .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+            .map_or_else(Utc::now, |t| t.with_timezone(&Utc)),
+        raw: change.get("raw").cloned().unwrap_or(Value::Null),
+    };
+    match apply(
+        conn,
+        authz,
+        crate::pipeline::load::ConflictPolicy::SourceWins,
+        &decided,
+        true,
+    )
+    .await?
+    {
+        Applied::Conflict { .. } => Err(WorkflowError::Refused {
+            code: "transition_refused",
+            details: json!({ "message": "the lead's lifecycle cannot make this move in one step" }),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Applies a CRM change; `decided` (a person resolving a conflict) skips the checks
+/// for an already-seen change and for a collision.
+async fn apply(
+    conn: &mut AsyncPgConnection,
+    authz: &Authorizer,
+    policy: crate::pipeline::load::ConflictPolicy,
+    change: &RemoteChange,
+    decided: bool,
+) -> Result<Applied, WorkflowError> {
     let caller = integration_caller(conn, authz, &change.provider).await?;
     conn.transaction::<_, WorkflowError, _>(async |conn| {
         let link: Option<Link> = sql::query(format!(
@@ -623,9 +723,10 @@ pub async fn apply_remote(
         let Some(link) = link else {
             return Ok(Applied::NotLinked);
         };
-        if link
-            .remote_updated_at
-            .is_some_and(|seen| change.updated_at <= seen)
+        if !decided
+            && link
+                .remote_updated_at
+                .is_some_and(|seen| change.updated_at <= seen)
         {
             return Ok(Applied::Unchanged);
         }
@@ -677,6 +778,12 @@ pub async fn apply_remote(
         });
         // A stage jump the machine refuses: the lead keeps its state.
         if let Some((to, None)) = event {
+            if decided {
+                return Ok(Applied::Conflict {
+                    id: 0,
+                    resolution: "refused".into(),
+                });
+            }
             let resolution = if policy == crate::pipeline::load::ConflictPolicy::Manual {
                 "pending"
             } else {
@@ -696,14 +803,21 @@ pub async fn apply_remote(
             .await?;
             mark_seen(conn, &link, change.updated_at).await?;
             if resolution == "local_kept" {
-                push_again(conn, &change.provider, link.lead_id, lead.version, id).await?;
+                push_again(
+                    conn,
+                    &change.provider,
+                    link.lead_id,
+                    lead.version,
+                    &format!("conflict-{id}"),
+                )
+                .await?;
             }
             return Ok(Applied::Conflict {
                 id,
                 resolution: resolution.to_owned(),
             });
         }
-        let collides = lead.updated_at > link.synced_at;
+        let collides = !decided && lead.updated_at > link.synced_at;
         if collides {
             use crate::pipeline::load::ConflictPolicy as P;
             let resolution = match policy {
@@ -715,7 +829,14 @@ pub async fn apply_remote(
             if resolution != "source_applied" {
                 mark_seen(conn, &link, change.updated_at).await?;
                 if resolution == "local_kept" {
-                    push_again(conn, &change.provider, link.lead_id, lead.version, id).await?;
+                    push_again(
+                        conn,
+                        &change.provider,
+                        link.lead_id,
+                        lead.version,
+                        &format!("conflict-{id}"),
+                    )
+                    .await?;
                 }
                 return Ok(Applied::Conflict {
                     id,
@@ -899,7 +1020,7 @@ async fn push_again(
     provider: &str,
     lead_id: Uuid,
     version: i32,
-    conflict_id: i64,
+    tag: &str,
 ) -> Result<(), WorkflowError> {
     sql::query("UPDATE crm_links SET synced_at = 'epoch' WHERE lead_id = $1 AND provider = $2")
         .bind(Bind::Uuid(lead_id))
@@ -911,7 +1032,7 @@ async fn push_again(
         &[JobRequest::new(
             &payloads::PushLeadStatus { lead_id, version },
             format!(
-                "lead:{lead_id}:v{version}:{}:conflict-{conflict_id}",
+                "lead:{lead_id}:v{version}:{}:{tag}",
                 JobKind::CrmPushLeadStatus.queue()
             ),
         )],

@@ -190,7 +190,7 @@ async fn import(
         Some(o) => client.organization(o).await.map_err(upstream)?,
         None => None,
     };
-    let email = person.as_ref().and_then(|p| super::primary_email(p));
+    let email = person.as_ref().and_then(super::primary_email);
     let Some(email) = email else {
         return Ok("not_imported:no_contact_email".into());
     };
