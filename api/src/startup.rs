@@ -100,6 +100,7 @@ impl Application {
             auth_provider,
             login_limiter,
             cursor_key,
+            webhook_secret: Arc::default(),
         };
         Ok(Application {
             listener,

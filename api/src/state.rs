@@ -25,6 +25,8 @@ pub struct AppState {
     pub cursor_key: crate::cursor::CursorKey,
     /// The provider platform (connection tests, activation, Odoo's fields).
     pub platform: Arc<tentabo_workflows::providers::platform::Platform>,
+    /// Pipedrive's webhook password, kept for a few seconds (no row read per delivery).
+    pub webhook_secret: Arc<tentabo_workflows::providers::pipedrive::webhook::WebhookSecret>,
     /// The web console served at `/`, when `TENTABO_CONSOLE_DIR` names one.
     pub console: Option<Arc<crate::console::Console>>,
 }

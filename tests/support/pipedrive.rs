@@ -405,6 +405,28 @@ impl PeerState {
         owner_id: i64,
         person_org: Option<(i64, i64)>,
     ) -> i64 {
+        self.make_deal(title, stage, owner_id, person_org, true)
+    }
+
+    /// A deal created in Pipedrive's UI whose webhook is lost.
+    pub fn ui_create_deal_silently(
+        self: &Arc<Self>,
+        title: &str,
+        stage: &str,
+        owner_id: i64,
+        person_org: Option<(i64, i64)>,
+    ) -> i64 {
+        self.make_deal(title, stage, owner_id, person_org, false)
+    }
+
+    fn make_deal(
+        self: &Arc<Self>,
+        title: &str,
+        stage: &str,
+        owner_id: i64,
+        person_org: Option<(i64, i64)>,
+        notify: bool,
+    ) -> i64 {
         let stage_id = self.stage_id(stage).unwrap();
         let (person, org) =
             person_org.map_or((Value::Null, Value::Null), |(p, o)| (json!(p), json!(o)));
@@ -420,7 +442,9 @@ impl PeerState {
             d.deals.insert(id, deal.clone());
             (id, deal)
         };
-        self.notify("app", "deal", "create", id.to_string(), body, json!(null));
+        if notify {
+            self.notify("app", "deal", "create", id.to_string(), body, json!(null));
+        }
         id
     }
 

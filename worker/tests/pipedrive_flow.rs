@@ -921,7 +921,33 @@ async fn deals_made_in_pipedrive_by_a_partners_seller_become_leads_when_asked() 
         count(&app, &format!("SELECT count(*) AS n FROM crm_links WHERE object = 'deal' AND external_id = '{other}'")).await,
         0
     );
-    // Its push found the deal: no second deal in Pipedrive.
+    // A partner's deal whose webhook was lost: the next incremental sync imports it.
+    let silent = peer
+        .state
+        .ui_create_deal_silently("Archivage CCAS", "Qualified", 5, Some(person));
+    let (status, run) = app
+        .call(
+            &admin,
+            Method::POST,
+            "/api/v1/sync/pipedrive/lead",
+            Some(json!({ "mode": "incremental" })),
+        )
+        .await;
+    assert_eq!(status, 202, "{run}");
+    eventually(WAIT, "the sync imports the deal no webhook announced", || async {
+        count(&app, &format!("SELECT count(*) AS n FROM crm_links WHERE object = 'deal' AND external_id = '{silent}'")).await == 1
+    })
+    .await;
+    jobs_settled(&app).await;
+    // Their pushes found the deals: no second deal in Pipedrive.
+    assert_eq!(
+        peer.state
+            .deals()
+            .iter()
+            .filter(|d| d["title"] == "Archivage CCAS")
+            .count(),
+        1
+    );
     assert_eq!(
         peer.state
             .deals()

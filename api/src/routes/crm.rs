@@ -55,7 +55,7 @@ async fn pipedrive_webhook(
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
     let mut conn = s.conn().await?;
-    let r = webhook::receive(&mut conn, s.platform.keys(), auth, &body).await?;
+    let r = webhook::receive(&mut conn, s.platform.keys(), &s.webhook_secret, auth, &body).await?;
     Ok(Json(WebhookAck {
         event: r.event,
         duplicate: !r.new,

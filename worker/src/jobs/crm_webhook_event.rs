@@ -24,9 +24,9 @@ impl Job for CrmWebhookEvent {
             Ok(a) => a,
             Err(e) => return JobOutcome::Fail(e.to_string()),
         };
-        match events::process(&ctx.db, &client, authz, p.event).await {
+        match events::process(&ctx.db, &client, authz, &p.event_id).await {
             Ok(outcome) => {
-                tracing::info!(event = p.event, %outcome, "webhook event processed");
+                tracing::info!(provider = %p.provider, event = %p.event_id, %outcome, "webhook event processed");
                 JobOutcome::Done
             }
             Err(e @ WorkflowError::Invalid(_)) => JobOutcome::Fail(e.to_string()),

@@ -83,10 +83,12 @@ pub struct RefreshServing {
     pub provider: String,
 }
 
-/// Process one recorded CRM webhook event (`webhook_events.id`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// Process one recorded CRM webhook event (`webhook_events` by provider and the
+/// provider's event id).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CrmWebhookEvent {
-    pub event: i64,
+    pub provider: String,
+    pub event_id: String,
 }
 
 /// Push an activity created in Tentabo (`crm_activities.id`) to the CRM.

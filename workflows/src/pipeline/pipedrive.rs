@@ -656,7 +656,16 @@ async fn read_all(
             };
             if let Some(change) = change {
                 let policy = policy_of(ctx.client.settings().conflicts);
-                crm::apply_remote(&mut conn, ctx.authz, policy, &change).await?;
+                let applied = crm::apply_remote(&mut conn, ctx.authz, policy, &change).await?;
+                if applied == crm::Applied::NotLinked
+                    && source == Source::Deals
+                    && ctx.client.settings().import_partner_deals
+                {
+                    crate::providers::pipedrive::events::import(
+                        ctx.db, ctx.client, ctx.authz, v, &change,
+                    )
+                    .await?;
+                }
             }
         }
         if end {

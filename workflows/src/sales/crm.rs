@@ -195,6 +195,28 @@ pub struct Import {
     pub state: Option<String>,
 }
 
+/// Whether a CRM user is linked to a partner or distributor (`provider_owner_links`).
+pub async fn sells_for_a_partner(
+    conn: &mut AsyncPgConnection,
+    provider: &str,
+    owner_external_id: &str,
+) -> Result<bool, WorkflowError> {
+    #[derive(diesel::QueryableByName)]
+    struct Found {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        found: bool,
+    }
+    let f: Found = sql::query(
+        "SELECT EXISTS (SELECT 1 FROM provider_owner_links WHERE provider = $1 \
+             AND owner_external_id = $2) AS found",
+    )
+    .bind(Bind::Text(provider.to_owned()))
+    .bind(Bind::Text(owner_external_id.to_owned()))
+    .get_result(conn)
+    .await?;
+    Ok(f.found)
+}
+
 /// Creates the lead of an imported deal, linked to it (so its push finds the deal and
 /// makes nothing new), in the state its stage means, in one transaction with its audit
 /// rows; `None` when the deal's owner sells for no partner or distributor, or the deal

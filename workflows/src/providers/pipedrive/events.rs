@@ -22,6 +22,8 @@ use crate::sql::{self, Bind};
 
 #[derive(diesel::QueryableByName)]
 struct Event {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    id: i64,
     #[diesel(sql_type = Text)]
     entity: String,
     #[diesel(sql_type = Text)]
@@ -41,19 +43,22 @@ fn upstream(e: ProviderError) -> WorkflowError {
     }
 }
 
-/// Processes event `id` once; answers what it did (also stored as its `outcome`).
+/// Processes Pipedrive's event `event_id` once; answers what it did (also stored as its
+/// `outcome`).
 pub async fn process(
     db: &DbPool,
     client: &Pipedrive,
     authz: &Authorizer,
-    id: i64,
+    event_id: &str,
 ) -> Result<String, WorkflowError> {
     let event: Option<Event> = {
         let mut conn = db.get().await?;
         sql::query(
-            "SELECT entity, action, entity_id, payload, processed_at FROM webhook_events WHERE id = $1",
+            "SELECT id, entity, action, entity_id, payload, processed_at FROM webhook_events \
+             WHERE provider = $1 AND event_id = $2",
         )
-        .bind(Bind::BigInt(id))
+        .bind(Bind::Text(super::NAME.to_owned()))
+        .bind(Bind::Text(event_id.to_owned()))
         .get_result(&mut conn)
         .await
         .optional()?
@@ -96,7 +101,7 @@ pub async fn process(
     };
     let mut conn = db.get().await?;
     sql::query("UPDATE webhook_events SET processed_at = now(), outcome = $2 WHERE id = $1")
-        .bind(Bind::BigInt(id))
+        .bind(Bind::BigInt(event.id))
         .bind(Bind::Text(outcome.clone()))
         .execute(&mut conn)
         .await?;
@@ -169,8 +174,9 @@ async fn deal(
 }
 
 /// A deal Tentabo does not know, made in Pipedrive by a user who sells for a partner or
-/// distributor: a new lead (its person gives the contact; none, no import).
-async fn import(
+/// distributor: a new lead (its person gives the contact; none, no import). The pull
+/// imports the same way, so a lost webhook loses no deal.
+pub async fn import(
     db: &DbPool,
     client: &Pipedrive,
     authz: &Authorizer,
@@ -180,6 +186,12 @@ async fn import(
     let Some(owner) = deal.get("owner_id").and_then(super::id_text) else {
         return Ok("not_linked".into());
     };
+    {
+        let mut conn = db.get().await?;
+        if !crm::sells_for_a_partner(&mut conn, super::NAME, &owner).await? {
+            return Ok("not_linked".into());
+        }
+    }
     let person_id = deal.get("person_id").and_then(Value::as_i64);
     let org_id = deal.get("org_id").and_then(Value::as_i64);
     let person = match person_id {

@@ -2,19 +2,20 @@
 //! the HTTP Basic credentials checked against the ones Tentabo generated when it
 //! registered the webhooks (else nothing is stored), the event recorded once in
 //! `webhook_events` (a retried delivery carries the same `meta.id` and only counts), and
-//! a `crm_webhook_event` job queued in the same transaction. The job does the work
-//! (the same code path as the pull), so the answer is fast.
+//! a `crm_webhook_event` job queued in the same statement. The job does the work (the
+//! same code path as the pull), so the answer is fast. No audit row: `webhook_events`
+//! is itself the record of every delivery.
 
 use base64::Engine as _;
 use diesel::sql_types::{BigInt, Bool};
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use secrecy::ExposeSecret;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::WorkflowError;
 use crate::error::{AuthFailure, FieldErrors};
-use crate::jobs::{self, JobRequest, payloads};
+use crate::jobs::{JobRequest, payloads};
 use crate::providers::platform::WEBHOOK_USER;
 use crate::providers::registry::{self, ProviderKind};
 use crate::providers::store;
@@ -52,10 +53,50 @@ fn basic(header: Option<&str>) -> Option<(String, String)> {
     Some((user.to_owned(), password.to_owned()))
 }
 
+/// The webhook password, opened once and kept for a short while: a delivery costs no
+/// read of the provider row. A password that does not match is checked against the
+/// stored one again at once, so a new password (a new activation) works immediately;
+/// an old one stays accepted for at most [`WebhookSecret::TTL`].
+#[derive(Debug, Default)]
+pub struct WebhookSecret {
+    cached: std::sync::Mutex<Option<(std::time::Instant, Option<SecretString>)>>,
+}
+
+impl WebhookSecret {
+    pub const TTL: std::time::Duration = std::time::Duration::from_secs(5);
+
+    fn get(&self) -> Option<Option<SecretString>> {
+        let c = self.cached.lock().unwrap_or_else(|p| p.into_inner());
+        c.as_ref()
+            .filter(|(at, _)| at.elapsed() < Self::TTL)
+            .map(|(_, s)| s.clone())
+    }
+
+    fn set(&self, secret: Option<SecretString>) {
+        *self.cached.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some((std::time::Instant::now(), secret));
+    }
+
+    async fn load(
+        &self,
+        conn: &mut AsyncPgConnection,
+        keys: Option<&KeyRing>,
+    ) -> Result<Option<SecretString>, WorkflowError> {
+        let row = store::get(conn, ProviderKind::Crm, registry::PIPEDRIVE).await?;
+        let secret = match (row, keys) {
+            (Some(row), Some(keys)) => store::open_credential(keys, &row, "webhook_password")?,
+            _ => None,
+        };
+        self.set(secret.clone());
+        Ok(secret)
+    }
+}
+
 /// Verifies and records one delivery. `authorization` is the request's header.
 pub async fn receive(
     conn: &mut AsyncPgConnection,
     keys: Option<&KeyRing>,
+    secret: &WebhookSecret,
     authorization: Option<&str>,
     body: &[u8],
 ) -> Result<Received, WorkflowError> {
@@ -63,16 +104,19 @@ pub async fn receive(
     let Some((user, password)) = basic(authorization) else {
         return Err(WorkflowError::Unauthenticated(AuthFailure::MissingToken));
     };
-    let row = store::get(conn, ProviderKind::Crm, registry::PIPEDRIVE).await?;
-    let (Some(row), Some(keys)) = (row, keys) else {
-        return Err(refused);
+    let matches = |expected: &Option<SecretString>| {
+        expected.as_ref().is_some_and(|e| {
+            let user_ok = same(user.as_bytes(), WEBHOOK_USER.as_bytes());
+            let password_ok = same(password.as_bytes(), e.expose_secret().as_bytes());
+            user_ok && password_ok
+        })
     };
-    let Some(expected) = store::open_credential(keys, &row, "webhook_password")? else {
-        return Err(refused);
+    let ok = match secret.get() {
+        Some(cached) if matches(&cached) => true,
+        // Not cached, expired, or not this one: the stored password decides.
+        _ => matches(&secret.load(conn, keys).await?),
     };
-    let user_ok = same(user.as_bytes(), WEBHOOK_USER.as_bytes());
-    let password_ok = same(password.as_bytes(), expected.expose_secret().as_bytes());
-    if !(user_ok && password_ok) {
+    if !ok {
         return Err(refused);
     }
     if body.len() > MAX_BODY {
@@ -114,44 +158,50 @@ pub async fn receive(
         return Err(FieldErrors::single("meta", "too_long"));
     }
     let entity_id = text("entity_id");
-    conn.transaction::<_, WorkflowError, _>(async |conn| {
-        #[derive(diesel::QueryableByName)]
-        struct Row {
-            #[diesel(sql_type = BigInt)]
-            id: i64,
-            #[diesel(sql_type = Bool)]
-            inserted: bool,
-        }
-        let row: Row = sql::query(
-            "INSERT INTO webhook_events (provider, event_id, entity, action, entity_id, payload) \
+    // The event and its job in one statement (atomic without a transaction's round
+    // trips): a redelivery only counts, and queues nothing.
+    let job = JobRequest::new(
+        &payloads::CrmWebhookEvent {
+            provider: registry::PIPEDRIVE.to_owned(),
+            event_id: event_id.clone(),
+        },
+        format!("webhook:{}:{event_id}", registry::PIPEDRIVE),
+    );
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+        #[diesel(sql_type = Bool)]
+        inserted: bool,
+    }
+    let row: Row = sql::query(
+        "WITH ev AS ( \
+             INSERT INTO webhook_events (provider, event_id, entity, action, entity_id, payload) \
              VALUES ($1, $2, $3, $4, $5, $6) \
              ON CONFLICT (provider, event_id) DO UPDATE SET deliveries = webhook_events.deliveries + 1 \
-             RETURNING id, (xmax = 0) AS inserted",
-        )
-        .bind(Bind::Text(registry::PIPEDRIVE.to_owned()))
-        .bind(Bind::Text(event_id.clone()))
-        .bind(Bind::Text(entity))
-        .bind(Bind::Text(action))
-        .bind(Bind::OptText(entity_id))
-        .bind(Bind::Json(v.clone()))
-        .get_result(conn)
-        .await?;
-        if row.inserted {
-            jobs::enqueue(
-                conn,
-                &[JobRequest::new(
-                    &payloads::CrmWebhookEvent { event: row.id },
-                    format!("webhook:{}:{}", registry::PIPEDRIVE, row.id),
-                )],
-            )
-            .await?;
-        }
-        Ok(Received {
-            event: row.id,
-            new: row.inserted,
-        })
+             RETURNING id, (xmax = 0) AS inserted), \
+         job AS ( \
+             INSERT INTO outbox (queue, payload, idempotency_key, max_attempts) \
+             SELECT $7, $8, $9, $10 FROM ev WHERE ev.inserted \
+             ON CONFLICT (idempotency_key) DO NOTHING) \
+         SELECT id, inserted FROM ev",
+    )
+    .bind(Bind::Text(registry::PIPEDRIVE.to_owned()))
+    .bind(Bind::Text(event_id))
+    .bind(Bind::Text(entity))
+    .bind(Bind::Text(action))
+    .bind(Bind::OptText(entity_id))
+    .bind(Bind::Json(v))
+    .bind(Bind::Text(job.kind().queue().to_owned()))
+    .bind(Bind::Json(job.payload().clone()))
+    .bind(Bind::Text(job.idempotency_key().to_owned()))
+    .bind(Bind::Int(job.kind().max_attempts()))
+    .get_result(conn)
+    .await?;
+    Ok(Received {
+        event: row.id,
+        new: row.inserted,
     })
-    .await
 }
 
 #[cfg(test)]
