@@ -1284,12 +1284,14 @@ fn v2_list<'a>(items: impl Iterator<Item = &'a Value>, q: &BTreeMap<String, Stri
                 .is_none_or(|s| i["update_time"].as_str().is_some_and(|t| t >= s))
         })
         .collect();
-    let key = |v: &Value, k: &str| (v[k].as_str().map(str::to_owned), v["id"].as_i64());
+    fn key<'v>(v: &'v Value, k: &str) -> (Option<&'v str>, Option<i64>) {
+        (v[k].as_str(), v["id"].as_i64())
+    }
     match q.get("sort_by").map(String::as_str) {
         None | Some("id") => {}
         Some(k @ ("update_time" | "add_time")) => {
             if !items.is_sorted_by(|a, b| key(a, k) <= key(b, k)) {
-                items.sort_by_cached_key(|v| key(v, k));
+                items.sort_by(|a, b| key(a, k).cmp(&key(b, k)));
             }
         }
         _ => return Err(bad("invalid sort_by")),

@@ -124,7 +124,7 @@ fn main() {
         odoo.generate(
             "crm.lead",
             Generated {
-                count: records,
+                count: i64::try_from(records).unwrap(),
                 edited_every: None,
             },
         );

@@ -640,8 +640,39 @@ async fn read_all(
                 .await?;
             }
         }
-        // Changes to linked Tentabo leads, through the transition service.
+        // Changes to linked Tentabo leads, through the transition service: only the
+        // page's records that are linked (one query), and, when partner sellers' deals
+        // are imported, the unlinked deals of those sellers.
+        let object = if source == Source::Leads {
+            "lead"
+        } else {
+            "deal"
+        };
+        let ids: Vec<String> = values
+            .iter()
+            .filter_map(|v| v.get("id").and_then(pipedrive::id_text))
+            .collect();
+        let linked: std::collections::HashSet<String> =
+            if matches!(source, Source::Deals | Source::Leads) {
+                crm::linked_among(&mut conn, PROVIDER, object, &ids).await?
+            } else {
+                Default::default()
+            };
+        let importing = source == Source::Deals && ctx.client.settings().import_partner_deals;
+        let sellers: std::collections::HashSet<String> = if importing {
+            crm::partner_sellers(&mut conn, PROVIDER).await?
+        } else {
+            Default::default()
+        };
         for v in &values {
+            let id = v.get("id").and_then(pipedrive::id_text).unwrap_or_default();
+            let owner = v
+                .get("owner_id")
+                .and_then(pipedrive::id_text)
+                .unwrap_or_default();
+            if !linked.contains(&id) && !(importing && sellers.contains(&owner)) {
+                continue;
+            }
             let change = match source {
                 Source::Deals => {
                     let stage = v

@@ -195,6 +195,51 @@ pub struct Import {
     pub state: Option<String>,
 }
 
+/// Which of `external_ids` (CRM objects of one kind) are linked to a lead.
+pub async fn linked_among(
+    conn: &mut AsyncPgConnection,
+    provider: &str,
+    object: &str,
+    external_ids: &[String],
+) -> Result<std::collections::HashSet<String>, WorkflowError> {
+    #[derive(diesel::QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = Text)]
+        external_id: String,
+    }
+    if external_ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let rows: Vec<Id> = sql::query(
+        "SELECT external_id FROM crm_links WHERE provider = $1 AND object = $2 \
+         AND external_id = ANY($3)",
+    )
+    .bind(Bind::Text(provider.to_owned()))
+    .bind(Bind::Text(object.to_owned()))
+    .bind(Bind::Texts(external_ids.to_vec()))
+    .load(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| r.external_id).collect())
+}
+
+/// The CRM users linked to a partner or distributor.
+pub async fn partner_sellers(
+    conn: &mut AsyncPgConnection,
+    provider: &str,
+) -> Result<std::collections::HashSet<String>, WorkflowError> {
+    #[derive(diesel::QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = Text)]
+        owner_external_id: String,
+    }
+    let rows: Vec<Id> =
+        sql::query("SELECT owner_external_id FROM provider_owner_links WHERE provider = $1")
+            .bind(Bind::Text(provider.to_owned()))
+            .load(conn)
+            .await?;
+    Ok(rows.into_iter().map(|r| r.owner_external_id).collect())
+}
+
 /// Whether a CRM user is linked to a partner or distributor (`provider_owner_links`).
 pub async fn sells_for_a_partner(
     conn: &mut AsyncPgConnection,
