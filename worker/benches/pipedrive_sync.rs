@@ -92,12 +92,7 @@ fn main() {
             records + 1,
             "every deal read (and the seeded one)"
         );
-        print(
-            &format!("Pipedrive deals, full run"),
-            records,
-            pipedrive,
-            &totals,
-        );
+        print("Pipedrive deals, full run", records, pipedrive, &totals);
         // A second, incremental run: nothing changed, the boundary second read again.
         let id = {
             let mut conn = db.conn().await;

@@ -74,8 +74,9 @@ pub async fn provider_health(
 }
 
 /// The nightly incremental syncs: Pennylane's invoices when Pennylane is the active
-/// billing provider, every Odoo model when an ERP source is active; one run per source
-/// per day (the outbox key is the source and the date, so several workers schedule it
+/// billing provider, Pipedrive's deals, inbox items, persons, organizations and
+/// activities when Pipedrive is the active CRM, every Odoo model when an ERP source is
+/// active; one run per source per day (the outbox key is the source and the date, so several workers schedule it
 /// once).
 pub async fn nightly_sync(schedule: cron::Schedule, db: DbPool, shutdown: CancellationToken) {
     on_ticks(schedule, shutdown, move |at| {
@@ -105,6 +106,31 @@ pub async fn nightly_sync(schedule: cron::Schedule, db: DbPool, shutdown: Cancel
                         tracing::info!("a Pennylane invoice sync is already queued or running");
                     }
                     Err(e) => return Err(e),
+                }
+            }
+            // What changed in the active CRM (Pipedrive): what a lost webhook missed.
+            if store::active(&mut conn, ProviderKind::Crm)
+                .await?
+                .is_some_and(|p| p.name == registry::PIPEDRIVE)
+            {
+                use tentabo_workflows::pipeline::pipedrive::{self, Source};
+                for source in Source::ALL {
+                    let key = format!("sync_run:pipedrive:{}:{day}", source.as_str());
+                    match pipedrive::request(
+                        &mut conn,
+                        source,
+                        tentabo_workflows::pipeline::run::Mode::Incremental,
+                        None,
+                        Some(key),
+                    )
+                    .await
+                    {
+                        Ok(id) => tracing::info!(source = source.as_str(), run_id = %id, "nightly Pipedrive sync scheduled"),
+                        Err(tentabo_workflows::WorkflowError::Conflict { .. }) => {
+                            tracing::info!(source = source.as_str(), "a Pipedrive sync of this source is already queued or running");
+                        }
+                        Err(e) => return Err(e),
+                    }
                 }
             }
             if store::active_stamp(&mut conn, ProviderKind::Erp)

@@ -958,3 +958,42 @@ async fn deals_made_in_pipedrive_by_a_partners_seller_become_leads_when_asked() 
     );
     worker.stop().await;
 }
+
+#[tokio::test]
+async fn the_nightly_sync_asks_for_every_pipedrive_source_once_a_day() {
+    let app = TestApp::seeded().await;
+    let peer = PipedrivePeer::start(TOKEN).await;
+    configure(
+        &app,
+        &peer,
+        json!({ "webhooks": false }),
+        json!({ "api_token": TOKEN }),
+    )
+    .await;
+    let pool = tentabo_schema::db::build_pool(&app.db.url, 2).unwrap();
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    // A tick every second: each source is asked for once (its key names the day).
+    let schedule = tentabo_worker::schedule::parse("* * * * * *").unwrap();
+    let task = tokio::spawn(tentabo_worker::schedule::nightly_sync(
+        schedule,
+        pool,
+        shutdown.clone(),
+    ));
+    eventually(WAIT, "a run per Pipedrive source", || async {
+        count(
+            &app,
+            "SELECT count(DISTINCT entity) AS n FROM sync_runs WHERE provider = 'pipedrive'",
+        )
+        .await
+            == 5
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    shutdown.cancel();
+    task.await.unwrap();
+    assert_eq!(
+        count(&app, "SELECT count(*) AS n FROM sync_runs WHERE provider = 'pipedrive' AND mode = 'incremental'").await,
+        5,
+        "once a day, whatever the ticks"
+    );
+}

@@ -670,7 +670,8 @@ async fn read_all(
                 .get("owner_id")
                 .and_then(pipedrive::id_text)
                 .unwrap_or_default();
-            if !linked.contains(&id) && !(importing && sellers.contains(&owner)) {
+            let wanted = linked.contains(&id) || (importing && sellers.contains(&owner));
+            if !wanted {
                 continue;
             }
             let change = match source {
