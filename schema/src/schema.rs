@@ -199,6 +199,50 @@ diesel::table! {
 }
 
 diesel::table! {
+    crm_activities (id) {
+        id -> Uuid,
+        provider -> Text,
+        external_id -> Nullable<Text>,
+        lead_id -> Nullable<Uuid>,
+        deal_external_id -> Nullable<Text>,
+        kind -> Text,
+        subject -> Text,
+        due_date -> Nullable<Date>,
+        due_time -> Nullable<Text>,
+        done -> Bool,
+        owner -> Nullable<Text>,
+        note -> Nullable<Text>,
+        created_by -> Nullable<Uuid>,
+        remote_updated_at -> Nullable<Timestamptz>,
+        deleted_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    crm_links (lead_id, provider, object) {
+        lead_id -> Uuid,
+        provider -> Text,
+        object -> Text,
+        external_id -> Text,
+        pushed_version -> Int4,
+        remote_updated_at -> Nullable<Timestamptz>,
+        synced_at -> Timestamptz,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    crm_push_leases (lead_id) {
+        lead_id -> Uuid,
+        holder -> Uuid,
+        expires_at -> Timestamptz,
+        again -> Bool,
+    }
+}
+
+diesel::table! {
     distributor_partners (distributor_id, partner_id) {
         distributor_id -> Uuid,
         partner_id -> Uuid,
@@ -444,6 +488,7 @@ diesel::table! {
         version -> Int8,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        runtime -> Jsonb,
     }
 }
 
@@ -656,10 +701,30 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhook_events (id) {
+        id -> Int8,
+        provider -> Text,
+        event_id -> Text,
+        entity -> Text,
+        action -> Text,
+        entity_id -> Nullable<Text>,
+        payload -> Jsonb,
+        deliveries -> Int4,
+        received_at -> Timestamptz,
+        processed_at -> Nullable<Timestamptz>,
+        outcome -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(audit_logs -> users (actor_id));
 diesel::joinable!(contracts -> distributors (distributor_id));
 diesel::joinable!(contracts -> partners (partner_id));
 diesel::joinable!(contracts -> users (user_id));
+diesel::joinable!(crm_activities -> leads (lead_id));
+diesel::joinable!(crm_activities -> users (created_by));
+diesel::joinable!(crm_links -> leads (lead_id));
+diesel::joinable!(crm_push_leases -> leads (lead_id));
 diesel::joinable!(distributor_partners -> distributors (distributor_id));
 diesel::joinable!(distributor_partners -> partners (partner_id));
 diesel::joinable!(idempotency_keys -> users (user_id));
@@ -699,6 +764,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     canonical_organizations,
     canonical_products,
     contracts,
+    crm_activities,
+    crm_links,
+    crm_push_leases,
     distributor_partners,
     distributors,
     durations,
@@ -731,4 +799,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     sync_runs,
     sync_settings,
     users,
+    webhook_events,
 );
