@@ -315,11 +315,9 @@ async fn a_deal_moved_in_pipedrive_reaches_the_lead_through_the_webhook_once() {
 
     let moved = Instant::now();
     peer.state.ui_move_deal(deal, "Proposal Made");
-    eventually(
-        Duration::from_secs(2),
-        "the lead follows its deal within 2 s",
-        || async { lead(&app, &id).await["state"] == "proposal" },
-    )
+    eventually(WAIT, "the lead follows its deal", || async {
+        lead(&app, &id).await["state"] == "proposal"
+    })
     .await;
     let latency = moved.elapsed();
     let admin = app.token(ADMIN).await;
@@ -346,6 +344,7 @@ async fn a_deal_moved_in_pipedrive_reaches_the_lead_through_the_webhook_once() {
         count(&app, &format!("SELECT count(*) AS n FROM audit_logs WHERE action = 'lead.transition' AND actor_id = '{actor}'")).await,
         1
     );
+    // How fast is a bench's question (tests share 2 cores); printed for the record.
     eprintln!("webhook → lead: {latency:?}");
 
     // Pipedrive delivers the same event again: recorded once, applied once.
