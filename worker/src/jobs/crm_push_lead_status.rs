@@ -58,7 +58,13 @@ impl Job for CrmPushLeadStatus {
         if !leased {
             return JobOutcome::Retry("the lead's push lease is contended".into());
         }
-        for _ in 0..MAX_ROUNDS {
+        for round in 0..MAX_ROUNDS {
+            // Each round pushes another state: its own idempotency key.
+            let key = if round == 0 {
+                job.idempotency_key.clone()
+            } else {
+                format!("{}:round-{round}", job.idempotency_key)
+            };
             // The lead now, and whether the CRM already agrees with its last change.
             let found = try_db!(
                 async {
@@ -82,7 +88,7 @@ impl Job for CrmPushLeadStatus {
                 Some((l, false)) => Some(l),
             };
             if let Some(lead) = &lead {
-                match crm.push_lead(lead, &job.idempotency_key).await {
+                match crm.push_lead(lead, &key).await {
                     Ok(pushed) => try_db!(
                         async {
                             let mut conn = ctx.db.get().await?;
