@@ -149,7 +149,7 @@ impl ApiError {
             ApiError::Panic(_) => (S::INTERNAL_SERVER_ERROR, "internal_error", json!({})),
             ApiError::Workflow(WorkflowError::Forbidden) => (S::FORBIDDEN, "forbidden", json!({})),
             ApiError::Workflow(WorkflowError::Unauthenticated(f)) => {
-                let status = if *f == AuthFailure::AccountDisabled {
+                let status = if matches!(f, AuthFailure::AccountDisabled | AuthFailure::NotMapped) {
                     S::FORBIDDEN
                 } else {
                     S::UNAUTHORIZED
@@ -162,6 +162,9 @@ impl ApiError {
             // A pool that gives no connection, or a database that went away.
             ApiError::Workflow(e) if e.is_unavailable() => {
                 (S::SERVICE_UNAVAILABLE, "unavailable", json!({}))
+            }
+            ApiError::Workflow(WorkflowError::Unavailable { code, .. }) => {
+                (S::SERVICE_UNAVAILABLE, code, json!({}))
             }
             ApiError::Workflow(WorkflowError::Upstream(_)) => {
                 (S::BAD_GATEWAY, "upstream_unavailable", json!({}))
@@ -375,6 +378,22 @@ mod tests {
                 details: json!({}),
             }),
             ApiError::Workflow(WorkflowError::Upstream(String::new())),
+            ApiError::Workflow(WorkflowError::Unavailable {
+                code: "directory_unavailable",
+                message: String::new(),
+            }),
+            ApiError::Workflow(WorkflowError::Refused {
+                code: "provider_not_active",
+                details: json!({}),
+            }),
+            ApiError::Workflow(WorkflowError::Refused {
+                code: "organisation_not_found",
+                details: json!({}),
+            }),
+            ApiError::Workflow(WorkflowError::Refused {
+                code: "directory_email_missing",
+                details: json!({}),
+            }),
             ApiError::Workflow(WorkflowError::Unprocessable {
                 code: "invalid_value",
                 details: json!({}),
@@ -391,6 +410,7 @@ mod tests {
         let failures = [
             AuthFailure::InvalidCredentials,
             AuthFailure::AccountDisabled,
+            AuthFailure::NotMapped,
             AuthFailure::MissingToken,
             AuthFailure::InvalidToken,
             AuthFailure::TokenExpired,

@@ -220,6 +220,41 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
         "Cette clé d'idempotence a déjà servi pour une autre requête",
     ),
     (
+        "directory_unavailable",
+        "The directory does not answer; try again later (administrators with a Tentabo password can still log in)",
+        "L'annuaire ne répond pas ; réessayez plus tard (les administrateurs avec un mot de passe Tentabo peuvent se connecter)",
+    ),
+    (
+        "account_not_mapped",
+        "Your account is in no group that gives access to Tentabo",
+        "Votre compte n'appartient à aucun groupe donnant accès à Tentabo",
+    ),
+    (
+        "provider_not_active",
+        "This provider is not the active one",
+        "Ce fournisseur n'est pas celui qui est actif",
+    ),
+    (
+        "organisation_not_found",
+        "The organisation the mapping names does not exist",
+        "L'organisation désignée par la correspondance n'existe pas",
+    ),
+    (
+        "directory_email_missing",
+        "The directory account has no usable email address",
+        "Le compte de l'annuaire n'a pas d'adresse e-mail utilisable",
+    ),
+    (
+        "sso_email_missing",
+        "The identity provider sent no usable email address",
+        "Le fournisseur d'identité n'a envoyé aucune adresse e-mail utilisable",
+    ),
+    (
+        "sso_email_unverified",
+        "The identity provider does not vouch for this account's email",
+        "Le fournisseur d'identité ne garantit pas l'adresse e-mail de ce compte",
+    ),
+    (
         "upstream_unavailable",
         "A connected system did not answer; try again later",
         "Un système connecté n'a pas répondu ; réessayez plus tard",

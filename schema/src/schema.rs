@@ -613,6 +613,30 @@ diesel::table! {
 }
 
 diesel::table! {
+    sso_codes (code_hash) {
+        code_hash -> Text,
+        user_id -> Uuid,
+        provider -> Text,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    sso_logins (state_hash) {
+        state_hash -> Text,
+        provider -> Text,
+        nonce -> Text,
+        pkce_verifier -> Text,
+        return_to -> Nullable<Text>,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     sync_checkpoints (provider, entity) {
         provider -> Text,
         entity -> Text,
@@ -698,6 +722,7 @@ diesel::table! {
         is_active -> Bool,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        external_id -> Nullable<Text>,
     }
 }
 
@@ -747,6 +772,7 @@ diesel::joinable!(provider_sync_logs -> sync_runs (sync_run_id));
 diesel::joinable!(quarantine -> sync_runs (sync_run_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(sso_codes -> users (user_id));
 diesel::joinable!(sync_checkpoints -> sync_runs (last_run_id));
 diesel::joinable!(sync_conflicts -> sync_runs (sync_run_id));
 diesel::joinable!(sync_conflicts -> users (resolved_by));
@@ -793,6 +819,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     serving_pipeline,
     serving_won_revenue,
     sessions,
+    sso_codes,
+    sso_logins,
     sync_checkpoints,
     sync_conflicts,
     sync_run_keys,

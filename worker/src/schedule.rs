@@ -32,6 +32,13 @@ pub fn expiry_scan_job(day: DateTime<Utc>) -> JobRequest {
     )
 }
 
+/// The outbox row of the directory sync for `day`.
+pub fn directory_sync_job(day: DateTime<Utc>) -> JobRequest {
+    let day = day.format("%Y-%m-%d").to_string();
+    let key = format!("{}:{day}", JobKind::DirectorySync.queue());
+    JobRequest::new(&payloads::DirectorySync { day }, key)
+}
+
 /// Runs the contract-expiry schedule until `shutdown`.
 pub async fn contract_expiry(schedule: cron::Schedule, db: DbPool, shutdown: CancellationToken) {
     on_ticks(schedule, shutdown, move |at| {
@@ -132,6 +139,19 @@ pub async fn nightly_sync(schedule: cron::Schedule, db: DbPool, shutdown: Cancel
                         Err(e) => return Err(e),
                     }
                 }
+            }
+            // The directory's users: the gone and the unmapped are disabled.
+            if let Some(row) = store::active(&mut conn, ProviderKind::Auth).await?
+                && row.name == registry::LDAP
+                && row
+                    .configuration
+                    .get("nightly_sync")
+                    .and_then(serde_json::Value::as_bool)
+                    .unwrap_or(true)
+            {
+                let job = directory_sync_job(at);
+                let ids = jobs::enqueue(&mut conn, std::slice::from_ref(&job)).await?;
+                tracing::info!(key = %job.idempotency_key(), new = !ids.is_empty(), "nightly directory sync scheduled");
             }
             if store::active_stamp(&mut conn, ProviderKind::Erp)
                 .await?

@@ -36,6 +36,9 @@ pub enum AuthFailure {
     InvalidCredentials,
     /// Right password, disabled account.
     AccountDisabled,
+    /// Right credentials, but the directory or identity provider puts the account in
+    /// no group (claim value) Tentabo maps to a role.
+    NotMapped,
     /// No bearer token where one is required.
     MissingToken,
     /// Malformed token, bad signature, wrong algorithm, issuer or audience.
@@ -52,6 +55,7 @@ impl AuthFailure {
         match self {
             AuthFailure::InvalidCredentials => "invalid_credentials",
             AuthFailure::AccountDisabled => "account_disabled",
+            AuthFailure::NotMapped => "account_not_mapped",
             AuthFailure::MissingToken => "missing_token",
             AuthFailure::InvalidToken => "invalid_token",
             AuthFailure::TokenExpired => "token_expired",
@@ -91,6 +95,10 @@ pub enum WorkflowError {
     /// retries): the job that met it retries later.
     #[error("upstream unavailable: {0}")]
     Upstream(String),
+    /// A system the request itself depends on does not answer (the directory an LDAP
+    /// user logs in against): 503 with its own code, nothing changed.
+    #[error("{code}: {message}")]
+    Unavailable { code: &'static str, message: String },
     #[error("invalid input: {0}")]
     Invalid(String),
     #[error("unknown job queue `{0}`")]

@@ -4,9 +4,11 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use std::sync::Arc;
 use tentabo_workflows::WorkflowError;
 use tentabo_workflows::audit;
 use tentabo_workflows::error::{AuthFailure, FieldErrors};
+use tentabo_workflows::identity::auth::{AuthProvider, DatabaseAuthProvider, LdapAuthProvider};
 use tentabo_workflows::identity::{Email, Password, organisations, sessions, users};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -29,7 +31,9 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
-    #[schema(format = Email, max_length = 254)]
+    /// The account's email; while an LDAP directory is the active login provider, a
+    /// directory user name (`uid`) too.
+    #[schema(min_length = 1, max_length = 254)]
     pub email: String,
     #[schema(min_length = 1, max_length = 256)]
     pub password: String,
@@ -80,12 +84,23 @@ async fn login(
     meta: RequestMeta,
     Json(body): Json<LoginRequest>,
 ) -> Result<(HeaderMap, Json<TokenResponse>), ApiError> {
-    let (email, password) = match (
-        Email::parse(&body.email),
-        Password::presented(&body.password),
-    ) {
-        (Ok(e), Ok(p)) => (e, p),
-        (e, p) => {
+    let password = Password::presented(&body.password);
+    let login = body.email.trim().to_lowercase();
+    // While a directory is active, a database account's email still goes to the
+    // database (the break-glass admin logs in when the directory is down); anything
+    // else goes to the directory.
+    let directory = state.platform.directory().await?;
+    let email = Email::parse(&login);
+    let provider: Arc<dyn AuthProvider> = match (&directory, &email) {
+        (Some(dir), _) if !database_account(&state, email.as_ref().ok()).await? => {
+            Arc::new(LdapAuthProvider::new(state.db.clone(), dir.clone()))
+        }
+        _ => state.auth_provider.clone(),
+    };
+    let password = match (password, &email) {
+        (Ok(p), Ok(_)) => p,
+        (Ok(p), Err(_)) if provider.name() != DatabaseAuthProvider::NAME && !login.is_empty() => p,
+        (p, e) => {
             let mut errors = FieldErrors::default();
             if let Err(code) = e {
                 errors.add("email", code);
@@ -98,9 +113,11 @@ async fn login(
     };
     state
         .login_limiter
-        .check(email.as_str(), meta.client_ip.as_deref())
+        .check(&login, meta.client_ip.as_deref())
         .await?;
-    let outcome = state.auth_provider.authenticate(&email, &password).await;
+    let outcome = provider
+        .authenticate(&login, &password, &meta.audit(None))
+        .await;
     let mut conn = state.conn().await?;
     let user = match outcome {
         Ok(user) if organisations::organisation_active(&mut conn, &user).await? => user,
@@ -108,7 +125,7 @@ async fn login(
             audit_failure(
                 &mut conn,
                 &meta,
-                &email,
+                &login,
                 Some(user.id),
                 "organisation_disabled",
             )
@@ -116,13 +133,13 @@ async fn login(
             return Err(WorkflowError::Unauthenticated(AuthFailure::AccountDisabled).into());
         }
         Err(WorkflowError::Unauthenticated(failure)) => {
-            state.login_limiter.record_failure(email.as_str()).await;
-            audit_failure(&mut conn, &meta, &email, None, failure.code()).await?;
+            state.login_limiter.record_failure(&login).await;
+            audit_failure(&mut conn, &meta, &login, None, failure.code()).await?;
             return Err(WorkflowError::Unauthenticated(failure).into());
         }
         Err(e) => return Err(e.into()),
     };
-    state.login_limiter.reset(email.as_str()).await;
+    state.login_limiter.reset(&login).await;
     let tokens = sessions::start(
         &mut conn,
         &state.tokens,
@@ -139,7 +156,7 @@ async fn login(
 
 /// The token pair as the client asked for it: the refresh token in the body, or in the
 /// session cookie (then `null` in the body).
-fn answer(
+pub(crate) fn answer(
     state: &AppState,
     tokens: sessions::IssuedTokens,
     cookie: bool,
@@ -157,21 +174,45 @@ fn answer(
     (headers, Json(body))
 }
 
+/// Whether an email belongs to a database account (those never go to the directory).
+async fn database_account(state: &AppState, email: Option<&Email>) -> Result<bool, ApiError> {
+    let Some(email) = email else {
+        return Ok(false);
+    };
+    let mut conn = state.conn().await?;
+    Ok(users::auth_provider_of(&mut conn, email.as_str())
+        .await?
+        .as_deref()
+        == Some(DatabaseAuthProvider::NAME))
+}
+
+/// Audits a failed login. The login is kept as typed only when it is a plausible
+/// email or user name: a hostile one (filter syntax, control characters) is recorded
+/// by its length, never echoed into logs.
 async fn audit_failure(
     conn: &mut diesel_async::AsyncPgConnection,
     meta: &RequestMeta,
-    email: &Email,
+    login: &str,
     user_id: Option<uuid::Uuid>,
     reason: &str,
 ) -> Result<(), WorkflowError> {
     tracing::info!(reason, "login failed");
+    let plausible = login.len() <= 254
+        && login
+            .chars()
+            .all(|c| c.is_alphanumeric() || "@.-_+'".contains(c));
+    let email = if plausible {
+        json!(login)
+    } else {
+        json!(format!("<{} characters withheld>", login.chars().count()))
+    };
     audit::event(
         conn,
         meta.audit(None).entry(
             "login_failed",
             "user",
             user_id.map_or(String::new(), |u| u.to_string()),
-            json!({ "email": email.as_str(), "reason": reason }),
+            json!({ "email": email, "reason": reason }),
         ),
     )
     .await
@@ -295,21 +336,51 @@ pub struct DemoLogin {
     pub password: String,
 }
 
+/// A single sign-on button the login page offers.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SsoMethod {
+    /// The provider (`oidc`).
+    pub provider: String,
+    /// "Sign in with <label>".
+    pub label: String,
+    /// Where the browser goes to start (`GET`, a redirect to the provider).
+    pub start_url: String,
+}
+
 /// How one may log in here.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct AuthMethods {
     /// Email and password against Tentabo's own users: always on (the break-glass way).
     pub password: bool,
-    /// Single sign-on providers to offer ("Sign in with …"); none yet.
-    pub sso: Vec<String>,
+    /// An LDAP directory is active: the login field takes a directory user name (or
+    /// email) too, checked against the directory.
+    pub directory: bool,
+    /// Single sign-on providers to offer ("Sign in with …").
+    pub sso: Vec<SsoMethod>,
     /// The demo logins, when the server runs in demo mode (`TENTABO_DEMO`); else `null`.
     pub demo_logins: Option<Vec<DemoLogin>>,
 }
 
 /// The login methods the console should offer.
 #[utoipa::path(get, path = "/api/v1/auth/methods", tag = "auth",
-    responses((status = 200, body = AuthMethods)))]
-async fn methods(State(state): State<AppState>) -> Json<AuthMethods> {
+    responses((status = 200, body = AuthMethods), (status = 503, body = ErrorBody)))]
+async fn methods(State(state): State<AppState>) -> Result<Json<AuthMethods>, ApiError> {
+    use tentabo_workflows::providers::platform::Instance;
+    let (directory, sso) = match state.platform.login_provider().await? {
+        Some(Instance::Directory(_)) => (true, Vec::new()),
+        Some(Instance::Sso(client)) => (
+            false,
+            vec![SsoMethod {
+                provider: tentabo_workflows::providers::oidc::NAME.to_owned(),
+                label: client.settings().label.clone(),
+                start_url: format!(
+                    "/api/v1/auth/sso/{}/start",
+                    tentabo_workflows::providers::oidc::NAME
+                ),
+            }],
+        ),
+        _ => (false, Vec::new()),
+    };
     let demo_logins = state.config.console.demo.then(|| {
         crate::seed::DEMO_LOGINS
             .iter()
@@ -321,9 +392,10 @@ async fn methods(State(state): State<AppState>) -> Json<AuthMethods> {
             })
             .collect()
     });
-    Json(AuthMethods {
+    Ok(Json(AuthMethods {
         password: true,
-        sso: Vec::new(),
+        directory,
+        sso,
         demo_logins,
-    })
+    }))
 }

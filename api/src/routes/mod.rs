@@ -16,6 +16,7 @@ pub mod catalogue;
 pub mod contracts;
 pub mod conventions;
 pub mod crm;
+pub mod directory;
 pub mod dto;
 pub mod health;
 pub mod jobs;
@@ -25,6 +26,7 @@ pub mod orders;
 pub mod organisations;
 pub mod providers;
 pub mod sales;
+pub mod sso;
 pub mod sync;
 pub mod users;
 
@@ -43,6 +45,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let (routes, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(health::router())
         .merge(auth::router())
+        .merge(sso::router())
         .merge(catalogue::router())
         .merge(organisations::router())
         .merge(users::router())
@@ -53,6 +56,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(sync::router())
         .merge(lake::router())
         .merge(providers::router())
+        .merge(directory::router())
         .merge(crm::router())
         .split_for_parts();
     conventions::apply(&mut doc);

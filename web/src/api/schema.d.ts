@@ -99,6 +99,70 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/sso/exchange": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Exchanges the one-time code of an SSO login for the usual token pair (once: a
+         *     replayed, unknown or expired code answers 401 `invalid_credentials`).
+         */
+        post: operations["exchange"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/sso/{provider}/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Where the provider sends the browser back. Success: 303 to the console's
+         *     `/login/sso?code=<one-time code>`; failure: 303 to `/login?sso_error=<code>`
+         *     (`sso_state_invalid`, `sso_denied`, `sso_code_refused`, `sso_token_refused`,
+         *     `sso_unavailable`, `account_not_mapped`, `account_disabled`, `sso_email_unverified`,
+         *     …). Every failure is audited.
+         */
+        get: operations["callback"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/sso/{provider}/start": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Sends the browser to the provider's login page (302). Unknown or inactive provider:
+         *     404; the provider not answering: back to the console's login page with
+         *     `sso_error=sso_unavailable`.
+         */
+        get: operations["start"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/contracts": {
         parameters: {
             query?: never;
@@ -1005,6 +1069,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/providers/auth/ldap/sync": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Runs the directory sync now (admins; it also runs every night): users gone from
+         *     the directory or from every mapped group are disabled and their sessions revoked.
+         */
+        post: operations["sync_directory"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/providers/auth/ldap/test-login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Tries a login against the configured LDAP directory (admins): nothing is created;
+         *     the answer says what the login would give, or why it would fail.
+         */
+        post: operations["test_login"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/providers/crm/pipedrive/oauth/authorize": {
         parameters: {
             query?: never;
@@ -1495,10 +1599,15 @@ export interface components {
         AuthMethods: {
             /** @description The demo logins, when the server runs in demo mode (`TENTABO_DEMO`); else `null`. */
             demo_logins?: components["schemas"]["DemoLogin"][] | null;
+            /**
+             * @description An LDAP directory is active: the login field takes a directory user name (or
+             *     email) too, checked against the directory.
+             */
+            directory: boolean;
             /** @description Email and password against Tentabo's own users: always on (the break-glass way). */
             password: boolean;
-            /** @description Single sign-on providers to offer ("Sign in with …"); none yet. */
-            sso: string[];
+            /** @description Single sign-on providers to offer ("Sign in with …"). */
+            sso: components["schemas"]["SsoMethod"][];
         };
         AuthorizeDto: {
             /** @description Pipedrive's authorization page: send the admin's browser there. */
@@ -1753,6 +1862,26 @@ export interface components {
             password: string;
             role: string;
         };
+        /** @description The directory entry a test login found. */
+        DirectoryEntryDto: {
+            dn: string;
+            email?: string | null;
+            full_name?: string | null;
+            /** @description Group DNs. */
+            groups: string[];
+        };
+        /** @description What a directory sync did. */
+        DirectorySyncDto: {
+            /** @description Directory users Tentabo knows that were checked. */
+            checked: number;
+            /**
+             * @description Users disabled (gone from the directory or from every mapped group); their
+             *     sessions are revoked.
+             */
+            disabled: number;
+            /** @description Users whose role, organisation, name or email changed. */
+            updated: number;
+        };
         DurationDto: {
             /** @example 5.00 */
             discount_percentage: string;
@@ -1799,6 +1928,12 @@ export interface components {
             details: Record<string, never>;
             /** @description Human-readable message, in English or French per `Accept-Language`. */
             message: string;
+        };
+        ExchangeRequest: {
+            /** @description The one-time code the callback put in the console's URL. */
+            code: string;
+            /** @description Keep the refresh token in an httpOnly cookie instead of the body (the console). */
+            cookie?: boolean;
         };
         FailuresDto: {
             items: Record<string, never>[];
@@ -2100,7 +2235,10 @@ export interface components {
         LoginRequest: {
             /** @description Keep the refresh token in an httpOnly cookie instead of the body (the console). */
             cookie?: boolean;
-            /** Format: email */
+            /**
+             * @description The account's email; while an LDAP directory is the active login provider, a
+             *     directory user name (`uid`) too.
+             */
             email: string;
             password: string;
         };
@@ -2468,12 +2606,46 @@ export interface components {
              */
             severity?: Record<string, never> | null;
         };
+        /** @description A single sign-on button the login page offers. */
+        SsoMethod: {
+            /** @description "Sign in with <label>". */
+            label: string;
+            /** @description The provider (`oidc`). */
+            provider: string;
+            /** @description Where the browser goes to start (`GET`, a redirect to the provider). */
+            start_url: string;
+        };
         SyncRequest: {
             /**
              * @description `incremental` (default: since the watermark) or `full` (everything; records the
              *     source no longer has are soft-deleted).
              */
             mode?: string | null;
+        };
+        TestLoginRequest: {
+            /** @description A directory user name or email. */
+            login: string;
+            password: string;
+        };
+        /** @description What a test login found. */
+        TestLoginResult: {
+            /** Format: uuid */
+            distributor_id?: string | null;
+            email?: string | null;
+            entry?: null | components["schemas"]["DirectoryEntryDto"];
+            /** Format: int64 */
+            latency_ms: number;
+            /** @description The login would succeed. */
+            ok: boolean;
+            /** Format: uuid */
+            partner_id?: string | null;
+            /**
+             * @description Why not: `invalid_credentials`, `directory_unavailable`, `account_not_mapped`,
+             *     `organisation_not_found`, `directory_email_missing`.
+             */
+            reason?: string | null;
+            /** @description The mapped role, organisation and email, when the entry maps. */
+            role?: string | null;
         };
         TestResult: {
             /** @description closed | half_open | open */
@@ -2852,7 +3024,6 @@ export interface operations {
                     "application/json": components["schemas"]["AuthMethods"];
                 };
             };
-            /** @description A dependency is unavailable, or the request ran out of time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2914,6 +3085,207 @@ export interface operations {
             };
             /** @description The body is not application/json */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A parameter or field does not parse or breaks a rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is unavailable, or the request ran out of time */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    exchange: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExchangeRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    /** @description the session cookie, when asked for */
+                    "set-cookie"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenResponse"];
+                };
+            };
+            /** @description The body is not valid JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is over the size limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is unavailable, or the request ran out of time */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    callback: {
+        parameters: {
+            query?: {
+                code?: string | null;
+                state?: string | null;
+                /** @description Set by the provider when the login failed or was refused. */
+                error?: string | null;
+                error_description?: string | null;
+                /** @description The issuer (RFC 9207), when the provider sends it. */
+                iss?: string | null;
+            };
+            header?: never;
+            path: {
+                /** @description the SSO provider (`oidc`) */
+                provider: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description to the console, with a one-time code or `sso_error` */
+            303: {
+                headers: {
+                    location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No such resource in the caller's view */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A parameter or field does not parse or breaks a rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is unavailable, or the request ran out of time */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    start: {
+        parameters: {
+            query?: {
+                /** @description Where the console wants to land after the login (a path of the console). */
+                return_to?: string | null;
+            };
+            header?: never;
+            path: {
+                /** @description the SSO provider (`oidc`) */
+                provider: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description to the provider's authorization page */
+            302: {
+                headers: {
+                    location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description to the console's login page with `sso_error` (provider unavailable) */
+            303: {
+                headers: {
+                    location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7893,6 +8265,153 @@ export interface operations {
                 };
             };
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is unavailable, or the request ran out of time */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    sync_directory: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DirectorySyncDto"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no LDAP directory is active */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the directory does not answer */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    test_login: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TestLoginRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TestLoginResult"];
+                };
+            };
+            /** @description The body is not valid JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no LDAP directory is configured */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is over the size limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -16,6 +16,7 @@ pub mod create_order_from_lead;
 pub mod crm_push_activity;
 pub mod crm_push_lead_status;
 pub mod crm_webhook_event;
+pub mod directory_sync;
 pub mod link_replacement_order;
 pub mod noop;
 pub mod refresh_serving;
@@ -64,6 +65,7 @@ pub async fn dispatch(ctx: &JobContext, job: &StartedJob) -> JobOutcome {
         JobKind::RefreshServing => run::<refresh_serving::RefreshServing>(ctx, job).await,
         JobKind::CrmWebhookEvent => run::<crm_webhook_event::CrmWebhookEvent>(ctx, job).await,
         JobKind::CrmPushActivity => run::<crm_push_activity::CrmPushActivity>(ctx, job).await,
+        JobKind::DirectorySync => run::<directory_sync::DirectorySync>(ctx, job).await,
     }
 }
 

@@ -1,6 +1,8 @@
-//! `AuthProvider`: who may log in and how (SPEC §5). The database provider is the first
-//! implementation; LDAP and OIDC implement the same trait and plug into the same login
-//! path without changing its callers.
+//! `AuthProvider`: who may log in with a login and a password, and how (SPEC §5). The
+//! database provider is always on (the break-glass way); the LDAP directory
+//! ([`LdapAuthProvider`]) serves every other login while it is the active `auth`
+//! provider. Single sign-on (OpenID Connect) does not take passwords: its login path is
+//! the authorization code flow (`identity::external`), ending in the same sessions.
 
 use std::sync::{Arc, LazyLock};
 
@@ -13,8 +15,11 @@ use tentabo_schema::schema::users;
 use uuid::Uuid;
 
 use crate::WorkflowError;
+use crate::audit::AuditContext;
 use crate::error::AuthFailure;
+use crate::identity::external::{self, DirectorySyncReport};
 use crate::identity::{Email, Password, password};
+use crate::providers::ldap::LdapDirectory;
 
 #[async_trait]
 pub trait AuthProvider: Send + Sync {
@@ -24,13 +29,20 @@ pub trait AuthProvider: Send + Sync {
     /// Checks credentials. Unknown user and wrong password are the same error
     /// (`InvalidCredentials`); a disabled account with the right password is
     /// `AccountDisabled`.
-    async fn authenticate(&self, email: &Email, password: &Password)
-    -> Result<User, WorkflowError>;
+    /// `login` is an email for the database, an email or a user name for a directory.
+    /// `ctx` audits what the login changes (a user created just in time).
+    async fn authenticate(
+        &self,
+        login: &str,
+        password: &Password,
+        ctx: &AuditContext,
+    ) -> Result<User, WorkflowError>;
 
     async fn get_user(&self, id: Uuid) -> Result<Option<User>, WorkflowError>;
 
-    /// Brings users over from the external directory; returns how many changed.
-    async fn sync_users(&self) -> Result<usize, WorkflowError>;
+    /// Brings users over from the external directory: users gone from it, or from
+    /// every mapped group, are disabled and their sessions revoked.
+    async fn sync_users(&self, ctx: &AuditContext) -> Result<DirectorySyncReport, WorkflowError>;
 }
 
 /// Maps provider names to constructors.
@@ -67,8 +79,15 @@ impl AuthProvider for DatabaseAuthProvider {
         Self::NAME
     }
 
-    async fn authenticate(&self, email: &Email, pw: &Password) -> Result<User, WorkflowError> {
-        let user = {
+    async fn authenticate(
+        &self,
+        login: &str,
+        pw: &Password,
+        _ctx: &AuditContext,
+    ) -> Result<User, WorkflowError> {
+        // Not an email: nobody here, at the price of one argon2 run like anyone else.
+        let email = Email::parse(login).ok();
+        let user = if let Some(email) = &email {
             let mut conn = self.db.get().await?;
             users::table
                 .filter(users::email.eq(email.as_str()))
@@ -76,6 +95,8 @@ impl AuthProvider for DatabaseAuthProvider {
                 .first::<User>(&mut conn)
                 .await
                 .optional()?
+        } else {
+            None
         };
         let stored = user
             .as_ref()
@@ -111,8 +132,70 @@ impl AuthProvider for DatabaseAuthProvider {
             .optional()?)
     }
 
-    async fn sync_users(&self) -> Result<usize, WorkflowError> {
+    async fn sync_users(&self, _ctx: &AuditContext) -> Result<DirectorySyncReport, WorkflowError> {
         // The database is the directory: nothing to bring over.
-        Ok(0)
+        Ok(DirectorySyncReport::default())
+    }
+}
+
+/// Users of the active LDAP directory: the directory checks the password, the user is
+/// created or updated from the entry and its groups on each login (just in time).
+pub struct LdapAuthProvider {
+    db: DbPool,
+    directory: Arc<LdapDirectory>,
+}
+
+impl LdapAuthProvider {
+    pub const NAME: &'static str = external::LDAP;
+
+    pub fn new(db: DbPool, directory: Arc<LdapDirectory>) -> LdapAuthProvider {
+        LdapAuthProvider { db, directory }
+    }
+}
+
+#[async_trait]
+impl AuthProvider for LdapAuthProvider {
+    fn name(&self) -> &'static str {
+        Self::NAME
+    }
+
+    async fn authenticate(
+        &self,
+        login: &str,
+        pw: &Password,
+        ctx: &AuditContext,
+    ) -> Result<User, WorkflowError> {
+        let secret = secrecy::SecretString::from(pw.expose().to_owned());
+        // The directory first, no database connection held meanwhile.
+        let entry = self
+            .directory
+            .authenticate(login, &secret)
+            .await
+            .map_err(external::directory_failure)?;
+        let mut conn = self.db.get().await?;
+        let mapped = external::map_directory_user(&mut conn, &self.directory, &entry).await?;
+        let user = external::provision(&mut conn, &mapped, ctx).await?;
+        if user.is_active {
+            Ok(user)
+        } else {
+            Err(WorkflowError::Unauthenticated(AuthFailure::AccountDisabled))
+        }
+    }
+
+    async fn get_user(&self, id: Uuid) -> Result<Option<User>, WorkflowError> {
+        DatabaseAuthProvider::new(self.db.clone())
+            .get_user(id)
+            .await
+    }
+
+    async fn sync_users(&self, ctx: &AuditContext) -> Result<DirectorySyncReport, WorkflowError> {
+        // The listing is read before the connection is taken.
+        let entries = self
+            .directory
+            .users()
+            .await
+            .map_err(external::directory_failure)?;
+        let mut conn = self.db.get().await?;
+        external::sync_directory(&mut conn, &self.directory, entries, ctx).await
     }
 }

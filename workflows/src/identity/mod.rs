@@ -2,6 +2,7 @@
 //! users, and the pluggable `AuthProvider`.
 
 pub mod auth;
+pub mod external;
 pub mod listing;
 pub mod organisations;
 pub mod password;

@@ -325,3 +325,16 @@ pub async fn update(
     })
     .await
 }
+
+/// Which login provider an email's account belongs to (`None`: no such account).
+pub async fn auth_provider_of(
+    conn: &mut AsyncPgConnection,
+    email: &str,
+) -> Result<Option<String>, WorkflowError> {
+    Ok(users::table
+        .filter(users::email.eq(email))
+        .select(users::auth_provider)
+        .first(conn)
+        .await
+        .optional()?)
+}

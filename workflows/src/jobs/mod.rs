@@ -51,6 +51,8 @@ pub enum JobKind {
     CrmWebhookEvent,
     /// Push an activity created in Tentabo to the CRM.
     CrmPushActivity,
+    /// Bring the LDAP directory's users over: disable the gone and unmapped (nightly).
+    DirectorySync,
 }
 
 impl JobKind {
@@ -67,6 +69,7 @@ impl JobKind {
         JobKind::RefreshServing,
         JobKind::CrmWebhookEvent,
         JobKind::CrmPushActivity,
+        JobKind::DirectorySync,
     ];
 
     pub fn queue(self) -> &'static str {
@@ -83,6 +86,7 @@ impl JobKind {
             JobKind::RefreshServing => "refresh_serving",
             JobKind::CrmWebhookEvent => "crm_webhook_event",
             JobKind::CrmPushActivity => "crm_push_activity",
+            JobKind::DirectorySync => "directory_sync",
         }
     }
 
@@ -104,6 +108,7 @@ impl JobKind {
             | JobKind::CreateActiveContract
             | JobKind::LinkReplacementOrder
             | JobKind::ContractExpiryScan
+            | JobKind::DirectorySync
             | JobKind::RefreshServing => 10,
             // A run resumes from its last committed page on every attempt, and each
             // worker restart (a deploy, a crash) during a long run costs one.

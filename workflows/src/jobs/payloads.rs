@@ -97,6 +97,13 @@ pub struct CrmPushActivity {
     pub activity_id: Uuid,
 }
 
+/// Bring the active LDAP directory's users over, for one day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirectorySync {
+    /// The day the sync is for (`YYYY-MM-DD`, UTC).
+    pub day: String,
+}
+
 macro_rules! kinds {
     ($($ty:ident => $kind:ident),* $(,)?) => {
         $(impl Payload for $ty {
@@ -121,6 +128,7 @@ kinds! {
     RefreshServing => RefreshServing,
     CrmWebhookEvent => CrmWebhookEvent,
     CrmPushActivity => CrmPushActivity,
+    DirectorySync => DirectorySync,
 }
 
 #[cfg(test)]

@@ -10,9 +10,12 @@
 //! kind when a job or a request needs it, tests connections and records health. Every
 //! call they make goes through [`crate::outbound`]. `recording` stores every call in
 //! `provider_calls` (tests and demos); `pennylane` is the first real billing provider,
-//! `pipedrive` the first real CRM.
+//! `pipedrive` the first real CRM; `ldap` and `oidc` are the login providers (kind
+//! `auth`, at most one active: database login is always on).
 
+pub mod ldap;
 pub mod odoo;
+pub mod oidc;
 pub mod pennylane;
 pub mod pipedrive;
 pub mod platform;

@@ -13,7 +13,9 @@ use serde::Serialize;
 use tentabo_schema::DbPool;
 use uuid::Uuid;
 
+use super::ldap::{DirectoryError, LdapDirectory, LdapSettings};
 use super::odoo::{OdooClient, OdooConfig, OdooSettings};
+use super::oidc::{OidcClient, OidcSettings};
 use super::pennylane::{Pennylane, PennylaneSettings};
 use super::pipedrive::{self, AuthMode, Pipedrive, PipedriveSettings, oauth};
 use super::recording::Recording;
@@ -33,6 +35,10 @@ pub enum Instance {
     Crm(Arc<dyn CrmProvider>),
     Billing(Arc<dyn BillingProvider>),
     Erp(OdooConfig),
+    /// A login directory (kind `auth`).
+    Directory(Arc<LdapDirectory>),
+    /// A single sign-on provider (kind `auth`).
+    Sso(Arc<OidcClient>),
 }
 
 struct Built {
@@ -166,6 +172,41 @@ impl Platform {
         }
     }
 
+    /// The active login provider (LDAP directory or SSO), if any: database login is
+    /// always on besides it.
+    pub async fn login_provider(&self) -> Result<Option<Instance>, WorkflowError> {
+        self.active(ProviderKind::Auth).await
+    }
+
+    /// The active LDAP directory, if the active login provider is one.
+    pub async fn directory(&self) -> Result<Option<Arc<LdapDirectory>>, WorkflowError> {
+        Ok(match self.active(ProviderKind::Auth).await? {
+            Some(Instance::Directory(d)) => Some(d),
+            _ => None,
+        })
+    }
+
+    /// The active single sign-on provider named `name`, if it is the active one.
+    pub async fn sso(&self, name: &str) -> Result<Option<Arc<OidcClient>>, WorkflowError> {
+        Ok(match self.active(ProviderKind::Auth).await? {
+            Some(Instance::Sso(c)) if name == registry::OIDC => Some(c),
+            _ => None,
+        })
+    }
+
+    /// The configured LDAP directory, active or not (a fresh client: "test a login").
+    pub async fn configured_directory(&self) -> Result<Arc<LdapDirectory>, WorkflowError> {
+        let row = {
+            let mut conn = self.db.get().await?;
+            store::get(&mut conn, ProviderKind::Auth, registry::LDAP).await?
+        }
+        .ok_or(WorkflowError::NotFound)?;
+        match self.build(&row)? {
+            Instance::Directory(d) => Ok(d),
+            _ => Err(WorkflowError::NotFound),
+        }
+    }
+
     async fn active(&self, kind: ProviderKind) -> Result<Option<Instance>, WorkflowError> {
         self.ensure_bootstrapped().await?;
         let mut conn = self.db.get().await?;
@@ -257,6 +298,21 @@ impl Platform {
             }
             (ProviderKind::Crm, registry::PIPEDRIVE) => {
                 Ok(Instance::Crm(self.build_pipedrive(row)?))
+            }
+            (ProviderKind::Auth, registry::LDAP) => {
+                let settings: LdapSettings = registry::settings(&row.configuration)?;
+                let directory = LdapDirectory::new(settings, secret("bind_password")?)
+                    .map_err(|e| WorkflowError::Upstream(e.to_string()))?;
+                Ok(Instance::Directory(Arc::new(directory)))
+            }
+            (ProviderKind::Auth, registry::OIDC) => {
+                let settings: OidcSettings = registry::settings(&row.configuration)?;
+                Ok(Instance::Sso(Arc::new(OidcClient::new(
+                    settings,
+                    secret("client_secret")?,
+                    self.outbound.clone(),
+                    self.retry,
+                ))))
             }
             (ProviderKind::Erp, registry::ODOO) => {
                 let settings: OdooSettings = registry::settings(&row.configuration)?;
@@ -376,6 +432,14 @@ impl Platform {
                     .map(|_| ())
                     .map_err(|e| ProviderError::Permanent(e.to_string()))
             }
+            Ok(Instance::Directory(d)) => d.check().await.map_err(|e| match e {
+                DirectoryError::Unavailable(r) => ProviderError::Transient(r),
+                other => ProviderError::Permanent(other.to_string()),
+            }),
+            Ok(Instance::Sso(c)) => c
+                .check()
+                .await
+                .map_err(|e| ProviderError::Permanent(e.to_string())),
             Err(e) => Err(ProviderError::Permanent(e.to_string())),
         };
         let latency = started.elapsed();

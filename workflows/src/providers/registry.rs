@@ -12,7 +12,10 @@ use serde_json::{Map, Value};
 
 use crate::error::FieldErrors;
 
-use super::{odoo::OdooSettings, pennylane::PennylaneSettings, pipedrive::PipedriveSettings};
+use super::{
+    ldap::LdapSettings, odoo::OdooSettings, oidc::OidcSettings, pennylane::PennylaneSettings,
+    pipedrive::PipedriveSettings,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -105,8 +108,38 @@ pub const RECORDING: &str = super::recording::NAME;
 pub const PENNYLANE: &str = "pennylane";
 pub const ODOO: &str = "odoo";
 pub const PIPEDRIVE: &str = "pipedrive";
+pub const LDAP: &str = super::ldap::NAME;
+pub const OIDC: &str = super::oidc::NAME;
 
 pub static KNOWN: &[ProviderSpec] = &[
+    ProviderSpec {
+        kind: ProviderKind::Auth,
+        name: LDAP,
+        label: "LDAP directory",
+        description: "Directory login (OpenLDAP, Oxiadmin, Active Directory): users searched and bound, groups mapped to roles, nightly sync.",
+        secrets: &[SecretField {
+            name: "bind_password",
+            label: "Service account password",
+            required: true,
+            internal: false,
+        }],
+        schema: schema_of::<LdapSettings>,
+        check: check_as::<LdapSettings>,
+    },
+    ProviderSpec {
+        kind: ProviderKind::Auth,
+        name: OIDC,
+        label: "OpenID Connect (Microsoft Entra ID, …)",
+        description: "Single sign-on: authorization code with PKCE, ID tokens verified against the provider's keys, roles from a claim.",
+        secrets: &[SecretField {
+            name: "client_secret",
+            label: "Client secret",
+            required: true,
+            internal: false,
+        }],
+        schema: schema_of::<OidcSettings>,
+        check: check_as::<OidcSettings>,
+    },
     ProviderSpec {
         kind: ProviderKind::Crm,
         name: PIPEDRIVE,
