@@ -4,6 +4,8 @@ import { useTranslation } from 'react-i18next';
 import { AuthProvider, useAuth, useMe } from '@/lib/auth';
 import { Forbidden, NotFound } from '@/components/page';
 import { LoginPage } from '@/features/auth/login-page';
+import { SsoLanding } from '@/features/auth/sso-page';
+import { safeReturn } from '@/features/auth/sso';
 import { Providers } from './providers';
 import { AppLayout } from './layout';
 import { NAV, visibleNav } from './nav';
@@ -49,7 +51,7 @@ function LoginGate() {
   // The form shows at once; a session restored meanwhile moves on to the app.
   if (state.status === 'authenticated') {
     const next = new URLSearchParams(location.search).get('next');
-    return <Navigate to={next && next.startsWith('/') ? next : '/'} replace />;
+    return <Navigate to={safeReturn(next) ?? '/'} replace />;
   }
   return <LoginPage expired={state.status === 'anonymous' && Boolean(state.expired)} />;
 }
@@ -78,6 +80,8 @@ export function AppRoutes() {
   return (
     <Routes>
       <Route path="/login" element={<LoginGate />} />
+      {/* Where a single sign-on comes back with its one-time code (public). */}
+      <Route path="/login/sso" element={<SsoLanding />} />
       <Route element={<RequireAuth />}>
         <Route element={<AppLayout />}>
           <Route index element={<Home />} />

@@ -11,7 +11,8 @@ export function setSessionExpiredHandler(f: Expired): void {
   onExpired = f;
 }
 
-const NO_RETRY = ['/api/v1/auth/login', '/api/v1/auth/refresh', '/api/v1/auth/logout'];
+// A 401 from these is an answer (wrong password, a used SSO code), not an expired session.
+const NO_RETRY = ['/api/v1/auth/login', '/api/v1/auth/refresh', '/api/v1/auth/logout', '/api/v1/auth/sso/exchange'];
 
 function prepare(req: Request): Request {
   const token = session.token();

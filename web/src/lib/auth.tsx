@@ -11,6 +11,8 @@ export type Me = Pick<
   'id' | 'email' | 'full_name' | 'role' | 'partner_id' | 'distributor_id' | 'permissions'
 >;
 
+type TokenResponse = components['schemas']['TokenResponse'];
+
 type State =
   | { status: 'restoring' }
   | { status: 'anonymous'; expired?: boolean }
@@ -18,7 +20,10 @@ type State =
 
 interface AuthApi {
   state: State;
+  /** Email (or directory user name) and password. */
   login(email: string, password: string): Promise<void>;
+  /** Redeems the one-time code a single sign-on left in the console's address. */
+  exchangeSso(code: string): Promise<void>;
   logout(): Promise<void>;
 }
 
@@ -62,20 +67,21 @@ export function AuthProvider({ children }: { children: React.ReactNode }) {
     };
   }, [queryClient]);
 
-  const value = React.useMemo<AuthApi>(
-    () => ({
+  const value = React.useMemo<AuthApi>(() => {
+    /** Keeps the access token of a new session (a login, an SSO exchange) and loads the user. */
+    const begin = async (answer: Promise<{ data?: TokenResponse; error?: unknown; response: Response }>) => {
+      const { data, error, response } = await answer;
+      if (!response.ok || !data) throw new ApiError(response.status, error);
+      session.set(data.access_token);
+      const me = await fetchMe();
+      queryClient.clear();
+      setState({ status: 'authenticated', me });
+    };
+    return {
       state,
-      async login(email, password) {
-        const { data, error, response } = await api.POST('/api/v1/auth/login', {
-          // `cookie: true`: the refresh token comes back as an HttpOnly cookie.
-          body: { email, password, cookie: true },
-        });
-        if (!response.ok || !data) throw new ApiError(response.status, error);
-        session.set(data.access_token);
-        const me = await fetchMe();
-        queryClient.clear();
-        setState({ status: 'authenticated', me });
-      },
+      // `cookie: true`: the refresh token comes back as an HttpOnly cookie.
+      login: (email, password) => begin(api.POST('/api/v1/auth/login', { body: { email, password, cookie: true } })),
+      exchangeSso: (code) => begin(api.POST('/api/v1/auth/sso/exchange', { body: { code, cookie: true } })),
       async logout() {
         try {
           await api.POST('/api/v1/auth/logout', { body: {} });
@@ -85,9 +91,8 @@ export function AuthProvider({ children }: { children: React.ReactNode }) {
           setState({ status: 'anonymous' });
         }
       },
-    }),
-    [state, queryClient],
-  );
+    };
+  }, [state, queryClient]);
 
   return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;
 }
@@ -120,6 +125,7 @@ export function StaticAuthProvider({ me, children }: { me: Me; children: React.R
     () => ({
       state: { status: 'authenticated', me },
       login: async () => {},
+      exchangeSso: async () => {},
       logout: async () => {},
     }),
     [me],

@@ -1,7 +1,7 @@
 import * as React from 'react';
 import { useTranslation } from 'react-i18next';
 import { Button } from '@/components/ui/button';
-import { Input, Select } from '@/components/ui/input';
+import { Input, Select, Textarea } from '@/components/ui/input';
 import { Badge } from '@/components/ui/badge';
 import { Alert } from '@/components/ui/alert';
 import { FormField } from '@/components/form-field';
@@ -24,6 +24,8 @@ export interface PropSchema {
   default?: unknown;
   minimum?: number;
   maximum?: number;
+  minLength?: number;
+  maxLength?: number;
   properties?: Record<string, PropSchema>;
   required?: string[];
   items?: PropSchema;
@@ -36,7 +38,11 @@ type Field =
   | { kind: 'number'; integer: boolean; nullable: boolean }
   | { kind: 'enum'; options: string[]; nullable: boolean }
   | { kind: 'multi'; options: string[] }
-  | { kind: 'object'; fields: [string, Described][]; required: string[] };
+  | { kind: 'object'; fields: [string, Described][]; required: string[] }
+  /** A list of scalars (strings, numbers): one input a row. */
+  | { kind: 'list'; item: Described }
+  /** A list of objects of scalars (a mapping table): one group of inputs a row. */
+  | { kind: 'rows'; fields: [string, Described][]; required: string[] };
 interface Described {
   schema: PropSchema;
   field: Field;
@@ -95,6 +101,8 @@ function choices(root: RootSchema, s: PropSchema): { options: string[]; nullable
   return options.length ? { options, nullable } : null;
 }
 
+const SCALARS: Field['kind'][] = ['text', 'number', 'boolean', 'enum'];
+
 function describe(root: RootSchema, raw: PropSchema, nested = false): Described {
   let s = resolve(root, raw);
   let nullable = types(s).includes('null');
@@ -113,9 +121,18 @@ function describe(root: RootSchema, raw: PropSchema, nested = false): Described 
   const enumOf = choices(root, s);
   if (ts.includes('boolean')) return { schema: s, field: { kind: 'boolean', nullable } };
   if (enumOf) return { schema: s, field: { kind: 'enum', options: enumOf.options, nullable: nullable || enumOf.nullable } };
-  if (ts.includes('array') && s.items) {
-    const items = choices(root, resolve(root, s.items));
-    if (items && !nested) return { schema: s, field: { kind: 'multi', options: items.options } };
+  if (ts.includes('array') && s.items && !nested) {
+    const itemSchema = resolve(root, s.items);
+    const items = choices(root, itemSchema);
+    if (items) return { schema: s, field: { kind: 'multi', options: items.options } };
+    const item = describe(root, s.items, true);
+    if (item.field.kind === 'text' || item.field.kind === 'number') return { schema: s, field: { kind: 'list', item } };
+    if (types(itemSchema).includes('object') && itemSchema.properties) {
+      const fields = Object.entries(itemSchema.properties).map(([k, p]) => [k, describe(root, p, true)] as [string, Described]);
+      if (fields.every(([, d]) => SCALARS.includes(d.field.kind))) {
+        return { schema: s, field: { kind: 'rows', fields, required: itemSchema.required ?? [] } };
+      }
+    }
   }
   if (ts.includes('object') && s.properties && !nested) {
     const fields = Object.entries(s.properties).map(([k, p]) => [k, describe(root, p, true)] as [string, Described]);
