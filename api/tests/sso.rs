@@ -432,7 +432,7 @@ async fn sso_endpoints_refuse_what_is_not_active_or_malformed() {
             &admin,
             Method::PUT,
             "/api/v1/providers/auth/oidc",
-            Some(json!({ "configuration": { "issuer": "not a url", "client_id": "c", "public_url": "x",
+            Some(json!({ "configuration": { "issuer": "not a url", "client_id": "c", "public_url": "not a url either",
                 "allowed_algs": ["none"], "role_mappings": [{ "group": "g", "role": "distributor" }] },
                 "credentials": { "client_secret": "s" } })),
         )

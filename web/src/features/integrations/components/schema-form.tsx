@@ -6,6 +6,7 @@ import { Badge } from '@/components/ui/badge';
 import { Alert } from '@/components/ui/alert';
 import { FormField } from '@/components/form-field';
 import { ErrorMessage } from '@/components/page';
+import { Plus, Trash2 } from 'lucide-react';
 import { ApiError } from '@/lib/errors';
 import { fieldMessage } from '@/lib/forms';
 import type { ConfigureBody, Provider } from '../api';
@@ -155,10 +156,27 @@ function record(v: unknown): Record<string, unknown> | undefined {
   return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
 }
 
-/** The form's state: text per field (nested ones as `parent.child`), lists of choices apart. */
+/** A row of a list setting: its inputs' text by property (`value` for a list of scalars). */
+interface Row {
+  id: number;
+  values: Record<string, string>;
+}
+let rowIds = 0;
+const newRow = (values: Record<string, string>): Row => ({ id: ++rowIds, values });
+
+/** A new row of a mapping table: each property's default, else empty. */
+function blankRow(fields: [string, Described][]): Row {
+  return newRow(Object.fromEntries(fields.map(([sub, d]) => [sub, text(d.schema.default)])));
+}
+
+/**
+ * The form's state: text per field (nested ones as `parent.child`), lists of choices
+ * apart, and the rows of list settings (each with a stable id, so an error stays on its row).
+ */
 function initial(fields: [string, Described][], config: Record<string, unknown> | null | undefined) {
   const values: Record<string, string> = {};
   const lists: Record<string, string[]> = {};
+  const rows: Record<string, Row[]> = {};
   for (const [k, { schema, field }] of fields) {
     const v = config?.[k] ?? schema.default;
     if (field.kind === 'object') {
@@ -169,11 +187,18 @@ function initial(fields: [string, Described][], config: Record<string, unknown> 
       }
     } else if (field.kind === 'multi') {
       lists[k] = Array.isArray(v) ? v.map(String) : [];
+    } else if (field.kind === 'list') {
+      rows[k] = (Array.isArray(v) ? v : []).map((x) => newRow({ value: text(x) }));
+    } else if (field.kind === 'rows') {
+      const sub = field.fields;
+      rows[k] = (Array.isArray(v) ? v : []).map((x) =>
+        newRow(Object.fromEntries(sub.map(([s, d]) => [s, text(record(x)?.[s] ?? d.schema.default)]))),
+      );
     } else {
       values[k] = text(v);
     }
   }
-  return { values, lists };
+  return { values, lists, rows };
 }
 
 function convert(field: Field, raw: string): unknown {
@@ -195,12 +220,20 @@ function convert(field: Field, raw: string): unknown {
   }
 }
 
+/** The value of one input and how to change it. */
+interface Binding {
+  value: string;
+  set: (v: string) => void;
+}
+
 /**
  * A provider's settings form drawn from its JSON Schema (`$ref`s followed; enums as
- * selects, a nested object as a group of fields, a list of choices as checkboxes).
- * Credentials are write-only: the form shows whether each is set and offers a field to
- * replace it; what is left empty keeps its stored value. Those Tentabo writes itself
- * are only shown as set or not.
+ * selects, a nested object as a group of fields, a list of choices as checkboxes, a list
+ * of strings or of small objects as rows to add and remove). Credentials are write-only:
+ * the form shows whether each is set and offers a field to replace it; what is left empty
+ * keeps its stored value. Those Tentabo writes itself are only shown as set or not.
+ * The API's field errors land where they point: `configuration.<field>`,
+ * `configuration.<field>.<sub>`, `configuration.<field>.<row>[.<sub>]`.
  */
 export function SchemaForm({
   provider,
@@ -222,7 +255,19 @@ export function SchemaForm({
   const [state] = React.useState(() => initial(fields, provider.configuration as Record<string, unknown> | null));
   const [values, setValues] = React.useState(state.values);
   const [lists, setLists] = React.useState(state.lists);
+  const [rows, setRows] = React.useState(state.rows);
+  // The row ids in the order they were last sent: the API's `<field>.<index>` errors
+  // point into that array (before any save, the stored one).
+  const [sent, setSent] = React.useState<Record<string, number[]>>(() =>
+    Object.fromEntries(Object.entries(state.rows).map(([k, rs]) => [k, rs.map((r) => r.id)])),
+  );
+  // Required row properties left empty, found before sending (`<field>.<row id>.<sub>`).
+  const [local, setLocal] = React.useState<Record<string, string>>({});
   const [secrets, setSecrets] = React.useState<Record<string, string>>({});
+  const [focus, setFocus] = React.useState<string | null>(null);
+  React.useEffect(() => {
+    if (focus) document.getElementById(focus)?.focus();
+  }, [focus]);
   const apiFields = error instanceof ApiError ? error.fields : {};
   const msg = (k: string) => apiFields[k]?.map((c) => fieldMessage(t, c)).join(' ');
   const id = (k: string) => `${provider.kind}-${provider.name}-${k}`.replace(/[^a-zA-Z0-9_-]/g, '-');
@@ -231,12 +276,36 @@ export function SchemaForm({
   const subLabel = (k: string, sub: string, p: PropSchema) =>
     t(`integrations.subfields.${k}.${sub}`, { defaultValue: p.title ?? humanize(sub) });
   const option = (k: string, o: string) => t(`integrations.options.${k}.${o}`, { defaultValue: o });
-  const set = (k: string) => (e: React.ChangeEvent<HTMLInputElement | HTMLSelectElement>) =>
-    setValues((s) => ({ ...s, [k]: e.target.value }));
+  const bind = (key: string): Binding => ({
+    value: values[key] ?? '',
+    set: (v) => setValues((s) => ({ ...s, [key]: v })),
+  });
+  const rowBind = (k: string, rowId: number, sub: string): Binding => ({
+    value: rows[k]?.find((r) => r.id === rowId)?.values[sub] ?? '',
+    set: (v) =>
+      setRows((s) => ({ ...s, [k]: (s[k] ?? []).map((r) => (r.id === rowId ? { ...r, values: { ...r.values, [sub]: v } } : r)) })),
+  });
+  /** The error of a row (`sub` absent) or of one of its properties. */
+  const rowMsg = (k: string, rowId: number, sub?: string) => {
+    const code = local[`${k}.${rowId}.${sub ?? ''}`];
+    if (code) return fieldMessage(t, code);
+    const i = sent[k]?.indexOf(rowId) ?? -1;
+    return i < 0 ? undefined : msg(`configuration.${k}.${i}${sub === undefined ? '' : `.${sub}`}`);
+  };
+  const addRow = (k: string, row: Row, firstInput: string) => {
+    setRows((s) => ({ ...s, [k]: [...(s[k] ?? []), row] }));
+    setFocus(id(`${k}-${row.id}-${firstInput}`));
+  };
+  const removeRow = (k: string, rowId: number) => {
+    setRows((s) => ({ ...s, [k]: (s[k] ?? []).filter((r) => r.id !== rowId) }));
+    setFocus(id(`${k}-add`));
+  };
 
   const submit = (e: React.FormEvent) => {
     e.preventDefault();
     const configuration: Record<string, unknown> = {};
+    const order: Record<string, number[]> = {};
+    const problems: Record<string, string> = {};
     for (const [k, { field }] of fields) {
       if (field.kind === 'object') {
         const sub: Record<string, unknown> = {};
@@ -247,30 +316,53 @@ export function SchemaForm({
         if (Object.keys(sub).length) configuration[k] = sub;
       } else if (field.kind === 'multi') {
         configuration[k] = field.options.filter((o) => lists[k]?.includes(o));
+      } else if (field.kind === 'list') {
+        // Empty rows are dropped.
+        const kept = (rows[k] ?? []).filter((r) => (r.values.value ?? '').trim() !== '');
+        configuration[k] = kept.map((r) => convert(field.item.field, (r.values.value ?? '').trim()));
+        order[k] = kept.map((r) => r.id);
+      } else if (field.kind === 'rows') {
+        const kept = (rows[k] ?? []).filter((r) => Object.values(r.values).some((v) => v.trim() !== ''));
+        configuration[k] = kept.map((r) => {
+          const out: Record<string, unknown> = {};
+          for (const [s, d] of field.fields) {
+            const raw = (r.values[s] ?? '').trim();
+            if (raw === '' && field.required.includes(s)) problems[`${k}.${r.id}.${s}`] = 'required';
+            const v = convert(d.field, raw);
+            if (v !== undefined) out[s] = v;
+          }
+          return out;
+        });
+        order[k] = kept.map((r) => r.id);
       } else {
         const v = convert(field, values[k] ?? '');
         if (v !== undefined) configuration[k] = v;
       }
     }
+    setLocal(problems);
+    if (Object.keys(problems).length) return;
+    setSent(order);
     const credentials: Record<string, string> = {};
     for (const [k, v] of Object.entries(secrets)) if (v !== '') credentials[k] = v;
     onSubmit({ configuration, credentials: Object.keys(credentials).length ? credentials : undefined } as ConfigureBody);
   };
 
-  /** One input for a scalar setting (top level or inside a group). */
+  /** One input for a scalar setting (top level, inside a group, or in a row). */
   const scalar = (
     key: string,
     prop: string,
     { schema: p, field }: Described,
     common: { id: string; label: string; error?: string; hint?: string },
     required: boolean,
+    { value, set }: Binding,
   ) => {
+    const onChange = (e: React.ChangeEvent<HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement>) => set(e.target.value);
     if (field.kind === 'boolean') {
       return (
         <FormField key={key} {...common}>
           {(a) => (
-            <Select {...a} value={values[key] ?? ''} onChange={set(key)}>
-              {field.nullable || (values[key] ?? '') === '' ? <option value="">—</option> : null}
+            <Select {...a} value={value} onChange={onChange}>
+              {field.nullable || value === '' ? <option value="">—</option> : null}
               <option value="true">{t('common.yes')}</option>
               <option value="false">{t('common.no')}</option>
             </Select>
@@ -282,8 +374,8 @@ export function SchemaForm({
       return (
         <FormField key={key} {...common}>
           {(a) => (
-            <Select {...a} value={values[key] ?? ''} onChange={set(key)}>
-              {!required || field.nullable ? <option value="">—</option> : null}
+            <Select {...a} value={value} onChange={onChange}>
+              {!required || field.nullable || value === '' ? <option value="">—</option> : null}
               {field.options.map((o) => (
                 <option key={o} value={o}>
                   {option(prop, o)}
@@ -291,6 +383,14 @@ export function SchemaForm({
               ))}
             </Select>
           )}
+        </FormField>
+      );
+    }
+    // Long text (a PEM certificate) keeps its lines.
+    if (field.kind === 'text' && (p.maxLength ?? 0) > 1000) {
+      return (
+        <FormField key={key} {...common} className="sm:col-span-2">
+          {(a) => <Textarea {...a} required={required} rows={4} className="font-mono text-xs" value={value} onChange={onChange} />}
         </FormField>
       );
     }
@@ -305,8 +405,8 @@ export function SchemaForm({
             max={p.maximum}
             step={numeric && field.integer ? 1 : 'any'}
             required={required}
-            value={values[key] ?? ''}
-            onChange={set(key)}
+            value={value}
+            onChange={onChange}
           />
         )}
       </FormField>
@@ -334,6 +434,32 @@ export function SchemaForm({
     return { describedBy, notes };
   };
 
+  /** The "add a row" button of a list setting. */
+  const addButton = (k: string, name: string, onClick: () => void) => (
+    <Button
+      id={id(`${k}-add`)}
+      size="sm"
+      variant="outline"
+      className="mt-2"
+      onClick={onClick}
+      aria-label={t('integrations.array.addTo', { label: name })}
+    >
+      <Plus className="h-3.5 w-3.5" aria-hidden />
+      {t('integrations.array.add')}
+    </Button>
+  );
+  const removeButton = (k: string, rowId: number, name: string, n: number) => (
+    <Button
+      size="sm"
+      variant="outline"
+      onClick={() => removeRow(k, rowId)}
+      aria-label={t('integrations.array.removeRow', { label: name, n })}
+    >
+      <Trash2 className="h-3.5 w-3.5" aria-hidden />
+      {t('integrations.array.remove')}
+    </Button>
+  );
+
   const general = Object.entries(apiFields).filter(([k]) => !k.startsWith('configuration.') && !k.startsWith('credentials.'));
   const settable = provider.credentials.filter((c) => !isInternalSecret(c));
   const internal = provider.credentials.filter((c) => isInternalSecret(c));
@@ -350,7 +476,8 @@ export function SchemaForm({
         {fields.map(([k, d]) => {
           const { schema: p, field } = d;
           const required = root.required?.includes(k) ?? false;
-          const title = label(k, p) + (required ? ' *' : '');
+          const name = label(k, p);
+          const title = name + (required ? ' *' : '');
           if (field.kind === 'object') {
             const g = groupNotes(k, p.description);
             return (
@@ -376,6 +503,7 @@ export function SchemaForm({
                         hint: sd.schema.description,
                       },
                       subRequired,
+                      bind(`${k}.${sub}`),
                     );
                   })}
                 </div>
@@ -416,7 +544,121 @@ export function SchemaForm({
               </fieldset>
             );
           }
-          return scalar(k, k, d, { id: id(k), label: title, error: msg(`configuration.${k}`), hint: p.description }, required);
+          if (field.kind === 'list') {
+            const g = groupNotes(k, p.description);
+            const items = rows[k] ?? [];
+            return (
+              <fieldset
+                key={k}
+                className="rounded-md border border-slate-200 p-2 sm:col-span-2"
+                aria-describedby={g.describedBy}
+                data-testid={`setting-${k}`}
+              >
+                <legend className="px-1 text-sm font-semibold">{title}</legend>
+                {g.notes}
+                {items.length ? (
+                  <ul className="flex flex-col gap-2">
+                    {items.map((r, i) => {
+                      const inputId = id(`${k}-${r.id}-value`);
+                      const err = rowMsg(k, r.id);
+                      const { value, set } = rowBind(k, r.id, 'value');
+                      return (
+                        <li key={r.id} className="flex items-start gap-2">
+                          <div className="flex flex-1 flex-col gap-1">
+                            <Input
+                              id={inputId}
+                              type={field.item.field.kind === 'number' ? 'number' : 'text'}
+                              aria-label={t('integrations.array.row', { label: name, n: i + 1 })}
+                              aria-invalid={Boolean(err)}
+                              aria-describedby={err ? `${inputId}-error` : undefined}
+                              value={value}
+                              onChange={(e) => set(e.target.value)}
+                            />
+                            {err ? (
+                              <p id={`${inputId}-error`} className="text-xs font-medium text-red-700" data-field-error>
+                                {err}
+                              </p>
+                            ) : null}
+                          </div>
+                          {removeButton(k, r.id, name, i + 1)}
+                        </li>
+                      );
+                    })}
+                  </ul>
+                ) : (
+                  <p className="text-xs text-slate-700">{t('integrations.array.empty')}</p>
+                )}
+                {addButton(k, name, () => addRow(k, newRow({ value: '' }), 'value'))}
+              </fieldset>
+            );
+          }
+          if (field.kind === 'rows') {
+            const g = groupNotes(k, p.description);
+            const items = rows[k] ?? [];
+            const described = field.fields.filter(([, sd]) => sd.schema.description);
+            return (
+              <fieldset
+                key={k}
+                className="rounded-md border border-slate-200 p-2 sm:col-span-2"
+                aria-describedby={g.describedBy}
+                data-testid={`setting-${k}`}
+              >
+                <legend className="px-1 text-sm font-semibold">{title}</legend>
+                {g.notes}
+                {described.length ? (
+                  <ul className="mb-2 list-disc pl-5 text-xs text-slate-700">
+                    {described.map(([sub, sd]) => (
+                      <li key={sub}>
+                        <span className="font-medium">{subLabel(k, sub, sd.schema)}</span>: {sd.schema.description}
+                      </li>
+                    ))}
+                  </ul>
+                ) : null}
+                {items.length ? (
+                  <ol className="flex flex-col gap-2">
+                    {items.map((r, i) => (
+                      <li key={r.id}>
+                        <div
+                          role="group"
+                          aria-label={t('integrations.array.row', { label: name, n: i + 1 })}
+                          className="grid items-start gap-2 rounded-md border border-slate-200 p-2 sm:grid-cols-[repeat(3,minmax(0,1fr))_auto]"
+                          data-testid={`row-${k}`}
+                        >
+                          {field.fields.map(([sub, sd]) => {
+                            const subRequired = field.required.includes(sub);
+                            return scalar(
+                              sub,
+                              sub,
+                              sd,
+                              {
+                                id: id(`${k}-${r.id}-${sub}`),
+                                label: subLabel(k, sub, sd.schema) + (subRequired ? ' *' : ''),
+                                error: rowMsg(k, r.id, sub),
+                              },
+                              subRequired,
+                              rowBind(k, r.id, sub),
+                            );
+                          })}
+                          <div className="flex flex-col gap-1 sm:pt-6">
+                            {removeButton(k, r.id, name, i + 1)}
+                            {rowMsg(k, r.id) ? (
+                              <p className="text-xs font-medium text-red-700" data-field-error>
+                                {rowMsg(k, r.id)}
+                              </p>
+                            ) : null}
+                          </div>
+                        </div>
+                      </li>
+                    ))}
+                  </ol>
+                ) : (
+                  <p className="text-xs text-slate-700">{t('integrations.array.empty')}</p>
+                )}
+                {addButton(k, name, () => addRow(k, blankRow(field.fields), field.fields[0]?.[0] ?? ''))}
+              </fieldset>
+            );
+          }
+          return scalar(k, k, d, { id: id(k), label: title, error: msg(`configuration.${k}`), hint: p.description }, required, bind(k));
         })}
       </div>
       {provider.credentials.length > 0 ? (
