@@ -148,7 +148,7 @@ async fn bad_login_bodies_get_clear_errors() {
     let res = app
         .client
         .post(&url)
-        .json(&json!({ "email": "not-an-email", "password": "" }))
+        .json(&json!({ "email": " ", "password": "" }))
         .send()
         .await
         .unwrap();
@@ -156,12 +156,23 @@ async fn bad_login_bodies_get_clear_errors() {
     let body: Value = res.json().await.unwrap();
     assert_eq!(
         body["error"]["details"]["fields"]["email"],
-        json!(["invalid_email"])
+        json!(["required"])
     );
     assert_eq!(
         body["error"]["details"]["fields"]["password"],
         json!(["required"])
     );
+    // Not an email, and no directory to ask: it identifies nobody (the same 401).
+    let res = app
+        .client
+        .post(&url)
+        .json(&json!({ "email": "not-an-email", "password": "whatever-it-is" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "invalid_credentials");
 }
 
 fn forge(claims: Value, secret: &[u8]) -> String {

@@ -521,8 +521,8 @@ async fn an_admin_tests_a_login_without_creating_anything() {
         .await,
         0
     );
-    // Not active: logins by user name are not sent to it (422: not an email).
-    assert_eq!(login(&app, "jdupont", "jdupont-pw").await.0, 422);
+    // Not active: logins by user name are not sent to it (nobody by that name here).
+    assert_eq!(login(&app, "jdupont", "jdupont-pw").await.0, 401);
     // Sync needs it active.
     let (status, body) = app
         .call(

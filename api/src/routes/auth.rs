@@ -97,17 +97,17 @@ async fn login(
         }
         _ => state.auth_provider.clone(),
     };
-    let password = match (password, &email) {
-        (Ok(p), Ok(_)) => p,
-        (Ok(p), Err(_)) if provider.name() != DatabaseAuthProvider::NAME && !login.is_empty() => p,
-        (p, e) => {
-            let mut errors = FieldErrors::default();
-            if let Err(code) = e {
-                errors.add("email", code);
-            }
-            if let Err(code) = p {
-                errors.add("password", code);
-            }
+    // A login that is not an email, with no directory to ask, identifies nobody: the
+    // same 401 as an unknown email (the database provider pays the same argon2 run).
+    let mut errors = FieldErrors::default();
+    if login.is_empty() {
+        errors.add("email", "required");
+    }
+    let password = match password {
+        Ok(p) if errors.is_empty() => p,
+        Ok(_) => return Err(WorkflowError::Validation(errors).into()),
+        Err(code) => {
+            errors.add("password", code);
             return Err(WorkflowError::Validation(errors).into());
         }
     };

@@ -74,3 +74,21 @@ export function useOdooFields(model: string | null) {
       >,
   });
 }
+
+export type LdapTestLoginResult = components['schemas']['TestLoginResult'];
+export type DirectorySync = components['schemas']['DirectorySyncDto'];
+
+/** Tries a login against the LDAP directory as saved (active or not); nothing is created. */
+export function useLdapTestLogin() {
+  return useMutation({
+    mutationFn: (body: { login: string; password: string }) =>
+      unwrap(api.POST('/api/v1/providers/auth/ldap/test-login', { body })),
+  });
+}
+
+/** Runs the directory sync now (the active directory only). */
+export function useLdapSync() {
+  return useMutation({
+    mutationFn: () => unwrap(api.POST('/api/v1/providers/auth/ldap/sync')),
+  });
+}

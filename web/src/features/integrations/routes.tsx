@@ -26,6 +26,7 @@ import {
 } from './api';
 import { SchemaForm } from './components/schema-form';
 import { PipedriveConnect } from './components/pipedrive-connect';
+import { LdapTools, OidcRedirectUri } from './components/auth-tools';
 
 const KINDS = ['auth', 'crm', 'billing', 'erp'];
 
@@ -113,6 +114,7 @@ function ProviderPanel({ summary }: { summary: ProviderSummary }) {
     <div className="flex flex-col gap-4">
       <p className="text-sm text-slate-700">{p.description}</p>
       {kind === 'crm' && name === 'pipedrive' ? <PipedriveConnect provider={p} /> : null}
+      {kind === 'auth' && name === 'oidc' ? <OidcRedirectUri provider={p} /> : null}
       {saved ? <Alert variant="success">{t('integrations.saved')}</Alert> : null}
       {can('provider:manage') ? (
         <SchemaForm
@@ -140,6 +142,7 @@ function ProviderPanel({ summary }: { summary: ProviderSummary }) {
         {test ? <TestOutcome result={test} /> : null}
         <ErrorMessage error={testError ?? activate.error} />
       </div>
+      {kind === 'auth' && name === 'ldap' && can('provider:manage') ? <LdapTools provider={p} /> : null}
       <section aria-labelledby={`health-${kind}-${name}`}>
         <h3 id={`health-${kind}-${name}`} className="mb-1 text-sm font-semibold">{t('integrations.healthTitle')}</h3>
         {health.data ? (
