@@ -23,7 +23,7 @@ describe('translations', () => {
 
 describe('language switch', () => {
   it('switches the screen between English and French and remembers the choice', async () => {
-    mockApi({ 'GET /api/v1/auth/methods': () => ({ password: true, sso: [], demo_logins: null }) });
+    mockApi({ 'GET /api/v1/auth/methods': () => ({ password: true, directory: false, sso: [], demo_logins: null }) });
     await setLanguage('en');
     renderWithProviders(<LoginPage />);
     expect(screen.getByRole('heading', { name: 'Sign in' })).toBeInTheDocument();

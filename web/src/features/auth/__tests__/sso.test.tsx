@@ -71,7 +71,7 @@ describe('coming back from single sign-on', () => {
     await waitFor(() => expect(screen.getByTestId('where')).toHaveTextContent(/^\/leads\?state=new$/));
     expect(screen.getByTestId('who')).toHaveTextContent('Amélie Dupré-Lefèvre');
     expect(session.token()).toBe('tok-sso');
-    // StrictMode runs the effect twice: still one exchange (a used code answers 401).
+    // One exchange only: a used code answers 401.
     expect(exchanges(calls)).toEqual([{ method: 'POST', path: '/api/v1/auth/sso/exchange', body: { code: 'c0de-1', cookie: true } }]);
   });
 
