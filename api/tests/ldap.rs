@@ -225,7 +225,12 @@ async fn wrong_password_and_unknown_user_are_the_same_401_and_injections_find_no
     // found (a `*` unescaped would match every user, the `)(` ones would widen the
     // filter), nobody is created, and the audit does not echo the input.
     let before = count(&app, "SELECT count(*) AS n FROM users").await;
-    for hostile in ["*", "*)(uid=*))(|(uid=*", "admin)(|(password=*)", "jdupont)"] {
+    for hostile in [
+        "*",
+        "*)(uid=*))(|(uid=*",
+        "admin)(|(password=*)",
+        "jdupont)",
+    ] {
         for password in ["jdupont-pw", "*"] {
             let (status, body) = login(&app, hostile, password).await;
             assert_eq!(status, 401, "{hostile:?}: {body}");
@@ -265,7 +270,10 @@ async fn wrong_password_and_unknown_user_are_the_same_401_and_injections_find_no
     // slapd received the escaped forms (\2a, \28, \29, \00), never the raw syntax.
     let log = slapd.log().to_lowercase();
     assert!(log.contains("uid=\\2a"), "{log}");
-    assert!(log.contains("uid=\\2a\\29\\28uid=\\2a\\29\\29\\28|\\28uid=\\2a"), "{log}");
+    assert!(
+        log.contains("uid=\\2a\\29\\28uid=\\2a\\29\\29\\28|\\28uid=\\2a"),
+        "{log}"
+    );
     assert!(
         !log.contains("(uid=*)"),
         "a raw `*` reached the directory: {log}"
@@ -546,4 +554,32 @@ async fn an_admin_tests_a_login_without_creating_anything() {
     .await
     .unwrap();
     assert!(stored.b, "the bind password is stored sealed");
+}
+
+#[tokio::test]
+async fn concurrent_first_logins_of_one_user_make_one_user() {
+    let slapd = Slapd::start();
+    let app = TestApp::seeded().await;
+    let admin = app.token(ADMIN).await;
+    configure(&app, &admin, configuration(&slapd.url(), json!({})), true).await;
+    let logins = (0..8).map(|_| login(&app, "jdupont", "jdupont-pw"));
+    for (status, body) in futures::future::join_all(logins).await {
+        assert_eq!(status, 200, "{body}");
+    }
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) AS n FROM users WHERE auth_provider = 'ldap'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) AS n FROM audit_logs WHERE action = 'user_provisioned'"
+        )
+        .await,
+        1
+    );
 }

@@ -35,13 +35,20 @@ fn free_port() -> u16 {
 }
 
 impl Slapd {
-    /// Starts a seeded slapd on two free loopback ports (tried again on a port race).
+    /// Starts a seeded slapd on two free loopback ports (tried again on a port race),
+    /// logging every operation (`stats`).
     pub fn start() -> Slapd {
+        Self::start_logging("stats")
+    }
+
+    /// As [`Slapd::start`], with slapd's log level (`none`: errors only, for benches).
+    pub fn start_logging(level: &str) -> Slapd {
         let dir =
             std::env::temp_dir().join(format!("tentabo-slapd-{}", uuid::Uuid::new_v4().simple()));
         for attempt in 1..=3 {
             let (port, ldaps_port) = (free_port(), free_port());
             let out = Command::new("bash")
+                .env("SLAPD_DEBUG", level)
                 .arg(script())
                 .args([
                     "start",

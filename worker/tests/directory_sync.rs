@@ -65,7 +65,12 @@ async fn the_nightly_directory_sync_disables_users_gone_from_the_directory() {
         .await;
     assert_eq!(status, 200, "{body}");
     let (status, body) = app
-        .call(&admin, Method::POST, "/api/v1/providers/auth/ldap/activate", None)
+        .call(
+            &admin,
+            Method::POST,
+            "/api/v1/providers/auth/ldap/activate",
+            None,
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     let res = app.login_response("leaving", "leaving-pw").await;
@@ -103,7 +108,11 @@ async fn the_nightly_directory_sync_disables_users_gone_from_the_directory() {
     shutdown.cancel();
     task.await.unwrap();
     assert_eq!(
-        count(&app, "SELECT count(*) AS n FROM outbox WHERE queue = 'directory_sync'").await,
+        count(
+            &app,
+            "SELECT count(*) AS n FROM outbox WHERE queue = 'directory_sync'"
+        )
+        .await,
         1,
         "once a day, whatever the ticks"
     );

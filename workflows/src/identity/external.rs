@@ -151,7 +151,31 @@ pub async fn provision(
     who: &Provisioned,
     ctx: &AuditContext,
 ) -> Result<User, WorkflowError> {
+    // The common case, a returning user whose directory entry did not change, reads
+    // one row and writes nothing (no lock: concurrent logins of one user do not queue).
+    let current: Option<User> = users::table
+        .filter(users::auth_provider.eq(who.provider))
+        .filter(users::external_id.eq(&who.external_id))
+        .select(User::as_select())
+        .first(conn)
+        .await
+        .optional()?;
+    if let Some(u) = current
+        && u.email == who.email
+        && u.full_name == who.full_name
+        && u.role == who.assignment.role.as_str()
+        && u.partner_id == who.assignment.partner_id
+        && u.distributor_id == who.assignment.distributor_id
+    {
+        return Ok(u);
+    }
     conn.transaction::<_, WorkflowError, _>(async |conn| {
+        // Concurrent first logins of one identity queue here: the second finds the
+        // user the first made (rather than a unique violation or `email_taken`).
+        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+            .bind::<diesel::sql_types::Text, _>(format!("{}|{}", who.provider, who.external_id))
+            .execute(conn)
+            .await?;
         let by_external: Option<User> = users::table
             .filter(users::auth_provider.eq(who.provider))
             .filter(users::external_id.eq(&who.external_id))

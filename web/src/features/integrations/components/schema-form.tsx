@@ -621,7 +621,8 @@ export function SchemaForm({
                         <div
                           role="group"
                           aria-label={t('integrations.array.row', { label: name, n: i + 1 })}
-                          className="grid items-start gap-2 rounded-md border border-slate-200 p-2 sm:grid-cols-[repeat(3,minmax(0,1fr))_auto]"
+                          className="grid items-start gap-2 rounded-md border border-slate-200 p-2 sm:grid-cols-[repeat(var(--cells),minmax(0,1fr))_auto]"
+                          style={{ '--cells': field.fields.length } as React.CSSProperties}
                           data-testid={`row-${k}`}
                         >
                           {field.fields.map(([sub, sd]) => {
