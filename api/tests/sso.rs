@@ -243,6 +243,72 @@ async fn the_code_flow_logs_users_in_with_the_role_their_claim_maps_to() {
     );
     // Password login stays on beside SSO.
     assert_eq!(s.app.login_response(ADMIN, "demo123").await.status(), 200);
+
+    // Deactivated (admins only, audited): back to password login alone.
+    let partner = s.app.token("am1@salescommand.com").await;
+    let (status, _) = s
+        .app
+        .call(
+            &partner,
+            Method::POST,
+            "/api/v1/providers/auth/oidc/deactivate",
+            None,
+        )
+        .await;
+    assert_eq!(status, 403);
+    let (status, body) = s
+        .app
+        .call(
+            &s.admin,
+            Method::POST,
+            "/api/v1/providers/auth/oidc/deactivate",
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, body["was_active"].clone()),
+        (200, json!(true)),
+        "{body}"
+    );
+    let (_, body) = s
+        .app
+        .call(
+            &s.admin,
+            Method::POST,
+            "/api/v1/providers/auth/oidc/deactivate",
+            None,
+        )
+        .await;
+    assert_eq!(body["was_active"], false);
+    let (_, methods) = s
+        .app
+        .call(&s.admin, Method::GET, "/api/v1/auth/methods", None)
+        .await;
+    assert_eq!(methods["sso"], json!([]), "{methods}");
+    let res = browser("/login")
+        .get(s.app.url("/api/v1/auth/sso/oidc/start"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    assert_eq!(
+        count(
+            &s.app,
+            "SELECT count(*) AS n FROM audit_logs WHERE action = 'provider.deactivated'"
+        )
+        .await,
+        1
+    );
+    let (status, _) = s
+        .app
+        .call(
+            &s.admin,
+            Method::POST,
+            "/api/v1/providers/auth/nosuch/deactivate",
+            None,
+        )
+        .await;
+    assert_eq!(status, 404);
 }
 
 #[tokio::test]

@@ -66,6 +66,8 @@ pub struct TestLoginResult {
     pub role: Option<String>,
     pub partner_id: Option<Uuid>,
     pub distributor_id: Option<Uuid>,
+    /// The organisation's name, as the mapping names it.
+    pub organisation: Option<String>,
     pub email: Option<String>,
 }
 
@@ -98,6 +100,7 @@ async fn test_login(
         role: None,
         partner_id: None,
         distributor_id: None,
+        organisation: None,
         email: None,
     };
     let entry = match found {
@@ -128,6 +131,11 @@ async fn test_login(
             result.role = Some(p.assignment.role.as_str().to_owned());
             result.partner_id = p.assignment.partner_id;
             result.distributor_id = p.assignment.distributor_id;
+            result.organisation = tentabo_workflows::identity::external::matching(
+                &entry.groups,
+                &directory.settings().group_mappings,
+            )
+            .and_then(|row| row.organisation.clone());
             result.email = Some(p.email);
         }
         Err(WorkflowError::Unauthenticated(f)) => result.reason = Some(f.code().to_owned()),

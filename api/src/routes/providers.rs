@@ -34,6 +34,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_provider, put_provider, delete_provider))
         .routes(routes!(test_provider))
         .routes(routes!(activate_provider))
+        .routes(routes!(deactivate_provider))
         .routes(routes!(provider_health))
         .routes(routes!(list_integrations))
         .routes(routes!(configure_odoo))
@@ -419,6 +420,39 @@ async fn activate_provider(
         previous,
         test: outcome.into(),
     }))
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Deactivation {
+    /// Whether it was the active one (deactivating an inactive provider changes nothing).
+    pub was_active: bool,
+}
+
+/// Deactivates a provider (admins, audited): its kind has no active provider until
+/// another is activated. For `auth`, only database logins remain (SSO buttons and
+/// directory logins stop at once); for the others, effects wait and are not lost.
+#[utoipa::path(post, path = "/api/v1/providers/{kind}/{name}/deactivate", tag = "providers", security(("bearer" = [])),
+    params(("kind" = String, Path, description = "auth | crm | billing | erp"), ("name" = String, Path)),
+    responses((status = 200, body = Deactivation), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn deactivate_provider(
+    State(s): State<AppState>,
+    who: AuthUser,
+    meta: RequestMeta,
+    Path((kind, name)): Path<(String, String)>,
+) -> Result<Json<Deactivation>, ApiError> {
+    let spec = spec_of(&kind, &name)?;
+    let audit_ctx = meta.audit(Some(who.0.user_id));
+    let actor = Actor {
+        authz: &s.authz,
+        who: &who.0,
+        audit: &audit_ctx,
+    };
+    let was_active = with_context(
+        meta.call_context(),
+        s.platform.deactivate(&actor, spec.kind, spec.name),
+    )
+    .await?;
+    Ok(Json(Deactivation { was_active }))
 }
 
 /// A provider's health: the last check and the recent ones (admins).

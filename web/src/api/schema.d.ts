@@ -1193,6 +1193,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/providers/{kind}/{name}/deactivate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Deactivates a provider (admins, audited): its kind has no active provider until
+         *     another is activated. For `auth`, only database logins remain (SSO buttons and
+         *     directory logins stop at once); for the others, effects wait and are not lost.
+         */
+        post: operations["deactivate_provider"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/providers/{kind}/{name}/health": {
         parameters: {
             query?: never;
@@ -1854,6 +1875,10 @@ export interface components {
             synced_at: string;
             /** @description The object in the CRM's web app, when known. */
             url?: string | null;
+        };
+        Deactivation: {
+            /** @description Whether it was the active one (deactivating an inactive provider changes nothing). */
+            was_active: boolean;
         };
         /** @description A login a demo installation offers on its login page. */
         DemoLogin: {
@@ -2637,6 +2662,8 @@ export interface components {
             latency_ms: number;
             /** @description The login would succeed. */
             ok: boolean;
+            /** @description The organisation's name, as the mapping names it. */
+            organisation?: string | null;
             /** Format: uuid */
             partner_id?: string | null;
             /**
@@ -8825,6 +8852,72 @@ export interface operations {
             };
             /** @description not configured, or the test failed */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A parameter or field does not parse or breaks a rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is unavailable, or the request ran out of time */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    deactivate_provider: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description auth | crm | billing | erp */
+                kind: string;
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Deactivation"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -539,6 +539,30 @@ impl Platform {
         Ok((outcome, previous))
     }
 
+    /// Deactivates a provider (admins, audited); Pipedrive's webhooks are removed after
+    /// the switch committed. Answers whether it was active.
+    pub async fn deactivate(
+        &self,
+        actor: &Actor<'_>,
+        kind: ProviderKind,
+        name: &str,
+    ) -> Result<bool, WorkflowError> {
+        actor
+            .authz
+            .authorize(actor.who, Object::Provider, Action::Manage)?;
+        let mut conn = self.db.get().await?;
+        let was_active = store::deactivate(&mut conn, actor.audit, kind, name).await?;
+        drop(conn);
+        if was_active
+            && kind == ProviderKind::Crm
+            && name == registry::PIPEDRIVE
+            && let Err(e) = self.remove_pipedrive_webhooks().await
+        {
+            tracing::warn!(error = %e, "Pipedrive webhooks not removed on deactivation");
+        }
+        Ok(was_active)
+    }
+
     /// The scheduled health check: every configured provider, one after another.
     pub async fn check_all(&self) -> Result<usize, WorkflowError> {
         let rows = {

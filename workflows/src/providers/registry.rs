@@ -272,7 +272,7 @@ pub fn settings<T: Settings>(configuration: &Value) -> Result<T, crate::Workflow
     })
 }
 
-/// Checks a flat object against the subset of JSON Schema the settings types produce:
+/// Checks an object (its nested objects and lists too) against the subset of JSON Schema the settings types produce:
 /// `type`, `required`, `additionalProperties: false`, `enum`, `minimum`/`maximum`,
 /// `minLength`/`maxLength` and `format: uri` — every failing field, not just the first.
 fn check_object(root: &Value, schema: &Value, value: &Value, at: &str, errors: &mut FieldErrors) {
@@ -388,6 +388,12 @@ fn check_value(root: &Value, schema: &Value, v: &Value, at: &str, errors: &mut F
     if v.is_object() && schema.get("properties").is_some() {
         check_object(root, schema, v, at, errors);
     }
+    // Each item of a list, in place (`configuration.group_mappings.0.role`).
+    if let (Some(items), Some(schema)) = (v.as_array(), schema.get("items")) {
+        for (i, item) in items.iter().enumerate() {
+            check_value(root, schema, item, &format!("{at}.{i}"), errors);
+        }
+    }
 }
 
 /// An absolute `http` or `https` URL with a host.
@@ -403,6 +409,50 @@ mod tests {
 
     fn codes(e: &FieldErrors) -> Vec<(String, Vec<&'static str>)> {
         e.0.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+    }
+
+    #[test]
+    fn list_items_are_checked_in_place() {
+        let spec = find(ProviderKind::Auth, LDAP).unwrap();
+        let errors = spec
+            .check(&json!({
+                "url": "ldap://127.0.0.1:389", "bind_dn": "cn=svc", "user_base_dn": "ou=people",
+                "group_mappings": [
+                    { "group": "admins", "role": "admin" },
+                    { "group": "sales", "role": "emperor" },
+                    { "group": "other" },
+                    "not an object",
+                ],
+            }))
+            .unwrap_err();
+        let codes = codes(&errors);
+        assert!(
+            codes.contains(&(
+                "configuration.group_mappings.1.role".into(),
+                vec!["invalid_choice"]
+            )),
+            "{codes:?}"
+        );
+        assert!(
+            codes.contains(&(
+                "configuration.group_mappings.2.role".into(),
+                vec!["required"]
+            )),
+            "{codes:?}"
+        );
+        assert!(
+            codes.contains(&(
+                "configuration.group_mappings.3".into(),
+                vec!["invalid_type"]
+            )),
+            "{codes:?}"
+        );
+        assert!(
+            !codes
+                .iter()
+                .any(|(k, _)| k.starts_with("configuration.group_mappings.0")),
+            "{codes:?}"
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
+use diesel::OptionalExtension;
 use diesel::sql_types::{BigInt, Bool, Integer, Jsonb, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use secrecy::{ExposeSecret, SecretString};
@@ -450,6 +451,56 @@ pub async fn activate(
         )
         .await?;
         Ok(previous)
+    })
+    .await
+}
+
+/// Deactivates `name` (audited): its kind then has no active provider (for `auth`,
+/// database login alone; for the others, effects wait until one is activated).
+/// Answers whether it was active.
+pub async fn deactivate(
+    conn: &mut AsyncPgConnection,
+    audit_ctx: &AuditContext,
+    kind: ProviderKind,
+    name: &str,
+) -> Result<bool, WorkflowError> {
+    conn.transaction::<_, WorkflowError, _>(async |conn| {
+        #[derive(diesel::QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = Bool)]
+            is_active: bool,
+        }
+        let row: Option<Row> = sql::query(
+            "SELECT is_active FROM provider_configs WHERE kind = $1 AND name = $2 FOR UPDATE",
+        )
+        .bind(Bind::Text(kind.as_str().to_owned()))
+        .bind(Bind::Text(name.to_owned()))
+        .get_result(conn)
+        .await
+        .optional()?;
+        let row = row.ok_or(WorkflowError::NotFound)?;
+        if !row.is_active {
+            return Ok(false);
+        }
+        sql::query(
+            "UPDATE provider_configs SET is_active = FALSE, version = version + 1, updated_at = now() \
+             WHERE kind = $1 AND name = $2",
+        )
+        .bind(Bind::Text(kind.as_str().to_owned()))
+        .bind(Bind::Text(name.to_owned()))
+        .execute(conn)
+        .await?;
+        audit::record(
+            conn,
+            audit_ctx.entry(
+                "provider.deactivated",
+                "provider",
+                format!("{}/{name}", kind.as_str()),
+                json!({}),
+            ),
+        )
+        .await?;
+        Ok(true)
     })
     .await
 }
