@@ -4,12 +4,13 @@ import { mkdirSync, openSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PASSWORD, USERS, expectAccessible, screenshot, sql } from './support';
+import { PASSWORD, USERS, expectAccessible, login, logout, screenshot, sql } from './support';
 
 // Single sign-on against a real OpenID provider (tests/oidc/oidc.sh: panva's certified
 // oidc-provider with static accounts and a plain login form), configured and activated
-// through the admin API as the demo admin. The journeys share one database: the provider
-// is deactivated again at the end, so later logins see the password form alone.
+// through the admin API as the demo admin. The journeys share one database: the last
+// journey deactivates the provider from the integrations screen, and the teardown makes
+// sure of it through the API, so later logins see the password form alone.
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const CLIENT_ID = 'tentabo';
@@ -96,12 +97,16 @@ test.beforeAll(async ({ playwright }) => {
 });
 
 test.afterAll(async ({ playwright }) => {
-  // There is no "deactivate": the row is switched off in the database (the API reads
-  // the active provider from there on every request), then its configuration deleted.
-  sql(`UPDATE provider_configs SET is_active = false, version = version + 1 WHERE kind = 'auth' AND name = 'oidc'`);
+  // Back to the password form alone for the journeys after this one: the provider is
+  // deactivated through the API (already done if the last journey passed), then its
+  // configuration deleted (refused while it is active).
   const request = await apiClient(playwright);
   const token = await adminToken(request);
-  const del = await request.delete('/api/v1/providers/auth/oidc', { headers: { Authorization: `Bearer ${token}` } });
+  const headers = { Authorization: `Bearer ${token}` };
+  const off = await request.post('/api/v1/providers/auth/oidc/deactivate', { headers });
+  expect(off.status(), await off.text()).toBe(200);
+  expect(typeof ((await off.json()) as { was_active: unknown }).was_active).toBe('boolean');
+  const del = await request.delete('/api/v1/providers/auth/oidc', { headers });
   expect([204, 404], await del.text()).toContain(del.status());
   const methods = await (await request.get('/api/v1/auth/methods')).json();
   expect(methods.sso).toEqual([]);
@@ -170,4 +175,33 @@ test('single sign-on returns to the page asked for, and explains a refused accou
   expect(sql(`SELECT count(*) FROM users WHERE email = 'nobody@elsewhere.test'`)).toBe('0');
   await screenshot(page2, 'login-sso-refused');
   await other.close();
+});
+
+test('an admin deactivates single sign-on: the login page offers the password form alone', async ({ page }) => {
+  await login(page, USERS.admin);
+  await page.goto('/integrations');
+  const card = page.getByTestId('provider-auth-oidc');
+  await expect(card.getByText('Active', { exact: true })).toBeVisible();
+  await card.getByRole('button', { name: /^Deactivate OpenID Connect/ }).click();
+  const confirm = page.getByRole('dialog', { name: /^Deactivate OpenID Connect.*\?$/ });
+  await expect(confirm).toContainText(
+    'Only Tentabo passwords will work: the single sign-on buttons and directory logins stop at once.',
+  );
+  await expectAccessible(page, 'deactivation confirmation');
+  await screenshot(page, 'integrations-deactivate-oidc');
+  await confirm.getByRole('button', { name: 'Deactivate', exact: true }).click();
+  await expect(page.getByTestId('deactivation-outcome')).toContainText('is no longer active. Only Tentabo passwords work now.');
+  await expect(confirm).toBeHidden();
+  // The list is read again: no longer active, nothing left to deactivate.
+  await expect(card.getByText('Active', { exact: true })).toHaveCount(0);
+  await expect(card.getByRole('button', { name: /^Deactivate/ })).toHaveCount(0);
+  expect(sql(`SELECT is_active FROM provider_configs WHERE kind = 'auth' AND name = 'oidc'`)).toBe('f');
+
+  await logout(page);
+  await expect(page.getByRole('button', { name: 'Sign in', exact: true })).toBeVisible();
+  await expect(page.getByRole('link', { name: `Sign in with ${LABEL}` })).toHaveCount(0);
+  // A fresh visit too: the API no longer offers it.
+  await page.reload();
+  await expect(page.getByRole('button', { name: 'Sign in', exact: true })).toBeVisible();
+  await expect(page.getByRole('link', { name: `Sign in with ${LABEL}` })).toHaveCount(0);
 });

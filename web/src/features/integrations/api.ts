@@ -48,6 +48,25 @@ export function useActivate(kind: string, name: string) {
   });
 }
 
+export type Deactivation = components['schemas']['Deactivation'];
+
+/**
+ * Deactivates a provider: its kind has no active provider until another is activated
+ * (for `auth`, only Tentabo passwords remain). The lists, and the login methods, are read again.
+ */
+export function useDeactivate(kind: string, name: string) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: () => unwrap(api.POST('/api/v1/providers/{kind}/{name}/deactivate', path(kind, name))),
+    onSettled: async () => {
+      await Promise.all([
+        qc.invalidateQueries({ queryKey: ['providers'] }),
+        kind === 'auth' ? qc.invalidateQueries({ queryKey: ['auth', 'methods'] }) : null,
+      ]);
+    },
+  });
+}
+
 /** Starts connecting Pipedrive with OAuth: answers the authorization page to send the browser to. */
 export function useAuthorizePipedrive() {
   return useMutation({

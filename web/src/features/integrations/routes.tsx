@@ -27,6 +27,7 @@ import {
 import { SchemaForm } from './components/schema-form';
 import { PipedriveConnect } from './components/pipedrive-connect';
 import { LdapTools, OidcRedirectUri } from './components/auth-tools';
+import { DeactivateProvider, DeactivationNotice, type DeactivationOutcome } from './components/deactivate';
 
 const KINDS = ['auth', 'crm', 'billing', 'erp'];
 
@@ -94,6 +95,7 @@ function ProviderPanel({ summary }: { summary: ProviderSummary }) {
   const testConnection = useTestConnection(kind, name);
   const [test, setTest] = React.useState<TestResult | null>(null);
   const [saved, setSaved] = React.useState(false);
+  const [deactivated, setDeactivated] = React.useState<DeactivationOutcome | null>(null);
   const testing = testConnection.isPending;
   const testError = testConnection.error;
 
@@ -133,12 +135,34 @@ function ProviderPanel({ summary }: { summary: ProviderSummary }) {
           {testing ? t('integrations.testing') : t('integrations.test')}
         </Button>
         {can('provider:manage') && !p.active ? (
-          <Button onClick={() => activate.mutate(undefined, { onSuccess: (a) => setTest(a.test) })} disabled={activate.isPending || !p.configured}>
+          <Button
+            onClick={() =>
+              activate.mutate(undefined, {
+                onSuccess: (a) => {
+                  setDeactivated(null);
+                  setTest(a.test);
+                },
+              })
+            }
+            disabled={activate.isPending || !p.configured}
+          >
             {t('integrations.activate')}
           </Button>
         ) : null}
+        {can('provider:manage') && p.active ? (
+          <DeactivateProvider
+            kind={kind}
+            name={name}
+            label={p.label}
+            onDone={(o) => {
+              setTest(null);
+              setDeactivated(o);
+            }}
+          />
+        ) : null}
       </div>
       <div aria-live="polite">
+        {deactivated ? <DeactivationNotice outcome={deactivated} /> : null}
         {test ? <TestOutcome result={test} /> : null}
         <ErrorMessage error={testError ?? activate.error} />
       </div>
@@ -240,12 +264,17 @@ export default function Integrations() {
   const providers = useProviders();
   const [open, setOpen] = React.useState<ProviderSummary | null>(null);
   const [oauth, dismissOAuth] = useOAuthOutcome();
+  const [deactivated, setDeactivated] = React.useState<DeactivationOutcome | null>(null);
+  const can = useCan();
   const items = providers.data?.items ?? [];
   const kinds = [...KINDS, ...new Set(items.map((p) => p.kind).filter((k) => !KINDS.includes(k)))];
   return (
     <div className="flex flex-col gap-4">
       <PageHeader title={t('integrations.title')} />
       {oauth ? <OAuthBanner outcome={oauth} onDismiss={dismissOAuth} /> : null}
+      <div aria-live="polite">
+        {deactivated ? <DeactivationNotice outcome={deactivated} onDismiss={() => setDeactivated(null)} /> : null}
+      </div>
       <ErrorMessage error={providers.error} />
       {providers.isPending ? <Loading /> : null}
       {kinds.map((kind) => {
@@ -269,10 +298,13 @@ export default function Integrations() {
                       </Badge>
                     </div>
                     <p className="text-xs text-slate-700">{p.description}</p>
-                    <div>
+                    <div className="flex flex-wrap gap-2">
                       <Button size="sm" variant="outline" onClick={() => setOpen(p)} aria-label={t('integrations.openNamed', { name: p.label })}>
                         {t('integrations.open')}
                       </Button>
+                      {p.active && can('provider:manage') ? (
+                        <DeactivateProvider size="sm" kind={p.kind} name={p.name} label={p.label} onDone={setDeactivated} />
+                      ) : null}
                     </div>
                   </li>
                 ))}

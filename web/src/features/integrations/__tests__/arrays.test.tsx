@@ -148,6 +148,78 @@ describe('list settings in the schema form', () => {
     expect(within(row(2)).getByLabelText('Group *')).toHaveAttribute('aria-invalid', 'false');
   });
 
+  it('shows the API’s in-place checks of list items on their row and cell (role, required, not an object)', async () => {
+    await setLanguage('en');
+    // As `PUT /api/v1/providers/auth/ldap` answers a table whose 2nd row names no known
+    // role, 3rd row none, 4th row is not an object at all.
+    const stored = {
+      ...LDAP_STORED,
+      group_mappings: [
+        { group: 'admins', role: 'admin', organisation: null },
+        { group: 'sales', role: 'emperor', organisation: null },
+        { group: 'other', role: null, organisation: null },
+        'not an object',
+      ],
+    };
+    const error = validation({
+      'configuration.group_mappings.1.role': ['invalid_choice'],
+      'configuration.group_mappings.2.role': ['required'],
+      'configuration.group_mappings.3': ['invalid_type'],
+    });
+    const { unmount } = renderWithProviders(<SchemaForm provider={ldap(stored)} onSubmit={() => {}} saving={false} error={error} />, {
+      me: ADMIN,
+    });
+    expect(screen.getByTestId('settings-errors')).toHaveTextContent(/^Nothing was saved: correct the values marked\.$/);
+    // Row 1 is fine.
+    for (const cell of ['Group *', 'Role *', 'Organisation']) {
+      expect(within(row(1)).getByLabelText(cell)).toHaveAttribute('aria-invalid', 'false');
+    }
+    expect(row(1)).not.toHaveAttribute('aria-describedby');
+    // Row 2: the role it names is not a choice; it stays visible as it is.
+    const role2 = within(row(2)).getByLabelText('Role *');
+    expect(role2).toHaveValue('emperor');
+    expect(role2).toHaveAccessibleDescription('Not one of the allowed choices.');
+    expect(within(row(2)).getByLabelText('Group *')).toHaveAttribute('aria-invalid', 'false');
+    // Row 3: no role.
+    expect(within(row(3)).getByLabelText('Role *')).toHaveAccessibleDescription('Required.');
+    expect(within(row(3)).getByLabelText('Group *')).not.toHaveAccessibleDescription();
+    // Row 4: the row itself.
+    expect(row(4)).toHaveAccessibleDescription('Wrong type of value.');
+    expect(within(row(4)).getByLabelText('Role *')).toHaveAttribute('aria-invalid', 'false');
+    // The table itself has no error of its own.
+    expect(mappings()).not.toHaveAccessibleDescription(/Wrong|Required|choices/);
+    unmount();
+
+    await setLanguage('fr');
+    renderWithProviders(<SchemaForm provider={ldap(stored)} onSubmit={() => {}} saving={false} error={error} />, { me: ADMIN });
+    const table = screen.getByRole('group', { name: 'Correspondances de groupes' });
+    const frRow = (n: number) => within(table).getByRole('group', { name: `Ligne ${n} de Correspondances de groupes` });
+    expect(within(frRow(2)).getByLabelText('Rôle *')).toHaveAccessibleDescription('Ne fait pas partie des choix possibles.');
+    expect(within(frRow(3)).getByLabelText('Rôle *')).toHaveAccessibleDescription('Obligatoire.');
+    expect(frRow(4)).toHaveAccessibleDescription('Type de valeur incorrect.');
+    expect(screen.getByTestId('settings-errors')).toHaveTextContent('Rien n’a été enregistré : corrigez les valeurs signalées.');
+    await setLanguage('en');
+  });
+
+  it('lists the API errors it has no place for at the top, named by their setting', async () => {
+    await setLanguage('en');
+    const error = validation({
+      'configuration.group_mappings.7.role': ['invalid_choice'],
+      'configuration.group_mappings.0.colour': ['unknown_field'],
+      'configuration.bind_dn': ['required'],
+      'configuration.no_such_setting': ['unknown_field'],
+    });
+    renderWithProviders(<SchemaForm provider={ldap()} onSubmit={() => {}} saving={false} error={error} />, { me: ADMIN });
+    const top = screen.getByTestId('settings-errors');
+    expect(within(top).getAllByRole('listitem').map((li) => li.textContent)).toEqual([
+      'Row 8 of Group mappings › role: Not one of the allowed choices.',
+      'Row 1 of Group mappings › colour: Unknown field.',
+      'no_such_setting: Unknown field.',
+    ]);
+    // The one with a place is there, not in the list.
+    expect(screen.getByLabelText('Service account DN *')).toHaveAccessibleDescription(/Required\./);
+  });
+
   it('keeps an error on its row when an earlier row is removed', async () => {
     await setLanguage('en');
     const error = validation({ 'configuration.group_mappings.1.organisation': ['not_allowed_for_role'] });

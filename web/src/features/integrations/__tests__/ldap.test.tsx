@@ -64,6 +64,51 @@ describe('testing a directory login', () => {
     ]);
   });
 
+  it('names the organisation the login lands in as the mapping names it, without looking it up', async () => {
+    await setLanguage('en');
+    const calls = mockApi({
+      'POST /api/v1/providers/auth/ldap/test-login': () => ({
+        ok: true,
+        reason: null,
+        latency_ms: 9,
+        entry: { ...ENTRY, groups: ['cn=partner-sales,ou=groups,dc=tentabo,dc=test'] },
+        role: 'partner',
+        partner_id: '00000000-0000-4000-8000-000000009001',
+        distributor_id: null,
+        organisation: 'Acme Partner',
+        email: 'jean.dupont@tentabo.test',
+      }),
+    });
+    renderWithProviders(<LdapTools provider={ldap()} />, { me: ADMIN });
+    await testLogin('jdupont', 'secret');
+    const result = await screen.findByTestId('ldap-test-result');
+    const gives = within(result).getByLabelText('What the login gives');
+    const terms = within(gives).getAllByRole('term').map((d) => d.textContent);
+    const defs = within(gives).getAllByRole('definition').map((d) => d.textContent);
+    expect(Object.fromEntries(terms.map((term, i) => [term, defs[i]]))).toEqual({
+      Role: 'Partner',
+      Organisation: 'Acme Partner',
+      Email: 'jean.dupont@tentabo.test',
+    });
+    expect(result).not.toHaveTextContent('00000000-0000-4000-8000-000000009001');
+    // The name comes with the answer: no list of partners is read for it.
+    expect(calls.map((c) => `${c.method} ${c.path}`)).toEqual(['POST /api/v1/providers/auth/ldap/test-login']);
+  });
+
+  it('falls back to the organisation’s id when the answer has no organisation name', async () => {
+    await setLanguage('en');
+    mockApi({});
+    renderWithProviders(
+      <LdapTestOutcome
+        result={{ ok: true, reason: null, latency_ms: 4, entry: null, role: 'distributor', partner_id: null, distributor_id: 'd-1', organisation: null, email: 'x@y.test' }}
+      />,
+      { me: ADMIN },
+    );
+    const gives = screen.getByLabelText('What the login gives');
+    // Not found among the distributors (none readable here): the id, rather than nothing.
+    expect(within(gives).getAllByRole('definition')[1]).toHaveTextContent(/^d-1$/);
+  });
+
   it('says why a login would be refused, in words, with the entry when the password was right', async () => {
     await setLanguage('en');
     mockApi({

@@ -21,6 +21,17 @@ function DistributorName({ id }: { id: string }) {
   return <>{distributors.data?.find((d) => d.id === id)?.name ?? id}</>;
 }
 
+/**
+ * The organisation a login lands in: its name as the mapping names it (the API answers
+ * it), else the name of the partner or distributor it resolved to, else its id.
+ */
+function Organisation({ result }: { result: LdapTestLoginResult }) {
+  if (result.organisation) return <span data-testid="ldap-test-organisation">{result.organisation}</span>;
+  if (result.partner_id) return <PartnerName id={result.partner_id} />;
+  if (result.distributor_id) return <DistributorName id={result.distributor_id} />;
+  return <>—</>;
+}
+
 function Term({ children }: { children: React.ReactNode }) {
   return <dt className="font-medium text-slate-800">{children}</dt>;
 }
@@ -50,13 +61,7 @@ export function LdapTestOutcome({ result }: { result: LdapTestLoginResult }) {
           <dd>{result.role ? t(`roles.${result.role}`, { defaultValue: result.role }) : '—'}</dd>
           <Term>{t('integrations.ldap.organisation')}</Term>
           <dd>
-            {result.partner_id ? (
-              <PartnerName id={result.partner_id} />
-            ) : result.distributor_id ? (
-              <DistributorName id={result.distributor_id} />
-            ) : (
-              '—'
-            )}
+            <Organisation result={result} />
           </dd>
           <Term>{t('integrations.ldap.email')}</Term>
           <dd className="break-all">{result.email ?? '—'}</dd>

@@ -233,7 +233,9 @@ interface Binding {
  * the form shows whether each is set and offers a field to replace it; what is left empty
  * keeps its stored value. Those Tentabo writes itself are only shown as set or not.
  * The API's field errors land where they point: `configuration.<field>`,
- * `configuration.<field>.<sub>`, `configuration.<field>.<row>[.<sub>]`.
+ * `configuration.<field>.<sub>`, `configuration.<field>.<row>[.<sub>]` (the row's own,
+ * such as an item that is not an object, is wired to the row's group); those with no
+ * place in the form are listed, named, under the notice at the top.
  */
 export function SchemaForm({
   provider,
@@ -381,6 +383,8 @@ export function SchemaForm({
                   {option(prop, o)}
                 </option>
               ))}
+              {/* A stored value that is not (or no longer) a choice: shown as it is. */}
+              {value !== '' && !field.options.includes(value) ? <option value={value}>{value}</option> : null}
             </Select>
           )}
         </FormField>
@@ -414,8 +418,8 @@ export function SchemaForm({
   };
 
   /** A fieldset's hint and error, wired to the fieldset itself. */
-  const groupNotes = (k: string, hint?: string) => {
-    const error = msg(`configuration.${k}`);
+  const groupNotes = (k: string, hint?: string, parts = false) => {
+    const error = parts ? withParts(k) : msg(`configuration.${k}`);
     const describedBy = [error ? `${id(k)}-error` : null, hint ? `${id(k)}-hint` : null].filter(Boolean).join(' ') || undefined;
     const notes = (
       <>
@@ -460,18 +464,78 @@ export function SchemaForm({
     </Button>
   );
 
-  const general = Object.entries(apiFields).filter(([k]) => !k.startsWith('configuration.') && !k.startsWith('credentials.'));
+  /**
+   * Whether the form shows an API error where it points. Items of a list are placed by
+   * their index in the list as last sent (an error of a row removed since goes with it).
+   */
+  const placed = (key: string): boolean => {
+    if (key.startsWith('credentials.')) return provider.credentials.some((c) => `credentials.${c.name}` === key);
+    if (!key.startsWith('configuration.')) return false;
+    const [k = '', ...rest] = key.slice('configuration.'.length).split('.');
+    const d = fields.find(([name]) => name === k)?.[1];
+    if (!d) return false;
+    if (rest.length === 0) return true;
+    const { field } = d;
+    const index = (s: string | undefined) => s !== undefined && /^\d+$/.test(s) && Number(s) < (sent[k]?.length ?? 0);
+    switch (field.kind) {
+      case 'object':
+        return rest.length === 1 && field.fields.some(([sub]) => sub === rest[0]);
+      case 'multi':
+      case 'json':
+        // Shown with the setting's own error (`<path>: <message>`).
+        return true;
+      case 'list':
+        return rest.length === 1 && index(rest[0]);
+      case 'rows':
+        return index(rest[0]) && (rest.length === 1 || (rest.length === 2 && field.fields.some(([sub]) => sub === rest[1])));
+      default:
+        return false;
+    }
+  };
+  /** A setting's error with those of its parts it has no input for (a list of choices, JSON). */
+  const withParts = (k: string) => {
+    const own = msg(`configuration.${k}`);
+    const prefix = `configuration.${k}.`;
+    const parts = Object.entries(apiFields)
+      .filter(([key]) => key.startsWith(prefix))
+      .map(([key, codes]) => `${key.slice(prefix.length)}: ${codes.map((c) => fieldMessage(t, c)).join(' ')}`);
+    return [own, ...parts].filter(Boolean).join(' ') || undefined;
+  };
+  /** An error the form has no place for, named by the setting it is in. */
+  const unplacedLabel = (key: string) => {
+    if (!key.startsWith('configuration.')) return key;
+    const [k = '', ...rest] = key.slice('configuration.'.length).split('.');
+    const p = root.properties?.[k];
+    const name = p ? label(k, p) : k;
+    const [first, ...more] = rest;
+    // An item of a list: by its row, counted from 1 as the rows are labelled.
+    if (first !== undefined && /^\d+$/.test(first)) {
+      return [t('integrations.array.row', { label: name, n: Number(first) + 1 }), ...more].join(' › ');
+    }
+    return [name, ...rest].join(' › ');
+  };
+  const general = Object.entries(apiFields).filter(([k]) => !placed(k));
+  const hasFieldErrors = Object.keys(apiFields).length > 0;
   const settable = provider.credentials.filter((c) => !isInternalSecret(c));
   const internal = provider.credentials.filter((c) => isInternalSecret(c));
 
   return (
     <form onSubmit={submit} noValidate className="flex flex-col gap-3" aria-label={t('integrations.settingsOf', { name: provider.label })}>
-      {error && !(error instanceof ApiError && Object.keys(apiFields).length) ? <ErrorMessage error={error} /> : null}
-      {general.map(([k, codes]) => (
-        <Alert key={k}>
-          {k}: {codes.map((c) => fieldMessage(t, c)).join(' ')}
+      {error && !hasFieldErrors ? <ErrorMessage error={error} /> : null}
+      {hasFieldErrors ? (
+        <Alert data-testid="settings-errors">
+          {t('integrations.fixErrors')}
+          {general.length ? (
+            <ul className="mt-1 list-disc pl-5">
+              {general.map(([k, codes]) => (
+                <li key={k}>
+                  {unplacedLabel(k)}: {codes.map((c) => fieldMessage(t, c)).join(' ')}
+                </li>
+              ))}
+            </ul>
+          ) : null}
         </Alert>
-      ))}
+      ) : null}
       <div className="grid gap-3 sm:grid-cols-2">
         {fields.map(([k, d]) => {
           const { schema: p, field } = d;
@@ -511,7 +575,7 @@ export function SchemaForm({
             );
           }
           if (field.kind === 'multi') {
-            const g = groupNotes(k, p.description);
+            const g = groupNotes(k, p.description, true);
             return (
               <fieldset
                 key={k}
@@ -616,41 +680,46 @@ export function SchemaForm({
                 ) : null}
                 {items.length ? (
                   <ol className="flex flex-col gap-2">
-                    {items.map((r, i) => (
-                      <li key={r.id}>
-                        <div
-                          role="group"
-                          aria-label={t('integrations.array.row', { label: name, n: i + 1 })}
-                          className="grid items-start gap-2 rounded-md border border-slate-200 p-2 sm:grid-cols-[repeat(var(--cells),minmax(0,1fr))_auto]"
-                          style={{ '--cells': field.fields.length } as React.CSSProperties}
-                          data-testid={`row-${k}`}
-                        >
-                          {field.fields.map(([sub, sd]) => {
-                            const subRequired = field.required.includes(sub);
-                            return scalar(
-                              sub,
-                              sub,
-                              sd,
-                              {
-                                id: id(`${k}-${r.id}-${sub}`),
-                                label: subLabel(k, sub, sd.schema) + (subRequired ? ' *' : ''),
-                                error: rowMsg(k, r.id, sub),
-                              },
-                              subRequired,
-                              rowBind(k, r.id, sub),
-                            );
-                          })}
-                          <div className="flex flex-col gap-1 sm:pt-6">
-                            {removeButton(k, r.id, name, i + 1)}
-                            {rowMsg(k, r.id) ? (
-                              <p className="text-xs font-medium text-red-700" data-field-error>
-                                {rowMsg(k, r.id)}
-                              </p>
-                            ) : null}
+                    {items.map((r, i) => {
+                      const rowError = rowMsg(k, r.id);
+                      const rowErrorId = id(`${k}-${r.id}-error`);
+                      return (
+                        <li key={r.id}>
+                          <div
+                            role="group"
+                            aria-label={t('integrations.array.row', { label: name, n: i + 1 })}
+                            aria-describedby={rowError ? rowErrorId : undefined}
+                            className="grid items-start gap-2 rounded-md border border-slate-200 p-2 sm:grid-cols-[repeat(var(--cells),minmax(0,1fr))_auto]"
+                            style={{ '--cells': field.fields.length } as React.CSSProperties}
+                            data-testid={`row-${k}`}
+                          >
+                            {field.fields.map(([sub, sd]) => {
+                              const subRequired = field.required.includes(sub);
+                              return scalar(
+                                sub,
+                                sub,
+                                sd,
+                                {
+                                  id: id(`${k}-${r.id}-${sub}`),
+                                  label: subLabel(k, sub, sd.schema) + (subRequired ? ' *' : ''),
+                                  error: rowMsg(k, r.id, sub),
+                                },
+                                subRequired,
+                                rowBind(k, r.id, sub),
+                              );
+                            })}
+                            <div className="flex flex-col gap-1 sm:pt-6">
+                              {removeButton(k, r.id, name, i + 1)}
+                              {rowError ? (
+                                <p id={rowErrorId} className="text-xs font-medium text-red-700" data-field-error>
+                                  {rowError}
+                                </p>
+                              ) : null}
+                            </div>
                           </div>
-                        </div>
-                      </li>
-                    ))}
+                        </li>
+                      );
+                    })}
                   </ol>
                 ) : (
                   <p className="text-xs text-slate-700">{t('integrations.array.empty')}</p>
@@ -659,7 +728,8 @@ export function SchemaForm({
               </fieldset>
             );
           }
-          return scalar(k, k, d, { id: id(k), label: title, error: msg(`configuration.${k}`), hint: p.description }, required, bind(k));
+          const error = field.kind === 'json' ? withParts(k) : msg(`configuration.${k}`);
+          return scalar(k, k, d, { id: id(k), label: title, error, hint: p.description }, required, bind(k));
         })}
       </div>
       {provider.credentials.length > 0 ? (
