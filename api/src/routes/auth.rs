@@ -84,32 +84,29 @@ async fn login(
     meta: RequestMeta,
     Json(body): Json<LoginRequest>,
 ) -> Result<(HeaderMap, Json<TokenResponse>), ApiError> {
-    let password = Password::presented(&body.password);
     let login = body.email.trim().to_lowercase();
-    // While a directory is active, a database account's email still goes to the
-    // database (the break-glass admin logs in when the directory is down); anything
-    // else goes to the directory.
-    let directory = state.platform.directory().await?;
-    let email = Email::parse(&login);
-    let provider: Arc<dyn AuthProvider> = match (&directory, &email) {
-        (Some(dir), _) if !database_account(&state, email.as_ref().ok()).await? => {
-            Arc::new(LdapAuthProvider::new(state.db.clone(), dir.clone()))
-        }
-        _ => state.auth_provider.clone(),
-    };
-    // A login that is not an email, with no directory to ask, identifies nobody: the
-    // same 401 as an unknown email (the database provider pays the same argon2 run).
     let mut errors = FieldErrors::default();
     if login.is_empty() {
         errors.add("email", "required");
     }
-    let password = match password {
+    let password = match Password::presented(&body.password) {
         Ok(p) if errors.is_empty() => p,
         Ok(_) => return Err(WorkflowError::Validation(errors).into()),
         Err(code) => {
             errors.add("password", code);
             return Err(WorkflowError::Validation(errors).into());
         }
+    };
+    // While a directory is active, a database account's email still goes to the
+    // database (the break-glass admin logs in when the directory is down); anything
+    // else goes to the directory. With no directory, a login that is not an email
+    // identifies nobody: the database provider answers the same 401 as for an unknown
+    // email, after the same argon2 run.
+    let provider: Arc<dyn AuthProvider> = match state.platform.directory().await? {
+        Some(dir) if !database_account(&state, Email::parse(&login).ok().as_ref()).await? => {
+            Arc::new(LdapAuthProvider::new(state.db.clone(), dir))
+        }
+        _ => state.auth_provider.clone(),
     };
     state
         .login_limiter

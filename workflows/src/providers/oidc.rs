@@ -29,9 +29,8 @@ use openidconnect::core::{
 };
 use openidconnect::{
     AdditionalClaims, AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret,
-    CsrfToken, IdToken, IdTokenVerifier, IssuerUrl, Nonce, OAuth2TokenResponse as _,
-    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, SignatureVerificationError,
-    TokenResponse as _,
+    CsrfToken, IdToken, IdTokenVerifier, IssuerUrl, Nonce, PkceCodeChallenge, PkceCodeVerifier,
+    RedirectUrl, Scope, SignatureVerificationError, TokenResponse as _,
 };
 use schemars::JsonSchema;
 use secrecy::{ExposeSecret, SecretString};
@@ -600,7 +599,6 @@ impl OidcClient {
                 }
                 other => OidcError::Unavailable(other.to_string()),
             })?;
-        let _ = response.access_token();
         let raw = response
             .id_token()
             .ok_or_else(|| OidcError::TokenRefused("the answer has no ID token".into()))?
