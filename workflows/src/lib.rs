@@ -11,6 +11,7 @@ pub mod jobs;
 pub mod lake;
 pub mod lifecycle;
 pub mod limits;
+pub mod mapping;
 pub mod outbound;
 pub mod pagination;
 pub mod pipeline;
