@@ -66,6 +66,8 @@ UNEXPRESSED = {
     "not_open",
     "not_allowed",
     "required_with_due_time",
+    # field mapping: source field names unique within a request
+    "duplicate",
 }
 
 # (field, code) pairs of the same kind, where the code alone also names rules the

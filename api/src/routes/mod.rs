@@ -22,6 +22,7 @@ pub mod health;
 pub mod jobs;
 pub mod lake;
 pub mod leads;
+pub mod mappings;
 pub mod orders;
 pub mod organisations;
 pub mod providers;
@@ -55,6 +56,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(contracts::router())
         .merge(sync::router())
         .merge(lake::router())
+        .merge(mappings::router())
         .merge(providers::router())
         .merge(directory::router())
         .merge(crm::router())

@@ -822,6 +822,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/mappings/auto-map": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Proposes a canonical target for every field of a source object (admins): a
+         *     transform, a confidence and a reason each; two fields never win one target. Bad
+         *     input (an unknown entity, no fields, more than 2,000, empty or duplicate names, too
+         *     many samples) answers 422 naming every problem.
+         */
+        post: operations["auto_map"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/orders": {
         parameters: {
             query?: never;
@@ -1634,6 +1656,15 @@ export interface components {
             /** @description Pipedrive's authorization page: send the admin's browser there. */
             url: string;
         };
+        AutoMapRequest: {
+            /** @description The canonical entity (SPEC §10) the source object maps to. */
+            entity: string;
+            fields: components["schemas"]["FieldDescription"][];
+        };
+        AutoMapResponse: {
+            /** @description One per field, in the request's order. */
+            proposals: components["schemas"]["ProposalDto"][];
+        };
         BasketLineDto: {
             /** @description How the recurring amount is expressed: `month` (default) or `year`. */
             billing_period?: string | null;
@@ -1963,6 +1994,19 @@ export interface components {
         FailuresDto: {
             items: Record<string, never>[];
             next_cursor?: string | null;
+        };
+        /** @description A source field as the source describes it. */
+        FieldDescription: {
+            help?: string | null;
+            label?: string | null;
+            /** @description The field's technical name (unique in the request). */
+            name: string;
+            /** @description A few values as the source holds them. */
+            samples?: string[];
+            /** @description The values of a selection field. */
+            selection?: string[];
+            /** @description The source's type name (`char`, `many2one`, `monetary`, `date`, …). */
+            type?: string | null;
         };
         Health: {
             status: string;
@@ -2404,6 +2448,26 @@ export interface components {
             done: number;
             /** Format: int64 */
             estimate?: number | null;
+        };
+        /** @description One field's proposal. */
+        ProposalDto: {
+            /**
+             * Format: double
+             * @description In [0, 1].
+             */
+            confidence: number;
+            /** @description The engine that proposed it (`rules`). */
+            engine: string;
+            /** @description Why, in words a person can check. */
+            reason: string;
+            source_field: string;
+            /** @description A canonical field of the entity, or `null`: kept in the row's extras. */
+            target_field?: string | null;
+            /**
+             * @description `as_is`, `many2one_id`, `many2one_name`, `selection`, `date`, `datetime`,
+             *     `money`, `boolean`, `keep_in_extras`.
+             */
+            transform: string;
         };
         ProviderDto: {
             active: boolean;
@@ -6649,6 +6713,89 @@ export interface operations {
             };
             /** @description illegal event (details: state, allowed_events) or stale version */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is over the size limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is unavailable, or the request ran out of time */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    auto_map: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AutoMapRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AutoMapResponse"];
+                };
+            };
+            /** @description The body is not valid JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -18,6 +18,9 @@ use crate::error::FieldErrors;
 
 /// The most fields one request may describe.
 pub const MAX_FIELDS: usize = 2_000;
+/// Samples and selection values one field may carry.
+pub const MAX_SAMPLES: usize = 20;
+pub const MAX_SELECTION: usize = 500;
 /// Below this, a field is proposed for no target (kept in the row's extras).
 pub const MIN_CONFIDENCE: f64 = 0.4;
 pub const ENGINE: &str = "rules";
@@ -427,8 +430,16 @@ pub fn check(entity: &str, fields: &[SourceField]) -> Result<&'static [Target], 
     for (i, f) in fields.iter().enumerate().take(MAX_FIELDS) {
         if f.name.trim().is_empty() {
             errors.add(&format!("fields.{i}.name"), "required");
+        } else if f.name.chars().count() > 200 {
+            errors.add(&format!("fields.{i}.name"), "too_long");
         } else if !seen.insert(f.name.trim()) {
             errors.add(&format!("fields.{i}.name"), "duplicate");
+        }
+        if f.samples.len() > MAX_SAMPLES {
+            errors.add(&format!("fields.{i}.samples"), "too_many");
+        }
+        if f.selection.len() > MAX_SELECTION {
+            errors.add(&format!("fields.{i}.selection"), "too_many");
         }
     }
     match found {
