@@ -565,11 +565,7 @@ pub async fn issue_code(
     user_id: Uuid,
     provider: &str,
 ) -> Result<String, WorkflowError> {
-    use base64::Engine as _;
-    use rand::RngCore as _;
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    let code = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let code = crate::secrets::random_token(32);
     let now = Utc::now();
     conn.transaction::<_, WorkflowError, _>(async |conn| {
         diesel::delete(sso_codes::table.filter(sso_codes::expires_at.lt(now - Span::hours(1))))

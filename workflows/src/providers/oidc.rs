@@ -37,10 +37,11 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use super::ldap::{GroupMapping, validate_mappings};
-use super::registry::Settings;
+use super::registry::{Settings, is_http_url};
 use crate::error::FieldErrors;
 use crate::outbound::{BreakerSettings, Endpoint, Outbound, Request};
 use crate::retry::RetryPolicy;
+use crate::secrets::random_token;
 
 pub const NAME: &str = "oidc";
 
@@ -131,10 +132,6 @@ fn parse_alg(name: &str) -> Option<CoreJwsSigningAlgorithm> {
     serde_json::from_value::<CoreJwsSigningAlgorithm>(serde_json::Value::String(name.into()))
         .ok()
         .filter(|a| *a != CoreJwsSigningAlgorithm::None)
-}
-
-fn is_http_url(s: &str) -> bool {
-    reqwest::Url::parse(s).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
 }
 
 impl Settings for OidcSettings {
@@ -287,14 +284,6 @@ impl std::fmt::Debug for OidcClient {
             .field("issuer", &self.settings.issuer)
             .finish_non_exhaustive()
     }
-}
-
-fn random_token() -> String {
-    use base64::Engine as _;
-    use rand::RngCore as _;
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
 impl OidcClient {
@@ -528,7 +517,7 @@ impl OidcClient {
         let d = self.discovered(false).await?;
         let client = self.client(&d.metadata)?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-        let (state, nonce) = (random_token(), random_token());
+        let (state, nonce) = (random_token(32), random_token(32));
         let (s, n) = (state.clone(), nonce.clone());
         let mut auth = client
             .authorize_url(
