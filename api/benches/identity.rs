@@ -91,6 +91,7 @@ fn main() {
             },
             bind: "127.0.0.1:0".parse().unwrap(),
             default_country: None,
+            mapping_auto_approve: tentabo_workflows::mapping::store::DEFAULT_AUTO_APPROVE,
             metrics_token: None,
             secrets_key: None,
             request_timeout_ms: 30_000,

@@ -115,6 +115,7 @@ fn main() {
             },
             bind: "127.0.0.1:0".parse().unwrap(),
             default_country: None,
+            mapping_auto_approve: tentabo_workflows::mapping::store::DEFAULT_AUTO_APPROVE,
             metrics_token: None,
             secrets_key: Some(SecretString::from(KEY.to_owned())),
             request_timeout_ms: 30_000,

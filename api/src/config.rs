@@ -143,6 +143,15 @@ pub struct ApiConfig {
         value_parser = tentabo_workflows::pipeline::policy::parse_country
     )]
     pub default_country: Option<String>,
+    /// Mapping proposals at or above this confidence (0 to 1) are approved without a
+    /// person; the rest wait for one.
+    #[arg(
+        long = "mapping-auto-approve",
+        env = "TENTABO_MAPPING_AUTO_APPROVE",
+        default_value_t = tentabo_workflows::mapping::store::DEFAULT_AUTO_APPROVE,
+        value_parser = parse_share
+    )]
+    pub mapping_auto_approve: f64,
     /// Bearer token that `/metrics` requires; unset, `/metrics` is off (404) on the
     /// API's address, so the public listener never hands its figures to anyone.
     #[arg(
@@ -263,5 +272,13 @@ impl Default for LimitsConfig {
             earliest_date: d.earliest_date,
             max_years_ahead: d.max_years_ahead,
         }
+    }
+}
+
+/// A number in [0, 1].
+fn parse_share(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(x) if (0.0..=1.0).contains(&x) => Ok(x),
+        _ => Err(format!("`{s}` is not a number between 0 and 1")),
     }
 }

@@ -504,7 +504,15 @@ async fn odoo_is_configured_tested_and_describes_its_fields() {
         )
         .await;
     assert_eq!(status, 200, "{fields}");
-    assert!(fields.get("email").is_some(), "{fields}");
+    let email = fields["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "email")
+        .unwrap_or_else(|| panic!("{fields}"));
+    assert_eq!(email["label"], "Email");
+    assert_eq!(email["type"], "char");
+    assert_eq!(email["mappable"], true);
     let (status, err) = app
         .call(
             &admin,
@@ -515,8 +523,8 @@ async fn odoo_is_configured_tested_and_describes_its_fields() {
         .await;
     assert_eq!(status, 422);
     assert_eq!(
-        err["error"]["details"]["fields"]["model"],
-        json!(["invalid_model"])
+        err["error"]["details"]["fields"]["object"],
+        json!(["invalid_object"])
     );
     let (_, list) = app
         .call(&admin, Method::GET, "/api/v1/integrations", None)

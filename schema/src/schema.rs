@@ -35,6 +35,7 @@ diesel::table! {
         local_modified_at -> Nullable<Timestamptz>,
         deleted_at -> Nullable<Timestamptz>,
         issues -> Nullable<Jsonb>,
+        extras -> Jsonb,
     }
 }
 
@@ -60,6 +61,7 @@ diesel::table! {
         local_modified_at -> Nullable<Timestamptz>,
         deleted_at -> Nullable<Timestamptz>,
         issues -> Nullable<Jsonb>,
+        extras -> Jsonb,
     }
 }
 
@@ -92,6 +94,7 @@ diesel::table! {
         closed_at -> Nullable<Timestamptz>,
         issues -> Nullable<Jsonb>,
         stage -> Nullable<Text>,
+        extras -> Jsonb,
     }
 }
 
@@ -118,6 +121,7 @@ diesel::table! {
         deleted_at -> Nullable<Timestamptz>,
         owner_external_id -> Nullable<Text>,
         issues -> Nullable<Jsonb>,
+        extras -> Jsonb,
     }
 }
 
@@ -149,6 +153,7 @@ diesel::table! {
         local_modified_at -> Nullable<Timestamptz>,
         deleted_at -> Nullable<Timestamptz>,
         issues -> Nullable<Jsonb>,
+        extras -> Jsonb,
     }
 }
 
@@ -174,6 +179,7 @@ diesel::table! {
         local_modified_at -> Nullable<Timestamptz>,
         deleted_at -> Nullable<Timestamptz>,
         issues -> Nullable<Jsonb>,
+        extras -> Jsonb,
     }
 }
 
@@ -323,6 +329,55 @@ diesel::table! {
         actor_id -> Nullable<Uuid>,
         occurred_at -> Timestamptz,
         payload -> Jsonb,
+    }
+}
+
+diesel::table! {
+    mapping_feedback (entity, key, target_field) {
+        entity -> Text,
+        key -> Text,
+        target_field -> Text,
+        votes -> Int4,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    mapping_rules (id) {
+        id -> Int8,
+        version_id -> Uuid,
+        position -> Int4,
+        source_field -> Text,
+        source_label -> Nullable<Text>,
+        source_type -> Nullable<Text>,
+        samples -> Jsonb,
+        target_field -> Nullable<Text>,
+        transform -> Text,
+        value_map -> Jsonb,
+        confidence -> Float8,
+        reason -> Text,
+        engine -> Text,
+        status -> Text,
+        decided_by -> Nullable<Uuid>,
+        decided_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    mapping_versions (id) {
+        id -> Uuid,
+        provider -> Text,
+        object -> Text,
+        entity -> Text,
+        version -> Int4,
+        status -> Text,
+        origin -> Text,
+        created_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        decided_by -> Nullable<Uuid>,
+        decided_at -> Nullable<Timestamptz>,
+        activated_at -> Nullable<Timestamptz>,
+        replay_run_id -> Nullable<Uuid>,
     }
 }
 
@@ -742,6 +797,8 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(mapping_rules -> mapping_versions (version_id));
+diesel::joinable!(mapping_versions -> sync_runs (replay_run_id));
 diesel::joinable!(audit_logs -> users (actor_id));
 diesel::joinable!(contracts -> distributors (distributor_id));
 diesel::joinable!(contracts -> partners (partner_id));
@@ -799,6 +856,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     idempotency_keys,
     leads,
     lifecycle_history,
+    mapping_feedback,
+    mapping_rules,
+    mapping_versions,
     notes,
     order_lines,
     orders,

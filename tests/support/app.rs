@@ -47,6 +47,7 @@ pub fn config(database_url: &str, redis_url: &str, namespace: &str) -> ApiConfig
         },
         bind: "127.0.0.1:0".parse().unwrap(),
         default_country: None,
+        mapping_auto_approve: tentabo_workflows::mapping::store::DEFAULT_AUTO_APPROVE,
         metrics_token: Some(SecretString::from(METRICS_TOKEN.to_owned())),
         secrets_key: Some(SecretString::from(SECRETS_KEY.to_owned())),
         request_timeout_ms: 30_000,

@@ -460,6 +460,19 @@ async fn rpc(State(peer): State<Arc<Peer>>, _headers: HeaderMap, body: String) -
                             .filter_map(|x| x.as_str().map(str::to_owned))
                             .collect()
                     });
+                    // Like Odoo: asking for a field the model does not have is an error.
+                    if let (Some(known), Some(asked)) = (odoo17::fields(model), &fields) {
+                        let unknown = asked.iter().find(|f| {
+                            !known.contains_key(*f) && !records.iter().any(|r| r.contains_key(*f))
+                        });
+                        if let Some(f) = unknown {
+                            return rpc_error(
+                                &id,
+                                "builtins.ValueError",
+                                &format!("Invalid field '{f}' on model '{model}'"),
+                            );
+                        }
+                    }
                     let page: Vec<Value> = hits
                         .into_iter()
                         .take(limit)
@@ -504,16 +517,33 @@ async fn rpc(State(peer): State<Arc<Peer>>, _headers: HeaderMap, body: String) -
                     )
                 }
                 "fields_get" => {
-                    let mut fields = Map::new();
-                    for r in records.iter().take(1) {
+                    // An Odoo 17's description of the model, then any field the records
+                    // hold that it does not describe (a custom field a test added).
+                    let mut fields = odoo17::fields(model).unwrap_or_default();
+                    for r in records.iter() {
                         for (k, v) in r {
+                            if fields.contains_key(k) {
+                                continue;
+                            }
                             let ty = match v {
+                                Value::Number(n) if n.is_f64() => "float",
                                 Value::Number(_) => "integer",
                                 Value::Array(_) => "many2one",
                                 Value::Bool(_) => "boolean",
                                 _ => "char",
                             };
-                            fields.insert(k.clone(), json!({ "string": k, "type": ty }));
+                            fields.insert(
+                                k.clone(),
+                                json!({ "string": k, "type": ty, "store": true }),
+                            );
+                        }
+                    }
+                    // Only the attributes asked for, as Odoo answers.
+                    if let Some(wanted) = kwargs["attributes"].as_array() {
+                        for d in fields.values_mut() {
+                            if let Value::Object(d) = d {
+                                d.retain(|k, _| wanted.iter().any(|w| w == k));
+                            }
                         }
                     }
                     ok(&id, Value::Object(fields))
@@ -618,6 +648,251 @@ pub mod odoo17 {
 
     fn obj(v: Value) -> Map<String, Value> {
         v.as_object().cloned().unwrap_or_default()
+    }
+
+    /// `fields_get` of an Odoo 17 installation for the models the tests use: labels,
+    /// types, help texts, selections and relations as Odoo describes them, with the
+    /// messaging machinery every model carries and a Studio field on contacts.
+    pub fn fields(model: &str) -> Option<Map<String, Value>> {
+        let f = |label: &str, ty: &str| json!({ "string": label, "type": ty, "store": true, "required": false, "help": false });
+        let rel = |label: &str, relation: &str| json!({ "string": label, "type": "many2one", "relation": relation, "store": true, "required": false, "help": false });
+        let sel = |label: &str, options: &[(&str, &str)]| {
+            json!({ "string": label, "type": "selection", "store": true, "required": false, "help": false,
+            "selection": options.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>() })
+        };
+        let help = |mut v: Value, text: &str| {
+            v["help"] = json!(text);
+            v
+        };
+        let list = |label: &str, ty: &str, relation: &str| json!({ "string": label, "type": ty, "relation": relation, "store": true, "required": false, "help": false });
+        let common = |m: &mut Vec<(&str, Value)>| {
+            m.push(("id", json!({ "string": "ID", "type": "integer", "store": true, "required": false, "help": false })));
+            m.push(("display_name", json!({ "string": "Display Name", "type": "char", "store": false, "required": false, "help": false })));
+            m.push(("create_date", f("Created on", "datetime")));
+            m.push(("write_date", f("Last Updated on", "datetime")));
+            m.push(("create_uid", rel("Created by", "res.users")));
+            m.push(("write_uid", rel("Last Updated by", "res.users")));
+            m.push(("message_ids", list("Messages", "one2many", "mail.message")));
+            m.push((
+                "message_follower_ids",
+                list("Followers", "one2many", "mail.followers"),
+            ));
+            m.push((
+                "activity_ids",
+                list("Activities", "one2many", "mail.activity"),
+            ));
+            m.push((
+                "activity_state",
+                sel(
+                    "Activity State",
+                    &[
+                        ("overdue", "Overdue"),
+                        ("today", "Today"),
+                        ("planned", "Planned"),
+                    ],
+                ),
+            ));
+        };
+        let mut m: Vec<(&str, Value)> = Vec::new();
+        match model {
+            "res.partner" => {
+                let mut name = f("Name", "char");
+                name["required"] = json!(false);
+                m.push(("name", name));
+                m.push(("active", f("Active", "boolean")));
+                m.push((
+                    "is_company",
+                    help(
+                        f("Is a Company", "boolean"),
+                        "Check if the contact is a company, otherwise it is a person",
+                    ),
+                ));
+                m.push(("parent_id", rel("Related Company", "res.partner")));
+                m.push(("email", f("Email", "char")));
+                m.push(("phone", f("Phone", "char")));
+                m.push(("mobile", f("Mobile", "char")));
+                m.push((
+                    "website",
+                    help(f("Website Link", "char"), "Website of Partner or Company"),
+                ));
+                m.push(("vat", help(f("Tax ID", "char"), "The Tax Identification Number. Values here will be validated based on the country format. You can use '/' to indicate that the partner is not subject to tax.")));
+                m.push(("street", f("Street", "char")));
+                m.push(("street2", f("Street2", "char")));
+                m.push(("city", f("City", "char")));
+                m.push(("zip", f("Zip", "char")));
+                m.push(("state_id", rel("State", "res.country.state")));
+                m.push(("country_id", rel("Country", "res.country")));
+                m.push(("country_code", help(f("Country Code", "char"), "The ISO country code in two chars. \nYou can use this field for quick search.")));
+                m.push(("industry_id", rel("Industry", "res.partner.industry")));
+                m.push(("customer_rank", f("Customer Rank", "integer")));
+                m.push(("supplier_rank", f("Supplier Rank", "integer")));
+                m.push(("function", f("Job Position", "char")));
+                m.push(("comment", f("Notes", "html")));
+                m.push(("ref", f("Reference", "char")));
+                m.push(("lang", help(sel("Language", &[("en_US", "English (US)"), ("fr_FR", "French / Français")]), "All the emails and documents sent to this contact will be translated in this language.")));
+                m.push((
+                    "user_id",
+                    help(
+                        rel("Salesperson", "res.users"),
+                        "The internal user in charge of this contact.",
+                    ),
+                ));
+                m.push((
+                    "category_id",
+                    list("Tags", "many2many", "res.partner.category"),
+                ));
+                m.push(("child_ids", list("Contact", "one2many", "res.partner")));
+                m.push(("image_1920", f("Image", "binary")));
+                m.push((
+                    "x_studio_segment",
+                    sel(
+                        "Segment",
+                        &[("smb", "SMB"), ("mid", "Mid-market"), ("ent", "Enterprise")],
+                    ),
+                ));
+            }
+            "crm.lead" => {
+                let mut name = f("Opportunity", "char");
+                name["required"] = json!(true);
+                m.push(("name", name));
+                m.push(("active", f("Active", "boolean")));
+                m.push((
+                    "type",
+                    sel("Type", &[("lead", "Lead"), ("opportunity", "Opportunity")]),
+                ));
+                m.push(("partner_id", help(rel("Customer", "res.partner"), "Linked partner (optional). Usually created when converting the lead. You can find a partner by its Name, TIN, Email or Internal Reference.")));
+                m.push(("partner_name", help(f("Company Name", "char"), "The name of the future partner company that will be created while converting the lead into opportunity")));
+                m.push(("contact_name", f("Contact Name", "char")));
+                m.push(("email_from", f("Email", "char")));
+                m.push(("phone", f("Phone", "char")));
+                m.push(("mobile", f("Mobile", "char")));
+                m.push(("expected_revenue", f("Expected Revenue", "monetary")));
+                m.push(("recurring_revenue", f("Recurring Revenues", "monetary")));
+                m.push(("company_currency", rel("Currency", "res.currency")));
+                m.push(("probability", f("Probability", "float")));
+                m.push((
+                    "date_deadline",
+                    help(
+                        f("Expected Closing", "date"),
+                        "Estimate of the date on which the opportunity will be won.",
+                    ),
+                ));
+                m.push(("user_id", rel("Salesperson", "res.users")));
+                m.push(("team_id", rel("Sales Team", "crm.team")));
+                m.push(("source_id", help(rel("Source", "utm.source"), "This is the source of the link, e.g. Search Engine, another domain, or name of email list")));
+                m.push(("lost_reason_id", rel("Lost Reason", "crm.lost.reason")));
+                m.push(("stage_id", rel("Stage", "crm.stage")));
+                m.push(("date_closed", f("Closed Date", "datetime")));
+                m.push(("country_id", rel("Country", "res.country")));
+                m.push(("city", f("City", "char")));
+                m.push((
+                    "priority",
+                    sel(
+                        "Priority",
+                        &[
+                            ("0", "Normal"),
+                            ("1", "Good"),
+                            ("2", "Very Good"),
+                            ("3", "Excellent"),
+                        ],
+                    ),
+                ));
+                m.push(("description", f("Notes", "html")));
+                m.push(("tag_ids", list("Tags", "many2many", "crm.tag")));
+            }
+            "sale.order" => {
+                m.push(("name", f("Order Reference", "char")));
+                m.push(("partner_id", rel("Customer", "res.partner")));
+                m.push((
+                    "state",
+                    sel(
+                        "Status",
+                        &[
+                            ("draft", "Quotation"),
+                            ("sent", "Quotation Sent"),
+                            ("sale", "Sales Order"),
+                            ("cancel", "Cancelled"),
+                        ],
+                    ),
+                ));
+                m.push(("date_order", help(f("Order Date", "datetime"), "Creation date of draft/sent orders,\nConfirmation date of confirmed orders.")));
+                m.push(("currency_id", rel("Currency", "res.currency")));
+                m.push(("amount_untaxed", f("Untaxed Amount", "monetary")));
+                m.push(("amount_tax", f("Taxes", "monetary")));
+                m.push(("amount_total", f("Total", "monetary")));
+                m.push(("user_id", rel("Salesperson", "res.users")));
+                m.push(("client_order_ref", f("Customer Reference", "char")));
+                m.push(("validity_date", f("Expiration", "date")));
+                m.push(("note", f("Terms and conditions", "html")));
+                m.push((
+                    "invoice_status",
+                    sel(
+                        "Invoice Status",
+                        &[
+                            ("upselling", "Upselling Opportunity"),
+                            ("invoiced", "Fully Invoiced"),
+                            ("to invoice", "To Invoice"),
+                            ("no", "Nothing to Invoice"),
+                        ],
+                    ),
+                ));
+                m.push((
+                    "order_line",
+                    list("Order Lines", "one2many", "sale.order.line"),
+                ));
+            }
+            "product.product" => {
+                m.push(("name", f("Name", "char")));
+                m.push(("default_code", f("Internal Reference", "char")));
+                m.push((
+                    "barcode",
+                    help(
+                        f("Barcode", "char"),
+                        "International Article Number used for product identification.",
+                    ),
+                ));
+                m.push((
+                    "uom_id",
+                    help(
+                        rel("Unit of Measure", "uom.uom"),
+                        "Default unit of measure used for all stock operations.",
+                    ),
+                ));
+                m.push((
+                    "list_price",
+                    help(
+                        f("Sales Price", "float"),
+                        "Price at which the product is sold to customers.",
+                    ),
+                ));
+                m.push((
+                    "standard_price",
+                    help(
+                        f("Cost", "float"),
+                        "Value of the product (automatically computed in AVCO).",
+                    ),
+                ));
+                m.push((
+                    "detailed_type",
+                    sel(
+                        "Product Type",
+                        &[
+                            ("consu", "Consumable"),
+                            ("service", "Service"),
+                            ("product", "Storable Product"),
+                        ],
+                    ),
+                ));
+                m.push(("active", f("Active", "boolean")));
+                m.push(("description_sale", help(f("Sales Description", "text"), "A description of the Product that you want to communicate to your customers.")));
+                m.push(("categ_id", rel("Product Category", "product.category")));
+                m.push(("sale_ok", f("Can be Sold", "boolean")));
+                m.push(("weight", f("Weight", "float")));
+            }
+            _ => return None,
+        }
+        common(&mut m);
+        Some(m.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
     }
 
     /// The models [`reference`] fills.

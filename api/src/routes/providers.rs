@@ -2,8 +2,8 @@
 //! one (settings checked field by field against its JSON Schema, credentials write-only:
 //! answers say which are set, never their values), test it live, make it the active one
 //! of its kind, read its health. And seed 000's Odoo integration endpoints
-//! (`/api/v1/integrations/odoo/…`), which are the same operations on `erp/odoo` plus the
-//! model's fields (`fields_get`).
+//! (`/api/v1/integrations/odoo/…`), which are the same operations on `erp/odoo` (a
+//! model's live fields are in `routes::mappings`).
 
 use std::collections::BTreeMap;
 
@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use tentabo_workflows::WorkflowError;
 use tentabo_workflows::audit;
 use tentabo_workflows::authz::{Action, Actor, Object};
 use tentabo_workflows::outbound::with_context;
@@ -20,7 +21,6 @@ use tentabo_workflows::providers::odoo::OdooClient;
 use tentabo_workflows::providers::platform::{CheckOutcome, Instance};
 use tentabo_workflows::providers::registry::{self, ProviderKind, ProviderSpec};
 use tentabo_workflows::providers::store::{self, Configure, HealthCheck, StoredProvider};
-use tentabo_workflows::{WorkflowError, error::FieldErrors};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -39,7 +39,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_integrations))
         .routes(routes!(configure_odoo))
         .routes(routes!(test_odoo))
-        .routes(routes!(odoo_fields))
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -515,36 +514,9 @@ async fn test_odoo(
     Ok(Json(test(&s, &who, &meta, odoo_spec()?).await?))
 }
 
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Path)]
-pub struct ModelPath {
-    /// An Odoo model, e.g. `res.partner`.
-    #[param(pattern = r"^[a-z0-9_.]{1,128}$")]
-    pub model: String,
-}
-
-/// An Odoo model's fields as the configured Odoo describes them (`fields_get`: name →
-/// label, type, relation), for mapping work (admins).
-#[utoipa::path(get, path = "/api/v1/integrations/odoo/fields/{model}", tag = "providers", security(("bearer" = [])),
-    params(ModelPath),
-    responses((status = 200, body = Object), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody, description = "Odoo is not configured"), (status = 422, body = ErrorBody),
-        (status = 502, body = ErrorBody, description = "Odoo refused or did not answer")))]
-async fn odoo_fields(
-    State(s): State<AppState>,
-    who: AuthUser,
-    meta: RequestMeta,
-    Path(model): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    s.authz.authorize(&who.0, Object::Provider, Action::View)?;
-    let valid = !model.is_empty()
-        && model.len() <= 128
-        && model
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'_');
-    if !valid {
-        return Err(FieldErrors::single("model", "invalid_model").into());
-    }
+/// A client of the configured Odoo (active or not): 409 `provider_not_configured`
+/// before it is configured.
+pub(crate) async fn odoo_client(s: &AppState) -> Result<OdooClient, ApiError> {
     let row = store::get(&mut *s.conn().await?, ProviderKind::Erp, registry::ODOO)
         .await?
         .ok_or(ApiError::Conflict {
@@ -554,16 +526,5 @@ async fn odoo_fields(
     let Instance::Erp(config) = s.platform.build(&row)? else {
         return Err(ApiError::NotFound);
     };
-    let mut client = OdooClient::new(config, s.platform.outbound().clone());
-    let context = meta.call_context();
-    let fields = with_context(context, client.fields_get(&model)).await;
-    match fields {
-        Ok(f) => Ok(Json(f)),
-        Err(tentabo_workflows::providers::odoo::OdooError::Server { name, .. })
-            if name.contains("KeyError") || name.contains("ValueError") =>
-        {
-            Err(ApiError::NotFound)
-        }
-        Err(e) => Err(WorkflowError::Upstream(e.to_string()).into()),
-    }
+    Ok(OdooClient::new(config, s.platform.outbound().clone()))
 }

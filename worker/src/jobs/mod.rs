@@ -20,6 +20,7 @@ pub mod directory_sync;
 pub mod link_replacement_order;
 pub mod noop;
 pub mod refresh_serving;
+pub mod replay_mapping;
 pub mod sync_run;
 
 /// A job: what it does with its payload. The payload type names the job's kind
@@ -66,6 +67,7 @@ pub async fn dispatch(ctx: &JobContext, job: &StartedJob) -> JobOutcome {
         JobKind::CrmWebhookEvent => run::<crm_webhook_event::CrmWebhookEvent>(ctx, job).await,
         JobKind::CrmPushActivity => run::<crm_push_activity::CrmPushActivity>(ctx, job).await,
         JobKind::DirectorySync => run::<directory_sync::DirectorySync>(ctx, job).await,
+        JobKind::ReplayMapping => run::<replay_mapping::ReplayMapping>(ctx, job).await,
     }
 }
 

@@ -53,6 +53,8 @@ pub enum JobKind {
     CrmPushActivity,
     /// Bring the LDAP directory's users over: disable the gone and unmapped (nightly).
     DirectorySync,
+    /// Rebuild an object's canonical rows from the raw zone with its active mapping.
+    ReplayMapping,
 }
 
 impl JobKind {
@@ -70,6 +72,7 @@ impl JobKind {
         JobKind::CrmWebhookEvent,
         JobKind::CrmPushActivity,
         JobKind::DirectorySync,
+        JobKind::ReplayMapping,
     ];
 
     pub fn queue(self) -> &'static str {
@@ -87,6 +90,7 @@ impl JobKind {
             JobKind::CrmWebhookEvent => "crm_webhook_event",
             JobKind::CrmPushActivity => "crm_push_activity",
             JobKind::DirectorySync => "directory_sync",
+            JobKind::ReplayMapping => "replay_mapping",
         }
     }
 
@@ -112,7 +116,7 @@ impl JobKind {
             | JobKind::RefreshServing => 10,
             // A run resumes from its last committed page on every attempt, and each
             // worker restart (a deploy, a crash) during a long run costs one.
-            JobKind::SyncRun => 20,
+            JobKind::SyncRun | JobKind::ReplayMapping => 20,
         }
     }
 }

@@ -104,6 +104,13 @@ pub struct DirectorySync {
     pub day: String,
 }
 
+/// Rebuild the canonical rows of a mapping version's object from the raw zone (asked
+/// for when the version becomes active).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplayMapping {
+    pub version_id: uuid::Uuid,
+}
+
 macro_rules! kinds {
     ($($ty:ident => $kind:ident),* $(,)?) => {
         $(impl Payload for $ty {
@@ -129,6 +136,7 @@ kinds! {
     CrmWebhookEvent => CrmWebhookEvent,
     CrmPushActivity => CrmPushActivity,
     DirectorySync => DirectorySync,
+    ReplayMapping => ReplayMapping,
 }
 
 #[cfg(test)]

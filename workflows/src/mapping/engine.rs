@@ -74,6 +74,16 @@ impl Learned {
         }
     }
 
+    /// Adds stored votes (a row of `mapping_feedback`).
+    pub fn add(&mut self, entity: &str, key: &str, target: &str, votes: i32) {
+        *self
+            .votes
+            .entry((entity.to_owned(), key.to_owned()))
+            .or_default()
+            .entry(target.to_owned())
+            .or_default() += votes;
+    }
+
     fn vote(&self, entity: &str, field: &SourceField, target: &str) -> i32 {
         keys(field)
             .iter()
@@ -85,7 +95,8 @@ impl Learned {
     }
 }
 
-fn keys(field: &SourceField) -> Vec<String> {
+/// The keys a decision on `field` is remembered under: its normalised name and label.
+pub fn keys(field: &SourceField) -> Vec<String> {
     let mut out = vec![format!("name:{}", normalise_name(&field.name))];
     if let Some(label) = field
         .label
@@ -454,11 +465,24 @@ pub fn propose(
     fields: &[SourceField],
     learned: &Learned,
 ) -> Result<Vec<Proposal>, FieldErrors> {
+    propose_excluding(entity, fields, learned, &[])
+}
+
+/// [`propose`], never proposing the targets in `exclude` (those a connector derives).
+pub fn propose_excluding(
+    entity: &str,
+    fields: &[SourceField],
+    learned: &Learned,
+    exclude: &[&str],
+) -> Result<Vec<Proposal>, FieldErrors> {
     let targets = check(entity, fields)?;
     // Every (field, target) pair worth considering, best first.
     let mut pairs: Vec<(f64, usize, usize, String)> = Vec::new();
     for (fi, field) in fields.iter().enumerate() {
         for (ti, target) in targets.iter().enumerate() {
+            if exclude.contains(&target.name) {
+                continue;
+            }
             let (s, reason) = score(entity, field, target, learned);
             if s >= MIN_CONFIDENCE {
                 pairs.push((s, fi, ti, reason));

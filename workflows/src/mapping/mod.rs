@@ -1,10 +1,13 @@
 //! Field mapping (SPEC §7, issue 19): the canonical vocabulary as data
-//! ([`vocabulary`]) and the deterministic engine that proposes source → canonical
-//! mappings with a confidence and a reason ([`engine`]). Not wired to the API or the
-//! mapper stage yet: versions, approval, learning persistence, the LLM engine and the
-//! replay come next.
+//! ([`vocabulary`]); the deterministic engine proposing source → canonical mappings
+//! with a confidence and a reason ([`engine`]); mappings as versioned data the mapper
+//! stage runs ([`rules`]); versions, decisions, learning and activation in the
+//! database ([`store`]); a provider's live fields and raw-zone samples ([`sources`]).
 
 pub mod engine;
+pub mod rules;
+pub mod sources;
+pub mod store;
 pub mod vocabulary;
 
 #[cfg(test)]

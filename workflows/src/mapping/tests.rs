@@ -117,7 +117,7 @@ fn odoo_lead_fields_map_to_the_lead() {
         ("user_id", Some("owner")),
         ("source_id", Some("source")),
         ("lost_reason_id", Some("lost_reason")),
-        ("stage_id", Some("status")),
+        ("stage_id", Some("stage")),
         ("create_date", Some("created_at")),
         ("write_date", Some("updated_at")),
         ("color", None),

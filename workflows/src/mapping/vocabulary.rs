@@ -472,14 +472,12 @@ pub const LEAD: &[Target] = &[
         "status",
         Status,
         &[
-            "stage",
             "status",
             "state",
-            "pipeline stage",
-            "etape",
             "statut",
             "etat",
-            "phase",
+            "lead status",
+            "deal status",
         ],
     ),
     t(
@@ -511,7 +509,7 @@ pub const LEAD: &[Target] = &[
     ),
     t(
         "owner",
-        Ref,
+        Text,
         &[
             "user",
             "salesperson",
@@ -547,6 +545,36 @@ pub const LEAD: &[Target] = &[
             "motif de perte",
             "raison de la perte",
             "cause de perte",
+        ],
+    ),
+    t(
+        "owner_external_id",
+        Text,
+        &["owner id", "salesperson id", "user id", "id du commercial"],
+    ),
+    t(
+        "stage",
+        Status,
+        &[
+            "stage",
+            "pipeline stage",
+            "etape",
+            "phase",
+            "etape du pipeline",
+            "statut commercial",
+        ],
+    ),
+    t(
+        "closed_at",
+        DateTime,
+        &[
+            "closed date",
+            "date closed",
+            "closed on",
+            "close date",
+            "won date",
+            "date de cloture",
+            "cloture le",
         ],
     ),
     CREATED,
@@ -634,7 +662,7 @@ pub const ORDER: &[Target] = &[
     ),
     t(
         "owner",
-        Ref,
+        Text,
         &[
             "user",
             "salesperson",
@@ -644,6 +672,11 @@ pub const ORDER: &[Target] = &[
             "commercial",
             "vendeur",
         ],
+    ),
+    t(
+        "owner_external_id",
+        Text,
+        &["owner id", "salesperson id", "user id", "id du commercial"],
     ),
     CREATED,
     UPDATED,
@@ -693,7 +726,7 @@ pub const PRODUCT: &[Target] = &[
     ),
     t(
         "unit",
-        Ref,
+        Text,
         &["uom", "unit", "unit of measure", "unite", "unite de mesure"],
     ),
     t(

@@ -182,6 +182,9 @@ pub struct Mapped {
     pub issues: Vec<Issue>,
     /// The source archived the record (and it means gone here): loaded soft-deleted.
     pub deleted: bool,
+    /// The source values a mapping keeps beside the canonical fields: a JSON object's
+    /// text (source field name → value as received), stored in the row's `extras`.
+    pub extras: Option<String>,
 }
 
 impl Mapped {
@@ -193,6 +196,7 @@ impl Mapped {
             fields,
             issues: Vec::new(),
             deleted: false,
+            extras: None,
         }
     }
 }
@@ -216,6 +220,7 @@ pub struct Normalized {
     pub fields: Fields,
     pub issues: Vec<Issue>,
     pub deleted: bool,
+    pub extras: Option<String>,
 }
 
 /// A record a stage refused, with the reasons (all of them, not the first).

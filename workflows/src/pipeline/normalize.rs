@@ -187,6 +187,7 @@ pub fn normalize(record: Validated, policy: &Policy) -> Result<Normalized, Rejec
         fields,
         issues,
         deleted: m.deleted,
+        extras: m.extras,
     })
 }
 

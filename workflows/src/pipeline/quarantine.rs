@@ -366,7 +366,9 @@ async fn retry_batch(
     }
     let mut good: Vec<(i64, Normalized)> = Vec::new();
     if let Some(model) = model {
-        let mapper = OdooMapper::with(model, reference.into(), policy.into());
+        let mappings = crate::mapping::store::active_mappings(conn, "odoo", model).await?;
+        let mapper =
+            OdooMapper::with(model, reference.into(), policy.into()).with_mappings(mappings);
         let mapped: Vec<_> = raws
             .iter()
             .map(|(id, raw)| ((*id, raw), mapper.map(raw)))

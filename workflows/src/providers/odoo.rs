@@ -365,7 +365,7 @@ impl OdooClient {
                 model,
                 "fields_get",
                 json!([]),
-                json!({ "attributes": ["string", "type", "relation"] }),
+                json!({ "attributes": ["string", "type", "relation", "help", "selection", "required", "store"] }),
             )
             .await?;
         serde_json::from_str(raw.get()).map_err(|e| OdooError::Unavailable {

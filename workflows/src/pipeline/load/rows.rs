@@ -16,6 +16,8 @@ pub struct Rows {
     pub(super) deleted: Vec<bool>,
     /// The warnings of each row as JSON text (`None`: none).
     pub(super) issues: Vec<Option<String>>,
+    /// Each row's extras as a JSON object's text (`None`: none).
+    pub(super) extras: Vec<Option<String>>,
     /// The codes of each row's warnings, once each (for the run's counts).
     pub(super) codes: Vec<Vec<&'static str>>,
     /// In the order of [`columns`].
@@ -50,7 +52,8 @@ impl Rows {
             })
             .collect();
         let n = records.len();
-        let (mut external_ids, mut hashes, mut deleted, mut issues, mut codes) = (
+        let (mut external_ids, mut hashes, mut deleted, mut issues, mut codes, mut extras) = (
+            Vec::with_capacity(n),
             Vec::with_capacity(n),
             Vec::with_capacity(n),
             Vec::with_capacity(n),
@@ -61,6 +64,7 @@ impl Rows {
             external_ids.push(r.external_id);
             hashes.push(r.hash.to_vec());
             deleted.push(r.deleted);
+            extras.push(r.extras);
             let mut c: Vec<&'static str> = r.issues.iter().map(|i| i.code).collect();
             c.sort_unstable();
             c.dedup();
@@ -77,6 +81,7 @@ impl Rows {
             raw_ids: vec![None; n],
             deleted,
             issues,
+            extras,
             codes,
             columns,
         }
@@ -120,6 +125,7 @@ impl Rows {
             raw_ids: keep.iter().map(|&i| self.raw_ids[i]).collect(),
             deleted: keep.iter().map(|&i| self.deleted[i]).collect(),
             issues: keep.iter().map(|&i| self.issues[i].clone()).collect(),
+            extras: keep.iter().map(|&i| self.extras[i].clone()).collect(),
             codes: keep.iter().map(|&i| self.codes[i].clone()).collect(),
             columns: self.columns.iter().map(|c| c.select(keep)).collect(),
         }
@@ -148,6 +154,13 @@ impl Rows {
             h
         });
         row.insert("content_hash".into(), serde_json::Value::String(hex));
+        row.insert(
+            "extras".into(),
+            self.extras[i]
+                .as_deref()
+                .and_then(|e| serde_json::from_str(e).ok())
+                .unwrap_or_else(|| serde_json::json!({})),
+        );
         serde_json::Value::Object(row)
     }
 }

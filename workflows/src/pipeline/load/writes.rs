@@ -96,6 +96,9 @@ pub enum Write {
     /// Records seen before: an upsert (a row that was soft deleted comes back; a local
     /// edit's mark is cleared).
     Upsert,
+    /// A replay from the raw zone: an upsert that never brings back a row a full run
+    /// found gone (the raw zone still holds its last body).
+    Replay,
 }
 
 /// Writes canonical rows of one entity in one statement, one array per column.
@@ -115,12 +118,13 @@ pub async fn write_canonical(
     let arrays: Vec<String> = cols
         .iter()
         .enumerate()
-        .map(|(i, c)| format!("${}::{}", i + 7, Kind::of(c).sql()))
+        .map(|(i, c)| format!("${}::{}", i + 8, Kind::of(c).sql()))
         .collect();
     let values: Vec<String> = sql_cols.iter().map(|c| format!("u.{c}")).collect();
+    let keep_deleted = how == Write::Replay;
     let on_conflict = match how {
         Write::Insert => String::new(),
-        Write::Upsert => {
+        Write::Upsert | Write::Replay => {
             let updates: Vec<String> = sql_cols
                 .iter()
                 .map(|c| format!("{c} = EXCLUDED.{c}"))
@@ -128,20 +132,25 @@ pub async fn write_canonical(
             format!(
                 " ON CONFLICT (provider, external_id) DO UPDATE SET {}, \
                  content_hash = EXCLUDED.content_hash, raw_record_id = EXCLUDED.raw_record_id, \
-                 issues = EXCLUDED.issues, last_synced_at = now(), \
-                 deleted_at = CASE WHEN EXCLUDED.deleted_at IS NULL THEN NULL \
+                 issues = EXCLUDED.issues, extras = EXCLUDED.extras, last_synced_at = now(), \
+                 deleted_at = CASE WHEN EXCLUDED.deleted_at IS NULL THEN {undeleted} \
                      ELSE COALESCE({table}.deleted_at, EXCLUDED.deleted_at) END, \
                  local_modified_at = NULL",
-                updates.join(", ")
+                updates.join(", "),
+                undeleted = if keep_deleted {
+                    format!("{table}.deleted_at")
+                } else {
+                    "NULL".to_owned()
+                },
             )
         }
     };
     let mut q = sql::query(format!(
-        "INSERT INTO {table} (provider, external_id, content_hash, raw_record_id, deleted_at, issues, {cols}) \
+        "INSERT INTO {table} (provider, external_id, content_hash, raw_record_id, deleted_at, issues, extras, {cols}) \
          SELECT $1, u.external_id, u.content_hash, u.raw_record_id, \
-                CASE WHEN u.deleted THEN now() END, u.issues::jsonb, {values} \
-         FROM unnest($2::text[], $3::bytea[], $4::bigint[], $5::boolean[], $6::text[], {arrays}) \
-              AS u (external_id, content_hash, raw_record_id, deleted, issues, {cols}){on_conflict}",
+                CASE WHEN u.deleted THEN now() END, u.issues::jsonb, COALESCE(u.extras::jsonb, '{{}}'::jsonb), {values} \
+         FROM unnest($2::text[], $3::bytea[], $4::bigint[], $5::boolean[], $6::text[], $7::text[], {arrays}) \
+              AS u (external_id, content_hash, raw_record_id, deleted, issues, extras, {cols}){on_conflict}",
         cols = sql_cols.join(", "),
         values = values.join(", "),
         arrays = arrays.join(", "),
@@ -151,7 +160,8 @@ pub async fn write_canonical(
     .bind(Bind::Byteas(rows.hashes))
     .bind(Bind::OptBigInts(rows.raw_ids))
     .bind(Bind::Bools(rows.deleted))
-    .bind(Bind::OptTexts(rows.issues));
+    .bind(Bind::OptTexts(rows.issues))
+    .bind(Bind::OptTexts(rows.extras));
     for c in rows.columns {
         q = q.bind(c.into_bind());
     }

@@ -30,7 +30,11 @@ use serde_json::value::RawValue;
 
 use super::policy::{Policy, Severity};
 use super::{Entity, Field, Fields, Issue, Mapped, Mapper, RawRecord, Reason, Rejected};
+use crate::mapping::rules::{Compiled, Mapping, Transform, connector_fields, default_mapping};
+use crate::mapping::vocabulary::Kind;
 use crate::providers::odoo::{parse_date, parse_datetime};
+
+const PROVIDER: &str = "odoo";
 
 mod models;
 #[cfg(test)]
@@ -44,6 +48,8 @@ pub struct OdooMapper {
     pub model: &'static str,
     reference: Arc<Reference>,
     policy: Arc<Policy>,
+    /// The mapping version of each entity the model maps to.
+    mappings: Arc<Vec<Mapping>>,
 }
 
 impl OdooMapper {
@@ -53,11 +59,41 @@ impl OdooMapper {
     }
 
     pub fn with(model: &'static str, reference: Arc<Reference>, policy: Arc<Policy>) -> OdooMapper {
+        let mappings = MODELS
+            .iter()
+            .filter(|(m, _)| *m == model)
+            .flat_map(|(_, entities)| entities.iter())
+            .filter_map(|e| default_mapping(PROVIDER, model, *e))
+            .collect();
         OdooMapper {
             model,
             reference,
             policy,
+            mappings: Arc::new(mappings),
         }
+    }
+
+    /// This mapper running `mappings` (one per entity) instead of the defaults.
+    pub fn with_mappings(mut self, mappings: Vec<Mapping>) -> OdooMapper {
+        self.mappings = Arc::new(mappings);
+        self
+    }
+
+    fn mapping(&self, entity: Entity) -> Option<&Mapping> {
+        self.mappings.iter().find(|m| m.entity == entity)
+    }
+
+    /// The fields to ask Odoo for: what the connector reads and what the rules read.
+    pub fn fields(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = connector_fields(PROVIDER, self.model).to_vec();
+        for m in self.mappings.iter() {
+            for s in m.sources() {
+                if !out.contains(&s) {
+                    out.push(s);
+                }
+            }
+        }
+        out
     }
 
     /// The policy the validator and normalizer apply after this mapper.
@@ -137,10 +173,6 @@ impl<'a> Reader<'a> {
                 None => self.bad(field, "wrong_type"),
             },
         }
-    }
-
-    fn bool(&mut self, key: &str) -> Field {
-        Field::Bool(self.record.get(key).is_some_and(|v| v.get() == "true"))
     }
 
     /// Odoo's `active`: true unless the record says `false` (absent: not archivable).
@@ -249,18 +281,97 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn positive(&mut self, key: &str) -> Field {
-        let n = self
-            .get(key)
-            .filter(|v| is_number(v))
-            .and_then(|v| v.parse::<f64>().ok());
-        Field::Bool(n.is_some_and(|x| x > 0.0))
-    }
-
     fn bad(&mut self, field: &'static str, code: &'static str) -> Field {
         self.reasons.push(Reason::field(field, code));
         Field::Null
     }
+}
+
+impl<'a> Reader<'a> {
+    /// A flag: `true`, or a number above zero (Odoo's `customer_rank`).
+    fn boolean(&self, key: &str) -> Field {
+        let v = self.record.get(key).map(|v| v.get());
+        Field::Bool(match v {
+            Some("true") => true,
+            Some(v) if is_number(v) => v.parse::<f64>().is_ok_and(|x| x > 0.0),
+            _ => false,
+        })
+    }
+
+    /// One rule's value.
+    fn apply(&mut self, rule: &Compiled) -> Field {
+        let (key, field) = (&*rule.source, rule.target.unwrap_or_default());
+        match rule.transform {
+            Transform::AsIs => match rule.kind {
+                Kind::Money | Kind::Number | Kind::Percent => self.decimal(key, field),
+                Kind::Date => self.date(key, field),
+                Kind::DateTime => self.time(key, field),
+                Kind::Bool => self.boolean(key),
+                _ => self.text(key, field),
+            },
+            Transform::Many2oneId if rule.reference => self.reference(key, field),
+            Transform::Many2oneId => self.id_of(key, field),
+            Transform::Many2oneName => self.name_of(key, field),
+            Transform::Selection => match (self.text(key, field), &rule.values) {
+                (Field::Text(t), Some(map)) => Field::Text(map.get(&t).cloned().unwrap_or(t)),
+                (other, _) => other,
+            },
+            Transform::Date => self.date(key, field),
+            Transform::Datetime => self.time(key, field),
+            Transform::Money | Transform::Number => self.decimal(key, field),
+            Transform::Boolean => self.boolean(key),
+            Transform::FirstName | Transform::LastName => match self.text(key, field) {
+                Field::Text(t) => {
+                    let t = t.trim();
+                    let (first, last) = t.split_once(char::is_whitespace).unwrap_or((t, ""));
+                    let part = if rule.transform == Transform::FirstName {
+                        first
+                    } else {
+                        last.trim()
+                    };
+                    if part.is_empty() {
+                        Field::Null
+                    } else {
+                        Field::Text(part.to_owned())
+                    }
+                }
+                other => other,
+            },
+            Transform::KeepInExtras | Transform::Ignore => Field::Null,
+        }
+    }
+}
+
+/// Runs a version's rules on a record: canonical fields into `f`, the values kept as
+/// extras into a JSON object's text.
+fn run_rules(r: &mut Reader, mapping: &Mapping, f: &mut Fields) -> Option<String> {
+    let mut extras: Option<String> = None;
+    for rule in &mapping.rules {
+        match rule.target {
+            Some(target) => {
+                let value = r.apply(rule);
+                f.insert(target, value);
+            }
+            None if rule.transform == Transform::KeepInExtras => {
+                if let Some(v) = r.get(&rule.source) {
+                    let out = extras.get_or_insert_with(|| String::from("{"));
+                    if out.len() > 1 {
+                        out.push(',');
+                    }
+                    out.push_str(
+                        &serde_json::to_string(&*rule.source).unwrap_or_else(|_| "\"?\"".into()),
+                    );
+                    out.push(':');
+                    out.push_str(v);
+                }
+            }
+            None => {}
+        }
+    }
+    if let Some(out) = extras.as_mut() {
+        out.push('}');
+    }
+    extras
 }
 
 impl Mapper for OdooMapper {
@@ -281,141 +392,13 @@ impl Mapper for OdooMapper {
         let mut issues = Vec::new();
         let mut deleted = !r.active();
         let entity = match self.model {
-            "res.partner" => {
-                let company = record.get("is_company").is_some_and(|v| v.get() == "true");
-                f.insert("name", r.text("name", "name"));
-                f.insert("email", r.text("email", "email"));
-                f.insert("phone", r.text("phone", "phone"));
-                f.insert("country_code", r.text("country_code", "country_code"));
-                f.insert("created_at", r.time("create_date", "created_at"));
-                f.insert("updated_at", r.time("write_date", "updated_at"));
-                if company {
-                    f.insert("legal_name", r.text("name", "legal_name"));
-                    f.insert("vat_number", r.text("vat", "vat_number"));
-                    f.insert("website", r.text("website", "website"));
-                    f.insert("street", r.text("street", "street"));
-                    f.insert("street2", r.text("street2", "street2"));
-                    f.insert("city", r.text("city", "city"));
-                    f.insert("postal_code", r.text("zip", "postal_code"));
-                    f.insert("state", r.name_of("state_id", "state"));
-                    f.insert("industry", r.name_of("industry_id", "industry"));
-                    f.insert("is_customer", r.positive("customer_rank"));
-                    f.insert("is_supplier", r.positive("supplier_rank"));
-                    Entity::Organization
-                } else {
-                    f.insert("mobile", r.text("mobile", "mobile"));
-                    f.insert("job_title", r.text("function", "job_title"));
-                    f.insert("organization", r.reference("parent_id", "organization"));
-                    Entity::Contact
-                }
+            "res.partner" if record.get("is_company").is_some_and(|v| v.get() == "true") => {
+                Entity::Organization
             }
-            "crm.lead" => {
-                f.insert("title", r.text("name", "title"));
-                f.insert("organization", r.text("partner_name", "organization"));
-                f.insert("contact_name", r.text("contact_name", "contact_name"));
-                f.insert("contact_email", r.text("email_from", "contact_email"));
-                f.insert("contact_phone", r.text("phone", "contact_phone"));
-                f.insert("value", r.decimal("expected_revenue", "value"));
-                f.insert("currency", r.name_of("company_currency", "currency"));
-                f.insert("probability", r.decimal("probability", "probability"));
-                f.insert(
-                    "expected_close_date",
-                    r.date("date_deadline", "expected_close_date"),
-                );
-                let (owner, owner_id) = r.pair("user_id", "owner", Some("owner_external_id"));
-                f.insert("owner", owner);
-                f.insert("owner_external_id", owner_id);
-                f.insert("source", r.name_of("source_id", "source"));
-                let lost_reason = r.name_of("lost_reason_id", "lost_reason");
-                let (stage, stage_id) = r.pair("stage_id", "stage", None);
-                let probability = f.get("probability").cloned().unwrap_or(Field::Null);
-                // Odoo archives a lost opportunity, with a reason or at probability 0.
-                let lost = deleted
-                    && (!lost_reason.is_null()
-                        || matches!(probability, Field::Decimal(d) if d.is_zero()));
-                let won = stage_id
-                    .text()
-                    .and_then(|id| id.parse::<i64>().ok())
-                    .and_then(|id| self.reference.stages.get(&id))
-                    .is_some_and(|s| s.is_won);
-                let status = if lost {
-                    Field::Text("lost".into())
-                } else if won {
-                    Field::Text("won".into())
-                } else {
-                    match stage.text() {
-                        None => Field::Null,
-                        Some(name) => match self.policy.lead_status(name) {
-                            Some(s) => Field::Text(s.into()),
-                            None if self.policy.severity("unknown_stage") == Severity::Error => {
-                                r.reasons.push(Reason {
-                                    field: Some("status"),
-                                    code: "unknown_stage",
-                                    detail: Some(name.to_owned()),
-                                });
-                                Field::Null
-                            }
-                            None => {
-                                issues.push(Issue {
-                                    field: "status",
-                                    code: "unknown_stage",
-                                    original: name.to_owned(),
-                                });
-                                Field::Null
-                            }
-                        },
-                    }
-                };
-                // A lost opportunity is no deleted one.
-                deleted &= !lost;
-                f.insert("lost_reason", lost_reason);
-                f.insert("status", status);
-                f.insert("stage", stage);
-                if let Some(code) = r
-                    .id("country_id")
-                    .and_then(|id| self.reference.countries.get(&id))
-                {
-                    // The region of the lead's national phone numbers (not a column).
-                    f.insert("country_code", Field::Text(code.clone()));
-                }
-                f.insert("closed_at", r.time("date_closed", "closed_at"));
-                f.insert("created_at", r.time("create_date", "created_at"));
-                f.insert("updated_at", r.time("write_date", "updated_at"));
-                Entity::Lead
-            }
-            "sale.order" => {
-                f.insert("reference", r.text("name", "reference"));
-                f.insert("customer", r.reference("partner_id", "customer"));
-                f.insert("status", r.text("state", "status"));
-                f.insert("order_date", r.time("date_order", "order_date"));
-                f.insert("currency", r.name_of("currency_id", "currency"));
-                f.insert(
-                    "amount_untaxed",
-                    r.decimal("amount_untaxed", "amount_untaxed"),
-                );
-                f.insert("amount_tax", r.decimal("amount_tax", "amount_tax"));
-                f.insert("amount_total", r.decimal("amount_total", "amount_total"));
-                let (owner, owner_id) = r.pair("user_id", "owner", Some("owner_external_id"));
-                f.insert("owner", owner);
-                f.insert("owner_external_id", owner_id);
-                f.insert("created_at", r.time("create_date", "created_at"));
-                f.insert("updated_at", r.time("write_date", "updated_at"));
-                Entity::Order
-            }
-            "product.product" => {
-                f.insert("name", r.text("name", "name"));
-                f.insert("sku", r.text("default_code", "sku"));
-                f.insert("barcode", r.text("barcode", "barcode"));
-                f.insert("unit", r.name_of("uom_id", "unit"));
-                f.insert("list_price", r.decimal("list_price", "list_price"));
-                f.insert("cost_price", r.decimal("standard_price", "cost_price"));
-                f.insert("product_type", r.text("detailed_type", "product_type"));
-                f.insert("active", r.bool("active"));
-                f.insert("description", r.text("description_sale", "description"));
-                f.insert("created_at", r.time("create_date", "created_at"));
-                f.insert("updated_at", r.time("write_date", "updated_at"));
-                Entity::Product
-            }
+            "res.partner" => Entity::Contact,
+            "crm.lead" => Entity::Lead,
+            "sale.order" => Entity::Order,
+            "product.product" => Entity::Product,
             other => {
                 return Err(reject(
                     None,
@@ -426,9 +409,84 @@ impl Mapper for OdooMapper {
                 ));
             }
         };
-        if entity == Entity::Order {
+        let Some(mapping) = self.mapping(entity) else {
+            return Err(reject(
+                Some(entity),
+                vec![Reason::record(
+                    "no_mapping",
+                    format!("no active mapping of {} to {}", self.model, entity.as_str()),
+                )],
+            ));
+        };
+        let extras = run_rules(&mut r, mapping, &mut f);
+        match entity {
+            Entity::Lead => {
+                // Derived by the connector, whatever the mapping: the canonical status
+                // and the region of the lead's national phone numbers.
+                let name = |key: &str| {
+                    r.many2one(key)
+                        .flatten()
+                        .and_then(|p| p.get(1).and_then(|n| string(n.get())))
+                };
+                let lost_reason = name("lost_reason_id");
+                let stage = name("stage_id");
+                let probability_zero = r
+                    .get("probability")
+                    .filter(|v| is_number(v))
+                    .and_then(|v| {
+                        Decimal::from_str(v)
+                            .or_else(|_| Decimal::from_scientific(v))
+                            .ok()
+                    })
+                    .is_some_and(|d| d.is_zero());
+                // Odoo archives a lost opportunity, with a reason or at probability 0.
+                let lost = deleted && (lost_reason.is_some() || probability_zero);
+                let won = r
+                    .id("stage_id")
+                    .and_then(|id| self.reference.stages.get(&id))
+                    .is_some_and(|s| s.is_won);
+                let status = if lost {
+                    Field::Text("lost".into())
+                } else if won {
+                    Field::Text("won".into())
+                } else {
+                    match stage {
+                        None => Field::Null,
+                        Some(name) => match self.policy.lead_status(&name) {
+                            Some(s) => Field::Text(s.into()),
+                            None if self.policy.severity("unknown_stage") == Severity::Error => {
+                                r.reasons.push(Reason {
+                                    field: Some("status"),
+                                    code: "unknown_stage",
+                                    detail: Some(name),
+                                });
+                                Field::Null
+                            }
+                            None => {
+                                issues.push(Issue {
+                                    field: "status",
+                                    code: "unknown_stage",
+                                    original: name,
+                                });
+                                Field::Null
+                            }
+                        },
+                    }
+                };
+                // A lost opportunity is no deleted one.
+                deleted &= !lost;
+                f.insert("status", status);
+                if let Some(code) = r
+                    .id("country_id")
+                    .and_then(|id| self.reference.countries.get(&id))
+                {
+                    // The region of the lead's national phone numbers (not a column).
+                    f.insert("country_code", Field::Text(code.clone()));
+                }
+            }
             // `sale.order` has no `active`: nothing is archived.
-            deleted = false;
+            Entity::Order => deleted = false,
+            _ => {}
         }
         if !r.reasons.is_empty() {
             return Err(reject(Some(entity), r.reasons));
@@ -440,6 +498,7 @@ impl Mapper for OdooMapper {
             fields: f,
             issues,
             deleted,
+            extras,
         })
     }
 }

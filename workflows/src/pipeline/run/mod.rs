@@ -6,7 +6,7 @@
 //! strictly after what committed), nothing doubled (every write is keyed by external
 //! id: upserts, and plain inserts only for keys the page's own raw write found new).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -30,6 +30,7 @@ use crate::sql::{self, Bind};
 mod keys;
 mod pages;
 mod reference;
+mod replay;
 mod views;
 
 pub(crate) use keys::validate_with_refs;
@@ -37,6 +38,8 @@ use keys::*;
 use pages::*;
 pub use reference::stored_reference;
 use reference::*;
+pub use replay::{ReplayOutcome, replay_version};
+use replay::{raw_count, raw_page};
 use views::log;
 pub use views::{RunView, ZoneHealth, get, lake_health, recent, request, request_for};
 
@@ -47,6 +50,9 @@ pub const PROVIDER: &str = "odoo";
 pub enum Mode {
     Full,
     Incremental,
+    /// The canonical rows rebuilt from the raw zone with the active mapping: no call
+    /// to the source.
+    Replay,
 }
 
 impl Mode {
@@ -54,6 +60,7 @@ impl Mode {
         match self {
             Mode::Full => "full",
             Mode::Incremental => "incremental",
+            Mode::Replay => "replay",
         }
     }
 }
@@ -286,6 +293,22 @@ pub async fn execute(
     run_id: Uuid,
     options: Options,
 ) -> Result<Totals, WorkflowError> {
+    execute_from(db, Source::Odoo(client), run_id, options).await
+}
+
+/// Runs (or resumes) replay run `run_id`: the model's raw records, in raw id order,
+/// through the active mapping and the stages after it, with the same conflict and
+/// quarantine rules as a sync run — no call to Odoo.
+pub async fn replay(db: &DbPool, run_id: Uuid, options: Options) -> Result<Totals, WorkflowError> {
+    execute_from(db, Source::Raw(None), run_id, options).await
+}
+
+async fn execute_from(
+    db: &DbPool,
+    mut source: Source<'_>,
+    run_id: Uuid,
+    options: Options,
+) -> Result<Totals, WorkflowError> {
     let mut conn = db.get().await?;
     let locked: Flag = sql::query("SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS flag")
         .bind(Bind::Text(run_id.to_string()))
@@ -297,7 +320,7 @@ pub async fn execute(
             message: format!("sync run {run_id} is being executed elsewhere"),
         });
     }
-    let result = execute_locked(db, &mut conn, client, run_id, options).await;
+    let result = execute_locked(db, &mut conn, &mut source, run_id, options).await;
     let unlocked = sql::query("SELECT pg_advisory_unlock(hashtextextended($1, 0)) AS flag")
         .bind(Bind::Text(run_id.to_string()))
         .get_result::<Flag>(&mut conn)
@@ -325,7 +348,7 @@ struct Flag {
 async fn execute_locked(
     db: &DbPool,
     conn: &mut AsyncPgConnection,
-    client: &mut OdooClient,
+    source: &mut Source<'_>,
     run_id: Uuid,
     options: Options,
 ) -> Result<Totals, WorkflowError> {
@@ -352,21 +375,48 @@ async fn execute_locked(
             .ok_or_else(|| {
                 WorkflowError::Invalid(format!("no Odoo mapping for `{}`", run.entity))
             })?;
-        let after = start_point(conn, &run, options.look_back).await?;
+        let replay = run.mode == "replay";
+        if replay != matches!(source, Source::Raw(_)) {
+            return Err(WorkflowError::Invalid(format!(
+                "run {run_id} is a {} run: it reads {}",
+                run.mode,
+                if replay { "the raw zone" } else { "Odoo" }
+            )));
+        }
+        let after = if replay {
+            Keyset {
+                write_date: None,
+                id: run.cursor_id.as_deref().and_then(|c| c.parse().ok()).unwrap_or(0),
+            }
+        } else {
+            start_point(conn, &run, options.look_back).await?
+        };
         let policy = super::policy::policy(conn, PROVIDER, options.default_country.as_deref()).await?;
-        let reference = read_reference(conn, client, run_id, model).await?;
-        let mapper = OdooMapper::with(model, Arc::new(reference), Arc::new(policy));
+        let reference = match source {
+            Source::Odoo(client) => read_reference(conn, client, run_id, model).await?,
+            Source::Raw(_) => stored_reference(conn, model).await?,
+        };
+        let mappings = crate::mapping::store::active_mappings(conn, PROVIDER, model).await?;
+        let mapper = OdooMapper::with(model, Arc::new(reference), Arc::new(policy))
+            .with_mappings(mappings);
         // Records of this model wait in quarantine: pages release those that load.
         let open_quarantine = Arc::new(AtomicBool::new(
             load::has_open_quarantine(conn, PROVIDER, model).await?,
         ));
         // The estimate: what is left to read, plus what an earlier attempt already read.
-        let left = client.count(model, after).await.map_err(connector_error)?;
+        let left = match source {
+            Source::Odoo(client) => client.count(model, after).await.map_err(connector_error)?,
+            Source::Raw(_) => raw_count(conn, model, after.id).await?,
+        };
         sql::query("UPDATE sync_runs SET estimate = fetched + $2 WHERE id = $1")
             .bind(Bind::Uuid(run_id))
             .bind(Bind::BigInt(left))
             .execute(conn)
             .await?;
+        if let Source::Raw(reader) = source {
+            // The raw zone is read on a connection of its own.
+            *reader = Some(db.get().await?);
+        }
         // A second lane: one more connection, for the run's duration — one free now:
         // a busy pool is not made to wait for it. Without one the run goes on a single
         // lane, only slower.
@@ -391,11 +441,12 @@ async fn execute_locked(
             model,
             policy: options.conflicts,
             full: run.mode == "full",
+            replay,
             mapper: mapper.clone(),
             open_quarantine,
             mostly_unchanged: Arc::new(AtomicBool::new(false)),
         };
-        totals = load_pages(lanes, client, job, mapper, after, page_size).await?;
+        totals = load_pages(lanes, source, job, mapper, after, page_size).await?;
         if let Some(c) = second {
             drop(diesel_async::pooled_connection::deadpool::Object::take(c));
         }

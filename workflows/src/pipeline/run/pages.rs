@@ -13,6 +13,13 @@ pub(super) fn connector_error(e: OdooError) -> WorkflowError {
     }
 }
 
+/// Where a run reads its records: Odoo, or the raw zone (a replay: on a connection of
+/// its own, opened once the run starts).
+pub(super) enum Source<'a> {
+    Odoo(&'a mut OdooClient),
+    Raw(Option<diesel_async::pooled_connection::deadpool::Object<AsyncPgConnection>>),
+}
+
 /// A page after the stages that need no database.
 pub(super) enum Staged {
     /// Mapped only, record by record: the page refers to other records, so the loader
@@ -40,11 +47,13 @@ pub(super) struct Page {
     pub(super) after_previous: bool,
     pub(super) next: Keyset,
     pub(super) times: StageTimes,
+    /// A replayed page's raw record ids, by external id (empty when read from Odoo).
+    pub(super) raw_ids: HashMap<String, i64>,
 }
 
 /// Reads the page after `after` and runs the pure stages on it; `None` past the end.
 pub(super) async fn read_page(
-    client: &mut OdooClient,
+    source: &mut Source<'_>,
     model: &'static str,
     mapper: OdooMapper,
     after: Keyset,
@@ -52,16 +61,47 @@ pub(super) async fn read_page(
     defer: bool,
 ) -> Result<Option<Page>, WorkflowError> {
     let t = std::time::Instant::now();
-    let records = client
-        .page(model, fields_of(model), after, page_size)
-        .await
-        .map_err(connector_error)?;
-    let Some(last) = records.last() else {
-        return Ok(None);
-    };
-    let next = Keyset {
-        write_date: Some(last.write_date),
-        id: last.id,
+    let (records, next, raw_ids) = match source {
+        Source::Odoo(client) => {
+            let fields = mapper.fields();
+            let records = client
+                .page(model, &fields, after, page_size)
+                .await
+                .map_err(connector_error)?;
+            let Some(last) = records.last() else {
+                return Ok(None);
+            };
+            let next = Keyset {
+                write_date: Some(last.write_date),
+                id: last.id,
+            };
+            let records: Vec<(String, Box<serde_json::value::RawValue>)> = records
+                .into_iter()
+                .map(|r| (r.id.to_string(), r.raw))
+                .collect();
+            (records, next, HashMap::new())
+        }
+        Source::Raw(conn) => {
+            let conn = conn.as_deref_mut().ok_or_else(|| {
+                WorkflowError::Internal("replay: the raw zone reader has no connection".into())
+            })?;
+            let rows = raw_page(conn, model, after.id, page_size).await?;
+            let Some(last) = rows.last() else {
+                return Ok(None);
+            };
+            let next = Keyset {
+                write_date: None,
+                id: last.id,
+            };
+            let mut raw_ids = HashMap::with_capacity(rows.len());
+            let mut records = Vec::with_capacity(rows.len());
+            for r in rows {
+                raw_ids.insert(r.external_id.clone(), r.id);
+                let body = serde_json::value::RawValue::from_string(r.body)?;
+                records.push((r.external_id, body));
+            }
+            (records, next, raw_ids)
+        }
     };
     let mut times = StageTimes {
         connector_us: micros(t),
@@ -72,7 +112,7 @@ pub(super) async fn read_page(
     let (raws, staged, stage_times) = tokio::task::spawn_blocking(move || {
         let raws: Vec<RawRecord> = records
             .into_iter()
-            .map(|r| RawRecord::new(PROVIDER, model, r.id.to_string(), r.raw))
+            .map(|(id, raw)| RawRecord::new(PROVIDER, model, id, raw))
             .collect();
         if defer {
             return (raws, Staged::Deferred, StageTimes::default());
@@ -90,6 +130,7 @@ pub(super) async fn read_page(
         after_previous,
         next,
         times,
+        raw_ids,
     }))
 }
 
@@ -163,6 +204,9 @@ pub(super) struct PageJob {
     pub(super) model: &'static str,
     pub(super) policy: ConflictPolicy,
     pub(super) full: bool,
+    /// A replay: records come from the raw zone (written as they are), every one is
+    /// mapped again, and the model's checkpoint is left alone.
+    pub(super) replay: bool,
     /// The stages' policy (for pages validated at load time).
     pub(super) mapper: OdooMapper,
     /// Whether records of the model may be waiting in quarantine (then a page releases
@@ -207,7 +251,7 @@ pub(super) async fn committed(
 /// pages, whatever the size of the source.
 pub(super) async fn load_pages(
     lanes: Vec<&mut AsyncPgConnection>,
-    client: &mut OdooClient,
+    source: &mut Source<'_>,
     job: PageJob,
     mapper: OdooMapper,
     after: Keyset,
@@ -227,7 +271,7 @@ pub(super) async fn load_pages(
             // check hashes first and stage only what changed.
             let defer = AtomicBool::load(&mostly_unchanged, Ordering::Acquire);
             let Some(mut page) =
-                read_page(client, model, mapper.clone(), after, page_size, defer).await?
+                read_page(source, model, mapper.clone(), after, page_size, defer).await?
             else {
                 return Ok(());
             };
@@ -314,6 +358,7 @@ pub(super) async fn load_page(
         model,
         policy,
         full,
+        replay,
         ..
     } = *job;
     let stages = job.mapper.policy();
@@ -322,6 +367,7 @@ pub(super) async fn load_page(
         staged,
         after_previous,
         next,
+        raw_ids,
         ..
     } = page;
     if after_previous {
@@ -383,7 +429,15 @@ pub(super) async fn load_page(
             )
             .execute(conn)
             .await?;
-            let raw_changes = load::upsert_raw(conn, run_id, &raws).await?;
+            let raw_changes = if replay {
+                // Every record is mapped again and written over its canonical row.
+                load::RawChanges {
+                    changed: raw_ids,
+                    inserted: Default::default(),
+                }
+            } else {
+                load::upsert_raw(conn, run_id, &raws).await?
+            };
             let changed = |i: usize| raw_changes.changed.contains_key(&raws[i].external_id);
             let (rows, refused) = match staged {
                 Staged::Ready { rows, refused } => (rows, refused),
@@ -443,8 +497,12 @@ pub(super) async fn load_page(
                 let kept =
                     load::resolve_conflicts(conn, Some(run_id), PROVIDER, known, policy).await?;
                 conflicts += kept.conflicts;
-                loaded +=
-                    load::write_canonical(conn, PROVIDER, kept.apply, load::Write::Upsert).await?;
+                let how = if replay {
+                    load::Write::Replay
+                } else {
+                    load::Write::Upsert
+                };
+                loaded += load::write_canonical(conn, PROVIDER, kept.apply, how).await?;
             }
             // A full run keeps the keys it read (a page's worth in one row): at its end,
             // what it did not read is gone. Nothing is written for unchanged records.
@@ -477,7 +535,7 @@ pub(super) async fn load_page(
             };
             // Pages commit in order: the checkpoint never passes a page that did not.
             committed(previous.take()).await?;
-            save_progress(conn, run_id, model, &counts, next).await?;
+            save_progress(conn, run_id, (!replay).then_some(model), &counts, next).await?;
             Ok(counts)
         })
         .await?;
@@ -485,17 +543,19 @@ pub(super) async fn load_page(
     times.validator_us += txn_validator_us;
     times.normalizer_us += txn_normalizer_us;
     times.loader_us = total.saturating_sub(staging_us + txn_validator_us + txn_normalizer_us);
-    job.mostly_unchanged
-        .store(counts.unchanged * 2 > counts.fetched, Ordering::Release);
+    job.mostly_unchanged.store(
+        !replay && counts.unchanged * 2 > counts.fetched,
+        Ordering::Release,
+    );
     Ok((counts, times))
 }
 
-/// The run's counts and cursor, and the model's watermark (which only moves forward),
-/// in the page's transaction.
+/// The run's counts and cursor, and the model's watermark (which only moves forward;
+/// none for a replay), in the page's transaction.
 pub(super) async fn save_progress(
     conn: &mut AsyncPgConnection,
     run_id: Uuid,
-    model: &str,
+    model: Option<&str>,
     counts: &PageCounts,
     next: Keyset,
 ) -> Result<(), WorkflowError> {
@@ -525,6 +585,9 @@ pub(super) async fn save_progress(
     .bind(Bind::Json(serde_json::to_value(&counts.reasons)?))
     .execute(conn)
     .await?;
+    let Some(model) = model else {
+        return Ok(());
+    };
     sql::query(
         "INSERT INTO sync_checkpoints (provider, entity, cursor_value, cursor_id, last_run_id) \
          VALUES ($1, $2, $3, $4, $5) \

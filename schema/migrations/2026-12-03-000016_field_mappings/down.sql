@@ -1,0 +1,12 @@
+DELETE FROM sync_runs WHERE mode = 'replay';
+ALTER TABLE sync_runs DROP CONSTRAINT sync_runs_mode_known;
+ALTER TABLE sync_runs ADD CONSTRAINT sync_runs_mode_known CHECK (mode IN ('full', 'incremental'));
+ALTER TABLE canonical_organizations DROP COLUMN extras;
+ALTER TABLE canonical_contacts DROP COLUMN extras;
+ALTER TABLE canonical_leads DROP COLUMN extras;
+ALTER TABLE canonical_orders DROP COLUMN extras;
+ALTER TABLE canonical_products DROP COLUMN extras;
+ALTER TABLE canonical_invoices DROP COLUMN extras;
+DROP TABLE mapping_feedback;
+DROP TABLE mapping_rules;
+DROP TABLE mapping_versions;
