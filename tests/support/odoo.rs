@@ -347,6 +347,19 @@ impl OdooPeer {
             });
     }
 
+    /// Applies `edit` to every stored record of `model`.
+    pub fn edit_all(&self, model: &str, mut edit: impl FnMut(&mut Map<String, Value>)) {
+        let mut models = self.state.models.lock().unwrap();
+        for rec in models.get_mut(model).expect("model to edit") {
+            edit(rec);
+        }
+    }
+
+    /// Calls answered so far (every JSON-RPC request).
+    pub fn calls(&self) -> u64 {
+        self.state.calls.load(Ordering::SeqCst)
+    }
+
     /// Applies `edit` to the record `id` of `model`.
     pub fn edit(&self, model: &str, id: i64, edit: impl FnOnce(&mut Map<String, Value>)) {
         let mut models = self.state.models.lock().unwrap();

@@ -1,4 +1,5 @@
 DELETE FROM sync_runs WHERE mode = 'replay';
+DROP INDEX raw_records_replay_idx;
 ALTER TABLE sync_runs DROP CONSTRAINT sync_runs_mode_known;
 ALTER TABLE sync_runs ADD CONSTRAINT sync_runs_mode_known CHECK (mode IN ('full', 'incremental'));
 ALTER TABLE canonical_organizations DROP COLUMN extras;

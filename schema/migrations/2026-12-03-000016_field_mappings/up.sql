@@ -71,5 +71,8 @@ ALTER TABLE canonical_orders ADD COLUMN extras JSONB NOT NULL DEFAULT '{}'::json
 ALTER TABLE canonical_products ADD COLUMN extras JSONB NOT NULL DEFAULT '{}'::jsonb;
 ALTER TABLE canonical_invoices ADD COLUMN extras JSONB NOT NULL DEFAULT '{}'::jsonb;
 
+-- A replay reads an object's raw records in id order.
+CREATE INDEX raw_records_replay_idx ON raw_records (provider, entity, id);
+
 ALTER TABLE sync_runs DROP CONSTRAINT sync_runs_mode_known;
 ALTER TABLE sync_runs ADD CONSTRAINT sync_runs_mode_known CHECK (mode IN ('full', 'incremental', 'replay'));

@@ -572,26 +572,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/integrations/odoo/fields/{model}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * An Odoo model's fields as the configured Odoo describes them (`fields_get`: name →
-         *     label, type, relation), for mapping work (admins).
-         */
-        get: operations["odoo_fields"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/v1/integrations/odoo/test": {
         parameters: {
             query?: never;
@@ -603,6 +583,26 @@ export interface paths {
         put?: never;
         /** Tests the Odoo connection (seed 000; the same as `POST …/providers/erp/odoo/test`). */
         post: operations["test_odoo"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/integrations/{provider}/fields/{object}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A provider object's fields as the live provider describes them (Odoo's
+         *     `fields_get`), with sample values from the raw zone.
+         */
+        get: operations["live_fields"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -838,6 +838,122 @@ export interface paths {
          *     many samples) answers 422 naming every problem.
          */
         post: operations["auto_map"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/mappings/versions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One version with its rules (admins). */
+        get: operations["version"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/mappings/versions/{id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approves a version as a whole (admins): a draft's waiting rules are approved, a
+         *     retired version comes back; the version becomes the active one and its object is
+         *     replayed from the raw zone (no call to the source).
+         */
+        post: operations["approve"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/mappings/versions/{id}/decisions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approves, rejects or changes rules of a draft version, all or none (admins). Each
+         *     decision teaches the engine. 422 names every problem (`decisions.<i>.…`): an
+         *     unknown rule, a target outside SPEC §10, one the connector derives, one another
+         *     rule already writes; 409 when the version is no draft.
+         */
+        post: operations["decide"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/mappings/versions/{id}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Rejects a draft version as a whole (admins). */
+        post: operations["reject"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/mappings/{provider}/{object}/auto-map": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Proposes a new version of `provider`'s `object` mapping from its live fields and
+         *     raw-zone samples (admins). Proposals at or above `TENTABO_MAPPING_AUTO_APPROVE`
+         *     are approved by themselves; when none waits for a person the version is active at
+         *     once and its object replayed.
+         */
+        post: operations["auto_map_object"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/mappings/{provider}/{object}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The versions of `provider`'s `object` mapping and the active one (admins). */
+        get: operations["versions"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1911,6 +2027,23 @@ export interface components {
             /** @description Whether it was the active one (deactivating an inactive provider changes nothing). */
             was_active: boolean;
         };
+        /** @description A decision on one rule. */
+        DecisionDto: {
+            /** Format: int64 */
+            rule_id: number;
+            /** @description `approved` or `rejected`. */
+            status: string;
+            /**
+             * @description Another target (a field of SPEC §10), or `null` to keep the field in extras;
+             *     absent: the proposed target.
+             */
+            target_field?: string | null;
+            /** @description Another transform. */
+            transform?: string | null;
+        };
+        DecisionsRequest: {
+            decisions: components["schemas"]["DecisionDto"][];
+        };
         /** @description A login a demo installation offers on its login page. */
         DemoLogin: {
             email: string;
@@ -2301,6 +2434,32 @@ export interface components {
             }[];
             next_cursor?: string | null;
         };
+        /** @description A field of a provider's live list. */
+        LiveFieldDto: {
+            help?: string | null;
+            label?: string | null;
+            /**
+             * @description Whether an auto-map considers it (stored, not a list of other records, not
+             *     messaging machinery).
+             */
+            mappable: boolean;
+            name: string;
+            relation?: string | null;
+            required: boolean;
+            /**
+             * @description Up to 5 distinct values from the raw zone's latest records (empty for a field
+             *     no sync has read yet).
+             */
+            samples: string[];
+            selection: string[];
+            /** @description The source's type (`char`, `many2one`, `monetary`, `selection`, …). */
+            type?: string | null;
+        };
+        LiveFields: {
+            fields: components["schemas"]["LiveFieldDto"][];
+            object: string;
+            provider: string;
+        };
         LoginRequest: {
             /** @description Keep the refresh token in an httpOnly cookie instead of the body (the console). */
             cookie?: boolean;
@@ -2328,6 +2487,13 @@ export interface components {
         };
         NoteList: {
             items: components["schemas"]["NoteDto"][];
+        };
+        ObjectAutoMapRequest: {
+            /**
+             * @description The canonical entity, when the object maps to several (Odoo's `res.partner`:
+             *     `organization` or `contact`).
+             */
+            entity?: string | null;
         };
         OrderDto: {
             allowed_events: string[];
@@ -2630,6 +2796,39 @@ export interface components {
             items: Record<string, never>[];
             next_cursor?: string | null;
         };
+        /**
+         * @description One rule of a version: a source field, its target and transform, the proposal's
+         *     confidence, reason and engine, and the decision.
+         */
+        RuleDto: {
+            /** Format: double */
+            confidence: number;
+            /** Format: date-time */
+            decided_at?: string | null;
+            decided_by?: string | null;
+            /** @description `rules`, `llm`, `default` (the built-in mapping) or `person`. */
+            engine: string;
+            /** Format: int64 */
+            id: number;
+            /** Format: int32 */
+            position: number;
+            reason: string;
+            samples: string[];
+            source_field: string;
+            source_label?: string | null;
+            source_type?: string | null;
+            /** @description `proposed` (waiting for a person), `approved` or `rejected`. */
+            status: string;
+            /** @description A canonical field of SPEC §10, or `null` (kept in extras, or ignored). */
+            target_field?: string | null;
+            /**
+             * @description One of `as_is`, `many2one_id`, `many2one_name`, `selection`, `date`, `datetime`,
+             *     `money`, `number`, `boolean`, `first_name`, `last_name`, `keep_in_extras`, `ignore`.
+             */
+            transform: string;
+            /** @description A selection's source value → canonical value. */
+            value_map: Record<string, never>;
+        };
         RunDto: {
             counts: components["schemas"]["Counts"];
             /** Format: date-time */
@@ -2857,6 +3056,53 @@ export interface components {
             role: string;
             /** Format: date-time */
             updated_at: string;
+        };
+        VersionDetailDto: components["schemas"]["VersionDto"] & {
+            rules: components["schemas"]["RuleDto"][];
+        };
+        VersionDto: {
+            /** Format: date-time */
+            activated_at?: string | null;
+            /** Format: int64 */
+            approved: number;
+            /** Format: date-time */
+            created_at: string;
+            created_by?: string | null;
+            /** Format: date-time */
+            decided_at?: string | null;
+            decided_by?: string | null;
+            entity: string;
+            /** Format: uuid */
+            id: string;
+            object: string;
+            /** @description `default`, `auto_map` or `copy`. */
+            origin: string;
+            /**
+             * Format: int64
+             * @description Rules per status.
+             */
+            proposed: number;
+            provider: string;
+            /** Format: int64 */
+            rejected: number;
+            /**
+             * Format: uuid
+             * @description The replay (`/api/v1/sync/runs/{id}`) its last activation started, once the
+             *     worker created it.
+             */
+            replay_run_id?: string | null;
+            /**
+             * @description `draft` (waiting for decisions), `active` (what the mapper runs), `retired`
+             *     (active before) or `rejected`.
+             */
+            status: string;
+            /** Format: int32 */
+            version: number;
+        };
+        VersionList: {
+            active?: null | components["schemas"]["VersionDto"];
+            /** @description Every version, newest first. */
+            versions: components["schemas"]["VersionDto"][];
         };
         /** @description What Tentabo answers a webhook delivery. */
         WebhookAck: {
@@ -5402,88 +5648,6 @@ export interface operations {
             };
         };
     };
-    odoo_fields: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description An Odoo model, e.g. `res.partner`. */
-                model: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": Record<string, never>;
-                };
-            };
-            /** @description Missing, invalid or expired credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Odoo is not configured */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Odoo refused or did not answer */
-            502: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description A dependency is unavailable, or the request ran out of time */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-        };
-    };
     test_odoo: {
         parameters: {
             query?: never;
@@ -5520,6 +5684,90 @@ export interface operations {
             };
             /** @description Odoo is not configured */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is unavailable, or the request ran out of time */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    live_fields: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A provider with mappings (`odoo`). */
+                provider: string;
+                /** @description The source object, e.g. Odoo's `res.partner`. */
+                object: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LiveFields"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such provider or object */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The provider is not configured */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The provider refused or did not answer */
+            502: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6814,6 +7062,496 @@ export interface operations {
             };
             /** @description The body is not application/json */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is unavailable, or the request ran out of time */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    version: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The version's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VersionDetailDto"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is unavailable, or the request ran out of time */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    approve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The version's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VersionDetailDto"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is unavailable, or the request ran out of time */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    decide: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The version's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DecisionsRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VersionDetailDto"];
+                };
+            };
+            /** @description The body is not valid JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is over the size limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is unavailable, or the request ran out of time */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    reject: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The version's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VersionDetailDto"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is unavailable, or the request ran out of time */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    auto_map_object: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A provider with mappings (`odoo`). */
+                provider: string;
+                /** @description The source object, e.g. Odoo's `res.partner`. */
+                object: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ObjectAutoMapRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VersionDetailDto"];
+                };
+            };
+            /** @description The body is not valid JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No mapping is kept for this provider and object */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The provider is not configured */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is over the size limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The provider refused or did not answer */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is unavailable, or the request ran out of time */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    versions: {
+        parameters: {
+            query?: {
+                /** @description The canonical entity, when the object maps to several. */
+                entity?: string | null;
+            };
+            header?: never;
+            path: {
+                /** @description A provider with mappings (`odoo`). */
+                provider: string;
+                /** @description The source object, e.g. Odoo's `res.partner`. */
+                object: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VersionList"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -36,3 +36,9 @@ export function day(v: string | null | undefined): string {
   if (Number.isNaN(d.getTime())) return v;
   return new Intl.DateTimeFormat(locale(), { dateStyle: 'medium', timeZone: 'UTC' }).format(d);
 }
+
+/** A share in [0, 1] as a whole percentage (`92 %` in French). */
+export function percent(v: number | null | undefined): string {
+  if (v == null || !Number.isFinite(v)) return '—';
+  return new Intl.NumberFormat(locale(), { style: 'percent', maximumFractionDigits: 0 }).format(v);
+}

@@ -209,9 +209,17 @@ fn compatibility(source: Option<&str>, kind: Kind) -> f64 {
                 0.3
             }
         }
-        Kind::Country | Kind::Currency => match ty {
+        // An Odoo currency's display name is its ISO code; a country's is its name
+        // ("Belgium"), which a code field does not hold as such.
+        Kind::Currency => match ty {
             "many2one" | "selection" => 1.0,
             _ if text => 0.95,
+            _ => 0.3,
+        },
+        Kind::Country => match ty {
+            "selection" => 1.0,
+            _ if text => 0.95,
+            "many2one" => 0.8,
             _ => 0.3,
         },
         Kind::Money => match ty {

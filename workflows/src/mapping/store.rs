@@ -306,6 +306,31 @@ pub async fn active_mappings(
     Ok(out)
 }
 
+/// The source fields every approved rule of an active or retired version of
+/// `provider`'s `object` reads: a run asks the source for all of them, so the raw zone
+/// holds what any of those versions needs when it is re-activated and replayed.
+pub async fn source_fields(
+    conn: &mut AsyncPgConnection,
+    provider: &str,
+    object: &str,
+) -> Result<Vec<String>, WorkflowError> {
+    #[derive(diesel::QueryableByName)]
+    struct Field {
+        #[diesel(sql_type = Text)]
+        source_field: String,
+    }
+    let rows: Vec<Field> = sql::query(
+        "SELECT DISTINCT r.source_field FROM mapping_rules r JOIN mapping_versions v ON v.id = r.version_id \
+         WHERE v.provider = $1 AND v.object = $2 AND v.status IN ('active', 'retired') \
+           AND r.status = 'approved' AND r.transform <> 'ignore' ORDER BY 1",
+    )
+    .bind(Bind::Text(provider.to_owned()))
+    .bind(Bind::Text(object.to_owned()))
+    .load(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| r.source_field).collect())
+}
+
 /// What this installation's decisions taught the engine.
 pub async fn learned(conn: &mut AsyncPgConnection) -> Result<Learned, WorkflowError> {
     #[derive(diesel::QueryableByName)]
@@ -629,7 +654,14 @@ pub async fn decide(
                 let at = decisions
                     .iter()
                     .position(|d| Some(d.rule_id) == rule_id)
-                    .map(|p| format!("decisions.{p}.{}", if part == "source" { "rule_id" } else { part }))
+                    .map(|p| {
+                        let part = match part {
+                            "source" => "rule_id",
+                            "target" => "target_field",
+                            other => other,
+                        };
+                        format!("decisions.{p}.{part}")
+                    })
                     .unwrap_or_else(|| format!("rules.{}.{part}", rule_id.unwrap_or(0)));
                 for c in codes {
                     errors.add(&at, c);

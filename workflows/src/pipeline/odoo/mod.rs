@@ -50,6 +50,8 @@ pub struct OdooMapper {
     policy: Arc<Policy>,
     /// The mapping version of each entity the model maps to.
     mappings: Arc<Vec<Mapping>>,
+    /// Fields asked for beside the mappings' own (those earlier versions read).
+    also: Arc<Vec<String>>,
 }
 
 impl OdooMapper {
@@ -70,7 +72,15 @@ impl OdooMapper {
             reference,
             policy,
             mappings: Arc::new(mappings),
+            also: Arc::default(),
         }
+    }
+
+    /// This mapper also asking the source for `fields` (what the object's other
+    /// versions read, so the raw zone holds it for a replay).
+    pub fn also_reading(mut self, fields: Vec<String>) -> OdooMapper {
+        self.also = Arc::new(fields);
+        self
     }
 
     /// This mapper running `mappings` (one per entity) instead of the defaults.
@@ -91,6 +101,11 @@ impl OdooMapper {
                 if !out.contains(&s) {
                     out.push(s);
                 }
+            }
+        }
+        for s in self.also.iter() {
+            if !out.contains(&s.as_str()) {
+                out.push(s);
             }
         }
         out

@@ -397,8 +397,10 @@ async fn execute_locked(
             Source::Raw(_) => stored_reference(conn, model).await?,
         };
         let mappings = crate::mapping::store::active_mappings(conn, PROVIDER, model).await?;
+        let also = crate::mapping::store::source_fields(conn, PROVIDER, model).await?;
         let mapper = OdooMapper::with(model, Arc::new(reference), Arc::new(policy))
-            .with_mappings(mappings);
+            .with_mappings(mappings)
+            .also_reading(also);
         // Records of this model wait in quarantine: pages release those that load.
         let open_quarantine = Arc::new(AtomicBool::new(
             load::has_open_quarantine(conn, PROVIDER, model).await?,
