@@ -16,6 +16,7 @@ const Contracts = React.lazy(() => import('@/features/contracts/routes'));
 const Dashboards = React.lazy(() => import('@/features/dashboards/routes'));
 const Admin = React.lazy(() => import('@/features/admin/routes'));
 const Integrations = React.lazy(() => import('@/features/integrations/routes'));
+const Mappings = React.lazy(() => import('@/features/mappings/routes'));
 const Sync = React.lazy(() => import('@/features/sync/routes'));
 const Jobs = React.lazy(() => import('@/features/jobs/routes'));
 
@@ -91,6 +92,7 @@ export function AppRoutes() {
           <Route path="dashboards/*" element={<Guard path="/dashboards"><Dashboards /></Guard>} />
           <Route path="admin/*" element={<AdminGuard />} />
           <Route path="integrations/*" element={<Guard path="/integrations"><Integrations /></Guard>} />
+          <Route path="integrations/mappings/*" element={<Guard path="/integrations"><Mappings /></Guard>} />
           <Route path="sync/*" element={<Guard path="/sync"><Sync /></Guard>} />
           <Route path="jobs/*" element={<Guard path="/jobs"><Jobs /></Guard>} />
           <Route path="*" element={<NotFound />} />

@@ -81,16 +81,18 @@ export function useHealth(kind: string, name: string) {
   });
 }
 
+export type LiveFields = components['schemas']['LiveFields'];
+
+/** An Odoo model's fields as the live Odoo describes them, with samples from the raw zone. */
 export function useOdooFields(model: string | null) {
   return useQuery({
     queryKey: ['providers', 'odoo-fields', model],
     enabled: model !== null,
     retry: false,
-    queryFn: async () =>
-      (await unwrap(api.GET('/api/v1/integrations/odoo/fields/{model}', { params: { path: { model: model ?? '' } } }))) as Record<
-        string,
-        { string?: string; type?: string; relation?: string | false; required?: boolean }
-      >,
+    queryFn: () =>
+      unwrap(
+        api.GET('/api/v1/integrations/{provider}/fields/{object}', { params: { path: { provider: 'odoo', object: model ?? '' } } }),
+      ),
   });
 }
 

@@ -1,8 +1,8 @@
 import * as React from 'react';
-import { useSearchParams } from 'react-router';
+import { Link, useSearchParams } from 'react-router';
 import { useTranslation } from 'react-i18next';
 import { useQueryClient } from '@tanstack/react-query';
-import { Button } from '@/components/ui/button';
+import { Button, buttonVariants } from '@/components/ui/button';
 import { Input } from '@/components/ui/input';
 import { Alert } from '@/components/ui/alert';
 import { Badge } from '@/components/ui/badge';
@@ -60,21 +60,30 @@ function OdooFields() {
       </form>
       <ErrorMessage error={q.error} />
       {q.isFetching ? <Loading /> : null}
-      {q.data ? (
+      {q.data && q.data.fields.length === 0 ? <p className="text-sm text-slate-700">{t('integrations.noFields')}</p> : null}
+      {q.data && q.data.fields.length > 0 ? (
         <Table>
           <THead>
             <TR>
-              <TH>{t('integrations.field')}</TH>
               <TH>{t('integrations.label')}</TH>
+              <TH>{t('integrations.field')}</TH>
               <TH>{t('integrations.type')}</TH>
+              <TH>{t('integrations.samples')}</TH>
             </TR>
           </THead>
           <TBody>
-            {Object.entries(q.data).map(([name, f]) => (
-              <TR key={name}>
-                <TD className="font-mono text-xs">{name}</TD>
-                <TD>{f.string ?? '—'}</TD>
+            {q.data.fields.map((f) => (
+              <TR key={f.name}>
+                <TD>{f.label ?? '—'}</TD>
+                <TD className="font-mono text-xs">{f.name}</TD>
                 <TD>{f.type ?? '—'}{f.relation ? ` → ${f.relation}` : ''}</TD>
+                <TD className="max-w-64 text-xs">
+                  {f.samples.length > 0 ? (
+                    <span className="block truncate" title={f.samples.join(', ')}>{f.samples.slice(0, 3).join(', ')}</span>
+                  ) : (
+                    '—'
+                  )}
+                </TD>
               </TR>
             ))}
           </TBody>
@@ -270,7 +279,14 @@ export default function Integrations() {
   const kinds = [...KINDS, ...new Set(items.map((p) => p.kind).filter((k) => !KINDS.includes(k)))];
   return (
     <div className="flex flex-col gap-4">
-      <PageHeader title={t('integrations.title')} />
+      <PageHeader
+        title={t('integrations.title')}
+        actions={
+          <Link to="/integrations/mappings" className={buttonVariants({ variant: 'outline' })}>
+            {t('integrations.mappingsLink')}
+          </Link>
+        }
+      />
       {oauth ? <OAuthBanner outcome={oauth} onDismiss={dismissOAuth} /> : null}
       <div aria-live="polite">
         {deactivated ? <DeactivationNotice outcome={deactivated} onDismiss={() => setDeactivated(null)} /> : null}
