@@ -160,6 +160,26 @@ fn string(json: &str) -> Option<String> {
     }
 }
 
+/// A many2one's parts as JSON text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Pair<'a> {
+    id: Option<&'a str>,
+    name: Option<&'a str>,
+}
+
+/// `[42, "Name"]` split at its first comma, when it has that plain shape (a number,
+/// then one string without quotes or escapes inside).
+fn split_pair(v: &str) -> Option<Pair<'_>> {
+    let inner = v.strip_prefix('[')?.strip_suffix(']')?;
+    let (id, name) = inner.split_once(',')?;
+    let (id, name) = (id.trim(), name.trim());
+    let text = name.strip_prefix('"')?.strip_suffix('"')?;
+    (is_number(id) && !text.contains(['"', '\\'])).then_some(Pair {
+        id: Some(id),
+        name: Some(name),
+    })
+}
+
 fn is_number(json: &str) -> bool {
     json.starts_with(|c: char| c == '-' || c.is_ascii_digit())
 }
@@ -199,7 +219,7 @@ impl<'a> Reader<'a> {
     fn id(&self, key: &str) -> Option<i64> {
         self.many2one(key)
             .flatten()
-            .and_then(|p| p.first().and_then(|id| id.get().parse().ok()))
+            .and_then(|p| p.id.and_then(|id| id.parse().ok()))
     }
 
     /// A number read exactly from its JSON text (never through a float).
@@ -237,9 +257,19 @@ impl<'a> Reader<'a> {
     }
 
     /// A many2one's `[id, "display name"]`, each part as JSON text: `None` when empty,
-    /// `Some(None)` when not an array.
-    fn many2one(&self, key: &str) -> Option<Option<Vec<&'a RawValue>>> {
-        self.get(key).map(|v| serde_json::from_str(v).ok())
+    /// `Some(None)` when not an array. The usual shape is split in place (no
+    /// allocation); anything else goes through the JSON parser.
+    fn many2one(&self, key: &str) -> Option<Option<Pair<'a>>> {
+        self.get(key).map(|v| {
+            split_pair(v).or_else(|| {
+                serde_json::from_str::<Vec<&'a RawValue>>(v)
+                    .ok()
+                    .map(|p| Pair {
+                        id: p.first().map(|x| x.get()),
+                        name: p.get(1).map(|x| x.get()),
+                    })
+            })
+        })
     }
 
     /// A many2one's display name.
@@ -258,15 +288,11 @@ impl<'a> Reader<'a> {
         let Some(pair) = self.many2one(key) else {
             return (Field::Null, Field::Null);
         };
-        let name = match pair
-            .as_ref()
-            .and_then(|p| p.get(1))
-            .and_then(|n| string(n.get()))
-        {
+        let name = match pair.and_then(|p| p.name).and_then(string) {
             Some(name) => Field::Text(name),
             None => self.bad(name_field, "bad_many2one"),
         };
-        let id = match pair.as_ref().and_then(|p| p.first()).map(|id| id.get()) {
+        let id = match pair.and_then(|p| p.id) {
             Some(id) if is_number(id) => Field::Text(id.to_owned()),
             _ => match id_field {
                 Some(field) => self.bad(field, "bad_many2one"),
@@ -289,7 +315,7 @@ impl<'a> Reader<'a> {
     fn id_of(&mut self, key: &str, field: &'static str) -> Field {
         match self.many2one(key) {
             None => Field::Null,
-            Some(pair) => match pair.as_ref().and_then(|p| p.first()).map(|id| id.get()) {
+            Some(pair) => match pair.and_then(|p| p.id) {
                 Some(id) if is_number(id) => Field::Text(id.to_owned()),
                 _ => self.bad(field, "bad_many2one"),
             },
@@ -438,13 +464,10 @@ impl Mapper for OdooMapper {
             Entity::Lead => {
                 // Derived by the connector, whatever the mapping: the canonical status
                 // and the region of the lead's national phone numbers.
-                let name = |key: &str| {
-                    r.many2one(key)
-                        .flatten()
-                        .and_then(|p| p.get(1).and_then(|n| string(n.get())))
-                };
-                let lost_reason = name("lost_reason_id");
-                let stage = name("stage_id");
+                let name_of = |p: Option<Pair>| p.and_then(|p| p.name).and_then(string);
+                let stage_pair = r.many2one("stage_id").flatten();
+                let lost_reason = name_of(r.many2one("lost_reason_id").flatten());
+                let stage = name_of(stage_pair);
                 let probability_zero = r
                     .get("probability")
                     .filter(|v| is_number(v))
@@ -456,8 +479,9 @@ impl Mapper for OdooMapper {
                     .is_some_and(|d| d.is_zero());
                 // Odoo archives a lost opportunity, with a reason or at probability 0.
                 let lost = deleted && (lost_reason.is_some() || probability_zero);
-                let won = r
-                    .id("stage_id")
+                let won = stage_pair
+                    .and_then(|p| p.id)
+                    .and_then(|id| id.parse::<i64>().ok())
                     .and_then(|id| self.reference.stages.get(&id))
                     .is_some_and(|s| s.is_won);
                 let status = if lost {

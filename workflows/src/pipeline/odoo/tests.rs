@@ -166,3 +166,38 @@ fn a_record_of_the_wrong_shape_is_rejected_with_every_reason() {
     assert!(codes.contains(&(Some("stage"), "bad_many2one")));
     assert_eq!(refused("[1, 2]"), vec![(None, "not_an_object")]);
 }
+
+#[test]
+fn many2one_pairs_of_every_shape_read_as_the_json_parser_reads_them() {
+    let owner = |pair: &str| {
+        let m = OdooMapper::new("crm.lead")
+            .map(&raw(&format!(
+                r#"{{"id": 9, "name": "X", "user_id": {pair}, "write_date": "2024-01-01 00:00:00"}}"#
+            )))
+            .unwrap_or_else(|e| panic!("{pair}: {e:?}"));
+        (
+            m.fields["owner"].clone(),
+            m.fields["owner_external_id"].clone(),
+        )
+    };
+    let text = |s: &str| Field::Text(s.to_owned());
+    assert_eq!(owner(r#"[7, "Doe, Jane"]"#), (text("Doe, Jane"), text("7")));
+    assert_eq!(
+        owner(r#"[ 7 ,"Jane [admin]" ]"#),
+        (text("Jane [admin]"), text("7"))
+    );
+    assert_eq!(
+        owner(r#"[7, "Jane \"JD\" Doe"]"#),
+        (text("Jane \"JD\" Doe"), text("7"))
+    );
+    assert_eq!(owner(r#"[7, "Jane", "extra"]"#), (text("Jane"), text("7")));
+    assert_eq!(owner(r#"[7, "Zo\u00eb"]"#), (text("Zoë"), text("7")));
+    assert_eq!(owner("false"), (Field::Null, Field::Null));
+    let bad = OdooMapper::new("crm.lead")
+        .map(&raw(
+            r#"{"id": 9, "name": "X", "user_id": [7], "write_date": "2024-01-01 00:00:00"}"#,
+        ))
+        .unwrap_err();
+    assert_eq!(bad.reasons[0].field, Some("owner"));
+    assert_eq!(bad.reasons[0].code, "bad_many2one");
+}
