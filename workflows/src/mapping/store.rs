@@ -401,7 +401,8 @@ pub async fn get(conn: &mut AsyncPgConnection, id: Uuid) -> Result<VersionDetail
     let version: VersionView = sql::query(format!("{VERSION_SELECT} WHERE v.id = $1"))
         .bind(Bind::Uuid(id))
         .get_result(conn)
-        .await?;
+        .await
+        .map_err(crate::error::not_found)?;
     let rules: Vec<RuleView> = sql::query(
         "SELECT r.id, r.position, r.source_field, r.source_label, r.source_type, r.samples, r.target_field, \
              r.transform, r.value_map, r.confidence, r.reason, r.engine, r.status, u.email AS decided_by, r.decided_at \
@@ -525,10 +526,11 @@ async fn version_row(
             .execute(conn)
             .await?;
     }
-    Ok(sql::query(format!("{VERSION_SELECT} WHERE v.id = $1"))
+    sql::query(format!("{VERSION_SELECT} WHERE v.id = $1"))
         .bind(Bind::Uuid(id))
         .get_result(conn)
-        .await?)
+        .await
+        .map_err(crate::error::not_found)
 }
 
 fn not_draft(v: &VersionView) -> WorkflowError {

@@ -92,7 +92,8 @@ pub async fn replay_version(
             )
             .bind(Bind::Uuid(version_id))
             .get_result(conn)
-            .await?;
+            .await
+            .map_err(crate::error::not_found)?;
             if let Some(run) = v.replay_run_id {
                 return Ok(Some(run));
             }
