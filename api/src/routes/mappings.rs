@@ -21,7 +21,7 @@ use tentabo_workflows::mapping::engine::{self, SourceField};
 use tentabo_workflows::mapping::store::{
     self as mapping_store, Decision, RuleView, VersionDetail, VersionView,
 };
-use tentabo_workflows::mapping::{rules, sources};
+use tentabo_workflows::mapping::{combine, rules, sources};
 use tentabo_workflows::outbound::with_context;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -91,7 +91,7 @@ pub struct ProposalDto {
     pub confidence: f64,
     /// Why, in words a person can check.
     pub reason: String,
-    /// The engine that proposed it (`rules`).
+    /// The engine that proposed it: `rules`, `llm`, or `rules+llm` when both agreed.
     pub engine: String,
 }
 
@@ -111,6 +111,7 @@ pub struct AutoMapResponse {
 async fn auto_map(
     State(s): State<AppState>,
     who: AuthUser,
+    meta: RequestMeta,
     Json(body): Json<AutoMapRequest>,
 ) -> Result<Json<AutoMapResponse>, ApiError> {
     s.authz
@@ -129,8 +130,13 @@ async fn auto_map(
         .collect();
     // What this installation's people approved and rejected before counts.
     let learned = mapping_store::learned(&mut *s.conn().await?).await?;
-    let proposals =
-        engine::propose(&body.entity, &fields, &learned).map_err(WorkflowError::Validation)?;
+    let llm = s.platform.llm().await?;
+    let proposals = with_context(
+        meta.call_context(),
+        combine::propose(llm.as_deref(), &body.entity, &fields, &learned, &[]),
+    )
+    .await
+    .map_err(WorkflowError::Validation)?;
     Ok(Json(AutoMapResponse {
         proposals: proposals
             .into_iter()
@@ -297,7 +303,8 @@ pub struct RuleDto {
     pub value_map: serde_json::Value,
     pub confidence: f64,
     pub reason: String,
-    /// `rules`, `llm`, `default` (the built-in mapping) or `person`.
+    /// `rules`, `llm`, `rules+llm` (both agreed), `default` (the built-in mapping) or
+    /// `person`.
     pub engine: String,
     /// `proposed` (waiting for a person), `approved` or `rejected`.
     pub status: String,
@@ -420,15 +427,21 @@ async fn auto_map_object(
         .map(|f| f.field)
         .take(engine::MAX_FIELDS)
         .collect();
-    let mut conn = s.conn().await?;
-    let learned = mapping_store::learned(&mut conn).await?;
-    let proposals = engine::propose_excluding(
-        entity.as_str(),
-        &fields,
-        &learned,
-        rules::derived(&p.provider, &p.object, entity),
+    let learned = mapping_store::learned(&mut *s.conn().await?).await?;
+    let llm = s.platform.llm().await?;
+    let proposals = with_context(
+        meta.call_context(),
+        combine::propose(
+            llm.as_deref(),
+            entity.as_str(),
+            &fields,
+            &learned,
+            rules::derived(&p.provider, &p.object, entity),
+        ),
     )
+    .await
     .map_err(WorkflowError::Validation)?;
+    let mut conn = s.conn().await?;
     let detail = mapping_store::create_proposed(
         &mut conn,
         &meta.audit(Some(who.0.user_id)),

@@ -1,3 +1,7 @@
+DELETE FROM provider_configs WHERE kind = 'llm';
+ALTER TABLE provider_configs DROP CONSTRAINT provider_configs_kind_known;
+ALTER TABLE provider_configs ADD CONSTRAINT provider_configs_kind_known
+    CHECK (kind IN ('auth', 'crm', 'billing', 'erp'));
 DELETE FROM sync_runs WHERE mode = 'replay';
 DROP INDEX raw_records_replay_idx;
 ALTER TABLE sync_runs DROP CONSTRAINT sync_runs_mode_known;

@@ -76,3 +76,8 @@ CREATE INDEX raw_records_replay_idx ON raw_records (provider, entity, id);
 
 ALTER TABLE sync_runs DROP CONSTRAINT sync_runs_mode_known;
 ALTER TABLE sync_runs ADD CONSTRAINT sync_runs_mode_known CHECK (mode IN ('full', 'incremental', 'replay'));
+
+-- The LLM engine of field mapping is a provider of its own kind.
+ALTER TABLE provider_configs DROP CONSTRAINT provider_configs_kind_known;
+ALTER TABLE provider_configs ADD CONSTRAINT provider_configs_kind_known
+    CHECK (kind IN ('auth', 'crm', 'billing', 'erp', 'llm'));

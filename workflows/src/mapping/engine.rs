@@ -338,7 +338,7 @@ fn sample_kind(samples: &[String]) -> Option<(Kind, &'static str)> {
     None
 }
 
-fn transform(source: Option<&str>, kind: Kind) -> &'static str {
+pub(crate) fn transform(source: Option<&str>, kind: Kind) -> &'static str {
     match (source.map(str::to_lowercase).as_deref(), kind) {
         (Some("many2one"), Kind::Ref) => "many2one_id",
         (Some("many2one"), _) => "many2one_name",

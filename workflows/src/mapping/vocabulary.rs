@@ -23,6 +23,28 @@ pub enum Kind {
     Status,
 }
 
+impl Kind {
+    /// The kind's name as the LLM engine is told it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Text => "text",
+            Kind::Email => "email",
+            Kind::Phone => "phone",
+            Kind::Url => "url",
+            Kind::Country => "country_code",
+            Kind::Currency => "currency_code",
+            Kind::Money => "money",
+            Kind::Number => "number",
+            Kind::Percent => "percent",
+            Kind::Date => "date",
+            Kind::DateTime => "datetime",
+            Kind::Bool => "boolean",
+            Kind::Ref => "reference",
+            Kind::Status => "status",
+        }
+    }
+}
+
 /// One canonical field: its name, kind, and synonyms (lowercase, without accents; the
 /// name itself is implied).
 #[derive(Debug, Clone, Copy)]

@@ -14,6 +14,7 @@
 //! `auth`, at most one active: database login is always on).
 
 pub mod ldap;
+pub mod llm;
 pub mod odoo;
 pub mod oidc;
 pub mod pennylane;

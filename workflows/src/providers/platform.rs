@@ -39,6 +39,8 @@ pub enum Instance {
     Directory(Arc<LdapDirectory>),
     /// A single sign-on provider (kind `auth`).
     Sso(Arc<OidcClient>),
+    /// The LLM engine of field mapping (kind `llm`).
+    Llm(Arc<super::llm::LlmClient>),
 }
 
 struct Built {
@@ -170,6 +172,14 @@ impl Platform {
             Some(Instance::Erp(c)) => Ok(Some(c)),
             _ => Ok(None),
         }
+    }
+
+    /// The active LLM engine of field mapping, if one is configured and active.
+    pub async fn llm(&self) -> Result<Option<Arc<super::llm::LlmClient>>, WorkflowError> {
+        Ok(match self.active(ProviderKind::Llm).await? {
+            Some(Instance::Llm(c)) => Some(c),
+            _ => None,
+        })
     }
 
     /// The active login provider (LDAP directory or SSO), if any: database login is
@@ -314,6 +324,15 @@ impl Platform {
                     self.retry,
                 ))))
             }
+            (ProviderKind::Llm, registry::LLM) => {
+                let settings: super::llm::LlmSettings = registry::settings(&row.configuration)?;
+                Ok(Instance::Llm(Arc::new(super::llm::LlmClient::new(
+                    self.outbound.clone(),
+                    settings,
+                    secret("api_key")?,
+                    self.retry,
+                ))))
+            }
             (ProviderKind::Erp, registry::ODOO) => {
                 let settings: OdooSettings = registry::settings(&row.configuration)?;
                 Ok(Instance::Erp(OdooConfig::from_settings(
@@ -440,6 +459,10 @@ impl Platform {
                 .check()
                 .await
                 .map_err(|e| ProviderError::Permanent(e.to_string())),
+            Ok(Instance::Llm(c)) => c.check().await.map_err(|e| match e {
+                super::llm::LlmError::Unavailable(r) => ProviderError::Transient(r),
+                other => ProviderError::Permanent(other.to_string()),
+            }),
             Err(e) => Err(ProviderError::Permanent(e.to_string())),
         };
         let latency = started.elapsed();

@@ -24,14 +24,17 @@ pub enum ProviderKind {
     Crm,
     Billing,
     Erp,
+    /// The LLM engine of field mapping (BYOK).
+    Llm,
 }
 
 impl ProviderKind {
-    pub const ALL: [ProviderKind; 4] = [
+    pub const ALL: [ProviderKind; 5] = [
         ProviderKind::Auth,
         ProviderKind::Crm,
         ProviderKind::Billing,
         ProviderKind::Erp,
+        ProviderKind::Llm,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -39,6 +42,7 @@ impl ProviderKind {
             ProviderKind::Crm => "crm",
             ProviderKind::Billing => "billing",
             ProviderKind::Erp => "erp",
+            ProviderKind::Llm => "llm",
         }
     }
     pub fn parse(s: &str) -> Option<ProviderKind> {
@@ -110,6 +114,7 @@ pub const ODOO: &str = "odoo";
 pub const PIPEDRIVE: &str = "pipedrive";
 pub const LDAP: &str = super::ldap::NAME;
 pub const OIDC: &str = super::oidc::NAME;
+pub const LLM: &str = super::llm::NAME;
 
 pub static KNOWN: &[ProviderSpec] = &[
     ProviderSpec {
@@ -219,6 +224,20 @@ pub static KNOWN: &[ProviderSpec] = &[
         }],
         schema: schema_of::<OdooSettings>,
         check: check_as::<OdooSettings>,
+    },
+    ProviderSpec {
+        kind: ProviderKind::Llm,
+        name: LLM,
+        label: "OpenAI-compatible LLM (your own key)",
+        description: "Field mapping proposals from a chat-completions model, combined with the rules engine; field descriptions only unless samples are allowed.",
+        secrets: &[SecretField {
+            name: "api_key",
+            label: "API key",
+            required: true,
+            internal: false,
+        }],
+        schema: schema_of::<super::llm::LlmSettings>,
+        check: check_as::<super::llm::LlmSettings>,
     },
 ];
 
