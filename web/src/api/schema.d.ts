@@ -2622,7 +2622,7 @@ export interface components {
              * @description In [0, 1].
              */
             confidence: number;
-            /** @description The engine that proposed it (`rules`). */
+            /** @description The engine that proposed it: `rules`, `llm`, or `rules+llm` when both agreed. */
             engine: string;
             /** @description Why, in words a person can check. */
             reason: string;
@@ -2806,7 +2806,10 @@ export interface components {
             /** Format: date-time */
             decided_at?: string | null;
             decided_by?: string | null;
-            /** @description `rules`, `llm`, `default` (the built-in mapping) or `person`. */
+            /**
+             * @description `rules`, `llm`, `rules+llm` (both agreed), `default` (the built-in mapping) or
+             *     `person`.
+             */
             engine: string;
             /** Format: int64 */
             id: number;

@@ -29,7 +29,7 @@ import { PipedriveConnect } from './components/pipedrive-connect';
 import { LdapTools, OidcRedirectUri } from './components/auth-tools';
 import { DeactivateProvider, DeactivationNotice, type DeactivationOutcome } from './components/deactivate';
 
-const KINDS = ['auth', 'crm', 'billing', 'erp'];
+const KINDS = ['auth', 'crm', 'billing', 'erp', 'llm'];
 
 function healthVariant(status: string | null | undefined) {
   return status === 'healthy' ? 'green' : status === 'degraded' ? 'amber' : status === 'offline' ? 'red' : 'default';

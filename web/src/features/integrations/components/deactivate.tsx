@@ -16,7 +16,27 @@ export interface DeactivationOutcome {
 
 /** What deactivating a provider of this kind does, in words. */
 export function deactivationConsequence(t: TFunction, kind: string): string {
-  return kind === 'auth' ? t('integrations.deactivation.consequenceAuth') : t('integrations.deactivation.consequenceOther');
+  switch (kind) {
+    case 'auth':
+      return t('integrations.deactivation.consequenceAuth');
+    case 'llm':
+      // Field mapping goes on without it: the rules engine alone proposes.
+      return t('integrations.deactivation.consequenceLlm');
+    default:
+      return t('integrations.deactivation.consequenceOther');
+  }
+}
+
+/** What is so once a provider of this kind is deactivated, in words. */
+function deactivationDone(t: TFunction, kind: string): string {
+  switch (kind) {
+    case 'auth':
+      return t('integrations.deactivation.doneAuth');
+    case 'llm':
+      return t('integrations.deactivation.doneLlm');
+    default:
+      return t('integrations.deactivation.doneOther');
+  }
 }
 
 /**
@@ -91,7 +111,7 @@ export function DeactivationNotice({ outcome, onDismiss }: { outcome: Deactivati
     <Alert variant={result.was_active ? 'success' : 'info'} className="flex flex-wrap items-center justify-between gap-2" data-testid="deactivation-outcome">
       <span>
         {result.was_active
-          ? `${t('integrations.deactivation.done', { name: label })} ${kind === 'auth' ? t('integrations.deactivation.doneAuth') : t('integrations.deactivation.doneOther')}`
+          ? `${t('integrations.deactivation.done', { name: label })} ${deactivationDone(t, kind)}`
           : t('integrations.deactivation.wasNotActive', { name: label })}
       </span>
       {onDismiss ? (

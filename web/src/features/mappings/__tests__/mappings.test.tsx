@@ -260,6 +260,23 @@ describe('reviewing a draft', () => {
     expect(screen.getByTestId('version-details')).toHaveTextContent('2 waiting, 1 approved, 0 rejected');
   });
 
+  it('names the engine of a proposal both engines agreed on, in English and in French', async () => {
+    await setLanguage('en');
+    const agreed = rule({ id: 21, source_field: 'email', target_field: 'email', confidence: 0.97, engine: 'rules+llm' });
+    mockApi({ [`GET /api/v1/mappings/versions/${DRAFT_ID}`]: () => detail({ rules: [agreed, RULES[1]!], proposed: 2, approved: 0 }) });
+    const { unmount } = renderAt(`/integrations/mappings/versions/${DRAFT_ID}`);
+    expect(await screen.findByTestId('rule-21')).toHaveTextContent('Rules + LLM');
+    expect(screen.getByTestId('rule-12')).toHaveTextContent('Language model');
+    expect(screen.getByTestId('rule-12')).not.toHaveTextContent('Rules + LLM');
+    unmount();
+
+    await setLanguage('fr');
+    renderAt(`/integrations/mappings/versions/${DRAFT_ID}`);
+    expect(await screen.findByTestId('rule-21')).toHaveTextContent('Règles + LLM');
+    expect(screen.getByTestId('rule-21')).not.toHaveTextContent('rules+llm');
+    await setLanguage('en');
+  });
+
   it('filters the rules by status and by a search on the source field or label', async () => {
     await setLanguage('en');
     mockApi({ [`GET /api/v1/mappings/versions/${DRAFT_ID}`]: () => detail() });
