@@ -797,8 +797,6 @@ diesel::table! {
     }
 }
 
-diesel::joinable!(mapping_rules -> mapping_versions (version_id));
-diesel::joinable!(mapping_versions -> sync_runs (replay_run_id));
 diesel::joinable!(audit_logs -> users (actor_id));
 diesel::joinable!(contracts -> distributors (distributor_id));
 diesel::joinable!(contracts -> partners (partner_id));
@@ -814,6 +812,9 @@ diesel::joinable!(leads -> distributors (distributor_id));
 diesel::joinable!(leads -> partners (partner_id));
 diesel::joinable!(leads -> users (owner_id));
 diesel::joinable!(lifecycle_history -> users (actor_id));
+diesel::joinable!(mapping_rules -> mapping_versions (version_id));
+diesel::joinable!(mapping_rules -> users (decided_by));
+diesel::joinable!(mapping_versions -> sync_runs (replay_run_id));
 diesel::joinable!(notes -> users (author_id));
 diesel::joinable!(order_lines -> orders (order_id));
 diesel::joinable!(order_lines -> products (product_id));

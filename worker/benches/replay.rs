@@ -56,7 +56,13 @@ fn main() {
         .unwrap();
     rt.block_on(async {
         let peer = OdooPeer::with_credentials("sync", "pw").await;
-        peer.generate("crm.lead", Generated { count: records, edited_every: None });
+        peer.generate(
+            "crm.lead",
+            Generated {
+                count: records,
+                edited_every: None,
+            },
+        );
         let db = TestDb::new().await;
         println!("replay bench: {records} Odoo-shaped crm.lead records, pages of 1,000, 2 cores");
 
@@ -117,7 +123,9 @@ fn main() {
         )
         .await
         .unwrap();
-        store::approve(&mut conn, &ctx, version.version.id).await.unwrap();
+        store::approve(&mut conn, &ctx, version.version.id)
+            .await
+            .unwrap();
         drop(conn);
 
         let t = Instant::now();
@@ -137,7 +145,11 @@ fn main() {
             stages(&totals)
         );
         assert_eq!(totals.fetched, full.fetched);
-        assert_eq!(totals.loaded + totals.quarantined, full.fetched, "{totals:?}");
+        assert_eq!(
+            totals.loaded + totals.quarantined,
+            full.fetched,
+            "{totals:?}"
+        );
         println!(
             "replay / full run   {:.2}× (the full run's records/s, same machine and run)",
             replay_rate / full_rate

@@ -417,7 +417,7 @@ async fn execute_locked(
             .await?;
         if let Source::Raw(reader) = source {
             // The raw zone is read on a connection of its own.
-            *reader = Some(db.get().await?);
+            *reader = Some(Box::new(db.get().await?));
         }
         // A second lane: one more connection, for the run's duration — one free now:
         // a busy pool is not made to wait for it. Without one the run goes on a single

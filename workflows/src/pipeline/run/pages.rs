@@ -17,7 +17,7 @@ pub(super) fn connector_error(e: OdooError) -> WorkflowError {
 /// its own, opened once the run starts).
 pub(super) enum Source<'a> {
     Odoo(&'a mut OdooClient),
-    Raw(Option<diesel_async::pooled_connection::deadpool::Object<AsyncPgConnection>>),
+    Raw(Option<Box<diesel_async::pooled_connection::deadpool::Object<AsyncPgConnection>>>),
 }
 
 /// A page after the stages that need no database.
@@ -82,7 +82,7 @@ pub(super) async fn read_page(
             (records, next, HashMap::new())
         }
         Source::Raw(conn) => {
-            let conn = conn.as_deref_mut().ok_or_else(|| {
+            let conn = conn.as_deref_mut().map(|c| &mut **c).ok_or_else(|| {
                 WorkflowError::Internal("replay: the raw zone reader has no connection".into())
             })?;
             let rows = raw_page(conn, model, after.id, page_size).await?;
