@@ -156,6 +156,7 @@ fn decision(rule_id: i64, status: &str, target: Option<Option<&str>>) -> Decisio
         status: status.into(),
         target_field: target.map(|t| t.map(str::to_owned)),
         transform: None,
+        value_map: None,
     }
 }
 
@@ -515,4 +516,100 @@ fn live_fields_for_lead() -> Vec<SourceField> {
         .filter(|f| f.mappable)
         .map(|f| f.field)
         .collect()
+}
+
+#[tokio::test]
+async fn a_selection_value_map_and_a_changed_target_reach_the_canonical_rows() {
+    let db = TestDb::new().await;
+    let peer = OdooPeer::with_credentials("sync@example.com", "s3cret").await;
+    odoo17::install(&peer);
+    sync(&db, &peer, "res.partner", Mode::Full).await;
+    sync(&db, &peer, "sale.order", Mode::Full).await;
+    #[derive(diesel::QueryableByName)]
+    struct Order {
+        #[diesel(sql_type = Text)]
+        external_id: String,
+        #[diesel(sql_type = Nullable<Text>)]
+        status: Option<String>,
+    }
+    async fn orders(db: &TestDb) -> Vec<(String, Option<String>)> {
+        diesel::sql_query("SELECT external_id, status FROM canonical_orders ORDER BY external_id")
+            .load::<Order>(&mut db.conn().await)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|o| (o.external_id, o.status))
+            .collect()
+    }
+    let before = orders(&db).await;
+    assert_eq!(before[0].1.as_deref(), Some("sale"), "{before:?}");
+
+    let mut conn = db.conn().await;
+    let fields = live_fields(&peer, "sale.order").await;
+    let proposals = engine::propose_excluding("order", &fields, &Learned::default(), &[]).unwrap();
+    let draft = store::create_proposed(
+        &mut conn,
+        &ctx(),
+        "odoo",
+        "sale.order",
+        Entity::Order,
+        &fields,
+        proposals,
+        0.9,
+    )
+    .await
+    .unwrap();
+    // Odoo's states in the installation's words.
+    let mut map = Decision {
+        value_map: Some(
+            [("sale", "confirmed"), ("draft", "quotation")]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+        ),
+        ..decision(rule_id(&draft, "state"), "approved", Some(Some("status")))
+    };
+    map.transform = Some("selection".into());
+    let too_big = Decision {
+        value_map: Some(
+            (0..501)
+                .map(|i| (format!("k{i}"), "v".to_owned()))
+                .collect(),
+        ),
+        ..decision(rule_id(&draft, "state"), "approved", None)
+    };
+    let e = store::decide(&mut conn, &ctx(), draft.version.id, &[too_big])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, WorkflowError::Validation(f) if f.0["decisions.0.value_map"] == ["too_many"]),
+        "{e:?}"
+    );
+    let decided = store::decide(&mut conn, &ctx(), draft.version.id, &[map])
+        .await
+        .unwrap();
+    let state = decided
+        .rules
+        .iter()
+        .find(|r| r.source_field == "state")
+        .unwrap();
+    assert_eq!(
+        state.value_map,
+        json!({ "sale": "confirmed", "draft": "quotation" })
+    );
+    store::approve(&mut conn, &ctx(), draft.version.id)
+        .await
+        .unwrap();
+    let ReplayOutcome::Done { totals, .. } =
+        run::replay_version(&db.pool(3), draft.version.id, run::Options::default())
+            .await
+            .unwrap()
+    else {
+        panic!("no replay")
+    };
+    assert_eq!(totals.quarantined, 0, "{totals:?}");
+    let after = orders(&db).await;
+    let status = |id: &str| after.iter().find(|o| o.0 == id).unwrap().1.clone();
+    assert_eq!(status("1").as_deref(), Some("confirmed"), "{after:?}");
+    assert_eq!(status("2").as_deref(), Some("quotation"), "{after:?}");
 }

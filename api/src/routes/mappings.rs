@@ -521,6 +521,9 @@ pub struct DecisionDto {
     pub target_field: Option<Option<String>>,
     /// Another transform.
     pub transform: Option<String>,
+    /// For a `selection` rule: source value → canonical value (at most 500 pairs of
+    /// at most 200 characters each), replacing the rule's.
+    pub value_map: Option<std::collections::BTreeMap<String, String>>,
 }
 
 fn some<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
@@ -559,6 +562,7 @@ async fn decide(
             status: d.status,
             target_field: d.target_field,
             transform: d.transform,
+            value_map: d.value_map,
         })
         .collect();
     let detail = mapping_store::decide(

@@ -2040,6 +2040,13 @@ export interface components {
             target_field?: string | null;
             /** @description Another transform. */
             transform?: string | null;
+            /**
+             * @description For a `selection` rule: source value → canonical value (at most 500 pairs of
+             *     at most 200 characters each), replacing the rule's.
+             */
+            value_map?: {
+                [key: string]: string;
+            } | null;
         };
         DecisionsRequest: {
             decisions: components["schemas"]["DecisionDto"][];

@@ -504,6 +504,9 @@ pub struct Decision {
     #[serde(default, with = "serde_with_double_option")]
     pub target_field: Option<Option<String>>,
     pub transform: Option<String>,
+    /// A selection's source value → canonical value (replaces the rule's).
+    #[serde(default)]
+    pub value_map: Option<BTreeMap<String, String>>,
 }
 
 mod serde_with_double_option {
@@ -604,13 +607,38 @@ pub async fn decide(
                 }
             }
             if let Some(target) = &d.target_field {
+                let changed = *target != rule.target_field;
                 rule.target_field = target.clone();
-                if target.is_none() {
-                    rule.transform = Transform::KeepInExtras.as_str().to_owned();
-                } else if Transform::parse(&rule.transform).is_some_and(Transform::targetless)
-                    && d.transform.is_none()
+                match target {
+                    None => rule.transform = Transform::KeepInExtras.as_str().to_owned(),
+                    // A new target without a transform: the one its kind and the
+                    // source's type call for.
+                    Some(t) if changed && d.transform.is_none() => {
+                        rule.transform = Transform::AsIs.as_str().to_owned();
+                        if let Some(kind) = super::vocabulary::targets(&v.entity)
+                            .unwrap_or_default()
+                            .iter()
+                            .find(|x| x.name == t)
+                            .map(|x| x.kind)
+                        {
+                            rule.transform =
+                                super::engine::transform(rule.source_type.as_deref(), kind)
+                                    .to_owned();
+                        }
+                    }
+                    Some(_) => {}
+                }
+            }
+            if let Some(values) = &d.value_map {
+                if values.len() > super::engine::MAX_SELECTION {
+                    errors.add(&key("value_map"), "too_many");
+                } else if values
+                    .iter()
+                    .any(|(k, v)| k.chars().count() > 200 || v.chars().count() > 200)
                 {
-                    rule.transform = Transform::AsIs.as_str().to_owned();
+                    errors.add(&key("value_map"), "too_long");
+                } else {
+                    rule.value_map = serde_json::to_value(values)?;
                 }
             }
             rule.status = d.status.clone();
@@ -675,7 +703,7 @@ pub async fn decide(
             let r = rules.iter().find(|r| r.id == d.rule_id).expect("checked above");
             sql::query(
                 "UPDATE mapping_rules SET status = $2, target_field = $3, transform = $4, \
-                     decided_by = $5, decided_at = now(), \
+                     decided_by = $5, decided_at = now(), value_map = $6, \
                      engine = CASE WHEN target_field IS DISTINCT FROM $3 THEN 'person' ELSE engine END, \
                      confidence = CASE WHEN target_field IS DISTINCT FROM $3 THEN 1 ELSE confidence END, \
                      reason = CASE WHEN target_field IS DISTINCT FROM $3 THEN 'chosen by a person' ELSE reason END \
@@ -686,6 +714,7 @@ pub async fn decide(
             .bind(Bind::OptText(r.target_field.clone()))
             .bind(Bind::Text(r.transform.clone()))
             .bind(Bind::OptUuid(ctx.actor_id))
+            .bind(Bind::Json(r.value_map.clone()))
             .execute(conn)
             .await?;
         }
