@@ -36,9 +36,43 @@ enum Command {
     /// The secrets key ring of stored credentials.
     #[command(subcommand)]
     Secrets(SecretsCommand),
+    /// Read the audit log: who did what, when, from which request.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Print the OpenAPI document the API serves at /api/v1/openapi.json (the console's
     /// client is generated from it: `tentabo-api openapi > web/openapi.json`).
     Openapi,
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// The newest audit entries, oldest first (as `tail` prints a file's end), e.g.
+    /// `tentabo-api audit tail --actor admin@example.com -n 50`.
+    Tail {
+        #[command(flatten)]
+        db: DatabaseConfig,
+        /// Only this actor: an email (any case) or a user id.
+        #[arg(long)]
+        actor: Option<String>,
+        /// Only this object: `TYPE` or `TYPE:ID` (e.g. `order` or `order:0193…`).
+        #[arg(long)]
+        object: Option<String>,
+        /// Only this action (e.g. `login_failed`, `job_retried`).
+        #[arg(long)]
+        action: Option<String>,
+        /// How many entries (1 to 1000).
+        #[arg(long, short = 'n', default_value_t = 20, value_parser = clap::value_parser!(i64).range(1..=1000))]
+        lines: i64,
+        /// `text`: one aligned line per entry; `json`: one JSON object per line.
+        #[arg(long, value_enum, default_value_t = Output::Text)]
+        output: Output,
+    },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Output {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -157,6 +191,56 @@ async fn main() -> anyhow::Result<()> {
             }
             let applied = tentabo_schema::db::run_migrations(db.url.expose_secret()).await?;
             tracing::info!(count = applied.len(), versions = ?applied, "migrations applied");
+        }
+        Command::Audit(AuditCommand::Tail {
+            db,
+            actor,
+            object,
+            action,
+            lines,
+            output,
+        }) => {
+            use diesel_async::AsyncConnection;
+            let (object_type, object_id) = match object {
+                Some(o) => match o.split_once(':') {
+                    Some((t, id)) => (Some(t.to_owned()), Some(id.to_owned())),
+                    None => (Some(o), None),
+                },
+                None => (None, None),
+            };
+            let filter = tentabo_workflows::audit::AuditFilter {
+                actor,
+                object_type,
+                object_id,
+                action,
+                before: None,
+            };
+            let mut conn = diesel_async::AsyncPgConnection::establish(db.url.expose_secret())
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot connect to the database: {e}"))?;
+            let mut entries = tentabo_workflows::audit::list(&mut conn, &filter, lines)
+                .await
+                .map_err(|e| match e {
+                    tentabo_workflows::WorkflowError::Validation(f) => {
+                        anyhow::anyhow!("invalid filter: {:?}", f.0)
+                    }
+                    e => anyhow::anyhow!(e),
+                })?;
+            entries.reverse();
+            for e in entries {
+                match output {
+                    Output::Json => println!("{}", serde_json::to_string(&e)?),
+                    Output::Text => println!(
+                        "{}  {:<32}  {:<28}  {}{}  {}",
+                        e.occurred_at.format("%Y-%m-%dT%H:%M:%SZ"),
+                        e.actor_email.as_deref().unwrap_or("-"),
+                        e.action,
+                        e.object_type,
+                        e.object_id.map(|id| format!(":{id}")).unwrap_or_default(),
+                        e.details
+                    ),
+                }
+            }
         }
         Command::Openapi => {
             println!("{}", tentabo_api::routes::api().1.to_pretty_json()?);

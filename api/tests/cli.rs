@@ -144,7 +144,7 @@ fn a_missing_database_url_is_a_clear_error() {
 fn help_lists_every_command() {
     let out = api_bin().arg("--help").output().unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
-    for cmd in ["serve", "migrate", "seed-demo", "users", "secrets"] {
+    for cmd in ["serve", "migrate", "seed-demo", "users", "secrets", "audit"] {
         assert!(text.contains(cmd), "{text}");
     }
 }
@@ -269,4 +269,110 @@ async fn secrets_rotate_reseals_every_credential_under_the_first_key() {
     assert_eq!(opened.expose_secret(), "pl-rotate-me");
     let out = rotate(&format!("{new},{old}"));
     assert!(String::from_utf8_lossy(&out.stdout).contains("0 credential(s)"));
+}
+
+#[tokio::test]
+async fn audit_tail_prints_the_newest_entries_oldest_first_filtered() {
+    let db = TestDb::new().await;
+    let mut conn = diesel_async::AsyncPgConnection::establish(&db.url)
+        .await
+        .unwrap();
+    tentabo_workflows::identity::seed::seed_demo(&mut conn)
+        .await
+        .unwrap();
+    diesel::sql_query(
+        "INSERT INTO audit_logs (actor_id, action, object_type, object_id, request_id, details) \
+         SELECT u.id, a.action, a.object_type, a.object_id, 'req-' || a.n, jsonb_build_object('n', a.n) \
+         FROM users u, (VALUES (1, 'order_transition', 'order', '42'), (2, 'job_retried', 'job', '7'), \
+                               (3, 'order_transition', 'order', '43'), (4, 'order_transition', 'order', '42')) \
+              AS a (n, action, object_type, object_id) \
+         WHERE u.email = 'superadmin@salescommand.com'",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let tail = |args: &[&str]| {
+        api_bin()
+            .args(["audit", "tail", "--database-url", &db.url])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = tail(&[
+        "--actor",
+        "SuperAdmin@salescommand.com",
+        "--action",
+        "order_transition",
+        "-n",
+        "2",
+        "--output",
+        "json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(
+        (
+            lines[0]["details"]["n"].clone(),
+            lines[1]["details"]["n"].clone()
+        ),
+        (serde_json::json!(3), serde_json::json!(4)),
+        "the newest two, oldest first"
+    );
+    assert_eq!(lines[1]["actor_email"], "superadmin@salescommand.com");
+    let out = tail(&["--object", "order:42"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text.lines().count(), 2, "{text}");
+    assert!(
+        text.lines()
+            .all(|l| l.contains("order:42") && l.contains("order_transition")),
+        "{text}"
+    );
+    let none = tail(&["--actor", "nobody@example.com"]);
+    assert!(none.status.success());
+    assert!(none.stdout.is_empty());
+    // Bad input: one clear line, a non-zero exit, no panic.
+    for args in [
+        &["-n", "0"][..],
+        &["--output", "yaml"][..],
+        &["--action", " "][..],
+    ] {
+        let out = tail(args);
+        assert!(!out.status.success(), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("invalid") || stderr.contains("error"),
+            "{args:?}: {stderr}"
+        );
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = api_bin()
+        .args([
+            "audit",
+            "tail",
+            "--database-url",
+            &format!("postgres://postgres@127.0.0.1:{port}/x"),
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cannot connect to the database"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
 }

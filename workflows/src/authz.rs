@@ -25,10 +25,12 @@ pub enum Object {
     Job,
     /// Provider configurations (integrations, directory, single sign-on).
     Provider,
+    /// The audit log.
+    Audit,
 }
 
 impl Object {
-    pub const ALL: [Object; 9] = [
+    pub const ALL: [Object; 10] = [
         Object::Order,
         Object::Contract,
         Object::Lead,
@@ -38,6 +40,7 @@ impl Object {
         Object::Product,
         Object::Job,
         Object::Provider,
+        Object::Audit,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -50,6 +53,7 @@ impl Object {
             Object::Product => "product",
             Object::Job => "job",
             Object::Provider => "provider",
+            Object::Audit => "audit",
         }
     }
 }

@@ -11,6 +11,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::error::ApiError;
 use crate::state::AppState;
 
+pub mod audit;
 pub mod auth;
 pub mod catalogue;
 pub mod contracts;
@@ -51,6 +52,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(organisations::router())
         .merge(users::router())
         .merge(jobs::router())
+        .merge(audit::router())
         .merge(leads::router())
         .merge(orders::router())
         .merge(contracts::router())

@@ -4,6 +4,23 @@
  */
 
 export interface paths {
+    "/api/v1/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The audit log, newest first (admins). */
+        get: operations["list_audit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/login": {
         parameters: {
             query?: never;
@@ -1754,6 +1771,25 @@ export interface components {
         ActivityList: {
             items: components["schemas"]["ActivityDto"][];
         };
+        AuditEntryDto: {
+            action: string;
+            actor_email?: string | null;
+            /** Format: uuid */
+            actor_id?: string | null;
+            /** @description What the action changed or refused (never a secret). */
+            details: Record<string, never>;
+            /** Format: int64 */
+            id: number;
+            object_id?: string | null;
+            object_type: string;
+            /** Format: date-time */
+            occurred_at: string;
+            request_id?: string | null;
+        };
+        AuditPage: {
+            items: components["schemas"]["AuditEntryDto"][];
+            next_cursor?: string | null;
+        };
         /** @description How one may log in here. */
         AuthMethods: {
             /** @description The demo logins, when the server runs in demo mode (`TENTABO_DEMO`); else `null`. */
@@ -3149,6 +3185,69 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    list_audit: {
+        parameters: {
+            query?: {
+                /** @description The actor: an email (any case) or a user id. */
+                actor?: string | null;
+                /** @description `order`, `lead`, `user`, `provider`, `mapping_version`, … */
+                object_type?: string | null;
+                object_id?: string | null;
+                /** @description `order_transition`, `login_failed`, `job_retried`, … */
+                action?: string | null;
+                /** @description The `next_cursor` of the previous page. */
+                cursor?: string | null;
+                limit?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditPage"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is unavailable, or the request ran out of time */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     login: {
         parameters: {
             query?: never;
