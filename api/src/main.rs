@@ -115,8 +115,29 @@ enum UsersCommand {
     },
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+/// Errors end the process with one line on stderr (the cause chain, no backtrace) and
+/// a non-zero status.
+fn main() -> std::process::ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> anyhow::Result<()> {
     tentabo_workflows::telemetry::load_config_file().map_err(anyhow::Error::msg)?;
     tentabo_workflows::telemetry::init_logs("info,tower_http=info");
     match Cli::parse().command {

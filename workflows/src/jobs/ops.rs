@@ -220,3 +220,12 @@ async fn change_status_in(
         Err(e) => Err(e.into()),
     }
 }
+
+/// One job of the ledger (`NotFound` when there is none of that id).
+pub async fn job(conn: &mut AsyncPgConnection, id: i64) -> Result<JobSummary, WorkflowError> {
+    diesel::sql_query(format!("SELECT {SUMMARY} FROM outbox WHERE id = $1"))
+        .bind::<BigInt, _>(id)
+        .get_result::<JobSummary>(conn)
+        .await
+        .map_err(crate::error::not_found)
+}
