@@ -20,7 +20,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the workers and the outbox relay until SIGTERM / Ctrl-C.
-    Run(WorkerConfig),
+    Run(Box<WorkerConfig>),
     /// Job operations.
     #[command(subcommand)]
     Jobs(JobsCommand),
@@ -29,7 +29,7 @@ enum Command {
 #[derive(Subcommand)]
 enum JobsCommand {
     /// Enqueue a no-op job through the outbox, to check the whole path end to end.
-    Ping(WorkerConfig),
+    Ping(Box<WorkerConfig>),
     /// Every queue with its jobs counted by state (pending, retrying, enqueued in Redis,
     /// running, dead, discarded).
     Queues {
@@ -169,7 +169,7 @@ fn run_cli() -> anyhow::Result<()> {
 async fn async_main(cli: Cli) -> anyhow::Result<()> {
     tentabo_workflows::telemetry::init_logs("info");
     match cli.command {
-        Command::Run(config) => run(config).await,
+        Command::Run(config) => run(*config).await,
         Command::Jobs(JobsCommand::Ping(config)) => {
             let db = tentabo_schema::db::build_pool(config.database_url.expose_secret(), 1)?;
             let mut conn = db.get().await?;
