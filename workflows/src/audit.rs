@@ -126,6 +126,19 @@ pub async fn list(
         }
     }
     errors.into_result()?;
+    // No stored value holds a NUL (Postgres text cannot): such a filter matches nothing.
+    let filters = [
+        &filter.actor,
+        &filter.object_type,
+        &filter.object_id,
+        &filter.action,
+    ];
+    if filters
+        .iter()
+        .any(|f| f.as_ref().is_some_and(|v| v.contains('\0')))
+    {
+        return Ok(Vec::new());
+    }
     use crate::sql::{Bind, query};
     Ok(query(
         "SELECT a.id, a.occurred_at, a.actor_id, u.email AS actor_email, a.action, a.object_type, \

@@ -23,15 +23,15 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[serde(deny_unknown_fields)]
 pub struct AuditParams {
     /// The actor: an email (any case) or a user id.
-    #[param(max_length = 200)]
+    #[param(min_length = 1, max_length = 200, pattern = r"\S")]
     pub actor: Option<String>,
     /// `order`, `lead`, `user`, `provider`, `mapping_version`, …
-    #[param(max_length = 200)]
+    #[param(min_length = 1, max_length = 200, pattern = r"\S")]
     pub object_type: Option<String>,
-    #[param(max_length = 200)]
+    #[param(min_length = 1, max_length = 200, pattern = r"\S")]
     pub object_id: Option<String>,
     /// `order_transition`, `login_failed`, `job_retried`, …
-    #[param(max_length = 200)]
+    #[param(min_length = 1, max_length = 200, pattern = r"\S")]
     pub action: Option<String>,
     /// The `next_cursor` of the previous page.
     #[param(value_type = Option<String>, min_length = 1, pattern = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{22}$")]
