@@ -147,21 +147,6 @@ async fn auto_map_names_every_problem_of_a_bad_request() {
     assert_eq!(status, 422);
 }
 
-async fn configure_odoo(app: &TestApp, admin: &str, peer: &odoo::OdooPeer) {
-    let (status, body) = app
-        .call(
-            admin,
-            Method::POST,
-            "/api/v1/integrations/odoo/configure",
-            Some(json!({
-                "configuration": { "url": peer.url(), "database": "prod", "login": "sync@example.com", "timeout_seconds": 5 },
-                "credentials": { "password": "odoo-s3cret" },
-            })),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-}
-
 #[tokio::test]
 async fn a_provider_object_is_proposed_decided_taught_and_approved() {
     let app = TestApp::seeded().await;
@@ -183,7 +168,7 @@ async fn a_provider_object_is_proposed_decided_taught_and_approved() {
         (409, &json!("provider_not_configured")),
         "{err}"
     );
-    configure_odoo(&app, &admin, &peer).await;
+    app.configure_odoo(&admin, &peer.url(), "odoo-s3cret").await;
 
     // The live field list: Odoo's labels, a Studio field, machinery not mappable.
     let (status, live) = app

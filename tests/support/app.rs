@@ -165,6 +165,23 @@ impl TestApp {
         req.send().await.unwrap()
     }
 
+    /// Configures `erp/odoo` (as `admin`) to the Odoo server at `url`, database `prod`,
+    /// login `sync@example.com`.
+    pub async fn configure_odoo(&self, admin: &str, url: &str, password: &str) {
+        let (status, body) = self
+            .call(
+                admin,
+                reqwest::Method::POST,
+                "/api/v1/integrations/odoo/configure",
+                Some(serde_json::json!({
+                    "configuration": { "url": url, "database": "prod", "login": "sync@example.com", "timeout_seconds": 5 },
+                    "credentials": { "password": password },
+                })),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+
     /// Sends a request as `token`; returns the status and the JSON body (null if none).
     pub async fn call(
         &self,

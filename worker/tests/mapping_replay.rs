@@ -49,18 +49,7 @@ async fn an_approved_version_is_replayed_by_the_worker_without_calling_odoo() {
     let admin = app.token(ADMIN).await;
     let peer = odoo::OdooPeer::with_credentials("sync@example.com", "odoo-s3cret").await;
     odoo::odoo17::install(&peer);
-    let (status, body) = app
-        .call(
-            &admin,
-            Method::POST,
-            "/api/v1/integrations/odoo/configure",
-            Some(json!({
-                "configuration": { "url": peer.url(), "database": "prod", "login": "sync@example.com", "timeout_seconds": 5 },
-                "credentials": { "password": "odoo-s3cret" },
-            })),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    app.configure_odoo(&admin, &peer.url(), "odoo-s3cret").await;
     // The raw zone, as a first full run leaves it.
     let run_id = run::create(&mut app.db.conn().await, "res.partner", Mode::Full, None)
         .await

@@ -13,7 +13,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::engine::{Learned, Proposal, SourceField, keys};
-use super::rules::{Mapping, Rule, Transform, compile, defaults, derived, objects};
+use super::rules::{Mapping, Rule, Transform, compile, defaults, objects};
 use crate::WorkflowError;
 use crate::audit::{self, AuditContext};
 use crate::error::FieldErrors;
@@ -398,11 +398,7 @@ pub async fn list(
 }
 
 pub async fn get(conn: &mut AsyncPgConnection, id: Uuid) -> Result<VersionDetail, WorkflowError> {
-    let version: VersionView = sql::query(format!("{VERSION_SELECT} WHERE v.id = $1"))
-        .bind(Bind::Uuid(id))
-        .get_result(conn)
-        .await
-        .map_err(crate::error::not_found)?;
+    let version = version_row(conn, id, false).await?;
     let rules: Vec<RuleView> = sql::query(
         "SELECT r.id, r.position, r.source_field, r.source_label, r.source_type, r.samples, r.target_field, \
              r.transform, r.value_map, r.confidence, r.reason, r.engine, r.status, u.email AS decided_by, r.decided_at \
@@ -884,9 +880,4 @@ async fn activate(
     )
     .await?;
     Ok(())
-}
-
-/// The derived targets of a version's key (for the engines: never proposed).
-pub fn excluded(provider: &str, object: &str, entity: Entity) -> &'static [&'static str] {
-    derived(provider, object, entity)
 }
