@@ -39,6 +39,10 @@ enum Command {
     /// Read the audit log: who did what, when, from which request.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// The providers (ERP, CRM, billing, login, LLM): which are configured and active,
+    /// their last health check; test one with a live call.
+    #[command(subcommand)]
+    Providers(ProvidersCommand),
     /// Print the OpenAPI document the API serves at /api/v1/openapi.json (the console's
     /// client is generated from it: `tentabo-api openapi > web/openapi.json`).
     Openapi,
@@ -64,6 +68,38 @@ enum AuditCommand {
         #[arg(long, short = 'n', default_value_t = 20, value_parser = clap::value_parser!(i64).range(1..=1000))]
         lines: i64,
         /// `text`: one aligned line per entry; `json`: one JSON object per line.
+        #[arg(long, value_enum, default_value_t = Output::Text)]
+        output: Output,
+    },
+}
+
+#[derive(Subcommand)]
+enum ProvidersCommand {
+    /// Every known provider: kind, name, configured, active, last health check.
+    List {
+        #[command(flatten)]
+        db: DatabaseConfig,
+        #[arg(long, value_enum, default_value_t = Output::Text)]
+        output: Output,
+    },
+    /// Tests a configured provider with a live call and records its health (audited as
+    /// `provider.tested`), e.g. `tentabo-api providers test erp odoo`. Exit status 0 when
+    /// it answered well, 3 when it did not (the reason is printed).
+    Test {
+        #[command(flatten)]
+        db: DatabaseConfig,
+        /// auth | crm | billing | erp | llm
+        kind: String,
+        /// e.g. odoo, pipedrive, pennylane, ldap, oidc, openai
+        name: String,
+        /// The key ring credentials are sealed with (needed for a provider with
+        /// credentials).
+        #[arg(
+            long = "secrets-key",
+            env = "TENTABO_SECRETS_KEY",
+            hide_env_values = true
+        )]
+        secrets_key: Option<secrecy::SecretString>,
         #[arg(long, value_enum, default_value_t = Output::Text)]
         output: Output,
     },
@@ -129,7 +165,7 @@ fn main() -> std::process::ExitCode {
         }
     };
     match runtime.block_on(run()) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
             std::process::ExitCode::FAILURE
@@ -137,10 +173,166 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-async fn run() -> anyhow::Result<()> {
+/// The operator's identity on audit rows written from the command line.
+fn cli_audit() -> tentabo_workflows::audit::AuditContext {
+    let who = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+    tentabo_workflows::audit::AuditContext {
+        actor_id: None,
+        request_id: Some(format!("cli:{who}")),
+        client_ip: None,
+    }
+}
+
+async fn connect(db: &DatabaseConfig) -> anyhow::Result<diesel_async::AsyncPgConnection> {
+    use diesel_async::AsyncConnection;
+    diesel_async::AsyncPgConnection::establish(db.url.expose_secret())
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot connect to the database: {e}"))
+}
+
+async fn providers(command: ProvidersCommand) -> anyhow::Result<std::process::ExitCode> {
+    use tentabo_workflows::providers::{ProviderKind, registry, store};
+    match command {
+        ProvidersCommand::List { db, output } => {
+            let rows = store::list(&mut connect(&db).await?).await?;
+            for spec in registry::KNOWN {
+                let row = rows
+                    .iter()
+                    .find(|r| r.kind == spec.kind.as_str() && r.name == spec.name);
+                let item = serde_json::json!({
+                    "kind": spec.kind.as_str(),
+                    "name": spec.name,
+                    "label": spec.label,
+                    "configured": row.is_some(),
+                    "active": row.is_some_and(|r| r.is_active),
+                    "health": row.and_then(|r| r.health_status.clone()),
+                    "health_reason": row.and_then(|r| r.health_reason.clone()),
+                    "last_check": row.and_then(|r| r.last_health_check),
+                });
+                match output {
+                    Output::Json => println!("{item}"),
+                    Output::Text => println!(
+                        "{:<8} {:<12} {:<10} {:<8} {:<9} {}{}",
+                        spec.kind.as_str(),
+                        spec.name,
+                        if row.is_some() { "configured" } else { "-" },
+                        if row.is_some_and(|r| r.is_active) {
+                            "active"
+                        } else {
+                            "-"
+                        },
+                        row.and_then(|r| r.health_status.as_deref()).unwrap_or("-"),
+                        row.and_then(|r| r.last_health_check)
+                            .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+                            .unwrap_or_default(),
+                        row.and_then(|r| r.health_reason.as_deref())
+                            .map(|r| format!("  {r}"))
+                            .unwrap_or_default(),
+                    ),
+                }
+            }
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+        ProvidersCommand::Test {
+            db,
+            kind,
+            name,
+            secrets_key,
+            output,
+        } => {
+            let known = || {
+                registry::KNOWN
+                    .iter()
+                    .map(|s| format!("{}/{}", s.kind.as_str(), s.name))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let spec = ProviderKind::parse(&kind)
+                .and_then(|k| registry::find(k, &name))
+                .ok_or_else(|| {
+                    anyhow::anyhow!("unknown provider `{kind}/{name}` (one of: {})", known())
+                })?;
+            let keys = secrets_key
+                .as_ref()
+                .map(tentabo_workflows::secrets::KeyRing::parse)
+                .transpose()?
+                .map(std::sync::Arc::new);
+            // One clear line when the database cannot be reached; the audit row goes here.
+            let mut conn = connect(&db).await?;
+            let row = store::get(&mut conn, spec.kind, spec.name)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("`{kind}/{name}` is not configured"))?;
+            // Without the key the test could only fail, and would record a health the
+            // provider does not have.
+            if keys.is_none() && row.credentials.as_object().is_some_and(|c| !c.is_empty()) {
+                anyhow::bail!(
+                    "`{kind}/{name}` has credentials: give the secrets key (--secrets-key or TENTABO_SECRETS_KEY)"
+                );
+            }
+            let pool = tentabo_schema::db::build_pool(db.url.expose_secret(), 2)?;
+            let log = tentabo_workflows::outbound::CallLog::start(pool.clone(), 100);
+            let platform = tentabo_workflows::providers::platform::Platform::new(
+                pool.clone(),
+                keys,
+                tentabo_workflows::outbound::Outbound::new(None, log.clone())?,
+                tentabo_workflows::retry::RetryPolicy::default(),
+            );
+            let outcome =
+                platform
+                    .test(spec.kind, spec.name, "test")
+                    .await
+                    .map_err(|e| match e {
+                        tentabo_workflows::WorkflowError::NotFound => {
+                            anyhow::anyhow!("`{kind}/{name}` is not configured")
+                        }
+                        e => anyhow::anyhow!(e),
+                    })?;
+            log.flush().await;
+            tentabo_workflows::audit::event(
+                &mut conn,
+                cli_audit().entry(
+                    "provider.tested",
+                    "provider",
+                    format!("{kind}/{name}"),
+                    serde_json::json!({ "status": outcome.status, "latency_ms": outcome.latency_ms }),
+                ),
+            )
+            .await?;
+            match output {
+                Output::Json => println!(
+                    "{}",
+                    serde_json::json!({
+                        "ok": outcome.ok,
+                        "status": outcome.status,
+                        "reason": outcome.reason,
+                        "latency_ms": outcome.latency_ms,
+                    })
+                ),
+                Output::Text => println!(
+                    "{kind}/{name}: {} in {} ms{}",
+                    outcome.status.as_str(),
+                    outcome.latency_ms,
+                    outcome
+                        .reason
+                        .as_deref()
+                        .map(|r| format!(": {r}"))
+                        .unwrap_or_default()
+                ),
+            }
+            Ok(if outcome.ok {
+                std::process::ExitCode::SUCCESS
+            } else {
+                std::process::ExitCode::from(3)
+            })
+        }
+    }
+}
+
+async fn run() -> anyhow::Result<std::process::ExitCode> {
     tentabo_workflows::telemetry::load_config_file().map_err(anyhow::Error::msg)?;
     tentabo_workflows::telemetry::init_logs("info,tower_http=info");
     match Cli::parse().command {
+        Command::Providers(command) => return providers(command).await,
         Command::Users(UsersCommand::Create {
             db,
             email,
@@ -221,7 +413,6 @@ async fn run() -> anyhow::Result<()> {
             lines,
             output,
         }) => {
-            use diesel_async::AsyncConnection;
             let (object_type, object_id) = match object {
                 Some(o) => match o.split_once(':') {
                     Some((t, id)) => (Some(t.to_owned()), Some(id.to_owned())),
@@ -236,9 +427,7 @@ async fn run() -> anyhow::Result<()> {
                 action,
                 before: None,
             };
-            let mut conn = diesel_async::AsyncPgConnection::establish(db.url.expose_secret())
-                .await
-                .map_err(|e| anyhow::anyhow!("cannot connect to the database: {e}"))?;
+            let mut conn = connect(&db).await?;
             let mut entries = tentabo_workflows::audit::list(&mut conn, &filter, lines)
                 .await
                 .map_err(|e| match e {
@@ -285,5 +474,5 @@ async fn run() -> anyhow::Result<()> {
             }
         }
     }
-    Ok(())
+    Ok(std::process::ExitCode::SUCCESS)
 }

@@ -144,7 +144,15 @@ fn a_missing_database_url_is_a_clear_error() {
 fn help_lists_every_command() {
     let out = api_bin().arg("--help").output().unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
-    for cmd in ["serve", "migrate", "seed-demo", "users", "secrets", "audit"] {
+    for cmd in [
+        "serve",
+        "migrate",
+        "seed-demo",
+        "users",
+        "secrets",
+        "audit",
+        "providers",
+    ] {
         assert!(text.contains(cmd), "{text}");
     }
 }

@@ -4,6 +4,7 @@
 pub mod config;
 pub mod jobs;
 pub mod memory;
+pub mod ops;
 pub mod queues;
 pub mod relay;
 pub mod runner;

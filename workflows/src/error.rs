@@ -103,8 +103,9 @@ pub enum WorkflowError {
     Invalid(String),
     #[error("unknown job queue `{0}`")]
     UnknownQueue(String),
+    /// The message carries diesel's (not as a `source`, so a printed chain says it once).
     #[error("database: {0}")]
-    Database(#[from] diesel::result::Error),
+    Database(diesel::result::Error),
     #[error("database pool: {0}")]
     Pool(String),
     #[error("payload: {0}")]
@@ -221,4 +222,10 @@ pub fn map_unique(
         }
     }
     WorkflowError::Database(e)
+}
+
+impl From<diesel::result::Error> for WorkflowError {
+    fn from(e: diesel::result::Error) -> Self {
+        WorkflowError::Database(e)
+    }
 }

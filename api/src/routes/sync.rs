@@ -9,8 +9,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tentabo_workflows::authz::{Action, Object};
 use tentabo_workflows::error::FieldErrors;
+use tentabo_workflows::pipeline::Entity;
 use tentabo_workflows::pipeline::run::{self, Mode, RunView, ZoneHealth};
-use tentabo_workflows::pipeline::{Entity, odoo, pennylane, pipedrive};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
@@ -135,15 +135,10 @@ async fn request_sync(
     Json(b): Json<SyncRequest>,
 ) -> Result<(StatusCode, Json<RunDto>), ApiError> {
     s.authz.authorize(&who.0, Object::Job, Action::Manage)?;
-    let source = match provider.as_str() {
-        run::PROVIDER => Entity::parse(&entity).and_then(odoo::model_of),
-        pennylane::PROVIDER => {
-            (Entity::parse(&entity) == Some(Entity::Invoice)).then_some(pennylane::SOURCE)
-        }
-        pipedrive::PROVIDER => pipedrive::Source::of_entity(&entity).map(|s| s.as_str()),
-        _ => return Err(ApiError::NotFound),
-    }
-    .ok_or_else(|| FieldErrors::single("entity", "unknown_entity"))?;
+    let source = run::source_of(&provider, &entity).map_err(|e| match e {
+        run::UnknownSource::Provider => ApiError::NotFound,
+        run::UnknownSource::Entity => FieldErrors::single("entity", "unknown_entity").into(),
+    })?;
     let mode = match b.mode.as_deref() {
         None | Some("incremental") => Mode::Incremental,
         Some("full") => Mode::Full,

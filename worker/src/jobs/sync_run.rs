@@ -37,9 +37,12 @@ impl Job for SyncRun {
         let config = match ctx.platform.erp().await {
             Ok(Some(config)) => config,
             Ok(None) => {
-                return JobOutcome::Fail(
-                    "no ERP source is active (configure and activate `erp/odoo`)".into(),
-                );
+                return abandon(
+                    ctx,
+                    p,
+                    "no ERP source is active (configure and activate `erp/odoo`)",
+                )
+                .await;
             }
             Err(e) => return JobOutcome::Retry(format!("provider: {e}")),
         };
@@ -59,7 +62,7 @@ impl Job for SyncRun {
 async fn pennylane(ctx: &JobContext, p: payloads::SyncRun) -> JobOutcome {
     let client = match ctx.platform.pennylane().await {
         Ok(Some(c)) => c,
-        Ok(None) => return JobOutcome::Fail("Pennylane is not configured".into()),
+        Ok(None) => return abandon(ctx, p, "Pennylane is not configured").await,
         Err(e) => return JobOutcome::Retry(format!("provider: {e}")),
     };
     let result = tentabo_workflows::pipeline::pennylane::execute(
@@ -77,7 +80,7 @@ async fn pennylane(ctx: &JobContext, p: payloads::SyncRun) -> JobOutcome {
 async fn pipedrive(ctx: &JobContext, p: payloads::SyncRun) -> JobOutcome {
     let client = match ctx.platform.pipedrive().await {
         Ok(Some(c)) => c,
-        Ok(None) => return JobOutcome::Fail("Pipedrive is not configured".into()),
+        Ok(None) => return abandon(ctx, p, "Pipedrive is not configured").await,
         Err(e) => return JobOutcome::Retry(format!("provider: {e}")),
     };
     let authz = match ctx.authz().await {
@@ -97,6 +100,20 @@ async fn pipedrive(ctx: &JobContext, p: payloads::SyncRun) -> JobOutcome {
         crate::memory::release();
     }
     outcome(p, result)
+}
+
+/// A run that cannot start ends `failed` with the reason (so it blocks no later run and
+/// whoever follows it sees why), and the job fails without retrying.
+async fn abandon(ctx: &JobContext, p: payloads::SyncRun, error: &str) -> JobOutcome {
+    let marked = async {
+        let mut conn = ctx.db.get().await?;
+        run::abandon(&mut conn, p.run_id, error).await
+    }
+    .await;
+    match marked {
+        Ok(()) => JobOutcome::Fail(error.to_owned()),
+        Err(e) => JobOutcome::Retry(format!("database: {e}")),
+    }
 }
 
 fn outcome(p: payloads::SyncRun, result: Result<run::Totals, WorkflowError>) -> JobOutcome {

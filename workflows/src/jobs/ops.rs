@@ -125,6 +125,62 @@ pub async fn failures(
     .await?)
 }
 
+/// The newest `limit` jobs (of `queue`, if given), oldest first: the end of the job log,
+/// as `tail` prints a file's.
+pub async fn tail(
+    conn: &mut AsyncPgConnection,
+    queue: Option<&str>,
+    limit: i64,
+) -> Result<Vec<JobSummary>, WorkflowError> {
+    let mut jobs: Vec<JobSummary> = diesel::sql_query(format!(
+        "SELECT {SUMMARY} FROM outbox WHERE ($1::text IS NULL OR queue = $1) ORDER BY id DESC LIMIT $2"
+    ))
+    .bind::<Nullable<Text>, _>(queue)
+    .bind::<BigInt, _>(limit)
+    .load(conn)
+    .await?;
+    jobs.reverse();
+    Ok(jobs)
+}
+
+/// For following the job log: jobs created after `after` (id order, at most `limit`)
+/// and, among `watched`, those whose status or attempt count is no longer the one given.
+pub async fn changes(
+    conn: &mut AsyncPgConnection,
+    queue: Option<&str>,
+    after: i64,
+    watched: &[(i64, String, i32)],
+    limit: i64,
+) -> Result<(Vec<JobSummary>, Vec<JobSummary>), WorkflowError> {
+    let new: Vec<JobSummary> = diesel::sql_query(format!(
+        "SELECT {SUMMARY} FROM outbox WHERE id > $1 AND ($2::text IS NULL OR queue = $2) ORDER BY id LIMIT $3"
+    ))
+    .bind::<BigInt, _>(after)
+    .bind::<Nullable<Text>, _>(queue)
+    .bind::<BigInt, _>(limit)
+    .load(conn)
+    .await?;
+    if watched.is_empty() {
+        return Ok((new, Vec::new()));
+    }
+    let ids: Vec<i64> = watched.iter().map(|w| w.0).collect();
+    let current: Vec<JobSummary> = diesel::sql_query(format!(
+        "SELECT {SUMMARY} FROM outbox WHERE id = ANY($1) ORDER BY id"
+    ))
+    .bind::<diesel::sql_types::Array<BigInt>, _>(ids)
+    .load(conn)
+    .await?;
+    let changed = current
+        .into_iter()
+        .filter(|j| {
+            watched.iter().any(|(id, status, attempts)| {
+                *id == j.id && (*status != j.status || *attempts != j.attempts)
+            })
+        })
+        .collect();
+    Ok((new, changed))
+}
+
 /// Gives a dead or discarded job one more attempt, now.
 pub async fn retry(
     conn: &mut AsyncPgConnection,

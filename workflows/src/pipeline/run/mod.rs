@@ -41,7 +41,10 @@ use reference::*;
 pub use replay::{ReplayOutcome, replay_version};
 use replay::{raw_count, raw_page};
 use views::log;
-pub use views::{RunView, ZoneHealth, get, lake_health, recent, request, request_for};
+pub use views::{
+    RunView, SYNC_SOURCES, UnknownSource, ZoneHealth, abandon, get, lake_health, recent, request,
+    request_for, source_of,
+};
 
 pub const PROVIDER: &str = "odoo";
 

@@ -22,6 +22,41 @@ pub(super) async fn log(
     Ok(())
 }
 
+/// Why a provider and entity name no source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnknownSource {
+    Provider,
+    Entity,
+}
+
+/// The providers a sync can be asked of, and the entities each takes.
+pub const SYNC_SOURCES: [(&str, &[&str]); 3] = [
+    (
+        PROVIDER,
+        &["organization", "contact", "lead", "order", "product"],
+    ),
+    (crate::pipeline::pennylane::PROVIDER, &["invoice"]),
+    (
+        crate::pipeline::pipedrive::PROVIDER,
+        &["lead", "lead_inbox", "contact", "organization", "activity"],
+    ),
+];
+
+/// The source object a sync of `entity` from `provider` reads: Odoo's model, Pennylane's
+/// customer invoices, Pipedrive's deals, leads, persons, organizations or activities.
+pub fn source_of(provider: &str, entity: &str) -> Result<&'static str, UnknownSource> {
+    use crate::pipeline::{Entity, odoo, pennylane, pipedrive};
+    match provider {
+        PROVIDER => Entity::parse(entity).and_then(odoo::model_of),
+        pennylane::PROVIDER => {
+            (Entity::parse(entity) == Some(Entity::Invoice)).then_some(pennylane::SOURCE)
+        }
+        pipedrive::PROVIDER => pipedrive::Source::of_entity(entity).map(|s| s.as_str()),
+        _ => return Err(UnknownSource::Provider),
+    }
+    .ok_or(UnknownSource::Entity)
+}
+
 /// Asks for a run: the run row and its job's outbox row commit together.
 pub async fn request(
     conn: &mut AsyncPgConnection,
@@ -55,6 +90,25 @@ pub async fn request_for(
         Ok(id)
     })
     .await
+}
+
+/// Ends a run that cannot start (its provider is not configured, say) `failed` with
+/// `error`, so it neither waits forever nor blocks the entity's next run. A run that
+/// already ended is left alone.
+pub async fn abandon(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    error: &str,
+) -> Result<(), WorkflowError> {
+    sql::query(
+        "UPDATE sync_runs SET status = 'failed', error = $2, finished_at = now() \
+         WHERE id = $1 AND status IN ('queued', 'running')",
+    )
+    .bind(Bind::Uuid(id))
+    .bind(Bind::Text(error.to_owned()))
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// A sync run as ops see it.
