@@ -95,7 +95,10 @@ async fn operators_list_and_test_providers_from_the_command_line() {
     .await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let result: serde_json::Value = serde_json::from_str(text(&out.stdout).trim()).unwrap();
-    assert_eq!((&result["ok"], &result["status"]), (&true.into(), &"healthy".into()));
+    assert_eq!(
+        (&result["ok"], &result["status"]),
+        (&true.into(), &"healthy".into())
+    );
     let out = providers(&url, &["list", "--output", "json"]).await;
     assert!(text(&out.stdout).contains(r#""health":"healthy""#));
     let audit = app
@@ -108,7 +111,8 @@ async fn operators_list_and_test_providers_from_the_command_line() {
     assert_eq!(audit, 1);
 
     // The source refuses the password: the reason, exit status 3, health recorded.
-    app.configure_odoo(&admin, &peer.url(), "not-the-password").await;
+    app.configure_odoo(&admin, &peer.url(), "not-the-password")
+        .await;
     let out = providers(
         &url,
         &["test", "erp", "odoo", "--secrets-key", app::SECRETS_KEY],
@@ -117,7 +121,10 @@ async fn operators_list_and_test_providers_from_the_command_line() {
     assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
     let line = text(&out.stdout);
     assert!(line.starts_with("erp/odoo: offline in "), "{line}");
-    assert!(!line.contains("not-the-password"), "never the secret: {line}");
+    assert!(
+        !line.contains("not-the-password"),
+        "never the secret: {line}"
+    );
     let out = providers(&url, &["list", "--output", "json"]).await;
     assert!(text(&out.stdout).contains(r#""health":"offline""#));
 

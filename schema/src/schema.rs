@@ -625,7 +625,25 @@ diesel::table! {
 }
 
 diesel::table! {
-    serving_pipeline (provider, status, owner_external_id, currency) {
+    serving_contract_revenue (month, scope_key, currency) {
+        month -> Date,
+        partner_id -> Nullable<Uuid>,
+        distributor_id -> Nullable<Uuid>,
+        scope_key -> Text,
+        currency -> Text,
+        contracts -> Int8,
+        mrr -> Numeric,
+        arr -> Numeric,
+        new_mrr -> Numeric,
+        expansion_mrr -> Numeric,
+        contraction_mrr -> Numeric,
+        churned_mrr -> Numeric,
+        refreshed_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    serving_pipeline (provider, status, owner_external_id, currency, scope_key) {
         provider -> Text,
         status -> Text,
         owner_external_id -> Text,
@@ -636,11 +654,14 @@ diesel::table! {
         lost_count -> Int8,
         value -> Numeric,
         refreshed_at -> Timestamptz,
+        own_partner_id -> Nullable<Uuid>,
+        own_distributor_id -> Nullable<Uuid>,
+        scope_key -> Text,
     }
 }
 
 diesel::table! {
-    serving_won_revenue (provider, month, owner_external_id, currency) {
+    serving_won_revenue (provider, month, owner_external_id, currency, scope_key) {
         provider -> Text,
         month -> Date,
         owner_external_id -> Text,
@@ -649,6 +670,9 @@ diesel::table! {
         won_count -> Int8,
         revenue -> Numeric,
         refreshed_at -> Timestamptz,
+        own_partner_id -> Nullable<Uuid>,
+        own_distributor_id -> Nullable<Uuid>,
+        scope_key -> Text,
     }
 }
 
@@ -877,6 +901,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     quarantine,
     raw_records,
     refresh_tokens,
+    serving_contract_revenue,
     serving_pipeline,
     serving_won_revenue,
     sessions,

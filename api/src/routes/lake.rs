@@ -7,8 +7,8 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use tentabo_workflows::error::FieldErrors;
 use tentabo_workflows::lake::{
-    self, Conflict, Keep, Listing, MonthRevenue, OwnerLink, PipelineFigure, RowPage, Serving,
-    WinRate,
+    self, Conflict, Keep, Listing, MonthRevenue, OwnerLink, PipelineFigure, RevenueDashboard,
+    RowPage, Serving, WinRate,
 };
 use tentabo_workflows::pipeline::Entity;
 use utoipa_axum::router::OpenApiRouter;
@@ -24,6 +24,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(dashboard_pipeline))
         .routes(routes!(dashboard_win_rate))
         .routes(routes!(dashboard_won_revenue))
+        .routes(routes!(dashboard_revenue))
         .routes(routes!(browse_raw))
         .routes(routes!(browse_canonical))
         .routes(routes!(edit_canonical))
@@ -41,29 +42,54 @@ pub struct PipelineDashboard {
     pub items: Vec<PipelineFigure>,
 }
 
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct SourceParams {
+    /// Whose leads: `tentabo` (the platform's own leads and orders), a provider's synced
+    /// ones (`odoo`, `pipedrive`), or `all` (the default).
+    #[param(pattern = r"^(all|tentabo|odoo|pipedrive)$")]
+    pub source: Option<String>,
+}
+
+impl SourceParams {
+    fn provider(&self) -> Result<Option<&str>, ApiError> {
+        match self.source.as_deref() {
+            None | Some("all") => Ok(None),
+            Some(s @ (lake::OWN | "odoo" | "pipedrive")) => Ok(Some(s)),
+            Some(_) => Err(FieldErrors::single("source", "invalid_choice").into()),
+        }
+    }
+}
+
 /// Pipeline value by stage and owner, within the caller's scope (the `analytics`
 /// permission on leads: own rows for partners, own + attached for distributors).
-#[utoipa::path(get, path = "/api/v1/dashboard/pipeline", tag = "dashboard", security(("bearer" = [])),
-    responses((status = 200, body = PipelineDashboard), (status = 403, body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/dashboard/pipeline", tag = "dashboard", params(SourceParams), security(("bearer" = [])),
+    responses((status = 200, body = PipelineDashboard), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn dashboard_pipeline(
     State(s): State<AppState>,
     who: AuthUser,
+    Query(p): Query<SourceParams>,
 ) -> Result<Json<PipelineDashboard>, ApiError> {
+    let source = p.provider()?;
     let mut conn = s.conn().await?;
     Ok(Json(PipelineDashboard {
-        items: lake::pipeline(&mut conn, &s.authz, &who.0).await?,
+        items: lake::pipeline(&mut conn, &s.authz, &who.0, source).await?,
     }))
 }
 
 /// Won / (won + lost) leads, overall and per owner, within the caller's scope.
-#[utoipa::path(get, path = "/api/v1/dashboard/win-rate", tag = "dashboard", security(("bearer" = [])),
-    responses((status = 200, body = Object), (status = 403, body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/dashboard/win-rate", tag = "dashboard", params(SourceParams), security(("bearer" = [])),
+    responses((status = 200, body = Object), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn dashboard_win_rate(
     State(s): State<AppState>,
     who: AuthUser,
+    Query(p): Query<SourceParams>,
 ) -> Result<Json<WinRate>, ApiError> {
+    let source = p.provider()?;
     let mut conn = s.conn().await?;
-    Ok(Json(lake::win_rate(&mut conn, &s.authz, &who.0).await?))
+    Ok(Json(
+        lake::win_rate(&mut conn, &s.authz, &who.0, source).await?,
+    ))
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -73,17 +99,37 @@ pub struct WonRevenueDashboard {
     pub items: Vec<MonthRevenue>,
 }
 
-/// Won revenue by month, within the caller's scope.
-#[utoipa::path(get, path = "/api/v1/dashboard/won-revenue", tag = "dashboard", security(("bearer" = [])),
-    responses((status = 200, body = WonRevenueDashboard), (status = 403, body = ErrorBody)))]
+/// Won revenue by month, within the caller's scope: synced leads won (by month of
+/// closing) and Tentabo's own fulfilled orders (by month of fulfilment).
+#[utoipa::path(get, path = "/api/v1/dashboard/won-revenue", tag = "dashboard", params(SourceParams), security(("bearer" = [])),
+    responses((status = 200, body = WonRevenueDashboard), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn dashboard_won_revenue(
     State(s): State<AppState>,
     who: AuthUser,
+    Query(p): Query<SourceParams>,
 ) -> Result<Json<WonRevenueDashboard>, ApiError> {
+    let source = p.provider()?;
     let mut conn = s.conn().await?;
     Ok(Json(WonRevenueDashboard {
-        items: lake::won_revenue(&mut conn, &s.authz, &who.0).await?,
+        items: lake::won_revenue(&mut conn, &s.authz, &who.0, source).await?,
     }))
+}
+
+/// Contract recurring revenue within the caller's scope: MRR, ARR and contracts per
+/// month (UTC) and currency with the month's movements (`new_mrr`, `expansion_mrr`
+/// from upgrades, `contraction_mrr` from downgrades, `churned_mrr` from lost contracts;
+/// `mrr = previous mrr + new + expansion − contraction − churned`), and MRR per partner
+/// and per distributor at the latest month. Money as decimal strings.
+#[utoipa::path(get, path = "/api/v1/dashboard/revenue", tag = "dashboard", security(("bearer" = [])),
+    responses((status = 200, body = Object), (status = 403, body = ErrorBody)))]
+async fn dashboard_revenue(
+    State(s): State<AppState>,
+    who: AuthUser,
+) -> Result<Json<RevenueDashboard>, ApiError> {
+    let mut conn = s.conn().await?;
+    Ok(Json(
+        lake::contract_revenue(&mut conn, &s.authz, &who.0).await?,
+    ))
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]

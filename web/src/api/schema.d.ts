@@ -322,6 +322,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/dashboard/revenue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Contract recurring revenue within the caller's scope: MRR, ARR and contracts per
+         *     month (UTC) and currency with the month's movements (`new_mrr`, `expansion_mrr`
+         *     from upgrades, `contraction_mrr` from downgrades, `churned_mrr` from lost contracts;
+         *     `mrr = previous mrr + new + expansion − contraction − churned`), and MRR per partner
+         *     and per distributor at the latest month. Money as decimal strings.
+         */
+        get: operations["dashboard_revenue"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/dashboard/win-rate": {
         parameters: {
             query?: never;
@@ -346,7 +369,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Won revenue by month, within the caller's scope. */
+        /**
+         * Won revenue by month, within the caller's scope: synced leads won (by month of
+         *     closing) and Tentabo's own fulfilled orders (by month of fulfilment).
+         */
         get: operations["dashboard_won_revenue"];
         put?: never;
         post?: never;
@@ -4380,7 +4406,13 @@ export interface operations {
     };
     dashboard_pipeline: {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description Whose leads: `tentabo` (the platform's own leads and orders), a provider's synced
+                 *     ones (`odoo`, `pipedrive`), or `all` (the default).
+                 */
+                source?: string | null;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -4412,6 +4444,14 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description A dependency is unavailable, or the request ran out of time */
             503: {
                 headers: {
@@ -4423,7 +4463,7 @@ export interface operations {
             };
         };
     };
-    dashboard_win_rate: {
+    dashboard_revenue: {
         parameters: {
             query?: never;
             header?: never;
@@ -4468,9 +4508,74 @@ export interface operations {
             };
         };
     };
+    dashboard_win_rate: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Whose leads: `tentabo` (the platform's own leads and orders), a provider's synced
+                 *     ones (`odoo`, `pipedrive`), or `all` (the default).
+                 */
+                source?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            /** @description Missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is unavailable, or the request ran out of time */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     dashboard_won_revenue: {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description Whose leads: `tentabo` (the platform's own leads and orders), a provider's synced
+                 *     ones (`odoo`, `pipedrive`), or `all` (the default).
+                 */
+                source?: string | null;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -4495,6 +4600,14 @@ export interface operations {
                 };
             };
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

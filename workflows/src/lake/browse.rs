@@ -186,13 +186,13 @@ pub async fn serving(
     let after = decode_cursor(l.cursor.as_deref())?;
     let q = sql::query(format!(
         "SELECT t.provider AS k_provider, {key} AS k_id, {row} AS row \
-         FROM {table} t {OWNER_JOIN} WHERE {scope} \
+         FROM {table} WHERE {scope} \
               AND ($3::text IS NULL OR t.provider = $3) \
               AND ($4::text IS NULL OR (t.provider, {key}) > ($4, $5)) \
          ORDER BY t.provider, {key} LIMIT $6",
         key = table.key(),
         row = table.row_json(),
-        table = table.table(),
+        table = scoped_table(table.table()),
         scope = scope_sql(1)
     ));
     let rows: Vec<LakeRow> = scoped(q, scope)

@@ -31,12 +31,19 @@ use crate::sql::{self, Bind};
 const WON: &str = "status = 'won'";
 const LOST: &str = "status = 'lost'";
 
-/// Rebuilds the serving aggregates of `provider` from its live canonical leads, in one
+/// The `provider` of serving rows made from Tentabo's own leads, orders and contracts.
+pub const OWN: &str = "tentabo";
+
+/// Rebuilds the serving aggregates of `provider` from its live canonical leads (or, for
+/// [`OWN`], from Tentabo's own leads, fulfilled orders and contracts), in one
 /// transaction (readers see the old figures or the new ones, never a mix).
 pub async fn refresh_serving(
     conn: &mut AsyncPgConnection,
     provider: &str,
 ) -> Result<(), WorkflowError> {
+    if provider == OWN {
+        return refresh_own(conn).await;
+    }
     conn.transaction::<_, WorkflowError, _>(async |conn| {
         // Two refreshes of one provider take turns (the second would otherwise insert
         // rows the first just inserted).
@@ -84,6 +91,78 @@ pub async fn refresh_serving(
 const OWNER_JOIN: &str = "LEFT JOIN provider_owner_links l \
     ON l.provider = t.provider AND l.owner_external_id = t.owner_external_id";
 
+/// Asks for a rebuild of Tentabo's own serving rows (the `refresh_serving` job), in the
+/// caller's transaction: every write that changes what they count (a lead, a
+/// transition, a contract started or replaced) calls it, `cause` naming the change.
+pub async fn own_changed(conn: &mut AsyncPgConnection, cause: &str) -> Result<(), WorkflowError> {
+    crate::pipeline::request_refresh(conn, OWN, &format!("{OWN}:{cause}:{}", Uuid::now_v7())).await
+}
+
+/// A serving table with the organisations that scope its rows, aliased `t`: its own
+/// (Tentabo's rows) or those the owner link gives (synced rows).
+fn scoped_table(table: &str) -> String {
+    format!(
+        "(SELECT s.*, COALESCE(s.own_partner_id, l.partner_id) AS partner_id, \
+                 COALESCE(s.own_distributor_id, l.distributor_id) AS distributor_id \
+          FROM {table} s LEFT JOIN provider_owner_links l \
+            ON l.provider = s.provider AND l.owner_external_id = s.owner_external_id) t"
+    )
+}
+
+/// Rebuilds the serving rows of Tentabo's own data: the pipeline and win rate from
+/// `leads`, won revenue from fulfilled `orders` (month of fulfilment), and contract
+/// recurring revenue ([`revenue`]).
+async fn refresh_own(conn: &mut AsyncPgConnection) -> Result<(), WorkflowError> {
+    let contracts = revenue::load(conn).await?;
+    let rows = revenue::series(&contracts, Utc::now());
+    conn.transaction::<_, WorkflowError, _>(async |conn| {
+        sql::query("SELECT pg_advisory_xact_lock(hashtextextended('refresh_serving:' || $1, 0))")
+            .bind(Bind::Text(OWN.to_owned()))
+            .execute(conn)
+            .await?;
+        for table in ["serving_pipeline", "serving_won_revenue"] {
+            sql::query(format!("DELETE FROM {table} WHERE provider = $1"))
+                .bind(Bind::Text(OWN.to_owned()))
+                .execute(conn)
+                .await?;
+        }
+        sql::query(
+            "INSERT INTO serving_pipeline \
+                 (provider, status, owner_external_id, owner, currency, lead_count, won_count, \
+                  lost_count, value, own_partner_id, own_distributor_id, scope_key) \
+             SELECT $1, l.state, l.owner_id::text, max(u.full_name), l.currency, count(*), \
+                    count(*) FILTER (WHERE l.state = 'won'), count(*) FILTER (WHERE l.state = 'lost'), \
+                    COALESCE(sum(l.value), 0), l.partner_id, l.distributor_id, \
+                    COALESCE(l.partner_id::text, '') || '/' || COALESCE(l.distributor_id::text, '') \
+             FROM leads l LEFT JOIN users u ON u.id = l.owner_id \
+             GROUP BY l.state, l.owner_id, l.currency, l.partner_id, l.distributor_id",
+        )
+        .bind(Bind::Text(OWN.to_owned()))
+        .execute(conn)
+        .await?;
+        sql::query(
+            "INSERT INTO serving_won_revenue \
+                 (provider, month, owner_external_id, owner, currency, won_count, revenue, \
+                  own_partner_id, own_distributor_id, scope_key) \
+             SELECT $1, date_trunc('month', f.at AT TIME ZONE 'UTC')::date, o.created_by::text, \
+                    max(u.full_name), o.currency, count(*), sum(o.total), o.partner_id, o.distributor_id, \
+                    COALESCE(o.partner_id::text, '') || '/' || COALESCE(o.distributor_id::text, '') \
+             FROM orders o \
+             JOIN LATERAL (SELECT max(h.occurred_at) AS at FROM lifecycle_history h \
+                           WHERE h.object_type = 'order' AND h.object_id = o.id \
+                             AND h.to_state = 'fulfilled') f ON f.at IS NOT NULL \
+             LEFT JOIN users u ON u.id = o.created_by \
+             WHERE o.state = 'fulfilled' \
+             GROUP BY 2, 3, 5, 8, 9, 10",
+        )
+        .bind(Bind::Text(OWN.to_owned()))
+        .execute(conn)
+        .await?;
+        revenue::store(conn, &rows).await
+    })
+    .await
+}
+
 /// The caller's scope on synced leads for dashboards (the `analytics` permission).
 fn dashboard_scope(authz: &Authorizer, who: &Principal) -> Result<RowScope, WorkflowError> {
     authz.authorize(who, Object::Lead, Action::Analytics)
@@ -100,6 +179,7 @@ mod browse;
 mod dashboards;
 mod edits;
 mod owners;
+pub mod revenue;
 
 pub use browse::*;
 pub use dashboards::*;

@@ -204,6 +204,7 @@ async fn activate_for_order_in(
         .await?
         .ok_or_else(|| WorkflowError::Internal("contract vanished after insert".into()))?;
     if inserted > 0 {
+        crate::lake::own_changed(conn, &format!("contract:{}:activated", contract.id)).await?;
         audit::record(
             conn,
             AuditContext::default().entry(
@@ -260,6 +261,8 @@ pub async fn link_replacement(
             .bind::<SqlUuid, _>(order_id)
             .execute(conn)
             .await?;
+        // The replacement changes the revenue movements.
+        crate::lake::own_changed(conn, &format!("contract:{contract_id}:replaced")).await?;
     }
     Ok(n > 0)
 }

@@ -250,6 +250,7 @@ pub async fn create(
         .await?;
         // A new lead reaches the CRM like a moved one.
         crm_push(conn, &lead, None).await?;
+        crate::lake::own_changed(conn, &format!("lead:{id}:created")).await?;
         Ok(lead)
     })
     .await
@@ -389,6 +390,7 @@ pub async fn update(
         .await?;
         audit::record(conn, audit_ctx.entry("lead.update", "lead", id, json!({}))).await?;
         crm_push(conn, &lead, Some(Uuid::now_v7())).await?;
+        crate::lake::own_changed(conn, &format!("lead:{id}:updated")).await?;
         Ok(lead)
     })
     .await
@@ -437,6 +439,7 @@ pub async fn delete(
     // The deletion and its audit row commit together.
     conn.transaction::<_, WorkflowError, _>(async |conn| {
         super::delete_row(conn, Kind::Lead, id).await?;
+        crate::lake::own_changed(conn, &format!("lead:{id}:deleted")).await?;
         audit::record(
             conn,
             audit_ctx.entry("lead.delete", "lead", id, json!({ "title": lead.title })),

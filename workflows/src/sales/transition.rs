@@ -222,6 +222,8 @@ async fn apply_once<R: Resource>(
         .map(|e| job_for(kind, *e, req.id, version, payload))
         .collect::<Result<_, _>>()?;
     jobs::enqueue(conn, &jobs).await?;
+    // The dashboards count states: they follow every transition.
+    crate::lake::own_changed(conn, &format!("{}:{}:v{version}", kind.as_str(), req.id)).await?;
 
     let record = R::load(conn, caller, req.id).await?;
     let body = render(&record);

@@ -225,5 +225,6 @@ pub async fn lake_health(conn: &mut AsyncPgConnection) -> Result<Vec<ZoneHealth>
             .to_owned(),
     );
     parts.push("SELECT 'serving', 'serving_won_revenue', count(*), max(refreshed_at) FROM serving_won_revenue".to_owned());
+    parts.push("SELECT 'serving', 'serving_contract_revenue', count(*), max(refreshed_at) FROM serving_contract_revenue".to_owned());
     Ok(sql::query(parts.join(" UNION ALL ")).load(conn).await?)
 }
