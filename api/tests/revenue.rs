@@ -329,7 +329,12 @@ async fn dashboards_read_tentabos_own_leads_and_orders_with_a_source_filter() {
         (&am2, "Beta deal", "999.99"),
     ] {
         let (status, body) = app
-            .call(token, Method::POST, "/api/v1/leads", Some(lead(title, value)))
+            .call(
+                token,
+                Method::POST,
+                "/api/v1/leads",
+                Some(lead(title, value)),
+            )
             .await;
         assert_eq!(status, 201, "{body}");
         ids.push(body["id"].as_str().unwrap().to_owned());
@@ -366,10 +371,22 @@ async fn dashboards_read_tentabos_own_leads_and_orders_with_a_source_filter() {
             body
         }
     };
-    let rate = get(am1.clone(), "/api/v1/dashboard/win-rate?source=tentabo".into()).await;
-    assert_eq!((&rate["won"], &rate["lost"]), (&json!(1), &json!(1)), "{rate}");
+    let rate = get(
+        am1.clone(),
+        "/api/v1/dashboard/win-rate?source=tentabo".into(),
+    )
+    .await;
+    assert_eq!(
+        (&rate["won"], &rate["lost"]),
+        (&json!(1), &json!(1)),
+        "{rate}"
+    );
     assert_eq!(rate["rate"], json!("0.5"));
-    let pipeline = get(am1.clone(), "/api/v1/dashboard/pipeline?source=tentabo".into()).await;
+    let pipeline = get(
+        am1.clone(),
+        "/api/v1/dashboard/pipeline?source=tentabo".into(),
+    )
+    .await;
     let value_of = |status: &str| {
         pipeline["items"]
             .as_array()
@@ -385,7 +402,11 @@ async fn dashboards_read_tentabos_own_leads_and_orders_with_a_source_filter() {
         3,
         "am1 does not see Beta's lead: {pipeline}"
     );
-    let won = get(am1.clone(), "/api/v1/dashboard/won-revenue?source=tentabo".into()).await;
+    let won = get(
+        am1.clone(),
+        "/api/v1/dashboard/won-revenue?source=tentabo".into(),
+    )
+    .await;
     assert_eq!(won["items"].as_array().unwrap().len(), 1, "{won}");
     assert_eq!(
         (&won["items"][0]["won_count"], &won["items"][0]["revenue"]),
@@ -393,9 +414,17 @@ async fn dashboards_read_tentabos_own_leads_and_orders_with_a_source_filter() {
         "the fulfilled order"
     );
     // The admin sees Beta's lead too; a synced source has none of these.
-    let pipeline = get(admin.clone(), "/api/v1/dashboard/pipeline?source=tentabo".into()).await;
+    let pipeline = get(
+        admin.clone(),
+        "/api/v1/dashboard/pipeline?source=tentabo".into(),
+    )
+    .await;
     assert_eq!(pipeline["items"].as_array().unwrap().len(), 4, "{pipeline}");
-    let odoo = get(admin.clone(), "/api/v1/dashboard/pipeline?source=odoo".into()).await;
+    let odoo = get(
+        admin.clone(),
+        "/api/v1/dashboard/pipeline?source=odoo".into(),
+    )
+    .await;
     assert_eq!(odoo["items"], json!([]));
     let all = get(admin.clone(), "/api/v1/dashboard/pipeline".into()).await;
     assert_eq!(all["items"].as_array().unwrap().len(), 4);

@@ -394,6 +394,24 @@ diesel::table! {
 }
 
 diesel::table! {
+    notifications (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        kind -> Text,
+        object_type -> Text,
+        object_id -> Uuid,
+        subject -> Text,
+        body -> Text,
+        data -> Jsonb,
+        created_at -> Timestamptz,
+        read_at -> Nullable<Timestamptz>,
+        email_status -> Text,
+        email_error -> Nullable<Text>,
+        emailed_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     order_lines (order_id, position) {
         order_id -> Uuid,
         position -> Int4,
@@ -431,6 +449,7 @@ diesel::table! {
         crm_metadata -> Jsonb,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        renews_contract_id -> Nullable<Uuid>,
     }
 }
 
@@ -802,6 +821,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         external_id -> Nullable<Text>,
+        language -> Text,
     }
 }
 
@@ -840,6 +860,7 @@ diesel::joinable!(mapping_rules -> mapping_versions (version_id));
 diesel::joinable!(mapping_rules -> users (decided_by));
 diesel::joinable!(mapping_versions -> sync_runs (replay_run_id));
 diesel::joinable!(notes -> users (author_id));
+diesel::joinable!(notifications -> users (user_id));
 diesel::joinable!(order_lines -> orders (order_id));
 diesel::joinable!(order_lines -> products (product_id));
 diesel::joinable!(orders -> distributors (distributor_id));
@@ -885,6 +906,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     mapping_rules,
     mapping_versions,
     notes,
+    notifications,
     order_lines,
     orders,
     outbox,

@@ -135,6 +135,29 @@ pub struct WorkerConfig {
         default_value_t = 30
     )]
     pub contract_expiry_days: i32,
+    /// What the scan does for a contract due for renewal: `draft` a renewal order (the
+    /// same basket at today's prices, for the sales staff to review) and notify, or
+    /// `flag` it and notify only.
+    #[arg(
+        long = "renewal-mode",
+        env = "TENTABO_RENEWAL_MODE",
+        default_value = "draft",
+        value_parser = ["draft", "flag"]
+    )]
+    pub renewal_mode: String,
+    /// The SMTP server notifications are emailed through: `smtp://host:25` (plain, a
+    /// local relay), `smtp://user:password@host:587?tls=required` (STARTTLS) or
+    /// `smtps://user:password@host:465`. Unset: notifications stay in the console and
+    /// their email is recorded as skipped.
+    #[arg(long = "smtp-url", env = "TENTABO_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<SecretString>,
+    /// The sender of notification emails.
+    #[arg(
+        long = "mail-from",
+        env = "TENTABO_MAIL_FROM",
+        default_value = "Tentabo <no-reply@tentabo.invalid>"
+    )]
+    pub mail_from: String,
     /// When the contract-expiry scan runs: a cron expression with seconds, in UTC.
     #[arg(
         long = "contract-expiry-schedule",

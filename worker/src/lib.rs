@@ -98,6 +98,21 @@ pub fn job_context(config: &WorkerConfig) -> Result<JobContext, WorkerError> {
         CallLog::start(db.clone(), 50_000),
     )
     .map_err(|e| WorkerError::Schedule(e.to_string()))?;
+    let mailer = config
+        .smtp_url
+        .as_ref()
+        .map(|url| {
+            tentabo_workflows::notifications::Mailer::new(
+                &tentabo_workflows::notifications::MailConfig {
+                    url: url.clone(),
+                    from: config.mail_from.clone(),
+                    timeout: Duration::from_secs(30),
+                },
+                outbound.clone(),
+            )
+        })
+        .transpose()
+        .map_err(|e| WorkerError::Schedule(e.to_string()))?;
     let platform = Platform::new(db.clone(), keys, outbound, config.call_retry_policy())
         .with_bootstrap(config.bootstrap());
     Ok(JobContext {
@@ -105,6 +120,9 @@ pub fn job_context(config: &WorkerConfig) -> Result<JobContext, WorkerError> {
         retry: config.retry_policy(),
         platform: Arc::new(platform),
         contract_expiry_days: config.contract_expiry_days,
+        renewal_mode: tentabo_workflows::sales::contracts::RenewalMode::parse(&config.renewal_mode)
+            .unwrap_or_default(),
+        mailer,
         sync: config.sync_options(),
         lease_renewal: (config.run_timeout() / 3).max(Duration::from_millis(100)),
         release_memory: config.release_memory,

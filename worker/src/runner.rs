@@ -21,6 +21,10 @@ pub struct JobContext {
     pub platform: Arc<Platform>,
     /// The contract-expiry scan's window (days).
     pub contract_expiry_days: i32,
+    /// Whether the scan drafts renewal orders.
+    pub renewal_mode: tentabo_workflows::sales::contracts::RenewalMode,
+    /// Where notification emails go out (none: recorded as skipped).
+    pub mailer: Option<tentabo_workflows::notifications::Mailer>,
     /// How often a running job's lease is renewed (a third of the run timeout).
     pub lease_renewal: Duration,
     /// How sync runs page, look back and resolve conflicts.

@@ -12,6 +12,7 @@ pub mod lake;
 pub mod lifecycle;
 pub mod limits;
 pub mod mapping;
+pub mod notifications;
 pub mod outbound;
 pub mod pagination;
 pub mod pipeline;

@@ -56,6 +56,8 @@ pub struct UserDto {
     pub distributor_id: Option<Uuid>,
     pub auth_provider: String,
     pub is_active: bool,
+    /// `en` or `fr`: the language of what Tentabo writes to the user (emails).
+    pub language: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -71,6 +73,7 @@ impl From<User> for UserDto {
             distributor_id: u.distributor_id,
             auth_provider: u.auth_provider,
             is_active: u.is_active,
+            language: u.language,
             created_at: u.created_at,
             updated_at: u.updated_at,
         }

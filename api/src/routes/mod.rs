@@ -24,6 +24,7 @@ pub mod jobs;
 pub mod lake;
 pub mod leads;
 pub mod mappings;
+pub mod notifications;
 pub mod orders;
 pub mod organisations;
 pub mod providers;
@@ -53,6 +54,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(users::router())
         .merge(jobs::router())
         .merge(audit::router())
+        .merge(notifications::router())
         .merge(leads::router())
         .merge(orders::router())
         .merge(contracts::router())

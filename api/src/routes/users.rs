@@ -183,9 +183,13 @@ pub struct UpdateUser {
     /// Sets a new password and ends the user's sessions.
     #[schema(nullable = false, min_length = 8, max_length = 256)]
     pub password: Option<String>,
+    /// `en` or `fr`: the language of the user's notification emails.
+    #[schema(nullable = false, pattern = r"^(en|fr)$")]
+    pub language: Option<String>,
 }
 
-/// Updates a user (admin): name, role and organisation, active flag, password.
+/// Updates a user (admin): name, role and organisation, active flag, password,
+/// language.
 #[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", request_body = UpdateUser, security(("bearer" = [])),
     responses((status = 200, body = UserDto), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
               (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -214,6 +218,13 @@ async fn update_user(
             Password::parse(p)
                 .map_err(|c| errors.add("password", c))
                 .ok()
+        }),
+        language: b.language.and_then(|l| match l.as_str() {
+            "en" | "fr" => Some(l),
+            _ => {
+                errors.add("language", "invalid_choice");
+                None
+            }
         }),
     };
     errors.into_result()?;

@@ -46,6 +46,8 @@ pub struct User {
     pub is_active: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// `en` or `fr`: what Tentabo writes to the user (notification emails).
+    pub language: String,
 }
 
 #[derive(Debug, Clone, Insertable)]

@@ -1003,6 +1003,57 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/notifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's notifications, newest first. */
+        get: operations["list_notifications"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications/read-all": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Marks every unread notification of the caller read. */
+        post: operations["read_all_notifications"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications/{id}/read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Marks one of the caller's notifications read (reading it again changes nothing). */
+        post: operations["read_notification"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/orders": {
         parameters: {
             query?: never;
@@ -1678,7 +1729,10 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        /** Updates a user (admin): name, role and organisation, active flag, password. */
+        /**
+         * Updates a user (admin): name, role and organisation, active flag, password,
+         *     language.
+         */
         patch: operations["update_user"];
         trace?: never;
     };
@@ -2494,6 +2548,8 @@ export interface components {
                 /** Format: uuid */
                 id: string;
                 is_active: boolean;
+                /** @description `en` or `fr`: the language of what Tentabo writes to the user (emails). */
+                language: string;
                 /** Format: uuid */
                 partner_id?: string | null;
                 /** @description admin | restricted_admin | partner | distributor | fulfiller */
@@ -2556,6 +2612,36 @@ export interface components {
         };
         NoteList: {
             items: components["schemas"]["NoteDto"][];
+        };
+        NotificationDto: {
+            body: string;
+            /** Format: date-time */
+            created_at: string;
+            /** @description Facts for the console (e.g. `order_reference`, `expires_on`, `draft_reference`). */
+            data: Record<string, never>;
+            /** @description `pending`, `sent` or `skipped` (no mail server configured). */
+            email_status: string;
+            /** Format: uuid */
+            id: string;
+            /** @description `renewal_due` */
+            kind: string;
+            /** Format: uuid */
+            object_id: string;
+            /** @description What it is about (`contract`) and its id. */
+            object_type: string;
+            /** Format: date-time */
+            read_at?: string | null;
+            /** @description In the user's language. */
+            subject: string;
+        };
+        NotificationPage: {
+            items: components["schemas"]["NotificationDto"][];
+            next_cursor?: string | null;
+            /**
+             * Format: int64
+             * @description All the caller's unread notifications (not only this page's).
+             */
+            unread: number;
         };
         ObjectAutoMapRequest: {
             /**
@@ -2809,6 +2895,10 @@ export interface components {
         };
         QuoteRequest: {
             lines: components["schemas"]["BasketLineDto"][];
+        };
+        ReadAll: {
+            /** @description How many were unread. */
+            read: number;
         };
         Readiness: {
             checks: components["schemas"]["Checks"];
@@ -3101,6 +3191,8 @@ export interface components {
             full_name?: string;
             /** @description `false` disables the user: no login, and existing tokens stop working. */
             is_active?: boolean;
+            /** @description `en` or `fr`: the language of the user's notification emails. */
+            language?: string;
             /**
              * Format: uuid
              * @description `null` detaches the user from its partner.
@@ -3122,6 +3214,8 @@ export interface components {
             /** Format: uuid */
             id: string;
             is_active: boolean;
+            /** @description `en` or `fr`: the language of what Tentabo writes to the user (emails). */
+            language: string;
             /** Format: uuid */
             partner_id?: string | null;
             /** @description admin | restricted_admin | partner | distributor | fulfiller */
@@ -7781,6 +7875,175 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is unavailable, or the request ran out of time */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_notifications: {
+        parameters: {
+            query?: {
+                /** @description Only the unread ones (default false). */
+                unread?: boolean | null;
+                /** @description The previous page's `next_cursor`. */
+                cursor?: string | null;
+                /** @description 1–200, default 50. */
+                limit?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationPage"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is unavailable, or the request ran out of time */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    read_all_notifications: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReadAll"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is unavailable, or the request ran out of time */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    read_notification: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationDto"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A parameter or field does not parse or breaks a rule */
             422: {
                 headers: {
                     [name: string]: unknown;

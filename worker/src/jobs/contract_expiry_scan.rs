@@ -1,5 +1,7 @@
 //! `contract_expiry_scan`: flags the active contracts whose expiration falls within the
-//! configured number of days (`renewal_due_at`). The nightly schedule writes one outbox
+//! configured number of days (`renewal_due_at`), drafts their renewal orders
+//! (`TENTABO_RENEWAL_MODE=draft`) and notifies their owners and distributors, each
+//! notification with its `notification_email` job. The nightly schedule writes one outbox
 //! row per day (its key is the date), so several workers schedule it once.
 
 use tentabo_workflows::jobs::{JobOutcome, StartedJob, payloads};
@@ -22,7 +24,7 @@ impl Job for ContractExpiryScan {
         let flagged = try_db!(
             async {
                 let mut conn = ctx.db.get().await?;
-                contracts::flag_expiring(&mut conn, days).await
+                contracts::flag_expiring(&mut conn, days, ctx.renewal_mode).await
             }
             .await
         );

@@ -19,6 +19,7 @@ pub mod crm_webhook_event;
 pub mod directory_sync;
 pub mod link_replacement_order;
 pub mod noop;
+pub mod notification_email;
 pub mod refresh_serving;
 pub mod replay_mapping;
 pub mod sync_run;
@@ -68,6 +69,7 @@ pub async fn dispatch(ctx: &JobContext, job: &StartedJob) -> JobOutcome {
         JobKind::CrmPushActivity => run::<crm_push_activity::CrmPushActivity>(ctx, job).await,
         JobKind::DirectorySync => run::<directory_sync::DirectorySync>(ctx, job).await,
         JobKind::ReplayMapping => run::<replay_mapping::ReplayMapping>(ctx, job).await,
+        JobKind::NotificationEmail => run::<notification_email::NotificationEmail>(ctx, job).await,
     }
 }
 

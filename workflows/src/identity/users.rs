@@ -235,6 +235,8 @@ pub struct UserPatch {
     pub distributor_id: Option<Option<Uuid>>,
     pub is_active: Option<bool>,
     pub password: Option<Password>,
+    /// `en` or `fr` (checked by the caller).
+    pub language: Option<String>,
 }
 
 impl UserPatch {
@@ -245,6 +247,7 @@ impl UserPatch {
             && self.distributor_id.is_none()
             && self.is_active.is_none()
             && self.password.is_none()
+            && self.language.is_none()
     }
 }
 
@@ -293,6 +296,7 @@ pub async fn update(
                 users::distributor_id.eq(distributor_id),
                 users::is_active.eq(patch.is_active.unwrap_or(before.is_active)),
                 users::password_hash.eq(hash.clone().or(before.password_hash.clone())),
+                users::language.eq(patch.language.clone().unwrap_or(before.language.clone())),
                 users::updated_at.eq(chrono::Utc::now()),
             ))
             .returning(User::as_returning())
@@ -311,6 +315,9 @@ pub async fn update(
         if hash.is_some() {
             sessions::revoke_user_sessions(conn, id, "password_changed").await?;
             audit::record(conn, ctx.entry("password_changed", "user", id, json!({}))).await?;
+        }
+        if user.language != before.language {
+            audit::record(conn, ctx.entry("user_updated", "user", id, json!({ "before": { "language": before.language }, "after": { "language": user.language } }))).await?;
         }
         if user.full_name != before.full_name || user.partner_id != before.partner_id || user.distributor_id != before.distributor_id {
             audit::record(

@@ -55,6 +55,8 @@ pub enum JobKind {
     DirectorySync,
     /// Rebuild an object's canonical rows from the raw zone with its active mapping.
     ReplayMapping,
+    /// Email one notification to its person (SMTP).
+    NotificationEmail,
 }
 
 impl JobKind {
@@ -73,6 +75,7 @@ impl JobKind {
         JobKind::CrmPushActivity,
         JobKind::DirectorySync,
         JobKind::ReplayMapping,
+        JobKind::NotificationEmail,
     ];
 
     pub fn queue(self) -> &'static str {
@@ -91,6 +94,7 @@ impl JobKind {
             JobKind::CrmPushActivity => "crm_push_activity",
             JobKind::DirectorySync => "directory_sync",
             JobKind::ReplayMapping => "replay_mapping",
+            JobKind::NotificationEmail => "notification_email",
         }
     }
 
@@ -107,7 +111,8 @@ impl JobKind {
             | JobKind::CrmPushActivity
             | JobKind::CrmWebhookEvent
             | JobKind::BillingRequestQuote
-            | JobKind::BillingRequestInvoice => 15,
+            | JobKind::BillingRequestInvoice
+            | JobKind::NotificationEmail => 15,
             JobKind::CreateOrderFromLead
             | JobKind::CreateActiveContract
             | JobKind::LinkReplacementOrder

@@ -111,6 +111,12 @@ pub struct ReplayMapping {
     pub version_id: uuid::Uuid,
 }
 
+/// Email one notification (`notifications.id`) to its person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationEmail {
+    pub notification_id: uuid::Uuid,
+}
+
 macro_rules! kinds {
     ($($ty:ident => $kind:ident),* $(,)?) => {
         $(impl Payload for $ty {
@@ -137,6 +143,7 @@ kinds! {
     CrmPushActivity => CrmPushActivity,
     DirectorySync => DirectorySync,
     ReplayMapping => ReplayMapping,
+    NotificationEmail => NotificationEmail,
 }
 
 #[cfg(test)]

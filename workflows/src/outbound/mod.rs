@@ -298,6 +298,53 @@ impl Outbound {
         self.send_checked(ep, req, |_| Verdict::Accept).await
     }
 
+    /// A call over another protocol than HTTP (SMTP): the same breaker, timeout, call
+    /// log and metrics as [`Outbound::send`]; one attempt (the job's retries back off).
+    /// `method` names the operation on the call log (e.g. `SMTP`), `template` the target.
+    pub async fn call_other<T>(
+        &self,
+        ep: &Endpoint,
+        method: &'static str,
+        template: &'static str,
+        call: impl std::future::Future<Output = Result<T, String>>,
+    ) -> Result<T, OutboundError> {
+        let breaker = self.breaker(ep);
+        let context = current_context();
+        let req = Request::new(
+            Method::from_bytes(method.as_bytes()).unwrap_or(Method::POST),
+            template,
+            template,
+        );
+        let Some(permit) = breaker.admit() else {
+            self.log(ep, &req, &context, 1, None, "breaker_open", Duration::ZERO);
+            return Err(OutboundError::BreakerOpen {
+                provider: ep.provider.clone(),
+            });
+        };
+        let started = Instant::now();
+        let answer = tokio::time::timeout(ep.timeout, call).await;
+        let elapsed = started.elapsed();
+        let (outcome, result) = match answer {
+            Ok(Ok(value)) => ("ok", Ok(value)),
+            Ok(Err(reason)) => ("transport", Err(reason)),
+            Err(_) => ("timeout", Err(format!("no answer within {:?}", ep.timeout))),
+        };
+        permit.record(if result.is_ok() {
+            breaker::Outcome::Success
+        } else {
+            breaker::Outcome::Failure
+        });
+        self.log(ep, &req, &context, 1, None, outcome, elapsed);
+        let result = result.map_err(|last| OutboundError::Unavailable {
+            provider: ep.provider.clone(),
+            attempts: 1,
+            last,
+        });
+        metrics::gauge!("tentabo_provider_breaker_state", "provider" => ep.provider.clone())
+            .set(breaker.state().gauge());
+        result
+    }
+
     /// As [`Outbound::send`], with the caller's check of a successful answer (a
     /// JSON-RPC reply without a result is retried like a 5xx).
     pub async fn send_checked(

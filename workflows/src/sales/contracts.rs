@@ -267,43 +267,115 @@ pub async fn link_replacement(
     Ok(n > 0)
 }
 
+/// What the nightly scan does for a contract due for renewal, besides flagging it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RenewalMode {
+    /// Draft the renewal order (see [`super::orders::draft_renewal`]) and notify.
+    #[default]
+    Draft,
+    /// Flag and notify only.
+    Flag,
+}
+
+impl RenewalMode {
+    pub fn parse(s: &str) -> Option<RenewalMode> {
+        match s {
+            "draft" => Some(RenewalMode::Draft),
+            "flag" => Some(RenewalMode::Flag),
+            _ => None,
+        }
+    }
+}
+
 /// Flags the active contracts whose expiration falls within `within_days` and that are
-/// not flagged yet; returns how many. Running it again flags nothing new.
+/// not flagged yet, drafts their renewal orders (by `mode`) and notifies their owners
+/// and distributors (each notification with its email job); returns how many contracts
+/// were flagged. Running it again — or on two workers at once — flags, drafts and
+/// notifies nothing new: the flag is set by one `UPDATE … WHERE renewal_due_at IS NULL`,
+/// so a contract is taken by one scan only.
 pub async fn flag_expiring(
     conn: &mut AsyncPgConnection,
     within_days: i32,
+    mode: RenewalMode,
 ) -> Result<usize, WorkflowError> {
     // The change and its audit row commit together, or neither does.
-    conn.transaction::<_, WorkflowError, _>(async |conn| flag_expiring_in(conn, within_days).await)
-        .await
+    conn.transaction::<_, WorkflowError, _>(async |conn| {
+        flag_expiring_in(conn, within_days, mode).await
+    })
+    .await
+}
+
+#[derive(diesel::QueryableByName)]
+struct Flagged {
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    order_id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    user_id: Uuid,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    partner_id: Option<Uuid>,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    distributor_id: Option<Uuid>,
+    #[diesel(sql_type = Nullable<diesel::sql_types::Timestamptz>)]
+    expiration_date: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// [`flag_expiring`], inside the caller's transaction.
 async fn flag_expiring_in(
     conn: &mut AsyncPgConnection,
     within_days: i32,
+    mode: RenewalMode,
 ) -> Result<usize, WorkflowError> {
-    let n = diesel::sql_query(
+    let flagged: Vec<Flagged> = diesel::sql_query(
         "UPDATE contracts SET renewal_due_at = now(), updated_at = now() \
          WHERE state = 'active' AND renewal_due_at IS NULL AND expiration_date IS NOT NULL \
-           AND expiration_date <= now() + make_interval(days => $1)",
+           AND expiration_date <= now() + make_interval(days => $1) \
+         RETURNING id, order_id, user_id, partner_id, distributor_id, expiration_date",
     )
     .bind::<Integer, _>(within_days)
-    .execute(conn)
+    .load(conn)
     .await?;
-    if n > 0 {
+    let mut drafted = 0;
+    let mut notified = 0;
+    for c in &flagged {
+        let order = super::orders::get_unscoped(conn, c.order_id)
+            .await?
+            .ok_or_else(|| WorkflowError::Internal("a contract without its order".into()))?;
+        let draft = match mode {
+            RenewalMode::Draft => super::orders::draft_renewal(conn, c.id, &order).await?,
+            RenewalMode::Flag => None,
+        };
+        drafted += usize::from(draft.is_some());
+        notified += crate::notifications::renewal_due(
+            conn,
+            &crate::notifications::RenewalFacts {
+                contract_id: c.id,
+                order_reference: order.reference.clone(),
+                expires_on: c.expiration_date.map(|d| d.date_naive()),
+                draft_reference: draft.map(|d| d.1),
+                owner_id: c.user_id,
+                partner_id: c.partner_id,
+                distributor_id: c.distributor_id,
+            },
+        )
+        .await?
+        .len();
+    }
+    if !flagged.is_empty() {
         audit::record(
             conn,
             AuditContext::default().entry(
                 "contract.flag_expiring",
                 "contract",
                 "*",
-                json!({ "flagged": n, "within_days": within_days }),
+                json!({ "flagged": flagged.len(), "within_days": within_days,
+                        "drafted": drafted, "notified": notified }),
             ),
         )
         .await?;
     }
-    Ok(n)
+    Ok(flagged.len())
 }
 
 // ── The lifecycle resource ──────────────────────────────────────────────────────────

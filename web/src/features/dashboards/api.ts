@@ -31,24 +31,70 @@ export interface MonthRevenue {
   revenue: string;
 }
 
-export function usePipeline() {
+/** Contract recurring revenue for one month and currency, with the month's movements. */
+export interface RevenueMonth {
+  month: string;
+  currency: string;
+  contracts: number;
+  mrr: string;
+  arr: string;
+  new_mrr: string;
+  expansion_mrr: string;
+  contraction_mrr: string;
+  churned_mrr: string;
+}
+/** One partner's (or distributor's) contracts at the latest month; `id` null: none. */
+export interface RevenueShare {
+  id: string | null;
+  name: string | null;
+  currency: string;
+  contracts: number;
+  mrr: string;
+  arr: string;
+}
+export interface RevenueDashboard {
+  months: RevenueMonth[];
+  by_partner: RevenueShare[];
+  by_distributor: RevenueShare[];
+}
+
+/** Whose leads the lake dashboards count: all, the platform's own, or one provider's synced ones. */
+export const DASHBOARD_SOURCES = ['all', 'tentabo', 'odoo', 'pipedrive'] as const;
+export type DashboardSource = (typeof DASHBOARD_SOURCES)[number];
+
+/** `all` is the API's default: no parameter is sent for it. */
+function sourceQuery(source: DashboardSource) {
+  return { params: { query: source === 'all' ? {} : { source } } };
+}
+
+export function usePipeline(source: DashboardSource) {
   return useQuery({
-    queryKey: ['dashboard', 'pipeline'],
-    queryFn: async () => (await unwrap(api.GET('/api/v1/dashboard/pipeline'))).items as unknown as PipelineFigure[],
+    queryKey: ['dashboard', 'pipeline', source],
+    queryFn: async () =>
+      (await unwrap(api.GET('/api/v1/dashboard/pipeline', sourceQuery(source)))).items as unknown as PipelineFigure[],
   });
 }
 
-export function useWinRate() {
+export function useWinRate(source: DashboardSource) {
   return useQuery({
-    queryKey: ['dashboard', 'win-rate'],
-    queryFn: async () => (await unwrap(api.GET('/api/v1/dashboard/win-rate'))) as unknown as WinRate,
+    queryKey: ['dashboard', 'win-rate', source],
+    queryFn: async () => (await unwrap(api.GET('/api/v1/dashboard/win-rate', sourceQuery(source)))) as unknown as WinRate,
   });
 }
 
-export function useWonRevenue() {
+export function useWonRevenue(source: DashboardSource) {
   return useQuery({
-    queryKey: ['dashboard', 'won-revenue'],
-    queryFn: async () => (await unwrap(api.GET('/api/v1/dashboard/won-revenue'))).items as unknown as MonthRevenue[],
+    queryKey: ['dashboard', 'won-revenue', source],
+    queryFn: async () =>
+      (await unwrap(api.GET('/api/v1/dashboard/won-revenue', sourceQuery(source)))).items as unknown as MonthRevenue[],
+  });
+}
+
+/** Contract MRR and ARR per month and currency, and per partner and distributor at the latest month. */
+export function useRevenue() {
+  return useQuery({
+    queryKey: ['dashboard', 'revenue'],
+    queryFn: async () => (await unwrap(api.GET('/api/v1/dashboard/revenue'))) as unknown as RevenueDashboard,
   });
 }
 

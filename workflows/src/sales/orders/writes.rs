@@ -312,3 +312,80 @@ pub(super) async fn create_from_lead_in(
     }
     Ok(Some(order.id))
 }
+
+/// Drafts the order renewing `order` (the order of a contract due for renewal), in the
+/// caller's transaction: the same products, durations, quantities and billing periods,
+/// priced at today's price list, for the same owner and organisations, `created` (the
+/// sales staff review and send it), linked by `renews_contract_id`. At most one per
+/// contract: answers `None` when one exists, or when the basket can no longer be
+/// priced (a product retired), in which case only the notice goes out.
+pub async fn draft_renewal(
+    conn: &mut AsyncPgConnection,
+    contract_id: Uuid,
+    order: &Order,
+) -> Result<Option<(Uuid, String)>, WorkflowError> {
+    let basket: Vec<BasketLine> = order
+        .lines
+        .iter()
+        .map(|l| BasketLine {
+            product_id: l.product_id,
+            duration_months: i64::from(l.duration_months),
+            quantity: l.quantity,
+            billing_period: crate::pricing::Period::parse(&l.billing_period)
+                .unwrap_or(crate::pricing::Period::Month),
+        })
+        .collect();
+    let quote = match catalogue::quote(conn, &basket).await {
+        Ok(q) => q,
+        Err(WorkflowError::Validation(e)) => {
+            tracing::warn!(%contract_id, errors = ?e.0, "renewal not drafted: the basket no longer prices");
+            return Ok(None);
+        }
+        Err(e) => return Err(e),
+    };
+    #[derive(diesel::QueryableByName)]
+    struct Drafted {
+        #[diesel(sql_type = SqlUuid)]
+        id: Uuid,
+        #[diesel(sql_type = Text)]
+        reference: String,
+    }
+    let id = Uuid::now_v7();
+    let drafted: Option<Drafted> = diesel::OptionalExtension::optional(
+        diesel::sql_query(
+            "INSERT INTO orders (id, reference, created_by, partner_id, distributor_id, currency, \
+                 subtotal, discount, total, pricing, renews_contract_id) \
+             VALUES ($1, 'ORD-' || lpad(nextval('orders_reference_seq')::text, 6, '0'), \
+                     $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+             ON CONFLICT (renews_contract_id) WHERE renews_contract_id IS NOT NULL DO NOTHING \
+             RETURNING id, reference",
+        )
+        .bind::<SqlUuid, _>(id)
+        .bind::<SqlUuid, _>(order.created_by)
+        .bind::<Nullable<SqlUuid>, _>(order.partner_id)
+        .bind::<Nullable<SqlUuid>, _>(order.distributor_id)
+        .bind::<Text, _>(&quote.currency)
+        .bind::<Numeric, _>(quote.totals.subtotal)
+        .bind::<Numeric, _>(quote.totals.discount)
+        .bind::<Numeric, _>(quote.totals.total)
+        .bind::<Jsonb, _>(pricing_json(&quote))
+        .bind::<SqlUuid, _>(contract_id)
+        .get_result(conn)
+        .await,
+    )?;
+    let Some(drafted) = drafted else {
+        return Ok(None);
+    };
+    write_lines(conn, drafted.id, &basket, &quote).await?;
+    audit::record(
+        conn,
+        AuditContext::default().entry(
+            "order.create",
+            "order",
+            drafted.id,
+            json!({ "total": quote.totals.total.to_string(), "renews_contract": contract_id }),
+        ),
+    )
+    .await?;
+    Ok(Some((drafted.id, drafted.reference)))
+}
