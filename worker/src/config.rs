@@ -104,6 +104,13 @@ pub struct WorkerConfig {
         default_value = "127.0.0.1:9091"
     )]
     pub metrics_bind: Option<std::net::SocketAddr>,
+    /// How often the queue depths and the outbox lag are sampled for `/metrics` (seconds).
+    #[arg(
+        long = "queue-metrics-interval-secs",
+        env = "TENTABO_QUEUE_METRICS_INTERVAL_SECS",
+        default_value_t = 15
+    )]
+    pub queue_metrics_interval_secs: u64,
     /// The key ring credentials are sealed with (`id:base64key[,id:key…]`, the first
     /// seals): needed to read providers configured with credentials.
     #[arg(

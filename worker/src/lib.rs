@@ -4,6 +4,7 @@
 pub mod config;
 pub mod jobs;
 pub mod memory;
+pub mod observe;
 pub mod ops;
 pub mod queues;
 pub mod relay;
@@ -175,6 +176,11 @@ pub fn start(
         shutdown.clone(),
     ));
     tasks.spawn(relay.run(shutdown.clone()));
+    tasks.spawn(observe::sample_queues(
+        ctx.db.clone(),
+        Duration::from_secs(config.queue_metrics_interval_secs.max(1)),
+        shutdown.clone(),
+    ));
     for kind in JobKind::ALL {
         tasks.spawn(supervisor::supervise(
             *kind,

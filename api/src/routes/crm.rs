@@ -55,7 +55,17 @@ async fn pipedrive_webhook(
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
     let mut conn = s.conn().await?;
-    let r = webhook::receive(&mut conn, s.platform.keys(), &s.webhook_secret, auth, &body).await?;
+    let received =
+        webhook::receive(&mut conn, s.platform.keys(), &s.webhook_secret, auth, &body).await;
+    let outcome = match &received {
+        Ok(r) if r.new => "recorded",
+        Ok(_) => "duplicate",
+        Err(tentabo_workflows::WorkflowError::Unauthenticated(_)) => "unauthenticated",
+        Err(_) => "refused",
+    };
+    metrics::counter!("tentabo_webhooks_received_total", "provider" => "pipedrive", "outcome" => outcome)
+        .increment(1);
+    let r = received?;
     Ok(Json(WebhookAck {
         event: r.event,
         duplicate: !r.new,

@@ -54,7 +54,7 @@ impl Job for SyncRun {
         if ctx.release_memory {
             crate::memory::release();
         }
-        outcome(p, result)
+        outcome(ctx, p, result).await
     }
 }
 
@@ -73,7 +73,7 @@ async fn pennylane(ctx: &JobContext, p: payloads::SyncRun) -> JobOutcome {
         ctx.sync.default_country.as_deref(),
     )
     .await;
-    outcome(p, result)
+    outcome(ctx, p, result).await
 }
 
 /// A Pipedrive run (deals, inbox items, persons, organizations or activities).
@@ -99,7 +99,7 @@ async fn pipedrive(ctx: &JobContext, p: payloads::SyncRun) -> JobOutcome {
     if ctx.release_memory {
         crate::memory::release();
     }
-    outcome(p, result)
+    outcome(ctx, p, result).await
 }
 
 /// A run that cannot start ends `failed` with the reason (so it blocks no later run and
@@ -116,7 +116,18 @@ async fn abandon(ctx: &JobContext, p: payloads::SyncRun, error: &str) -> JobOutc
     }
 }
 
-fn outcome(p: payloads::SyncRun, result: Result<run::Totals, WorkflowError>) -> JobOutcome {
+async fn outcome(
+    ctx: &JobContext,
+    p: payloads::SyncRun,
+    result: Result<run::Totals, WorkflowError>,
+) -> JobOutcome {
+    // The run's figures, once it ended (an attempt that failed counts as a failed run).
+    if let Ok(mut conn) = ctx.db.get().await
+        && let Ok(view) = run::get(&mut conn, p.run_id).await
+        && crate::ops::finished(&view.status)
+    {
+        crate::observe::sync_run(&view);
+    }
     match result {
         Ok(totals) => {
             tracing::info!(run_id = %p.run_id, ?totals, "sync run finished");

@@ -125,6 +125,23 @@ pub async fn failures(
     .await?)
 }
 
+/// How long the oldest job due to run has waited for it (seconds; 0 when none waits):
+/// the outbox's lag.
+pub async fn outbox_lag_seconds(conn: &mut AsyncPgConnection) -> Result<f64, WorkflowError> {
+    #[derive(diesel::QueryableByName)]
+    struct Lag {
+        #[diesel(sql_type = diesel::sql_types::Double)]
+        seconds: f64,
+    }
+    let lag: Lag = diesel::sql_query(
+        "SELECT COALESCE(EXTRACT(EPOCH FROM now() - min(available_at)), 0)::float8 AS seconds \
+         FROM outbox WHERE status = 'pending' AND available_at <= now()",
+    )
+    .get_result(conn)
+    .await?;
+    Ok(lag.seconds.max(0.0))
+}
+
 /// The newest `limit` jobs (of `queue`, if given), oldest first: the end of the job log,
 /// as `tail` prints a file's.
 pub async fn tail(
