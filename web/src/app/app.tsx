@@ -19,6 +19,7 @@ const Integrations = React.lazy(() => import('@/features/integrations/routes'));
 const Mappings = React.lazy(() => import('@/features/mappings/routes'));
 const Sync = React.lazy(() => import('@/features/sync/routes'));
 const Jobs = React.lazy(() => import('@/features/jobs/routes'));
+const Notifications = React.lazy(() => import('@/features/notifications/routes'));
 
 function Splash() {
   const { t } = useTranslation();
@@ -95,6 +96,8 @@ export function AppRoutes() {
           <Route path="integrations/mappings/*" element={<Guard path="/integrations"><Mappings /></Guard>} />
           <Route path="sync/*" element={<Guard path="/sync"><Sync /></Guard>} />
           <Route path="jobs/*" element={<Guard path="/jobs"><Jobs /></Guard>} />
+          {/* Everyone signed in has their own inbox. */}
+          <Route path="notifications/*" element={<Notifications />} />
           <Route path="*" element={<NotFound />} />
         </Route>
       </Route>

@@ -7,6 +7,7 @@ import { Button } from '@/components/ui/button';
 import { cn } from '@/lib/utils';
 import { visibleNav } from './nav';
 import { LanguageSwitch } from '@/components/language-switch';
+import { NotificationsLink } from '@/features/notifications/nav-link';
 
 export function AppLayout() {
   const { t } = useTranslation();
@@ -60,6 +61,7 @@ export function AppLayout() {
         <span className="text-lg font-bold text-blue-800">Tentabo</span>
         <div className="ml-auto flex items-center gap-2 sm:gap-3">
           <LanguageSwitch />
+          <NotificationsLink />
           <span className="hidden text-sm text-slate-800 sm:inline" data-testid="current-user">
             {me.full_name}{' '}
             <span className="text-slate-600">({t(`roles.${me.role}`)})</span>

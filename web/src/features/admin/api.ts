@@ -14,6 +14,8 @@ export type UpdateProductBody = components['schemas']['UpdateProduct'];
 export type Duration = components['schemas']['DurationDto'];
 export type OrgKind = 'partners' | 'distributors';
 export const ROLES = ['admin', 'restricted_admin', 'partner', 'distributor', 'fulfiller'] as const;
+/** The languages a user's emails may be written in. */
+export const LANGUAGES = ['en', 'fr'] as const;
 
 export function useUsers(f: { q?: string; role?: string }) {
   return useInfiniteQuery({

@@ -16,7 +16,7 @@ import { Empty, ErrorMessage, LoadMore, Loading, PageHeader } from '@/components
 import { useMe } from '@/lib/auth';
 import { ApiError } from '@/lib/errors';
 import { applyApiErrors } from '@/lib/forms';
-import { ROLES, useAllOrganisations, useCreateUser, useUpdateUser, useUsers, type User } from '../api';
+import { LANGUAGES, ROLES, useAllOrganisations, useCreateUser, useUpdateUser, useUsers, type UpdateUserBody, type User } from '../api';
 
 const schema = z.object({
   email: z.string().trim().min(1, 'required').email('invalid_email'),
@@ -27,6 +27,65 @@ const schema = z.object({
   password: z.string().refine((p) => p === '' || p.length >= 8, 'too_short'),
 });
 type Values = z.infer<typeof schema>;
+
+const editSchema = z.object({
+  full_name: z.string().trim().min(1, 'required').max(200, 'too_long'),
+  language: z.enum(LANGUAGES, { message: 'invalid_choice' }),
+});
+type EditValues = z.infer<typeof editSchema>;
+
+/** A user's name and the language of their emails; only what changed is sent. */
+function EditUser({ user, onDone }: { user: User; onDone: () => void }) {
+  const { t } = useTranslation();
+  const update = useUpdateUser();
+  const [failure, setFailure] = React.useState<unknown>(null);
+  const form = useForm<EditValues>({
+    resolver: zodResolver(editSchema),
+    defaultValues: {
+      full_name: user.full_name,
+      language: (LANGUAGES as readonly string[]).includes(user.language) ? (user.language as EditValues['language']) : 'en',
+    },
+  });
+  const err = (n: keyof EditValues) => {
+    const e = form.formState.errors[n];
+    if (!e?.message) return undefined;
+    return e.type === 'server' ? e.message : t(`fieldErrors.${e.message}`);
+  };
+  const submit = form.handleSubmit(async (v) => {
+    setFailure(null);
+    const body: UpdateUserBody = {};
+    if (v.full_name.trim() !== user.full_name) body.full_name = v.full_name.trim();
+    if (v.language !== user.language) body.language = v.language;
+    if (Object.keys(body).length === 0) return onDone();
+    try {
+      await update.mutateAsync({ id: user.id, body });
+      onDone();
+    } catch (e) {
+      if (!applyApiErrors(t, e, form.setError, Object.keys(editSchema.shape)).handled) setFailure(e);
+    }
+  });
+  return (
+    <form onSubmit={submit} noValidate className="flex flex-col gap-3" aria-label={t('users.editOf', { name: user.full_name })}>
+      <ErrorMessage error={failure} />
+      <FormField id="edit-user-name" label={t('users.fullName')} error={err('full_name')}>
+        {(a) => <Input {...a} {...form.register('full_name')} />}
+      </FormField>
+      <FormField id="edit-user-language" label={t('users.language')} hint={t('users.languageHint')} error={err('language')}>
+        {(a) => (
+          <Select {...a} {...form.register('language')}>
+            {LANGUAGES.map((l) => (
+              <option key={l} value={l} lang={l}>{t(`users.languages.${l}`)}</option>
+            ))}
+          </Select>
+        )}
+      </FormField>
+      <div className="flex gap-2">
+        <Button type="submit" disabled={form.formState.isSubmitting}>{t('common.save')}</Button>
+        <Button type="button" variant="outline" onClick={onDone}>{t('common.cancel')}</Button>
+      </div>
+    </form>
+  );
+}
 
 function NewUser({ onDone }: { onDone: () => void }) {
   const { t } = useTranslation();
@@ -119,6 +178,7 @@ export function Users() {
   const [search, setSearch] = React.useState('');
   const [role, setRole] = React.useState('');
   const [creating, setCreating] = React.useState(false);
+  const [editing, setEditing] = React.useState<User | null>(null);
   React.useEffect(() => {
     const h = setTimeout(() => setSearch(q.trim()), 300);
     return () => clearTimeout(h);
@@ -159,6 +219,7 @@ export function Users() {
             <TR>
               <TH>{t('users.user')}</TH>
               <TH>{t('users.role')}</TH>
+              <TH className="hidden sm:table-cell">{t('users.languageShort')}</TH>
               <TH>{t('common.state')}</TH>
               <TH>{t('common.actions')}</TH>
             </TR>
@@ -181,13 +242,21 @@ export function Users() {
                     t(`roles.${u.role}`, { defaultValue: u.role })
                   )}
                 </TD>
+                <TD className="hidden sm:table-cell" lang={u.language}>{t(`users.languages.${u.language}`, { defaultValue: u.language })}</TD>
                 <TD>{u.is_active ? <Badge variant="green">{t('admin.active')}</Badge> : <Badge variant="red">{t('admin.disabled')}</Badge>}</TD>
                 <TD>
-                  {manage && u.id !== me.id ? (
-                    <Button size="sm" variant="outline" onClick={() => change(u, { is_active: !u.is_active })} aria-label={(u.is_active ? t('admin.disable') : t('admin.enable')) + ` ${u.full_name}`}>
-                      {u.is_active ? t('admin.disable') : t('admin.enable')}
-                    </Button>
-                  ) : null}
+                  <div className="flex flex-wrap gap-1">
+                    {manage ? (
+                      <Button size="sm" variant="outline" onClick={() => setEditing(u)} aria-label={t('users.editOf', { name: u.full_name })}>
+                        {t('common.edit')}
+                      </Button>
+                    ) : null}
+                    {manage && u.id !== me.id ? (
+                      <Button size="sm" variant="outline" onClick={() => change(u, { is_active: !u.is_active })} aria-label={(u.is_active ? t('admin.disable') : t('admin.enable')) + ` ${u.full_name}`}>
+                        {u.is_active ? t('admin.disable') : t('admin.enable')}
+                      </Button>
+                    ) : null}
+                  </div>
                 </TD>
               </TR>
             ))}
@@ -195,6 +264,13 @@ export function Users() {
         </Table>
       ) : null}
       <LoadMore hasNextPage={users.hasNextPage} isFetchingNextPage={users.isFetchingNextPage} fetchNextPage={users.fetchNextPage} />
+      <Dialog open={editing !== null} onOpenChange={(o) => { if (!o) setEditing(null); }}>
+        {editing ? (
+          <DialogContent title={t('users.editOf', { name: editing.full_name })}>
+            <EditUser key={editing.id} user={editing} onDone={() => setEditing(null)} />
+          </DialogContent>
+        ) : null}
+      </Dialog>
       <Dialog open={creating} onOpenChange={setCreating}>
         {creating ? (
           <DialogContent title={t('users.new')}>

@@ -1,5 +1,5 @@
 import * as React from 'react';
-import { Link } from 'react-router';
+import { Link, useSearchParams } from 'react-router';
 import { useTranslation } from 'react-i18next';
 import { Plus } from 'lucide-react';
 import { buttonVariants } from '@/components/ui/button';
@@ -33,8 +33,11 @@ export function stateVariant(state: string): 'blue' | 'green' | 'amber' | 'red' 
 export function OrderList() {
   const { t } = useTranslation();
   const can = useCan();
-  const [search, setSearch] = React.useState('');
-  const [filters, setFilters] = React.useState<OrderFilters>({ sort: '-created_at' });
+  // `?q=ORD-000123` (a notification's drafted renewal) opens the list on that reference.
+  const [params] = useSearchParams();
+  const initialQ = params.get('q')?.trim() ?? '';
+  const [search, setSearch] = React.useState(initialQ);
+  const [filters, setFilters] = React.useState<OrderFilters>({ sort: '-created_at', q: initialQ || undefined });
   React.useEffect(() => {
     const h = setTimeout(() => setFilters((f) => ({ ...f, q: search.trim() || undefined })), 300);
     return () => clearTimeout(h);
