@@ -57,7 +57,9 @@ pub fn source_of(provider: &str, entity: &str) -> Result<&'static str, UnknownSo
     .ok_or(UnknownSource::Entity)
 }
 
-/// Asks for a run: the run row and its job's outbox row commit together.
+/// Asks for a run: the run row and its job's outbox row commit together. A `key`
+/// already used (the same schedule tick, seen by another process) is a conflict
+/// (`sync_already_scheduled`) and leaves nothing behind.
 pub async fn request(
     conn: &mut AsyncPgConnection,
     model: &str,
@@ -79,7 +81,7 @@ pub async fn request_for(
 ) -> Result<Uuid, WorkflowError> {
     conn.transaction::<_, WorkflowError, _>(async |conn| {
         let id = super::create_for(conn, provider, model, mode, requested_by).await?;
-        crate::jobs::enqueue(
+        let queued = crate::jobs::enqueue(
             conn,
             &[crate::jobs::JobRequest::new(
                 &crate::jobs::payloads::SyncRun { run_id: id },
@@ -87,6 +89,14 @@ pub async fn request_for(
             )],
         )
         .await?;
+        // The key was used already (a schedule's tick seen by another worker process,
+        // whose run may have ended): this run would have no job. Nothing is kept.
+        if queued.is_empty() {
+            return Err(WorkflowError::Conflict {
+                code: "sync_already_scheduled",
+                message: "this sync was scheduled already".into(),
+            });
+        }
         Ok(id)
     })
     .await
