@@ -95,6 +95,8 @@ fn main() {
             metrics_token: None,
             secrets_key: None,
             request_timeout_ms: 30_000,
+            sentry_dsn: None,
+            environment: "test".to_owned(),
             limits: Default::default(),
             console: Default::default(),
         };

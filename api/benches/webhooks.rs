@@ -119,6 +119,8 @@ fn main() {
             metrics_token: None,
             secrets_key: Some(SecretString::from(KEY.to_owned())),
             request_timeout_ms: 30_000,
+            sentry_dsn: None,
+            environment: "test".to_owned(),
             limits: Default::default(),
             console: Default::default(),
         };

@@ -168,6 +168,21 @@ pub struct ApiConfig {
         hide_env_values = true
     )]
     pub secrets_key: Option<SecretString>,
+    /// Report server errors (with their request id) to this Sentry-compatible DSN
+    /// (`https://KEY@host/PROJECT`); unset: off.
+    #[arg(
+        long = "sentry-dsn",
+        env = "TENTABO_SENTRY_DSN",
+        hide_env_values = true
+    )]
+    pub sentry_dsn: Option<SecretString>,
+    /// The environment name error reports carry.
+    #[arg(
+        long = "environment",
+        env = "TENTABO_ENVIRONMENT",
+        default_value = "production"
+    )]
+    pub environment: String,
     /// How long a request may take before it answers 503 `request_timeout` (ms).
     #[arg(
         long = "request-timeout-ms",

@@ -179,12 +179,14 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code, details) = self.parts();
+        let mut server_error = None;
         if status.is_server_error() {
             let chain = match &self {
                 ApiError::Workflow(e) => e.chain(),
                 other => other.to_string(),
             };
             tracing::error!(error = %chain, error.debug = ?self, status = status.as_u16(), "request failed");
+            server_error = Some(ServerError(chain));
         }
         let message = i18n::message(code, Lang::En).unwrap_or("Error").to_owned();
         let body = ErrorBody {
@@ -195,6 +197,9 @@ impl IntoResponse for ApiError {
             },
         };
         let mut response = (status, Json(body)).into_response();
+        if let Some(e) = server_error {
+            response.extensions_mut().insert(e);
+        }
         let headers = response.headers_mut();
         if let ApiError::RateLimited { retry_after_secs } = self {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
@@ -208,6 +213,37 @@ impl IntoResponse for ApiError {
 }
 
 /// Rewrites error messages into the caller's language (`Accept-Language`).
+/// A server error's cause chain, on its response for [`report_errors`].
+#[derive(Debug, Clone)]
+pub struct ServerError(pub String);
+
+/// Reports server errors with their request id and route to the error tracker, when
+/// one is configured (`TENTABO_SENTRY_DSN`); a no-op otherwise.
+pub async fn report_errors(req: Request, next: Next) -> Response {
+    let request_id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-")
+        .to_owned();
+    let method = req.method().to_string();
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let response = next.run(req).await;
+    if let Some(ServerError(chain)) = response.extensions().get::<ServerError>() {
+        tentabo_workflows::errors_report::report(
+            &format!(
+                "{method} {route} answered {}: {chain}",
+                response.status().as_u16()
+            ),
+            &[("request_id", request_id), ("route", route.clone())],
+        );
+    }
+    response
+}
+
 pub async fn localize(req: Request, next: Next) -> Response {
     let lang = i18n::negotiate(
         req.headers()
@@ -251,6 +287,18 @@ mod tests {
         assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(code, "internal_error");
         assert_eq!(details, json!({}));
+    }
+
+    #[test]
+    fn a_server_error_carries_its_cause_for_the_error_tracker() {
+        let r = ApiError::Workflow(WorkflowError::Internal("boom".into())).into_response();
+        assert!(
+            r.extensions()
+                .get::<ServerError>()
+                .is_some_and(|e| e.0.contains("boom"))
+        );
+        let r = ApiError::NotFound.into_response();
+        assert!(r.extensions().get::<ServerError>().is_none());
     }
 
     #[test]

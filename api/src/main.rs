@@ -19,7 +19,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the HTTP API (never migrates: run `migrate` first).
-    Serve(ApiConfig),
+    Serve(Box<ApiConfig>),
     /// Apply pending database migrations, then exit.
     Migrate {
         #[command(flatten)]
@@ -388,7 +388,7 @@ async fn run() -> anyhow::Result<std::process::ExitCode> {
             );
         }
         Command::Serve(config) => {
-            let app = Application::build(config).await?;
+            let app = Application::build(*config).await?;
             tracing::info!(addr = %app.local_addr()?, "tentabo-api listening");
             app.run_until_stopped(shutdown_signal()).await?;
             tracing::info!("tentabo-api stopped");

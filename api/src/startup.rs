@@ -70,6 +70,15 @@ impl Application {
             )),
             tentabo_workflows::outbound::CallLog::start(db.clone(), 10_000),
         )?;
+        if let Some(dsn) = &config.sentry_dsn {
+            tentabo_workflows::errors_report::install(
+                dsn,
+                &config.environment,
+                "api",
+                outbound.clone(),
+            )
+            .map_err(anyhow::Error::msg)?;
+        }
         let platform = Arc::new(tentabo_workflows::providers::platform::Platform::new(
             db.clone(),
             keys,
@@ -156,6 +165,7 @@ pub fn app(state: AppState) -> Router {
         }))
         .layer(CatchPanicLayer::custom(crate::error::panic_response))
         .layer(axum::middleware::from_fn(crate::error::localize))
+        .layer(axum::middleware::from_fn(crate::error::report_errors))
         .layer(axum::middleware::from_fn(crate::metrics::track))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {

@@ -51,6 +51,8 @@ pub fn config(database_url: &str, redis_url: &str, namespace: &str) -> ApiConfig
         metrics_token: Some(SecretString::from(METRICS_TOKEN.to_owned())),
         secrets_key: Some(SecretString::from(SECRETS_KEY.to_owned())),
         request_timeout_ms: 30_000,
+        sentry_dsn: None,
+        environment: "test".to_owned(),
         limits: Default::default(),
         console: Default::default(),
     }

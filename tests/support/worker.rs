@@ -34,6 +34,8 @@ pub fn worker_config(database_url: &str, redis_url: &str, namespace: &str) -> Wo
         contract_expiry_days: 30,
         contract_expiry_schedule: "0 0 2 * * *".to_owned(),
         renewal_mode: "draft".to_owned(),
+        sentry_dsn: None,
+        environment: "test".to_owned(),
         queue_metrics_interval_secs: 1,
         smtp_url: None,
         mail_from: "Tentabo <no-reply@tentabo.invalid>".to_owned(),

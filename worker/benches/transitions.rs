@@ -431,6 +431,8 @@ fn main() {
             contract_expiry_days: 30,
             contract_expiry_schedule: "0 0 2 * * *".into(),
             renewal_mode: "draft".to_owned(),
+            sentry_dsn: None,
+            environment: "test".to_owned(),
             queue_metrics_interval_secs: 15,
             smtp_url: None,
             mail_from: "Tentabo <no-reply@tentabo.invalid>".to_owned(),

@@ -111,6 +111,21 @@ pub struct WorkerConfig {
         default_value_t = 15
     )]
     pub queue_metrics_interval_secs: u64,
+    /// Report dead jobs (with their job id and queue) to this Sentry-compatible DSN
+    /// (`https://KEY@host/PROJECT`); unset: off.
+    #[arg(
+        long = "sentry-dsn",
+        env = "TENTABO_SENTRY_DSN",
+        hide_env_values = true
+    )]
+    pub sentry_dsn: Option<SecretString>,
+    /// The environment name error reports carry.
+    #[arg(
+        long = "environment",
+        env = "TENTABO_ENVIRONMENT",
+        default_value = "production"
+    )]
+    pub environment: String,
     /// The key ring credentials are sealed with (`id:base64key[,id:key…]`, the first
     /// seals): needed to read providers configured with credentials.
     #[arg(

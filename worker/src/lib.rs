@@ -99,6 +99,15 @@ pub fn job_context(config: &WorkerConfig) -> Result<JobContext, WorkerError> {
         CallLog::start(db.clone(), 50_000),
     )
     .map_err(|e| WorkerError::Schedule(e.to_string()))?;
+    if let Some(dsn) = &config.sentry_dsn {
+        tentabo_workflows::errors_report::install(
+            dsn,
+            &config.environment,
+            "worker",
+            outbound.clone(),
+        )
+        .map_err(WorkerError::Schedule)?;
+    }
     let mailer = config
         .smtp_url
         .as_ref()

@@ -87,6 +87,13 @@ pub async fn process(
         (JobOutcome::Done, _) => tracing::debug!(queue = %job.queue, "job done"),
         (JobOutcome::Retry(e) | JobOutcome::Fail(e), Settled::Dead) => {
             tracing::error!(queue = %job.queue, error = %e, attempts = job.attempts, "job dead-lettered");
+            tentabo_workflows::errors_report::report(
+                &format!(
+                    "job {} dead after {} attempt(s): {e}",
+                    job.queue, job.attempts
+                ),
+                &[("job_id", job.id.to_string()), ("queue", job.queue.clone())],
+            );
         }
         (JobOutcome::Retry(e) | JobOutcome::Fail(e), _) => {
             tracing::warn!(queue = %job.queue, error = %e, attempts = job.attempts, "job failed; retry scheduled");

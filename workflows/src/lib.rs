@@ -6,6 +6,7 @@ pub mod audit;
 pub mod authz;
 pub mod catalogue;
 pub mod error;
+pub mod errors_report;
 pub mod identity;
 pub mod jobs;
 pub mod lake;
