@@ -17,7 +17,7 @@ use crate::identity::organisations::{self, OrgKind};
 use crate::identity::{Email, Name, Password, Role, password, sessions};
 use crate::pagination::{Cursor, Page};
 
-const COLUMNS: &str = "id, email, full_name, password_hash, role, distributor_id, partner_id, auth_provider, is_active, created_at, updated_at";
+const COLUMNS: &str = "id, email, full_name, password_hash, role, distributor_id, partner_id, auth_provider, is_active, created_at, updated_at, language";
 
 /// Users visible in scope `$1` (kind) / `$2` (id).
 const SCOPE_SQL: &str = "($1 = 'all' \
