@@ -439,3 +439,64 @@ async fn dashboards_read_tentabos_own_leads_and_orders_with_a_source_filter() {
         .await;
     assert_eq!(status, 422, "{body}");
 }
+
+#[tokio::test]
+async fn a_burst_of_refreshes_costs_one_rebuild() {
+    use diesel_async::RunQueryDsl;
+    use tentabo_workflows::lake;
+    let app = TestApp::seeded().await;
+    let mut conn = app.db.conn().await;
+    for cause in ["a", "b"] {
+        tentabo_workflows::pipeline::request_refresh(&mut conn, lake::OWN, cause)
+            .await
+            .unwrap();
+    }
+    #[derive(diesel::QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        id: i64,
+    }
+    let ids: Vec<Id> =
+        diesel::sql_query("SELECT id FROM outbox WHERE queue = 'refresh_serving' ORDER BY id")
+            .load(&mut conn)
+            .await
+            .unwrap();
+    let (first, last) = (ids[0].id, ids[ids.len() - 1].id);
+    assert!(
+        lake::refresh_superseded(&mut conn, first, lake::OWN)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !lake::refresh_superseded(&mut conn, last, lake::OWN)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !lake::refresh_superseded(&mut conn, first, "odoo")
+            .await
+            .unwrap(),
+        "another provider's refresh supersedes nothing"
+    );
+    // While one refresh holds the turn, another does not wait.
+    let mut holder = app.db.conn().await;
+    let turn = "hashtextextended('refresh_serving:' || 'tentabo', 0)";
+    diesel::sql_query(format!("SELECT pg_advisory_lock({turn})"))
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    assert!(
+        !lake::try_refresh_serving(&mut conn, lake::OWN)
+            .await
+            .unwrap()
+    );
+    diesel::sql_query(format!("SELECT pg_advisory_unlock({turn})"))
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    assert!(
+        lake::try_refresh_serving(&mut conn, lake::OWN)
+            .await
+            .unwrap()
+    );
+}

@@ -222,7 +222,7 @@ async fn a_postgres_restart_mid_traffic_loses_and_doubles_nothing() {
     let started = std::time::Instant::now();
     while count(
         &url,
-        "SELECT count(*) AS n FROM outbox WHERE status = 'done'",
+        "SELECT count(*) AS n FROM outbox WHERE status = 'done' AND queue = 'crm_push_lead_status'",
     )
     .await
         != moved

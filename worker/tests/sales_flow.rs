@@ -620,8 +620,8 @@ async fn the_nightly_scan_flags_contracts_expiring_soon_once() {
     eventually(WAIT, "the scan ran", || async {
         count(
             &app,
-            "SELECT count(*) AS n FROM outbox WHERE status = $1",
-            "done",
+            "SELECT count(*) AS n FROM outbox WHERE status = 'done' AND queue = $1",
+            "contract_expiry_scan",
         )
         .await
             == 1

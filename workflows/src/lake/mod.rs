@@ -41,16 +41,55 @@ pub async fn refresh_serving(
     conn: &mut AsyncPgConnection,
     provider: &str,
 ) -> Result<(), WorkflowError> {
+    refresh(conn, provider, true).await.map(|_| ())
+}
+
+/// [`refresh_serving`] unless a refresh of `provider` is running now: then nothing is
+/// done and the answer is `false` (the caller queues another for after it, rather than
+/// holding a connection while it waits).
+pub async fn try_refresh_serving(
+    conn: &mut AsyncPgConnection,
+    provider: &str,
+) -> Result<bool, WorkflowError> {
+    refresh(conn, provider, false).await
+}
+
+/// Two refreshes of one provider take turns (the second would otherwise insert rows the
+/// first just inserted): the transaction's advisory lock, waited for or only tried.
+async fn take_turn(
+    conn: &mut AsyncPgConnection,
+    provider: &str,
+    wait: bool,
+) -> Result<bool, WorkflowError> {
+    #[derive(diesel::QueryableByName)]
+    struct Taken {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        taken: bool,
+    }
+    let sql = if wait {
+        "SELECT pg_advisory_xact_lock(hashtextextended('refresh_serving:' || $1, 0)) IS NOT NULL AS taken"
+    } else {
+        "SELECT pg_try_advisory_xact_lock(hashtextextended('refresh_serving:' || $1, 0)) AS taken"
+    };
+    let t: Taken = sql::query(sql)
+        .bind(Bind::Text(provider.to_owned()))
+        .get_result(conn)
+        .await?;
+    Ok(t.taken)
+}
+
+async fn refresh(
+    conn: &mut AsyncPgConnection,
+    provider: &str,
+    wait: bool,
+) -> Result<bool, WorkflowError> {
     if provider == OWN {
-        return refresh_own(conn).await;
+        return refresh_own(conn, wait).await;
     }
     conn.transaction::<_, WorkflowError, _>(async |conn| {
-        // Two refreshes of one provider take turns (the second would otherwise insert
-        // rows the first just inserted).
-        sql::query("SELECT pg_advisory_xact_lock(hashtextextended('refresh_serving:' || $1, 0))")
-            .bind(Bind::Text(provider.to_owned()))
-            .execute(conn)
-            .await?;
+        if !take_turn(conn, provider, wait).await? {
+            return Ok(false);
+        }
         for table in ["serving_pipeline", "serving_won_revenue"] {
             sql::query(format!("DELETE FROM {table} WHERE provider = $1"))
                 .bind(Bind::Text(provider.to_owned()))
@@ -82,7 +121,7 @@ pub async fn refresh_serving(
         .bind(Bind::Text(provider.to_owned()))
         .execute(conn)
         .await?;
-        Ok(())
+        Ok(true)
     })
     .await
 }
@@ -96,6 +135,30 @@ const OWNER_JOIN: &str = "LEFT JOIN provider_owner_links l \
 /// transition, a contract started or replaced) calls it, `cause` naming the change.
 pub async fn own_changed(conn: &mut AsyncPgConnection, cause: &str) -> Result<(), WorkflowError> {
     crate::pipeline::request_refresh(conn, OWN, &format!("{OWN}:{cause}:{}", Uuid::now_v7())).await
+}
+
+/// Whether a refresh of `provider` asked for after job `job_id` is still to run: then
+/// this one may end at once — the later one starts after it, so it reads everything
+/// this one would have (a burst of transitions costs one rebuild, not one each).
+pub async fn refresh_superseded(
+    conn: &mut AsyncPgConnection,
+    job_id: i64,
+    provider: &str,
+) -> Result<bool, WorkflowError> {
+    #[derive(diesel::QueryableByName)]
+    struct Later {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        later: bool,
+    }
+    let r: Later = sql::query(
+        "SELECT EXISTS (SELECT 1 FROM outbox WHERE queue = 'refresh_serving' AND id > $1 \
+             AND status IN ('pending', 'enqueued') AND payload->>'provider' = $2) AS later",
+    )
+    .bind(Bind::BigInt(job_id))
+    .bind(Bind::Text(provider.to_owned()))
+    .get_result(conn)
+    .await?;
+    Ok(r.later)
 }
 
 /// A serving table with the organisations that scope its rows, aliased `t`: its own
@@ -112,14 +175,14 @@ fn scoped_table(table: &str) -> String {
 /// Rebuilds the serving rows of Tentabo's own data: the pipeline and win rate from
 /// `leads`, won revenue from fulfilled `orders` (month of fulfilment), and contract
 /// recurring revenue ([`revenue`]).
-async fn refresh_own(conn: &mut AsyncPgConnection) -> Result<(), WorkflowError> {
-    let contracts = revenue::load(conn).await?;
-    let rows = revenue::series(&contracts, Utc::now());
+async fn refresh_own(conn: &mut AsyncPgConnection, wait: bool) -> Result<bool, WorkflowError> {
     conn.transaction::<_, WorkflowError, _>(async |conn| {
-        sql::query("SELECT pg_advisory_xact_lock(hashtextextended('refresh_serving:' || $1, 0))")
-            .bind(Bind::Text(OWN.to_owned()))
-            .execute(conn)
-            .await?;
+        if !take_turn(conn, OWN, wait).await? {
+            return Ok(false);
+        }
+        // Read inside the turn: a refresh never stores figures older than the last one's.
+        let contracts = revenue::load(conn).await?;
+        let rows = revenue::series(&contracts, Utc::now());
         for table in ["serving_pipeline", "serving_won_revenue"] {
             sql::query(format!("DELETE FROM {table} WHERE provider = $1"))
                 .bind(Bind::Text(OWN.to_owned()))
@@ -158,7 +221,8 @@ async fn refresh_own(conn: &mut AsyncPgConnection) -> Result<(), WorkflowError> 
         .bind(Bind::Text(OWN.to_owned()))
         .execute(conn)
         .await?;
-        revenue::store(conn, &rows).await
+        revenue::store(conn, &rows).await?;
+        Ok(true)
     })
     .await
 }
