@@ -500,3 +500,62 @@ async fn a_burst_of_refreshes_costs_one_rebuild() {
             .unwrap()
     );
 }
+
+#[tokio::test]
+async fn a_renewal_continues_a_contract_and_one_expiring_unrenewed_churns() {
+    let app = TestApp::seeded().await;
+    tentabo_workflows::catalogue::seed_demo(&mut app.db.conn().await)
+        .await
+        .unwrap();
+    let storage = app.id_of("products", "name", "Backup Storage").await;
+    let seats = app.id_of("products", "name", "Collaboration Seats").await;
+    // Acme: 5 TB × 12 months = 600.00 → 50.00/month, renewed with 8 TB → 960.00 → 80.00.
+    let (_, c) = contract(&app, "am1@salescommand.com", storage, 12, 5).await;
+    let renewal = order(&app, "am1@salescommand.com", storage, 12, 8).await;
+    sql(
+        &app,
+        &format!("UPDATE orders SET renews_contract_id = '{c}' WHERE id = '{renewal}'"),
+    )
+    .await;
+    let (_, r) = fulfil(&app, renewal).await;
+    // Gamma: 10 seats × 12 months = 1,200.00 → 100.00/month, left to expire.
+    let (_, d) = contract(&app, "am3@salescommand.com", seats, 12, 10).await;
+    for (id, from, until) in [
+        (c, "2026-01-10", "2026-03-10"),
+        (r, "2026-03-05", "2027-03-05"),
+        (d, "2026-01-20", "2026-04-15"),
+    ] {
+        sql(
+            &app,
+            &format!(
+                "UPDATE contracts SET activation_date = '{from} 10:00Z', \
+                 expiration_date = '{until} 10:00Z' WHERE id = '{id}'"
+            ),
+        )
+        .await;
+    }
+    refresh(&app).await;
+    let all = revenue(&app, ADMIN).await;
+    assert_eq!(
+        figures(&all, "2026-01-01"),
+        f(2, "150.00", "1800.00", "150.00", "0.00", "0.00", "0.00")
+    );
+    assert_eq!(
+        figures(&all, "2026-02-01"),
+        f(2, "150.00", "1800.00", "0.00", "0.00", "0.00", "0.00")
+    );
+    // The renewal starts: no new revenue, the price change as expansion.
+    assert_eq!(
+        figures(&all, "2026-03-01"),
+        f(2, "180.00", "2160.00", "0.00", "30.00", "0.00", "0.00")
+    );
+    // Gamma's contract expires unrenewed: churn.
+    assert_eq!(
+        figures(&all, "2026-04-01"),
+        f(1, "80.00", "960.00", "0.00", "0.00", "0.00", "100.00")
+    );
+    assert_eq!(
+        figures(&all, "2026-05-01"),
+        f(1, "80.00", "960.00", "0.00", "0.00", "0.00", "0.00")
+    );
+}

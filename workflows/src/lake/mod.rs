@@ -181,8 +181,9 @@ async fn refresh_own(conn: &mut AsyncPgConnection, wait: bool) -> Result<bool, W
             return Ok(false);
         }
         // Read inside the turn: a refresh never stores figures older than the last one's.
-        let contracts = revenue::load(conn).await?;
-        let rows = revenue::series(&contracts, Utc::now());
+        let now = Utc::now();
+        let contracts = revenue::load(conn, now).await?;
+        let rows = revenue::series(&contracts, now);
         for table in ["serving_pipeline", "serving_won_revenue"] {
             sql::query(format!("DELETE FROM {table} WHERE provider = $1"))
                 .bind(Bind::Text(OWN.to_owned()))

@@ -9,9 +9,12 @@
 //! A contract counts at the end of a month (UTC) when it was activated by then and had
 //! not ended: `lost` ends it when it was marked lost; `upgraded` and `downgraded` end it
 //! when the contract of its replacement order starts (until then the customer still
-//! pays the old one). Movements per month: **new** (a contract with no predecessor
-//! starts), **expansion** / **contraction** (a replacement starts: the difference with
-//! the contract it replaces, by its sign), **churned** (a contract is marked lost). For
+//! pays the old one); a renewal (the contract of an order renewing it,
+//! `orders.renews_contract_id`) ends it when the renewal starts; an active contract past
+//! its expiration that nobody renewed ends at its expiration. Movements per month:
+//! **new** (a contract with no predecessor starts), **expansion** / **contraction** (a
+//! replacement or a renewal starts: the difference with the contract it follows, by its
+//! sign), **churned** (a contract is marked lost, or expires unrenewed). For
 //! every row key (partner, distributor, currency):
 //! `mrr(m) = mrr(m−1) + new + expansion − contraction − churned`.
 
@@ -35,9 +38,9 @@ pub struct ContractFacts {
     pub activated_at: DateTime<Utc>,
     /// When it stopped counting, if it did.
     pub ended_at: Option<DateTime<Utc>>,
-    /// `lost` (churn) or replaced.
-    pub lost: bool,
-    /// The contract this one's order replaces.
+    /// It ended as churn (lost, or expired unrenewed) rather than by a successor.
+    pub churned: bool,
+    /// The contract this one follows: the one its order replaces or renews.
     pub replaces: Option<Uuid>,
 }
 
@@ -122,7 +125,7 @@ pub fn series(contracts: &[ContractFacts], until: DateTime<Utc>) -> Vec<RevenueR
                     None => entry(&mut rows, month, &k).new_mrr += c.mrr,
                 }
             }
-            if c.lost && c.ended_at.is_some_and(|e| month_of(e) == month) {
+            if c.churned && c.ended_at.is_some_and(|e| month_of(e) == month) {
                 entry(&mut rows, month, &k).churned_mrr += c.mrr;
             }
         }
@@ -167,6 +170,8 @@ struct ContractRow {
     lost_at: Option<DateTime<Utc>>,
     #[diesel(sql_type = Nullable<diesel::sql_types::Uuid>)]
     replaces: Option<Uuid>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    expiration_date: Option<DateTime<Utc>>,
 }
 
 #[derive(diesel::QueryableByName)]
@@ -179,14 +184,17 @@ struct LineRow {
     duration_months: i32,
 }
 
-/// Every contract with its MRR, start, end and predecessor.
-pub async fn load(conn: &mut AsyncPgConnection) -> Result<Vec<ContractFacts>, WorkflowError> {
+/// Every contract with its MRR, start, end and predecessor, as of `now`.
+pub async fn load(
+    conn: &mut AsyncPgConnection,
+    now: DateTime<Utc>,
+) -> Result<Vec<ContractFacts>, WorkflowError> {
     let rows: Vec<ContractRow> = sql::query(
         "SELECT c.id, c.partner_id, c.distributor_id, o.currency, c.state, \
                 c.activation_date AS activated_at, \
                 (SELECT max(h.occurred_at) FROM lifecycle_history h \
                  WHERE h.object_type = 'contract' AND h.object_id = c.id AND h.to_state = 'lost') AS lost_at, \
-                o.replaces_contract_id AS replaces \
+                COALESCE(o.replaces_contract_id, o.renews_contract_id) AS replaces, c.expiration_date \
          FROM contracts c JOIN orders o ON o.id = c.order_id ORDER BY c.activation_date, c.id",
     )
     .load(conn)
@@ -201,7 +209,7 @@ pub async fn load(conn: &mut AsyncPgConnection) -> Result<Vec<ContractFacts>, Wo
     for l in lines {
         *mrr.entry(l.contract_id).or_default() += line_mrr(l.total, l.duration_months);
     }
-    // A replaced contract ends when its replacement starts.
+    // A replaced or renewed contract ends when its successor starts.
     let replaced_at: BTreeMap<Uuid, DateTime<Utc>> = rows
         .iter()
         .filter_map(|r| r.replaces.map(|p| (p, r.activated_at)))
@@ -209,11 +217,15 @@ pub async fn load(conn: &mut AsyncPgConnection) -> Result<Vec<ContractFacts>, Wo
     Ok(rows
         .into_iter()
         .map(|r| {
-            let lost = r.state == "lost";
-            let ended_at = match r.state.as_str() {
-                "lost" => Some(r.lost_at.unwrap_or(r.activated_at)),
-                "upgraded" | "downgraded" => replaced_at.get(&r.id).copied(),
-                _ => None,
+            let successor = replaced_at.get(&r.id).copied();
+            let (ended_at, churned) = match r.state.as_str() {
+                "lost" => (Some(r.lost_at.unwrap_or(r.activated_at)), true),
+                "upgraded" | "downgraded" => (successor, false),
+                _ => match (successor, r.expiration_date) {
+                    (Some(s), _) => (Some(s), false),
+                    (None, Some(e)) if e <= now => (Some(e), true),
+                    _ => (None, false),
+                },
             };
             ContractFacts {
                 mrr: mrr.get(&r.id).copied().unwrap_or_default(),
@@ -223,7 +235,7 @@ pub async fn load(conn: &mut AsyncPgConnection) -> Result<Vec<ContractFacts>, Wo
                 currency: r.currency,
                 activated_at: r.activated_at,
                 ended_at,
-                lost,
+                churned,
                 replaces: r.replaces,
             }
         })
@@ -302,7 +314,7 @@ mod tests {
             mrr,
             activated_at: on,
             ended_at: None,
-            lost: false,
+            churned: false,
             replaces: None,
         }
     }
@@ -330,7 +342,7 @@ mod tests {
         b.ended_at = Some(b2.activated_at);
         b2.replaces = Some(b.id);
         a2.ended_at = Some(at(2026, 5, 20));
-        a2.lost = true;
+        a2.churned = true;
         vec![a, b, a2, b2]
     }
 
@@ -396,7 +408,7 @@ mod tests {
     fn a_contract_started_and_lost_in_one_month_is_new_and_churned() {
         let mut c = contract(9, P1, dec!(10.00), at(2026, 3, 2));
         c.ended_at = Some(at(2026, 3, 28));
-        c.lost = true;
+        c.churned = true;
         let rows = series(&[c], at(2026, 3, 30));
         assert_eq!(rows.len(), 1);
         assert_eq!(
