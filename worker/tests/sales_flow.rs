@@ -542,8 +542,8 @@ async fn redis_down_during_a_thousand_transitions_loses_and_doubles_nothing() {
     eventually(Duration::from_secs(120), "every push ran", || async {
         count(
             &app,
-            "SELECT count(*) AS n FROM outbox WHERE status = $1",
-            "done",
+            "SELECT count(*) AS n FROM outbox WHERE status = 'done' AND queue = $1",
+            "crm_push_lead_status",
         )
         .await
             == 1000
