@@ -246,8 +246,11 @@ fn print_run(run: &RunView, output: Output, detailed: bool) -> anyhow::Result<()
 /// it until it ends: the progress on stderr, the run on stdout, the run's exit status.
 async fn sync(args: SyncArgs) -> anyhow::Result<std::process::ExitCode> {
     use tentabo_workflows::pipeline::run::{self, Mode, UnknownSource};
-    let (Some(provider), Some(entity), Some(db)) = (args.provider, args.entity, args.db) else {
+    let (Some(provider), Some(entity)) = (args.provider, args.entity) else {
         anyhow::bail!("give a provider and an entity, e.g. `tentabo-worker sync odoo lead`");
+    };
+    let Some(db) = args.db else {
+        anyhow::bail!("give the database: --database-url or DATABASE_URL");
     };
     let source = run::source_of(&provider, &entity).map_err(|e| {
         let providers: Vec<&str> = run::SYNC_SOURCES.iter().map(|(p, _)| *p).collect();

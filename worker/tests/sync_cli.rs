@@ -271,6 +271,17 @@ async fn bad_input_gets_one_clear_line_and_a_failing_exit() {
             "error: cannot connect to the database",
         );
     }
+    let out = Command::new(env!("CARGO_BIN_EXE_tentabo-worker"))
+        .env_remove("DATABASE_URL")
+        .args(["sync", "odoo", "lead"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).to_lowercase().contains("database"),
+        "a missing database is named: {}",
+        stderr(&out)
+    );
     // A second run of an entity while one is queued is refused, by name.
     let first = cli(&db.url, &["sync", "odoo", "order"]);
     assert!(first.status.success(), "{}", stderr(&first));
