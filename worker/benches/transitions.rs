@@ -8,7 +8,8 @@
 //!    `POST /api/v1/leads/{id}/transitions`, without HTTP) at 16 and at 64 concurrent
 //!    connections, each task cycling its own lead through contact → qualify → propose →
 //!    negotiate → lose → reopen. Each transaction locks the row, updates it and inserts
-//!    a history, an audit and an outbox row, then reads the resource back.
+//!    a history, an audit and two outbox rows in one statement (the effect, and the
+//!    dashboards' refresh request), then reads the resource back.
 //! 2. The same transaction's SQL under pgbench, same server, same connection counts:
 //!    the ceiling. The figure that binds is the ratio.
 //! 3. With the worker running, transitions at a steady rate; per effect, the time from
@@ -171,17 +172,17 @@ async fn drive(
 }
 
 /// The transition's SQL, one client per lead, as pgbench runs it.
-const PGBENCH_SCRIPT: &str = r"
+const PGBENCH_SCRIPT: &str = r#"
 SELECT id AS lid FROM bench_leads WHERE n = :client_id \gset
 BEGIN;
 SELECT state, version + 1 AS v, partner_id, distributor_id FROM leads WHERE id = :lid FOR UPDATE \gset
 UPDATE leads SET state = CASE WHEN state = 'new' THEN 'contacted' ELSE 'new' END, version = :v, updated_at = now() WHERE id = :lid;
 INSERT INTO lifecycle_history (object_type, object_id, version, event, from_state, to_state, actor_id, payload) VALUES ('lead', :lid, :v, 'contact', 'new', 'contacted', NULL, '{}');
 INSERT INTO audit_logs (actor_id, action, object_type, object_id, request_id, details) VALUES (NULL, 'lead.transition', 'lead', :lid, NULL, '{}');
-INSERT INTO outbox (queue, payload, idempotency_key, max_attempts) VALUES ('pgbench', '{}', 'pgbench:' || :lid::text || ':' || :v::text, 15);
+INSERT INTO outbox (queue, payload, idempotency_key, max_attempts) VALUES ('pgbench', '{}', 'pgbench:' || :lid::text || ':' || :v::text, 15), ('pgbench_refresh', '{}', 'pgbench:' || :lid::text || ':' || :v::text || '-refresh', 10);
 SELECT id, title, state, version FROM leads WHERE id = :lid;
 COMMIT;
-";
+"#;
 
 fn pgbench(url: &str, clients: usize, sql: &str) -> (f64, f64) {
     let script = std::env::temp_dir().join(format!("tentabo-transition-{}.sql", Uuid::new_v4()));

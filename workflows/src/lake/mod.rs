@@ -134,7 +134,19 @@ const OWNER_JOIN: &str = "LEFT JOIN provider_owner_links l \
 /// caller's transaction: every write that changes what they count (a lead, a
 /// transition, a contract started or replaced) calls it, `cause` naming the change.
 pub async fn own_changed(conn: &mut AsyncPgConnection, cause: &str) -> Result<(), WorkflowError> {
-    crate::pipeline::request_refresh(conn, OWN, &format!("{OWN}:{cause}:{}", Uuid::now_v7())).await
+    crate::jobs::enqueue(conn, &[own_refresh(cause)]).await?;
+    Ok(())
+}
+
+/// The job [`own_changed`] writes, for a caller that writes it with its other jobs in
+/// one statement (the transition service).
+pub fn own_refresh(cause: &str) -> crate::jobs::JobRequest {
+    crate::jobs::JobRequest::new(
+        &crate::jobs::payloads::RefreshServing {
+            provider: OWN.to_owned(),
+        },
+        format!("refresh_serving:{OWN}:{cause}:{}", Uuid::now_v7()),
+    )
 }
 
 /// Whether a refresh of `provider` asked for after job `job_id` is still to run: then

@@ -216,14 +216,19 @@ async fn apply_once<R: Resource>(
         ),
     )
     .await?;
-    let jobs: Vec<JobRequest> = transition
+    let mut jobs: Vec<JobRequest> = transition
         .effects
         .iter()
         .map(|e| job_for(kind, *e, req.id, version, payload))
         .collect::<Result<_, _>>()?;
+    // The dashboards count states: they follow every transition (in the same statement
+    // as the effects' jobs).
+    jobs.push(crate::lake::own_refresh(&format!(
+        "{}:{}:v{version}",
+        kind.as_str(),
+        req.id
+    )));
     jobs::enqueue(conn, &jobs).await?;
-    // The dashboards count states: they follow every transition.
-    crate::lake::own_changed(conn, &format!("{}:{}:v{version}", kind.as_str(), req.id)).await?;
 
     let record = R::load(conn, caller, req.id).await?;
     let body = render(&record);
