@@ -173,16 +173,6 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-/// The operator's identity on audit rows written from the command line.
-fn cli_audit() -> tentabo_workflows::audit::AuditContext {
-    let who = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
-    tentabo_workflows::audit::AuditContext {
-        actor_id: None,
-        request_id: Some(format!("cli:{who}")),
-        client_ip: None,
-    }
-}
-
 async fn connect(db: &DatabaseConfig) -> anyhow::Result<diesel_async::AsyncPgConnection> {
     use diesel_async::AsyncConnection;
     diesel_async::AsyncPgConnection::establish(db.url.expose_secret())
@@ -290,7 +280,7 @@ async fn providers(command: ProvidersCommand) -> anyhow::Result<std::process::Ex
             log.flush().await;
             tentabo_workflows::audit::event(
                 &mut conn,
-                cli_audit().entry(
+                tentabo_workflows::audit::AuditContext::cli().entry(
                     "provider.tested",
                     "provider",
                     format!("{kind}/{name}"),

@@ -370,16 +370,6 @@ async fn tail(
     }
 }
 
-/// The operator's identity on audit rows written from the command line.
-fn cli_audit() -> tentabo_workflows::audit::AuditContext {
-    let who = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
-    tentabo_workflows::audit::AuditContext {
-        actor_id: None,
-        request_id: Some(format!("cli:{who}")),
-        client_ip: None,
-    }
-}
-
 /// A workflow error as one line an operator can act on.
 fn ops_error(e: tentabo_workflows::WorkflowError, id: i64) -> anyhow::Error {
     match e {
@@ -519,9 +509,13 @@ async fn jobs_command(command: JobsCommand) -> anyhow::Result<()> {
             print_job(&job, output)
         }
         JobsCommand::Retry { db, id, output } => {
-            let job = tentabo_workflows::jobs::retry(&mut db.connect().await?, &cli_audit(), id)
-                .await
-                .map_err(|e| ops_error(e, id))?;
+            let job = tentabo_workflows::jobs::retry(
+                &mut db.connect().await?,
+                &tentabo_workflows::audit::AuditContext::cli(),
+                id,
+            )
+            .await
+            .map_err(|e| ops_error(e, id))?;
             print_job(&job, output)
         }
         JobsCommand::Tail {
@@ -532,9 +526,13 @@ async fn jobs_command(command: JobsCommand) -> anyhow::Result<()> {
             output,
         } => tail(db, queue, lines, follow, output).await,
         JobsCommand::Discard { db, id, output } => {
-            let job = tentabo_workflows::jobs::discard(&mut db.connect().await?, &cli_audit(), id)
-                .await
-                .map_err(|e| ops_error(e, id))?;
+            let job = tentabo_workflows::jobs::discard(
+                &mut db.connect().await?,
+                &tentabo_workflows::audit::AuditContext::cli(),
+                id,
+            )
+            .await
+            .map_err(|e| ops_error(e, id))?;
             print_job(&job, output)
         }
     }

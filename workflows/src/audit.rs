@@ -18,6 +18,17 @@ pub struct AuditContext {
 }
 
 impl AuditContext {
+    /// The operator's identity on audit rows written from the command line:
+    /// `cli:$USER` as the request id.
+    pub fn cli() -> AuditContext {
+        let who = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+        AuditContext {
+            actor_id: None,
+            request_id: Some(format!("cli:{who}")),
+            client_ip: None,
+        }
+    }
+
     pub fn entry(
         &self,
         action: &str,

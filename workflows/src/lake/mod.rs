@@ -141,12 +141,7 @@ pub async fn own_changed(conn: &mut AsyncPgConnection, cause: &str) -> Result<()
 /// The job [`own_changed`] writes, for a caller that writes it with its other jobs in
 /// one statement (the transition service).
 pub fn own_refresh(cause: &str) -> crate::jobs::JobRequest {
-    crate::jobs::JobRequest::new(
-        &crate::jobs::payloads::RefreshServing {
-            provider: OWN.to_owned(),
-        },
-        format!("refresh_serving:{OWN}:{cause}:{}", Uuid::now_v7()),
-    )
+    crate::pipeline::refresh_job(OWN, &format!("{OWN}:{cause}:{}", Uuid::now_v7()))
 }
 
 /// Whether a refresh of `provider` asked for after job `job_id` is still to run: then

@@ -245,15 +245,17 @@ pub async fn request_refresh(
     provider: &str,
     cause: &str,
 ) -> Result<(), crate::WorkflowError> {
-    crate::jobs::enqueue(
-        conn,
-        &[crate::jobs::JobRequest::new(
-            &crate::jobs::payloads::RefreshServing {
-                provider: provider.to_owned(),
-            },
-            format!("refresh_serving:{cause}"),
-        )],
-    )
-    .await?;
+    crate::jobs::enqueue(conn, &[refresh_job(provider, cause)]).await?;
     Ok(())
+}
+
+/// The `refresh_serving` job of `provider`, keyed by `cause`, for a caller that writes
+/// it with other jobs.
+pub fn refresh_job(provider: &str, cause: &str) -> crate::jobs::JobRequest {
+    crate::jobs::JobRequest::new(
+        &crate::jobs::payloads::RefreshServing {
+            provider: provider.to_owned(),
+        },
+        format!("refresh_serving:{cause}"),
+    )
 }
